@@ -1,0 +1,98 @@
+/**
+ * The snapshot: the one plain object that flows from aggregation to every renderer
+ * (Prometheus text, CloudWatch datums, status page, JSON). It is the contract between
+ * the core and its sinks: renderers read it, never the raw records.
+ */
+
+/** Job statuses documented by the Unstructured API (shared/seeds/list-jobs.md). */
+export const KNOWN_STATUSES = ['SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'STOPPED', 'FAILED'] as const;
+export type KnownStatus = (typeof KNOWN_STATUSES)[number];
+
+/** Statuses after which a job's `runtime` is final. */
+export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'STOPPED'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+
+/** Statuses whose age is exported (stuck-job alerts). */
+export const PENDING_STATUSES = ['SCHEDULED', 'IN_PROGRESS'] as const;
+export type PendingStatus = (typeof PENDING_STATUSES)[number];
+
+/** Documented job types; absent means `ephemeral` (the API's default). */
+export const KNOWN_JOB_TYPES = ['ephemeral', 'persistent', 'scheduled', 'template'] as const;
+export const DEFAULT_JOB_TYPE = 'ephemeral';
+
+/** Why a record was left out of every count. */
+export const SKIP_REASONS = [
+  'not_an_object',
+  'invalid_id',
+  'invalid_workflow_id',
+  'invalid_status',
+  'invalid_created_at',
+  'duplicate_id',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** The identifier used for workflows folded together by the MAX_WORKFLOWS cap. */
+export const OTHER_WORKFLOW_ID = 'other';
+
+/** Fixed-bucket histogram over runtimes in seconds (buckets are the snapshot's `histogramBuckets`). */
+export interface RuntimeHistogram {
+  /** Non-cumulative count per bucket; one more entry than `histogramBuckets` (the +Inf bucket). */
+  readonly bucketCounts: number[];
+  readonly count: number;
+  readonly sum: number;
+}
+
+/** Exact statistics over the jobs that finished inside the runtime window. */
+export interface RecentRuntime {
+  readonly count: number;
+  readonly sum: number;
+  /** Parallel to the snapshot's `quantiles`; empty when `count` is 0 (there is no percentile of nothing). */
+  readonly quantiles: number[];
+}
+
+/** What is known about one group of jobs: one workflow, the folded rest, or all of them. */
+export interface GroupStats {
+  /** jobs[jobType][status] = count. Every job type seen has every known status (0 where none). */
+  readonly jobs: Record<string, Record<string, number>>;
+  /** Job count per status over all job types; every known status present. */
+  readonly byStatus: Record<string, number>;
+  /** Over every terminal job in the list with a valid runtime, by terminal status (all three present). */
+  readonly runtime: Record<TerminalStatus, RuntimeHistogram>;
+  /** Over terminal jobs finished inside the window, by terminal status (all three present). */
+  readonly recent: Record<TerminalStatus, RecentRuntime>;
+  /** now − created_at of the oldest job in that status, seconds; 0 when there is none. */
+  readonly oldestAgeSeconds: Record<PendingStatus, number>;
+  /** How many jobs are in that pending status (so 0 age can be told from "none"). */
+  readonly pending: Record<PendingStatus, number>;
+}
+
+export interface WorkflowStats extends GroupStats {
+  /** The workflow's id, or OTHER_WORKFLOW_ID for the folded rest. */
+  readonly id: string;
+  /** The name on the workflow's most recently created job ("other" for the folded rest). */
+  readonly name: string;
+  /** How many workflows this entry stands for (1, or the number folded). */
+  readonly workflowCount: number;
+}
+
+export interface Snapshot {
+  /** "now" of this collection, ISO 8601 UTC. */
+  readonly generatedAt: string;
+  readonly runtimeWindowSeconds: number;
+  /** Quantiles of `recent`, e.g. [0.5, 0.9, 0.95, 0.99, 1]. */
+  readonly quantiles: readonly number[];
+  /** Upper bounds (seconds) of the runtime histogram buckets, ascending, without +Inf. */
+  readonly histogramBuckets: readonly number[];
+  /** Records in the response (valid or not). */
+  readonly jobsFetched: number;
+  /** Records left out, by reason; every reason present. */
+  readonly recordsSkipped: Record<SkipReason, number>;
+  /** Jobs kept in the counts whose runtime was present but unparsable or negative. */
+  readonly runtimeUnparsable: number;
+  /** Distinct workflows seen, before the cap. */
+  readonly workflowsSeen: number;
+  /** Totals over every counted job (not capped). */
+  readonly total: GroupStats;
+  /** The capped workflows, most jobs first, then the folded rest (id OTHER_WORKFLOW_ID) if any. */
+  readonly workflows: WorkflowStats[];
+}
