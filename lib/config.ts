@@ -1,0 +1,158 @@
+/**
+ * Configuration: every mode (Lambda, `serve`, `collect`) reads the same environment variables,
+ * validated once at start with errors that name the variable.
+ */
+
+export const DEFAULT_API_URL = 'https://platform.unstructuredapp.io';
+/** Seconds; suits jobs from about a second to a day. */
+export const DEFAULT_HISTOGRAM_BUCKETS = [
+  1, 2, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 43200, 86400,
+] as const;
+export const DEFAULT_QUANTILES = [0.5, 0.9, 0.95, 0.99, 1] as const;
+
+export interface Config {
+  /** Base URL without a trailing `/` or `/api/v1`. */
+  readonly apiUrl: string;
+  /** API key given directly (UNSTRUCTURED_API_KEY). */
+  readonly apiKey: string | undefined;
+  /** SSM parameter name holding the API key (UNSTRUCTURED_API_KEY_PARAM), read at run time. */
+  readonly apiKeyParam: string | undefined;
+  /** Workflow allow-list (WORKFLOW_IDS); empty means all workflows. */
+  readonly workflowIds: readonly string[];
+  /** Timeout of one HTTP attempt until the response headers arrive and between body chunks (ms). */
+  readonly requestTimeoutMs: number;
+  /** The whole pull, retries included, gives up after this (ms). */
+  readonly pullDeadlineMs: number;
+  /** Retries after the first attempt, on 429, 5xx and connection errors. */
+  readonly maxRetries: number;
+  readonly runtimeWindowSeconds: number;
+  readonly maxWorkflows: number;
+  readonly histogramBuckets: readonly number[];
+  readonly quantiles: readonly number[];
+  /** How long a collection is reused by concurrent and subsequent scrapes (ms). */
+  readonly cacheTtlMs: number;
+  readonly metricsToken: string | undefined;
+  readonly metricsTokenParam: string | undefined;
+  readonly cloudwatchNamespace: string;
+  readonly port: number;
+  readonly host: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** Parses "90", "90s", "15m", "24h", "7d", "1h30m" into seconds. */
+export function parseDurationSetting(variable: string, raw: string): number {
+  const text = raw.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
+    consumed = re.lastIndex;
+  }
+  if (text === '' || consumed !== text.length) {
+    throw new ConfigError(variable, `expected a duration like 90s, 15m, 24h or 7d, got ${JSON.stringify(raw)}`);
+  }
+  return total;
+}
+
+function positiveDuration(env: Env, variable: string, fallbackSeconds: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw.trim() === '') return fallbackSeconds;
+  const seconds = parseDurationSetting(variable, raw);
+  if (!(seconds > 0)) throw new ConfigError(variable, `must be greater than 0, got ${JSON.stringify(raw)}`);
+  return seconds;
+}
+
+function integer(env: Env, variable: string, fallback: number, min: number, max: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(variable, `expected a whole number, got ${JSON.stringify(raw)}`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new ConfigError(variable, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function numberList(env: Env, variable: string, fallback: readonly number[], check: (n: number) => boolean, what: string): number[] {
+  const raw = env[variable];
+  if (raw === undefined || raw.trim() === '') return [...fallback];
+  const parts = raw.split(',').map((p) => p.trim());
+  const values = parts.map(Number);
+  values.forEach((v, i) => {
+    if (parts[i] === '' || !Number.isFinite(v) || !check(v)) {
+      throw new ConfigError(variable, `${JSON.stringify(parts[i])} is not ${what}`);
+    }
+  });
+  for (let i = 1; i < values.length; i++) {
+    if ((values[i] as number) <= (values[i - 1] as number)) throw new ConfigError(variable, 'values must be strictly ascending');
+  }
+  return values;
+}
+
+function optional(env: Env, variable: string): string | undefined {
+  const raw = env[variable];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+/** Accepts `https://host`, `https://host/`, `https://host/api/v1` and `https://host/api/v1/`. */
+export function normalizeApiUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError('UNSTRUCTURED_API_URL', `not a URL: ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError('UNSTRUCTURED_API_URL', `must be http(s), got ${url.protocol}`);
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('UNSTRUCTURED_API_URL', 'must not carry a query, fragment or credentials');
+  }
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+  return `${url.origin}${path}`;
+}
+
+const UUIDISH = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+export function loadConfig(env: Env = process.env): Config {
+  const workflowIds = (optional(env, 'WORKFLOW_IDS') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const id of workflowIds) {
+    if (!UUIDISH.test(id)) throw new ConfigError('WORKFLOW_IDS', `not a workflow id: ${JSON.stringify(id)}`);
+  }
+  const host = optional(env, 'HOST') ?? '0.0.0.0';
+  return {
+    apiUrl: normalizeApiUrl(optional(env, 'UNSTRUCTURED_API_URL') ?? DEFAULT_API_URL),
+    apiKey: optional(env, 'UNSTRUCTURED_API_KEY'),
+    apiKeyParam: optional(env, 'UNSTRUCTURED_API_KEY_PARAM'),
+    workflowIds: [...new Set(workflowIds)],
+    requestTimeoutMs: positiveDuration(env, 'REQUEST_TIMEOUT', 10) * 1000,
+    pullDeadlineMs: positiveDuration(env, 'PULL_DEADLINE', 25) * 1000,
+    maxRetries: integer(env, 'MAX_RETRIES', 3, 0, 10),
+    runtimeWindowSeconds: positiveDuration(env, 'RUNTIME_WINDOW', 86400),
+    maxWorkflows: integer(env, 'MAX_WORKFLOWS', 50, 1, 100_000),
+    histogramBuckets: numberList(env, 'HISTOGRAM_BUCKETS', DEFAULT_HISTOGRAM_BUCKETS, (n) => n > 0, 'a positive number of seconds'),
+    quantiles: numberList(env, 'QUANTILES', DEFAULT_QUANTILES, (n) => n >= 0 && n <= 1, 'a quantile between 0 and 1'),
+    cacheTtlMs: positiveDuration(env, 'CACHE_TTL', 30) * 1000,
+    metricsToken: optional(env, 'METRICS_TOKEN'),
+    metricsTokenParam: optional(env, 'METRICS_TOKEN_PARAM'),
+    cloudwatchNamespace: optional(env, 'CLOUDWATCH_NAMESPACE') ?? 'Unstructured/Jobs',
+    port: integer(env, 'PORT', 9464, 0, 65535),
+    host,
+  };
+}
