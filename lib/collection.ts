@@ -1,0 +1,23 @@
+import type { Snapshot } from './snapshot.js';
+
+/** What one collection produced: a snapshot, or a failure that must look like one (never zeros). */
+export type Collection = CollectionSuccess | CollectionFailure;
+
+export interface CollectionSuccess {
+  readonly ok: true;
+  readonly snapshot: Snapshot;
+  /** Wall time of the pull and aggregation, seconds. */
+  readonly durationSeconds: number;
+  /** When the collection finished, epoch ms. */
+  readonly finishedAtMs: number;
+}
+
+export interface CollectionFailure {
+  readonly ok: false;
+  /** Machine-readable reason, bounded set (see PULL_ERROR_KINDS plus 'config' and 'internal'). */
+  readonly errorKind: string;
+  /** One line, safe to log and show: never contains a secret. */
+  readonly errorMessage: string;
+  readonly durationSeconds: number;
+  readonly finishedAtMs: number;
+}
