@@ -1,0 +1,147 @@
+/**
+ * The HTTP surface shared by the local server and the Lambda function URL handler:
+ * routing, bearer/basic auth, content negotiation (OpenMetrics), gzip and the response size guard.
+ * Transport-free: requests and responses are plain objects.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import type { Collection } from './collection.js';
+import { renderPrometheus } from './render-prometheus.js';
+import { renderStatusPage } from './status-page.js';
+
+export interface HttpRequest {
+  readonly method: string;
+  /** Path without the query string. */
+  readonly path: string;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+/**
+ * Lambda's synchronous response payload limit is 6 MB (AWS Lambda quotas page), and a function URL
+ * base64-encodes binary bodies (×4/3): keep the encoded body under it with a margin for headers.
+ */
+export const LAMBDA_RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024;
+export const LAMBDA_BODY_LIMIT_BYTES = Math.floor(((LAMBDA_RESPONSE_LIMIT_BYTES - 64 * 1024) * 3) / 4);
+/** Below this, gzip costs more than it saves. */
+const GZIP_MIN_BYTES = 1024;
+
+export interface AppOptions {
+  readonly version: string;
+  /** The current collection (cached, single-flight). */
+  readonly collection: () => Promise<Collection>;
+  /** The token /metrics and / require; undefined means no auth (local use). */
+  readonly token: () => Promise<string | undefined>;
+  /** Max body bytes (after compression) the transport can carry; Infinity for the local server. */
+  readonly maxBodyBytes?: number;
+}
+
+export class ExporterApp {
+  readonly #options: AppOptions;
+
+  constructor(options: AppOptions) {
+    this.#options = options;
+  }
+
+  async handle(request: HttpRequest): Promise<HttpResponse> {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return text(405, 'method not allowed\n', { allow: 'GET, HEAD' });
+    }
+    switch (request.path) {
+      case '/healthz':
+        // Liveness of the process only: it does not pull (a broken upstream is unstructured_up 0, not a dead exporter).
+        return text(200, 'ok\n');
+      case '/metrics':
+        return this.#guard(request, () => this.#metrics(request));
+      case '/':
+        return this.#guard(request, () => this.#statusPage(request));
+      default:
+        return text(404, 'not found: try /metrics\n');
+    }
+  }
+
+  async #guard(request: HttpRequest, next: () => Promise<HttpResponse>): Promise<HttpResponse> {
+    const token = await this.#options.token();
+    if (token !== undefined && !authorized(request.headers.authorization, token)) {
+      return text(401, 'unauthorized: send "Authorization: Bearer <token>"\n', {
+        'www-authenticate': 'Bearer realm="unstructured-jobs-exporter", Basic realm="unstructured-jobs-exporter"',
+      });
+    }
+    return next();
+  }
+
+  async #metrics(request: HttpRequest): Promise<HttpResponse> {
+    const collection = await this.#options.collection();
+    const openMetrics = (request.headers.accept ?? '').includes('application/openmetrics-text');
+    const rendered = await renderPrometheus(collection, { version: this.#options.version, openMetrics });
+    return this.#encode(request, rendered.body, rendered.contentType);
+  }
+
+  async #statusPage(request: HttpRequest): Promise<HttpResponse> {
+    const collection = await this.#options.collection();
+    return this.#encode(request, renderStatusPage(collection, { version: this.#options.version }), 'text/html; charset=utf-8');
+  }
+
+  #encode(request: HttpRequest, body: string, contentType: string): HttpResponse {
+    const raw = Buffer.from(body, 'utf8');
+    const limit = this.#options.maxBodyBytes ?? Infinity;
+    const headers: Record<string, string> = { 'content-type': contentType, 'cache-control': 'no-store', vary: 'accept-encoding' };
+    let out = raw;
+    if (acceptsGzip(request.headers['accept-encoding']) && raw.length >= GZIP_MIN_BYTES) {
+      out = gzipSync(raw, { level: 6 });
+      headers['content-encoding'] = 'gzip';
+    }
+    if (out.length > limit) {
+      return text(
+        500,
+        `response of ${out.length} bytes is over the ${limit}-byte limit of this transport; lower MAX_WORKFLOWS or scrape with gzip\n`,
+      );
+    }
+    return { status: 200, headers, body: out };
+  }
+}
+
+function text(status: number, body: string, extra: Record<string, string> = {}): HttpResponse {
+  return { status, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...extra }, body: Buffer.from(body) };
+}
+
+function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return (coding === 'gzip' || coding === '*') && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
+/**
+ * Accepts `Bearer <token>` (Prometheus `authorization`/`bearer_token`) and `Basic base64(user:token)`
+ * (browsers, Prometheus `basic_auth`; the user name is ignored). Compared in constant time over
+ * SHA-256 digests, so neither content nor length leaks through timing.
+ */
+export function authorized(header: string | undefined, token: string): boolean {
+  if (header === undefined) return false;
+  const space = header.indexOf(' ');
+  if (space < 0) return false;
+  const scheme = header.slice(0, space).toLowerCase();
+  const credential = header.slice(space + 1).trim();
+  let presented: string;
+  if (scheme === 'bearer') presented = credential;
+  else if (scheme === 'basic') {
+    const decoded = Buffer.from(credential, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return false;
+    presented = decoded.slice(colon + 1);
+  } else return false;
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}

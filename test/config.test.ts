@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_API_URL, loadConfig, normalizeApiUrl, parseDurationSetting } from '../lib/config.js';
+
+describe('loadConfig', () => {
+  it('has working defaults with an empty environment', () => {
+    // Act
+    const config = loadConfig({});
+
+    // Assess
+    expect(config.apiUrl).toBe(DEFAULT_API_URL);
+    expect(config.runtimeWindowSeconds).toBe(86400);
+    expect(config.pullDeadlineMs).toBeLessThanOrEqual(30_000);
+    expect(config.maxWorkflows).toBe(50);
+    expect(config.quantiles).toEqual([0.5, 0.9, 0.95, 0.99, 1]);
+    expect(config.port).toBe(9464);
+    expect(config.cloudwatchNamespace).toBe('Unstructured/Jobs');
+  });
+
+  it('reads every variable', () => {
+    // Act
+    const config = loadConfig({
+      UNSTRUCTURED_API_URL: 'https://eu.example.com/api/v1/',
+      UNSTRUCTURED_API_KEY_PARAM: '/unstructured/api-key',
+      WORKFLOW_IDS: 'a1, b2 ,a1',
+      RUNTIME_WINDOW: '6h',
+      MAX_WORKFLOWS: '7',
+      HISTOGRAM_BUCKETS: '1,5,30',
+      QUANTILES: '0.5,0.999',
+      CACHE_TTL: '15s',
+      PULL_DEADLINE: '20s',
+      REQUEST_TIMEOUT: '5s',
+      MAX_RETRIES: '2',
+      METRICS_TOKEN_PARAM: '/unstructured/metrics-token',
+      CLOUDWATCH_NAMESPACE: 'Team/Jobs',
+      PORT: '8080',
+    });
+
+    // Assess
+    expect(config).toMatchObject({
+      apiUrl: 'https://eu.example.com',
+      apiKeyParam: '/unstructured/api-key',
+      workflowIds: ['a1', 'b2'],
+      runtimeWindowSeconds: 21600,
+      maxWorkflows: 7,
+      histogramBuckets: [1, 5, 30],
+      quantiles: [0.5, 0.999],
+      cacheTtlMs: 15_000,
+      pullDeadlineMs: 20_000,
+      requestTimeoutMs: 5_000,
+      maxRetries: 2,
+      metricsTokenParam: '/unstructured/metrics-token',
+      cloudwatchNamespace: 'Team/Jobs',
+      port: 8080,
+    });
+  });
+
+  it.each([
+    ['RUNTIME_WINDOW', 'tomorrow'],
+    ['RUNTIME_WINDOW', '0s'],
+    ['MAX_WORKFLOWS', '0'],
+    ['MAX_WORKFLOWS', 'ten'],
+    ['HISTOGRAM_BUCKETS', '5,1'],
+    ['HISTOGRAM_BUCKETS', '1,,2'],
+    ['QUANTILES', '1.5'],
+    ['PORT', '70000'],
+    ['UNSTRUCTURED_API_URL', 'ftp://x'],
+    ['UNSTRUCTURED_API_URL', 'not a url'],
+    ['WORKFLOW_IDS', 'ok,"quoted"'],
+    ['MAX_RETRIES', '-1'],
+  ])('rejects %s=%s with an error naming the variable', (variable, value) => {
+    // Act / Assess
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `));
+  });
+});
+
+describe('normalizeApiUrl', () => {
+  it.each(['https://h.io', 'https://h.io/', 'https://h.io/api/v1', 'https://h.io/api/v1/'])('accepts %s', (url) => {
+    // Act / Assess
+    expect(normalizeApiUrl(url)).toBe('https://h.io');
+  });
+
+  it('keeps a path prefix in front of /api/v1', () => {
+    // Act / Assess
+    expect(normalizeApiUrl('http://127.0.0.1:8080/proxy/api/v1')).toBe('http://127.0.0.1:8080/proxy');
+  });
+});
+
+describe('parseDurationSetting', () => {
+  it.each([
+    ['90', 90],
+    ['90s', 90],
+    ['15m', 900],
+    ['24h', 86400],
+    ['7d', 604800],
+    ['1h30m', 5400],
+    ['500ms', 0.5],
+  ])('%s is %d s', (text, seconds) => {
+    // Act / Assess
+    expect(parseDurationSetting('X', text)).toBe(seconds);
+  });
+});
