@@ -1,0 +1,509 @@
+/**
+ * HTTP client for the Unstructured Platform job list: `GET {apiUrl}/api/v1/jobs/`.
+ *
+ * The endpoint has no pagination: the whole job history arrives as one JSON array that may be hundreds of
+ * megabytes. The body is therefore never buffered: bytes go through node:zlib (when compressed) into the
+ * streaming array parser, and every element is handed to `onRecord` as soon as it is complete.
+ *
+ * Retry policy (because records are streamed, a retry after some were delivered would count them twice):
+ * - Retried: 429, 408 and every 5xx; connection errors (refused, reset, …) and per-attempt timeouts — but
+ *   only while no byte of a 2xx body has been received. Bounded by `maxRetries` per request.
+ * - Never retried: any failure once the first body byte of a 2xx answer arrived (reset, truncation, idle
+ *   timeout, bad JSON). It is a final `network`/`timeout`/`invalid_response` error, never a partial
+ *   success: records already passed to `onRecord` must be discarded by the caller.
+ * - Never retried: 400/401/403/404/422 and other 4xx, redirects, a 2xx that is not JSON.
+ * - Waits: exponential backoff with full jitter, or the server's `Retry-After` when it sends one. Nothing
+ *   waits past the pull deadline: a wait that would is not started, the last error is reported instead.
+ * - The whole pull (every request, attempt, wait and body) ends within `pullDeadlineMs` or fails with
+ *   `timeout`. `requestTimeoutMs` bounds the wait for headers and each idle gap in the body.
+ */
+import http from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { setTimeout as timersSleep } from 'node:timers/promises';
+import zlib from 'node:zlib';
+
+import type { Config } from './config.js';
+import { JsonArrayStream, JsonStreamError } from './json-stream.js';
+
+export const PULL_ERROR_KINDS = [
+  'auth',
+  'not_found',
+  'invalid_request',
+  'rate_limited',
+  'upstream',
+  'timeout',
+  'network',
+  'invalid_response',
+] as const;
+export type PullErrorKind = (typeof PULL_ERROR_KINDS)[number];
+
+/** First backoff window; retry n waits random() × min(BACKOFF_CAP_MS, BACKOFF_BASE_MS × 2^n). */
+const BACKOFF_BASE_MS = 500;
+/** One wait stays short enough that a few retries still fit the default 25 s pull deadline. */
+const BACKOFF_CAP_MS = 8_000;
+/** Error bodies are read only for their `detail`; a proxy's huge error page must not be buffered. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** FastAPI details are short; anything longer (HTML pages, stack traces) only clutters logs and metrics. */
+const MAX_DETAIL_CHARS = 300;
+/** Socket errors worth another attempt: the peer or the path was briefly unavailable. */
+const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+]);
+
+/** Keep-alive: scrapes every 15–60 s reuse the TLS connection instead of a new handshake each time. */
+const AGENTS = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 4 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 4 }),
+} as const;
+
+export interface PullOptions {
+  apiKey: string;
+  /** Sent as `user-agent: unstructured-jobs-exporter/<version>`. */
+  version?: string;
+  /** Aborting fails the pull with kind `timeout` ("pull aborted"). */
+  signal?: AbortSignal;
+  /** Test hook: the wait between attempts. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Test hook: jitter source in [0, 1). */
+  random?: () => number;
+  /** Test hook: clock in epoch ms (deadline arithmetic and HTTP-date `Retry-After`). */
+  now?: () => number;
+}
+
+export interface PullStats {
+  /** HTTP attempts over the whole pull (all workflow ids, retries included). */
+  attempts: number;
+  /** Body bytes fed to the JSON parser (after decompression), summed over requests. */
+  bytes: number;
+  /** Array elements delivered to `onRecord`, summed over requests. */
+  elements: number;
+  /** Status of the last successful response. */
+  statusCode: number;
+}
+
+export class PullError extends Error {
+  override readonly name = 'PullError';
+  readonly status?: number;
+  readonly detail?: string;
+  constructor(
+    readonly kind: PullErrorKind,
+    message: string,
+    /** Attempts made in the whole pull until this error (0 when none was made). */
+    readonly attempts: number,
+    extra: { status?: number; detail?: string } = {},
+  ) {
+    super(message);
+    if (extra.status !== undefined) this.status = extra.status;
+    if (extra.detail !== undefined) this.detail = extra.detail;
+  }
+}
+
+type PullConfig = Pick<Config, 'apiUrl' | 'workflowIds' | 'requestTimeoutMs' | 'pullDeadlineMs' | 'maxRetries'>;
+
+/**
+ * Streams every job record of the account (or of each `workflowIds` entry, one request per id, in order)
+ * into `onRecord`. Resolves with statistics, or rejects with a PullError (or with whatever `onRecord`
+ * threw). After a rejection, records already delivered must be discarded.
+ */
+export async function pullJobs(config: PullConfig, onRecord: (raw: unknown) => void, options: PullOptions): Promise<PullStats> {
+  const now = options.now ?? Date.now;
+  const ctx: PullContext = {
+    config,
+    onRecord,
+    apiKey: options.apiKey,
+    userAgent: `unstructured-jobs-exporter/${options.version ?? 'unknown'}`,
+    signal: options.signal,
+    sleep: options.sleep,
+    random: options.random ?? Math.random,
+    now,
+    deadlineAt: now() + config.pullDeadlineMs,
+  };
+  const totals: PullStats = { attempts: 0, bytes: 0, elements: 0, statusCode: 0 };
+  if (options.apiKey === '') throw new PullError('auth', 'no API key to send', 0);
+  // Node rejects such a header value itself, but with a message of its own; say what is wrong instead.
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(options.apiKey)) {
+    throw new PullError('auth', 'the API key contains characters not allowed in an HTTP header (a stray newline?)', 0);
+  }
+
+  const base = `${config.apiUrl.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}/api/v1/jobs/`;
+  const urls =
+    config.workflowIds.length === 0 ? [base] : config.workflowIds.map((id) => `${base}?workflow_id=${encodeURIComponent(id)}`);
+  for (const url of urls) {
+    const result = await pullOne(new URL(url), ctx, totals);
+    totals.bytes += result.bytes;
+    totals.elements += result.elements;
+    totals.statusCode = result.statusCode;
+  }
+  return totals;
+}
+
+interface PullContext {
+  readonly config: PullConfig;
+  readonly onRecord: (raw: unknown) => void;
+  readonly apiKey: string;
+  readonly userAgent: string;
+  readonly signal: AbortSignal | undefined;
+  readonly sleep: ((ms: number) => Promise<void>) | undefined;
+  readonly random: () => number;
+  readonly now: () => number;
+  readonly deadlineAt: number;
+}
+
+interface AttemptSuccess {
+  readonly statusCode: number;
+  readonly bytes: number;
+  readonly elements: number;
+}
+
+/** One failed attempt, before the retry decision. */
+class AttemptFailure {
+  constructor(
+    readonly kind: PullErrorKind,
+    readonly message: string,
+    readonly retryable: boolean,
+    readonly extra: { readonly status?: number; readonly detail?: string; readonly retryAfterMs?: number } = {},
+  ) {}
+}
+
+async function pullOne(url: URL, ctx: PullContext, totals: PullStats): Promise<AttemptSuccess> {
+  const { maxRetries, pullDeadlineMs } = ctx.config;
+  for (let retry = 0; ; retry++) {
+    if (ctx.signal?.aborted) throw toPullError(abortFailure(ctx.signal), ctx, totals.attempts);
+    if (ctx.deadlineAt - ctx.now() <= 0) {
+      throw toPullError(new AttemptFailure('timeout', `pull deadline of ${pullDeadlineMs} ms exceeded before GET ${url.href}`, false), ctx, totals.attempts);
+    }
+    totals.attempts++;
+    let failure: AttemptFailure;
+    try {
+      return await attempt(url, ctx);
+    } catch (error) {
+      if (!(error instanceof AttemptFailure)) throw error; // thrown by onRecord: the caller's own error
+      failure = error;
+    }
+    const tries = `${retry + 1} attempt${retry === 0 ? '' : 's'}`;
+    if (!failure.retryable || retry >= maxRetries) {
+      throw toPullError(failure, ctx, totals.attempts, failure.retryable ? `gave up after ${tries}` : undefined);
+    }
+    const retryAfterMs = failure.extra.retryAfterMs;
+    const waitMs = retryAfterMs ?? Math.floor(ctx.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry));
+    const leftMs = ctx.deadlineAt - ctx.now();
+    if (waitMs >= leftMs) {
+      const why =
+        retryAfterMs !== undefined
+          ? `Retry-After asks to wait ${Math.ceil(retryAfterMs / 1000)} s but only ${Math.max(0, leftMs)} ms remain of the ${pullDeadlineMs} ms pull deadline`
+          : `the next retry (in ${waitMs} ms) would pass the ${pullDeadlineMs} ms pull deadline`;
+      throw toPullError(failure, ctx, totals.attempts, `not retried after ${tries}: ${why}`);
+    }
+    try {
+      await sleepUnlessAborted(waitMs, ctx);
+    } catch (error) {
+      if (error instanceof AttemptFailure) throw toPullError(error, ctx, totals.attempts);
+      throw error;
+    }
+  }
+}
+
+function toPullError(failure: AttemptFailure, ctx: PullContext, attempts: number, note?: string): PullError {
+  const message = redact(oneLine(note === undefined ? failure.message : `${failure.message}; ${note}`), ctx.apiKey);
+  const detail = failure.extra.detail === undefined ? undefined : redact(failure.extra.detail, ctx.apiKey);
+  return new PullError(failure.kind, message, attempts, {
+    ...(failure.extra.status === undefined ? {} : { status: failure.extra.status }),
+    ...(detail === undefined ? {} : { detail }),
+  });
+}
+
+async function sleepUnlessAborted(ms: number, ctx: PullContext): Promise<void> {
+  const { signal } = ctx;
+  if (ctx.sleep === undefined) {
+    try {
+      await timersSleep(ms, undefined, signal === undefined ? {} : { signal });
+    } catch (error) {
+      if (signal?.aborted) throw abortFailure(signal);
+      throw error;
+    }
+    return;
+  }
+  if (signal === undefined) return ctx.sleep(ms);
+  const sleep = ctx.sleep;
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(abortFailure(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    sleep(ms).then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function abortFailure(signal: AbortSignal): AttemptFailure {
+  const reason: unknown = signal.reason;
+  const why = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : '';
+  return new AttemptFailure('timeout', why === '' ? 'pull aborted' : `pull aborted: ${why}`, false);
+}
+
+/** One HTTP attempt. Rejects with an AttemptFailure, or with what `onRecord` threw. */
+function attempt(url: URL, ctx: PullContext): Promise<AttemptSuccess> {
+  const { requestTimeoutMs, pullDeadlineMs } = ctx.config;
+  return new Promise<AttemptSuccess>((resolve, reject) => {
+    let settled = false;
+    /** Set at the first body byte of a 2xx answer: from then on nothing is retryable. */
+    let bodyStarted = false;
+    let bytes = 0;
+    let idleTimer: NodeJS.Timeout | undefined;
+    let response: IncomingMessage | undefined;
+    let decoder: zlib.Gunzip | zlib.Inflate | undefined;
+
+    const transport = url.protocol === 'https:' ? https : http;
+    const req = transport.request(url, {
+      method: 'GET',
+      agent: url.protocol === 'https:' ? AGENTS['https:'] : AGENTS['http:'],
+      headers: {
+        'unstructured-api-key': ctx.apiKey,
+        accept: 'application/json',
+        'accept-encoding': 'gzip, deflate',
+        'user-agent': ctx.userAgent,
+      },
+    });
+
+    const cleanup = () => {
+      clearTimeout(idleTimer);
+      clearTimeout(deadlineTimer);
+      ctx.signal?.removeEventListener('abort', onAbort);
+    };
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      decoder?.destroy();
+      response?.destroy();
+      req.destroy();
+      reject(error);
+    };
+    const succeed = (value: AttemptSuccess) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve(value);
+    };
+    const armIdle = (onIdle: () => void) => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(onIdle, requestTimeoutMs);
+    };
+    const onAbort = () => fail(abortFailure(ctx.signal as AbortSignal));
+
+    const deadlineTimer = setTimeout(
+      () => {
+        const where = bodyStarted ? `after ${bytes} bytes of the response body` : 'waiting for the response';
+        fail(new AttemptFailure('timeout', `pull deadline of ${pullDeadlineMs} ms exceeded ${where} of GET ${url.href}`, false));
+      },
+      Math.max(0, ctx.deadlineAt - ctx.now()),
+    );
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    armIdle(() => fail(new AttemptFailure('timeout', `no response headers within ${requestTimeoutMs} ms from GET ${url.href}`, true)));
+
+    req.on('error', (error) => fail(networkFailure(error, url, bodyStarted, bytes)));
+    req.on('response', (res) => {
+      response = res;
+      const status = res.statusCode ?? 0;
+      /** An error answer is classified by its status, whatever happens to its body. */
+      const isError = status < 200 || status > 299;
+      res.on('error', (error) => {
+        if (!isError) fail(networkFailure(error, url, bodyStarted, bytes));
+      });
+      res.on('close', () => {
+        if (!isError && !res.complete) {
+          fail(networkFailure(new Error('connection closed before the response ended'), url, bodyStarted, bytes));
+        }
+      });
+
+      const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      if (encoding === 'gzip' || encoding === 'x-gzip') decoder = zlib.createGunzip();
+      else if (encoding === 'deflate') decoder = zlib.createInflate();
+      else if (encoding !== 'identity' && encoding !== '') {
+        return fail(new AttemptFailure('invalid_response', `HTTP ${status} from GET ${url.href} with unsupported content-encoding ${JSON.stringify(encoding)}`, false, { status }));
+      }
+      const source: Readable = decoder === undefined ? res : res.pipe(decoder);
+      decoder?.on('error', (error) => {
+        if (isError) return;
+        fail(new AttemptFailure('invalid_response', `could not decode the ${encoding} body of GET ${url.href}: ${error.message}`, !bodyStarted, { status }));
+      });
+
+      if (isError) {
+        clearTimeout(idleTimer);
+        void readCapped(source, requestTimeoutMs).then((text) => fail(statusFailure(status, res.headers, text, url, ctx.now())));
+        return;
+      }
+      const mediaType = (res.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
+        const shown = mediaType === '' ? 'no content-type' : `content-type ${mediaType}`;
+        return fail(new AttemptFailure('invalid_response', `HTTP ${status} from GET ${url.href} with ${shown}, expected application/json`, false, { status }));
+      }
+
+      const onIdle = () => {
+        const message = bodyStarted
+          ? `response body stalled: no data for ${requestTimeoutMs} ms after ${bytes} bytes of GET ${url.href}`
+          : `no response body within ${requestTimeoutMs} ms after the headers of GET ${url.href}`;
+        fail(new AttemptFailure('timeout', message, !bodyStarted, { status }));
+      };
+      armIdle(onIdle);
+      res.on('data', () => {
+        bodyStarted = true;
+        armIdle(onIdle);
+      });
+
+      // A 200 carrying an error object (`{"detail": …}`) is reported by the parser, which quotes the detail.
+      const parser = new JsonArrayStream((value) => ctx.onRecord(value));
+      source.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        bytes += chunk.length;
+        try {
+          parser.write(chunk);
+        } catch (error) {
+          fail(parseFailure(error, status, url, bytes));
+        }
+      });
+      source.on('end', () => {
+        if (settled) return;
+        try {
+          parser.end();
+        } catch (error) {
+          return fail(parseFailure(error, status, url, bytes));
+        }
+        succeed({ statusCode: status, bytes, elements: parser.elementCount });
+      });
+    });
+    req.end();
+  });
+}
+
+function parseFailure(error: unknown, status: number, url: URL, bytes: number): unknown {
+  if (!(error instanceof JsonStreamError)) return error; // thrown by onRecord
+  return new AttemptFailure('invalid_response', `HTTP ${status} from GET ${url.href}: body is not a valid JSON array (${error.message}; ${bytes} bytes read)`, false, { status });
+}
+
+function networkFailure(error: Error, url: URL, bodyStarted: boolean, bytes: number): AttemptFailure {
+  const code = (error as NodeJS.ErrnoException).code;
+  const what = code !== undefined && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+  if (bodyStarted) {
+    return new AttemptFailure('network', `connection lost after ${bytes} bytes of the response body of GET ${url.href}: ${what}`, false);
+  }
+  const retryable = code === undefined || RETRYABLE_NETWORK_CODES.has(code);
+  return new AttemptFailure('network', `GET ${url.href} failed: ${what}`, retryable);
+}
+
+/** Reads at most MAX_ERROR_BODY_BYTES; never rejects (an unreadable error body is just empty). */
+function readCapped(source: Readable, idleMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let timer = setTimeout(done, idleMs);
+    function done() {
+      clearTimeout(timer);
+      source.removeListener('data', onData);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    }
+    function onData(chunk: Buffer) {
+      const room = MAX_ERROR_BODY_BYTES - size;
+      chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+      size += Math.min(room, chunk.length);
+      clearTimeout(timer);
+      if (size >= MAX_ERROR_BODY_BYTES) return done();
+      timer = setTimeout(done, idleMs);
+    }
+    source.on('data', onData);
+    source.once('end', done);
+    source.once('error', done);
+    source.once('close', done);
+  });
+}
+
+function statusFailure(status: number, headers: IncomingHttpHeaders, text: string, url: URL, nowMs: number): AttemptFailure {
+  const { kind, retryable } = classifyStatus(status);
+  const detail = extractDetail(text, headers['content-type']);
+  const retryAfterMs = retryable ? parseRetryAfter(headers['retry-after'], nowMs) : undefined;
+  let message = `HTTP ${status} from GET ${url.href}`;
+  if (status >= 300 && status < 400 && headers.location !== undefined) {
+    message += ` (redirect to ${headers.location}, not followed)`;
+  }
+  if (detail !== undefined) message += `: ${detail}`;
+  return new AttemptFailure(kind, message, retryable, {
+    status,
+    ...(detail === undefined ? {} : { detail }),
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+}
+
+function classifyStatus(status: number): { kind: PullErrorKind; retryable: boolean } {
+  if (status === 401 || status === 403) return { kind: 'auth', retryable: false };
+  if (status === 404) return { kind: 'not_found', retryable: false };
+  if (status === 429) return { kind: 'rate_limited', retryable: true };
+  if (status === 408) return { kind: 'timeout', retryable: true };
+  if (status >= 500) return { kind: 'upstream', retryable: true };
+  if (status >= 400) return { kind: 'invalid_request', retryable: false };
+  return { kind: 'invalid_response', retryable: false }; // 1xx/3xx: redirects are not followed
+}
+
+/** `Retry-After: <seconds>` or `Retry-After: <HTTP-date>`, as a wait in ms; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/** The API's `detail` (string, or pydantic's `[{loc, msg}]`), else the body text; one line, ≤ MAX_DETAIL_CHARS. */
+export function extractDetail(text: string, contentType: string | undefined): string | undefined {
+  let detail: string | undefined;
+  try {
+    const body: unknown = JSON.parse(text);
+    if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+      const record = body as Record<string, unknown>;
+      const value = record.detail ?? record.message ?? record.error;
+      if (typeof value === 'string') detail = value;
+      else if (Array.isArray(value)) detail = value.map(formatIssue).join('; ');
+      else if (value !== undefined) detail = JSON.stringify(value);
+    }
+  } catch {
+    // not JSON: fall back to the text
+  }
+  if (detail === undefined) detail = /html/i.test(contentType ?? '') ? text.replace(/<[^>]*>/g, ' ') : text;
+  detail = oneLine(detail);
+  if (detail === '') return undefined;
+  if (detail.length <= MAX_DETAIL_CHARS) return detail;
+  return `${detail.slice(0, MAX_DETAIL_CHARS - 1).replace(/[\uD800-\uDBFF]$/, '')}…`;
+}
+
+function formatIssue(issue: unknown): string {
+  if (typeof issue !== 'object' || issue === null) return String(issue);
+  const { loc, msg } = issue as { loc?: unknown; msg?: unknown };
+  const where = Array.isArray(loc) ? loc.map(String).join('.') : undefined;
+  const what = typeof msg === 'string' ? msg : JSON.stringify(issue);
+  return where === undefined || where === '' ? what : `${where}: ${what}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function redact(text: string, secret: string): string {
+  return secret === '' ? text : text.split(secret).join('[redacted]');
+}
