@@ -1,0 +1,80 @@
+/**
+ * One collection: pull → validate → aggregate → Collection. Never throws: every failure becomes a
+ * CollectionFailure with a bounded `errorKind` and a one-line message free of secrets.
+ */
+import { performance } from 'node:perf_hooks';
+import { Aggregator } from './aggregate.js';
+import type { Collection } from './collection.js';
+import { ConfigError, type Config } from './config.js';
+import type { Logger } from './log.js';
+import { toJob } from './records.js';
+import type { SecretSource } from './secrets.js';
+import { PullError, pullJobs } from './unstructured-api.js';
+import { VERSION } from './version.js';
+
+export interface CollectorDeps {
+  readonly config: Config;
+  readonly apiKey: SecretSource;
+  readonly logger: Logger;
+  /** Clock for "now" when the caller does not pass one. */
+  readonly now?: () => number;
+  /** Replaces the HTTP pull (tests of the wiring). */
+  readonly pull?: typeof pullJobs;
+}
+
+export async function collect(deps: CollectorDeps, nowMs?: number): Promise<Collection> {
+  const started = performance.now();
+  const clock = deps.now ?? Date.now;
+  const finish = () => ({ durationSeconds: (performance.now() - started) / 1000, finishedAtMs: clock() });
+  const { config, logger } = deps;
+  try {
+    const key = await deps.apiKey.get();
+    if (key === undefined) {
+      throw new ConfigError('UNSTRUCTURED_API_KEY', 'not set (nor UNSTRUCTURED_API_KEY_PARAM): no API key to send');
+    }
+    logger.addSecret(key);
+    const aggregator = new Aggregator({
+      nowMs: nowMs ?? clock(),
+      runtimeWindowSeconds: config.runtimeWindowSeconds,
+      maxWorkflows: config.maxWorkflows,
+      histogramBuckets: config.histogramBuckets,
+      quantiles: config.quantiles,
+    });
+    const allow = config.workflowIds.length > 0 ? new Set(config.workflowIds) : undefined;
+    const stats = await (deps.pull ?? pullJobs)(
+      config,
+      (raw) => {
+        const job = toJob(raw);
+        if (typeof job === 'string') aggregator.skip(job);
+        // The API filtered by workflow_id already; this guards against an upstream that ignores the filter.
+        else if (allow === undefined || allow.has(job.workflowId)) aggregator.add(job);
+      },
+      { apiKey: key, version: VERSION },
+    );
+    const snapshot = aggregator.snapshot();
+    const done = finish();
+    logger.info('collection succeeded', {
+      jobsFetched: snapshot.jobsFetched,
+      skipped: snapshot.recordsSkipped,
+      runtimeUnparsable: snapshot.runtimeUnparsable,
+      workflows: snapshot.workflowsSeen,
+      attempts: stats.attempts,
+      bytes: stats.bytes,
+      durationSeconds: done.durationSeconds,
+    });
+    return { ok: true, snapshot, ...done };
+  } catch (error) {
+    const done = finish();
+    const { kind, message } = describeFailure(error);
+    const safe = logger.scrub(message);
+    logger.error('collection failed', { errorKind: kind, error: safe, durationSeconds: done.durationSeconds });
+    return { ok: false, errorKind: kind, errorMessage: safe, ...done };
+  }
+}
+
+function describeFailure(error: unknown): { kind: string; message: string } {
+  if (error instanceof PullError) return { kind: error.kind, message: error.message };
+  if (error instanceof ConfigError) return { kind: 'config', message: error.message };
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { kind: 'internal', message: message.split('\n')[0] ?? message };
+}

@@ -1,0 +1,57 @@
+/**
+ * Wiring shared by every entry point (local server, CLI, Lambda handlers): configuration, secrets,
+ * logging, the single-flight collection cache and the HTTP app. No I/O happens here until asked.
+ */
+import { SingleFlightCache } from './cache.js';
+import type { Collection } from './collection.js';
+import { collect } from './collector.js';
+import { loadConfig, type Config } from './config.js';
+import { ExporterApp } from './http-app.js';
+import { Logger, logLevelFromEnv } from './log.js';
+import { SecretSource, type ParameterReader } from './secrets.js';
+import { VERSION } from './version.js';
+
+export interface Exporter {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly apiKey: SecretSource;
+  readonly metricsToken: SecretSource;
+  readonly cache: SingleFlightCache<Collection>;
+  readonly app: ExporterApp;
+  /** One collection now, bypassing the cache (`collect`, the scheduled Lambda). */
+  collectNow(nowMs?: number): Promise<Collection>;
+}
+
+export interface ExporterOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly config?: Config;
+  readonly logger?: Logger;
+  readonly readParameter?: ParameterReader;
+  readonly maxBodyBytes?: number;
+  readonly now?: () => number;
+}
+
+export function createExporter(options: ExporterOptions = {}): Exporter {
+  const env = options.env ?? process.env;
+  const config = options.config ?? loadConfig(env);
+  const logger = options.logger ?? new Logger({ level: logLevelFromEnv(env) });
+  logger.addSecret(config.apiKey);
+  logger.addSecret(config.metricsToken);
+  const read = options.readParameter;
+  const apiKey = new SecretSource({ variable: 'UNSTRUCTURED_API_KEY', direct: config.apiKey, param: config.apiKeyParam, ...(read && { read }) });
+  const metricsToken = new SecretSource({ variable: 'METRICS_TOKEN', direct: config.metricsToken, param: config.metricsTokenParam, ...(read && { read }) });
+  const now = options.now ?? Date.now;
+  const collectNow = (nowMs?: number) => collect({ config, apiKey, logger, now }, nowMs);
+  const cache = new SingleFlightCache(() => collectNow(), { ttlMs: config.cacheTtlMs, now });
+  const app = new ExporterApp({
+    version: VERSION,
+    collection: () => cache.get(),
+    token: async () => {
+      const token = await metricsToken.get();
+      logger.addSecret(token);
+      return token;
+    },
+    ...(options.maxBodyBytes !== undefined && { maxBodyBytes: options.maxBodyBytes }),
+  });
+  return { config, logger, apiKey, metricsToken, cache, app, collectNow };
+}
