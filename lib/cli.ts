@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { Collection } from './collection.js';
 import { ConfigError, loadConfig, parseDurationSetting } from './config.js';
+import type { Config } from './config.js';
 import { createExporter } from './exporter.js';
 import { Logger, logLevelFromEnv } from './log.js';
 import { renderPrometheus } from './render-prometheus.js';
@@ -16,10 +17,13 @@ const USAGE = `unstructured-jobs-exporter ${VERSION}
 Usage:
   unstructured-jobs-exporter serve [--port 9464] [--host 0.0.0.0] [--runtime-window 24h]
   unstructured-jobs-exporter collect [--format prometheus|json] [--now ISO8601] [--runtime-window 24h]
+  unstructured-jobs-exporter collect --sink cloudwatch
 
 serve    Serves /metrics (Prometheus), / (status page) and /healthz. With no UNSTRUCTURED_API_KEY
          (nor UNSTRUCTURED_API_KEY_PARAM) it runs an embedded demo with simulated jobs.
 collect  Pulls once and prints the exposition text or the snapshot as JSON; exits 1 if the pull fails.
+         With --sink cloudwatch it publishes the CloudWatch metrics instead (AWS_REGION, the SDK's
+         credential chain and AWS_ENDPOINT_URL apply) and prints what was published.
 
 Configuration comes from environment variables (see README.md); flags override them.
 `;
@@ -128,6 +132,7 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
     args: [...args],
     options: {
       format: { type: 'string', default: 'prometheus' },
+      sink: { type: 'string', default: 'stdout' },
       now: { type: 'string' },
       'runtime-window': { type: 'string' },
       'max-workflows': { type: 'string' },
@@ -137,6 +142,10 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   const format = values.format;
   if (format !== 'prometheus' && format !== 'json') {
     throw new ConfigError('--format', `expected prometheus or json, got ${JSON.stringify(format)}`);
+  }
+  const sink = values.sink;
+  if (sink !== 'stdout' && sink !== 'cloudwatch') {
+    throw new ConfigError('--sink', `expected stdout or cloudwatch, got ${JSON.stringify(sink)}`);
   }
   let nowMs: number | undefined;
   if (values.now !== undefined) {
@@ -151,6 +160,7 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   const quiet = new Logger({ level: 'error', write: () => undefined });
   const exporter = createExporter({ env, logger: env.LOG_LEVEL ? logger : quiet });
   const collection: Collection = await exporter.collectNow(nowMs);
+  if (sink === 'cloudwatch') return publishToCloudWatch(collection, exporter.config, io);
   if (!collection.ok) {
     io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}\n`);
     return EXIT.failed;
@@ -158,4 +168,32 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   if (format === 'json') io.stdout(`${JSON.stringify(collection.snapshot, null, 2)}\n`);
   else io.stdout((await renderPrometheus(collection, { version: VERSION })).body);
   return EXIT.ok;
+}
+
+/** `collect --sink cloudwatch`: the scheduled Lambda's work, from the command line, with the same code. */
+async function publishToCloudWatch(collection: Collection, config: Config, io: Io): Promise<number> {
+  const { publishCollection } = await import('./cloudwatch/run.js');
+  const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles });
+  io.stdout(
+    `${JSON.stringify({
+      namespace: config.cloudwatchNamespace,
+      collectorUp: collection.ok,
+      datums: report.total,
+      requests: report.requests,
+      published: report.published,
+      failed: report.failed.length,
+      invalid: report.invalid.length,
+    })}\n`,
+  );
+  let code: number = EXIT.ok;
+  if (!collection.ok) {
+    io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}; published CollectorUp 0\n`);
+    code = EXIT.failed;
+  }
+  if (report.failed.length > 0 || report.invalid.length > 0) {
+    const first = report.failed[0]?.error ?? `${report.invalid[0]?.metricName}: ${report.invalid[0]?.reason}`;
+    io.stderr(`error: published ${report.published} of ${report.total} datums to CloudWatch; first problem: ${first}\n`);
+    code = EXIT.failed;
+  }
+  return code;
 }

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorScenario, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
+import { cloudWatchClientFor, FAKE_CREDENTIALS, listMetrics, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
+
+const BIN = new URL('../bin/unstructured-jobs-exporter.mjs', import.meta.url).pathname;
+
+function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('collect --sink cloudwatch', () => {
+  let api: FakeApi;
+  let moto: RunningMoto;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    [api, moto] = await Promise.all([startFakeApi({ jobs: sampleJobs() }), startMoto()]);
+    // The SDK's standard environment, as a user's shell or CI would set it.
+    env = {
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: api.apiKey,
+      AWS_REGION: MOTO_REGION,
+      AWS_ACCESS_KEY_ID: FAKE_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: FAKE_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_DISABLE_REQUEST_COMPRESSION: 'true', // moto cannot read gzipped bodies
+    };
+  }, 30_000);
+  afterAll(async () => {
+    await api?.close();
+    await moto?.stop();
+  });
+
+  it('publishes one collection with the same code as the Lambda', async () => {
+    // Act
+    const { code, stdout, stderr } = await run(['collect', '--sink', 'cloudwatch'], { ...env, CLOUDWATCH_NAMESPACE: 'Cli/Ok' });
+
+    // Assess
+    expect(stderr).not.toContain('error'); // (the SDK may warn that its 2027 releases need Node 22)
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as { published: number; datums: number; collectorUp: boolean };
+    expect(summary.collectorUp).toBe(true);
+    expect(summary.published).toBe(summary.datums);
+    const names = new Set((await listMetrics(cloudWatchClientFor(moto.endpoint), 'Cli/Ok')).map((m) => m.MetricName));
+    expect([...names].sort()).toEqual(
+      expect.arrayContaining(['CollectorUp', 'Jobs', 'JobsFetched', 'OldestJobAge', 'RecentJobRuntimeP95', 'RecordsSkipped']),
+    );
+  });
+
+  it('publishes CollectorUp 0 and exits 1 when the pull fails', async () => {
+    // Prepare
+    api.setScenario(errorScenario(401));
+
+    // Act
+    const { code, stderr } = await run(['collect', '--sink', 'cloudwatch'], { ...env, CLOUDWATCH_NAMESPACE: 'Cli/Down' });
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toContain('published CollectorUp 0');
+    const names = (await listMetrics(cloudWatchClientFor(moto.endpoint), 'Cli/Down')).map((m) => m.MetricName);
+    expect(names).toContain('CollectorUp');
+    expect(names).not.toContain('Jobs');
+  });
+});
