@@ -159,7 +159,7 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   // Logs go to stderr only when asked: stdout is the data, stderr carries the one-line error.
   const quiet = new Logger({ level: 'error', write: () => undefined });
   const exporter = createExporter({ env, logger: env.LOG_LEVEL ? logger : quiet });
-  const collection: Collection = await exporter.collectNow(nowMs);
+  const collection: Collection = await exporter.collectNow(nowMs === undefined ? {} : { nowMs });
   if (sink === 'cloudwatch') return publishToCloudWatch(collection, exporter.config, io);
   if (!collection.ok) {
     io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}\n`);

@@ -7,6 +7,7 @@ import { Aggregator } from './aggregate.js';
 import type { Collection } from './collection.js';
 import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
+import type { Job } from './job.js';
 import { toJob } from './records.js';
 import type { SecretSource } from './secrets.js';
 import { PullError, pullJobs } from './unstructured-api.js';
@@ -22,7 +23,18 @@ export interface CollectorDeps {
   readonly pull?: typeof pullJobs;
 }
 
-export async function collect(deps: CollectorDeps, nowMs?: number): Promise<Collection> {
+export interface CollectOptions {
+  /** "now" of the collection (epoch ms); default the clock. */
+  readonly nowMs?: number;
+  /**
+   * Called with every valid job the aggregation counted or saw again (duplicates included), in response
+   * order: a second consumer of the same pass over the stream (finished-job events), no second pull.
+   */
+  readonly onJob?: (job: Job) => void;
+}
+
+export async function collect(deps: CollectorDeps, options: CollectOptions = {}): Promise<Collection> {
+  const { nowMs, onJob } = options;
   const started = performance.now();
   const clock = deps.now ?? Date.now;
   const finish = () => ({ durationSeconds: (performance.now() - started) / 1000, finishedAtMs: clock() });
@@ -47,7 +59,10 @@ export async function collect(deps: CollectorDeps, nowMs?: number): Promise<Coll
         const job = toJob(raw);
         if (typeof job === 'string') aggregator.skip(job);
         // The API filtered by workflow_id already; this guards against an upstream that ignores the filter.
-        else if (allow === undefined || allow.has(job.workflowId)) aggregator.add(job);
+        else if (allow === undefined || allow.has(job.workflowId)) {
+          aggregator.add(job);
+          onJob?.(job);
+        }
       },
       { apiKey: key, version: VERSION },
     );

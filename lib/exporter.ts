@@ -4,7 +4,7 @@
  */
 import { SingleFlightCache } from './cache.js';
 import type { Collection } from './collection.js';
-import { collect } from './collector.js';
+import { collect, type CollectOptions } from './collector.js';
 import { loadConfig, type Config } from './config.js';
 import { ExporterApp } from './http-app.js';
 import { Logger, logLevelFromEnv } from './log.js';
@@ -19,7 +19,7 @@ export interface Exporter {
   readonly cache: SingleFlightCache<Collection>;
   readonly app: ExporterApp;
   /** One collection now, bypassing the cache (`collect`, the scheduled Lambda). */
-  collectNow(nowMs?: number): Promise<Collection>;
+  collectNow(options?: CollectOptions): Promise<Collection>;
 }
 
 export interface ExporterOptions {
@@ -41,7 +41,7 @@ export function createExporter(options: ExporterOptions = {}): Exporter {
   const apiKey = new SecretSource({ variable: 'UNSTRUCTURED_API_KEY', direct: config.apiKey, param: config.apiKeyParam, ...(read && { read }) });
   const metricsToken = new SecretSource({ variable: 'METRICS_TOKEN', direct: config.metricsToken, param: config.metricsTokenParam, ...(read && { read }) });
   const now = options.now ?? Date.now;
-  const collectNow = (nowMs?: number) => collect({ config, apiKey, logger, now }, nowMs);
+  const collectNow = (collectOptions?: CollectOptions) => collect({ config, apiKey, logger, now }, collectOptions);
   const cache = new SingleFlightCache(() => collectNow(), { ttlMs: config.cacheTtlMs, now });
   const app = new ExporterApp({
     version: VERSION,

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { collect } from '../lib/collector.js';
+import { loadConfig } from '../lib/config.js';
+import type { Job } from '../lib/job.js';
+import { Logger } from '../lib/log.js';
+import { SecretSource } from '../lib/secrets.js';
+import { PullError, type pullJobs } from '../lib/unstructured-api.js';
+import { SAMPLE_EXPECTED, SAMPLE_NOW_MS, sampleJobs } from './support/fake-api.js';
+
+const KEY = 'sk-collector-test-0123456789';
+
+function deps(pull: typeof pullJobs, lines: string[] = [], key: string | null = KEY) {
+  return {
+    config: loadConfig({}),
+    apiKey: new SecretSource({ variable: 'UNSTRUCTURED_API_KEY', direct: key ?? undefined, param: undefined }),
+    logger: new Logger({ write: (l) => lines.push(l) }),
+    now: () => SAMPLE_NOW_MS,
+    pull,
+  };
+}
+
+/** A pull that delivers the sample records, as the HTTP client would. */
+const samplePull: typeof pullJobs = async (_config, onRecord) => {
+  const records = sampleJobs();
+  for (const r of records) onRecord(r);
+  return { attempts: 1, bytes: 0, elements: records.length, statusCode: 200 };
+};
+
+describe('collect', () => {
+  it('aggregates every record of the pull and hands each valid job to onJob', async () => {
+    // Prepare
+    const seen: Job[] = [];
+
+    // Act
+    const c = await collect(deps(samplePull), { nowMs: SAMPLE_NOW_MS, onJob: (j) => seen.push(j) });
+
+    // Assess
+    expect(c.ok).toBe(true);
+    if (!c.ok) return;
+    expect(c.snapshot.total.byStatus).toEqual(SAMPLE_EXPECTED.byStatus);
+    expect(seen).toHaveLength(SAMPLE_EXPECTED.counted);
+    expect(new Set(seen.map((j) => j.status))).toEqual(new Set(Object.keys(SAMPLE_EXPECTED.byStatus)));
+  });
+
+  it('turns a pull error into a failure with its kind, and never a snapshot', async () => {
+    // Prepare
+    const failing: typeof pullJobs = async (_c, onRecord) => {
+      onRecord(sampleJobs()[0]); // records already delivered must not leak into a result
+      throw new PullError('upstream', `HTTP 503 from GET https://x/api/v1/jobs/ (key ${KEY})`, 4, { status: 503 });
+    };
+    const lines: string[] = [];
+
+    // Act
+    const c = await collect(deps(failing, lines));
+
+    // Assess
+    expect(c).toMatchObject({ ok: false, errorKind: 'upstream' });
+    expect(JSON.stringify(c)).not.toContain(KEY);
+    expect(lines.join('\n')).not.toContain(KEY);
+    expect(lines.join('\n')).toContain('collection failed');
+  });
+
+  it('fails with kind "config" naming the variable when no key is configured', async () => {
+    // Act
+    const c = await collect(deps(samplePull, [], null));
+
+    // Assess
+    expect(c).toMatchObject({ ok: false, errorKind: 'config' });
+    if (!c.ok) expect(c.errorMessage).toMatch(/^UNSTRUCTURED_API_KEY: /);
+  });
+
+  it('reports an unexpected exception as kind "internal" on one line', async () => {
+    // Prepare
+    const broken: typeof pullJobs = async () => {
+      throw new TypeError('boom\n    at somewhere (file.js:1:1)');
+    };
+
+    // Act
+    const c = await collect(deps(broken));
+
+    // Assess
+    expect(c).toMatchObject({ ok: false, errorKind: 'internal', errorMessage: 'TypeError: boom' });
+  });
+});
