@@ -1,21 +1,7 @@
-import { spawn } from 'node:child_process';
+import { runCli } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorScenario, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { cloudWatchClientFor, FAKE_CREDENTIALS, listMetrics, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
-
-const BIN = new URL('../bin/unstructured-jobs-exporter.mjs', import.meta.url).pathname;
-
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('collect --sink cloudwatch', () => {
   let api: FakeApi;
@@ -42,7 +28,7 @@ describe('collect --sink cloudwatch', () => {
 
   it('publishes one collection with the same code as the Lambda', async () => {
     // Act
-    const { code, stdout, stderr } = await run(['collect', '--sink', 'cloudwatch'], { ...env, CLOUDWATCH_NAMESPACE: 'Cli/Ok' });
+    const { code, stdout, stderr } = await runCli(['collect', '--sink', 'cloudwatch'], { ...env, CLOUDWATCH_NAMESPACE: 'Cli/Ok' });
 
     // Assess
     expect(stderr).not.toContain('error'); // (the SDK may warn that its 2027 releases need Node 22)
@@ -61,7 +47,7 @@ describe('collect --sink cloudwatch', () => {
     api.setScenario(errorScenario(401));
 
     // Act
-    const { code, stderr } = await run(['collect', '--sink', 'cloudwatch'], { ...env, CLOUDWATCH_NAMESPACE: 'Cli/Down' });
+    const { code, stderr } = await runCli(['collect', '--sink', 'cloudwatch'], { ...env, CLOUDWATCH_NAMESPACE: 'Cli/Down' });
 
     // Assess
     expect(code).toBe(1);

@@ -1,22 +1,8 @@
-import { spawn } from 'node:child_process';
+import { runCli } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../lib/snapshot.js';
 import { errorScenario, SAMPLE_EXPECTED, SAMPLE_NOW, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { promtoolCheckMetrics } from './support/promtool.js';
-
-const BIN = new URL('../bin/unstructured-jobs-exporter.mjs', import.meta.url).pathname;
-
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('unstructured-jobs-exporter collect', () => {
   let api: FakeApi;
@@ -30,7 +16,7 @@ describe('unstructured-jobs-exporter collect', () => {
 
   it('prints the snapshot as JSON, reproducible with --now', async () => {
     // Act
-    const { code, stdout, stderr } = await run(['collect', '--format', 'json', '--now', SAMPLE_NOW], env);
+    const { code, stdout, stderr } = await runCli(['collect', '--format', 'json', '--now', SAMPLE_NOW], env);
 
     // Assess
     expect(stderr).toBe('');
@@ -55,7 +41,7 @@ describe('unstructured-jobs-exporter collect', () => {
 
   it('honours --runtime-window for the recent percentiles', async () => {
     // Act
-    const { stdout } = await run(['collect', '--format', 'json', '--now', SAMPLE_NOW, '--runtime-window', '1h'], env);
+    const { stdout } = await runCli(['collect', '--format', 'json', '--now', SAMPLE_NOW, '--runtime-window', '1h'], env);
 
     // Assess: finished inside [11:00, 12:00]: j01 (11:02:30), j08 (11:40:00.5), j15 (11:02:30.123), j16 (11:02:30)
     const s = JSON.parse(stdout) as Snapshot;
@@ -66,7 +52,7 @@ describe('unstructured-jobs-exporter collect', () => {
 
   it('prints exposition text that promtool accepts', async () => {
     // Act
-    const { code, stdout } = await run(['collect', '--now', SAMPLE_NOW], env);
+    const { code, stdout } = await runCli(['collect', '--now', SAMPLE_NOW], env);
 
     // Assess
     expect(code).toBe(0);
@@ -80,7 +66,7 @@ describe('unstructured-jobs-exporter collect', () => {
     api.setScenario(errorScenario(401));
 
     // Act
-    const { code, stdout, stderr } = await run(['collect'], env);
+    const { code, stdout, stderr } = await runCli(['collect'], env);
 
     // Assess
     expect(code).toBe(1);
@@ -94,7 +80,7 @@ describe('unstructured-jobs-exporter collect', () => {
 
   it('exits 2 with an error naming the variable for bad configuration', async () => {
     // Act
-    const { code, stderr } = await run(['collect'], { ...env, MAX_WORKFLOWS: 'lots' });
+    const { code, stderr } = await runCli(['collect'], { ...env, MAX_WORKFLOWS: 'lots' });
 
     // Assess
     expect(code).toBe(2);
@@ -103,7 +89,7 @@ describe('unstructured-jobs-exporter collect', () => {
 
   it('exits 2 and names the flag for a bad --now', async () => {
     // Act
-    const { code, stderr } = await run(['collect', '--now', 'yesterday'], env);
+    const { code, stderr } = await runCli(['collect', '--now', 'yesterday'], env);
 
     // Assess
     expect(code).toBe(2);
