@@ -1,0 +1,511 @@
+/**
+ * The deployment as CloudFormation sees it: `osls package --stage test` (offline, no credentials; shared with
+ * the other packaging tests through test/support/package.ts), then assertions on the generated template:
+ * schedule, function URL, functions and their environment, no secret anywhere, least-privilege IAM, log
+ * retention, alarms, SNS, dashboard.
+ *
+ * Last, every metric an alarm or the dashboard reads (name, dimension names and values, SEARCH schemas) is
+ * checked against what the real publisher emits: a collection is published to moto (a local CloudWatch) with the
+ * deployed function's own configuration, and moto's ListMetrics is the reference.
+ */
+import { execFileSync } from 'node:child_process';
+import type { Metric } from '@aws-sdk/client-cloudwatch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Aggregator } from '../lib/aggregate.js';
+import { publishCollection } from '../lib/cloudwatch/run.js';
+import type { Collection } from '../lib/collection.js';
+import { loadConfig, parseDurationSetting } from '../lib/config.js';
+import { job } from './support/jobs.js';
+import { cloudWatchClientFor, listMetrics, startMoto, type RunningMoto } from './support/moto.js';
+import { ensurePackaged, PACKAGING_SECRETS, TEST_STAGE, type Packaged } from './support/package.js';
+
+const SERVICE = 'unstructured-jobs-exporter';
+const PREFIX = `${SERVICE}-${TEST_STAGE}`;
+const NAMESPACE = 'Unstructured/Jobs';
+const API_KEY_PARAM = `/${SERVICE}/${TEST_STAGE}/api-key`;
+const METRICS_TOKEN_PARAM = `/${SERVICE}/${TEST_STAGE}/metrics-token`;
+const ALARMS = ['CollectorUnhealthyAlarm', 'FailedJobsAlarm', 'JobScheduledTooLongAlarm', 'JobRunningTooLongAlarm', 'RuntimeP95Alarm'] as const;
+
+type Json = any;
+
+let pkg: Packaged;
+let resources: Record<string, Json>;
+
+beforeAll(async () => {
+  pkg = await ensurePackaged();
+  resources = pkg.template.Resources as Record<string, Json>;
+  console.info(`[deploy-package] ${pkg.reused ? 'reused the package' : `packaged in ${pkg.packageMs} ms`} (${pkg.dir})`);
+}, 240_000);
+
+function ofType(type: string): [string, Json][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+function fn(logicalId: 'MetricsLambdaFunction' | 'CollectLambdaFunction'): Json {
+  const r = resources[logicalId];
+  expect(r, logicalId).toBeDefined();
+  return r.Properties;
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** `Fn::Sub` as CloudFormation would evaluate it, with fake account values. */
+function evaluateSub(sub: Json): string {
+  const [text, vars] = typeof sub === 'string' ? [sub, {}] : (sub as [string, Record<string, string>]);
+  return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+    if (name in vars) return String(vars[name]);
+    if (name === 'AWS::Region') return 'us-east-1';
+    if (name === 'AWS::AccountId') return '123456789012';
+    if (name === 'AWS::Partition') return 'aws';
+    if (name.endsWith('.Arn')) return `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name.slice(0, -4)}`;
+    if (name in resources) return `${name}-physical-id`;
+    throw new Error(`Fn::Sub variable \${${name}} resolves to nothing`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('functions', () => {
+  it('runs both on nodejs22.x arm64 with the planned memory, timeout and handler', () => {
+    const metrics = fn('MetricsLambdaFunction');
+    const collect = fn('CollectLambdaFunction');
+    expect(metrics).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 30, Handler: 'functions/metrics.handler', FunctionName: `${PREFIX}-metrics` });
+    expect(collect).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 60, Handler: 'functions/collect.handler', FunctionName: `${PREFIX}-collect` });
+    expect(collect.ReservedConcurrentExecutions).toBe(1);
+    const [, invokeConfig] = ofType('AWS::Lambda::EventInvokeConfig')[0] ?? [];
+    expect(invokeConfig?.Properties).toMatchObject({ FunctionName: { Ref: 'CollectLambdaFunction' }, MaximumRetryAttempts: 0 });
+  });
+
+  it('packages each function individually (a zip of its own in the template)', () => {
+    expect(Object.keys(pkg.zips).sort()).toEqual(['collect', 'metrics']);
+    expect(fn('MetricsLambdaFunction').Code.S3Key).toMatch(/\/metrics\.zip$/);
+    expect(fn('CollectLambdaFunction').Code.S3Key).toMatch(/\/collect\.zip$/);
+  });
+
+  it('gives the functions SSM parameter names (never secrets), and a configuration the exporter accepts', () => {
+    const metricsEnv = fn('MetricsLambdaFunction').Environment.Variables as Record<string, string>;
+    const collectEnv = fn('CollectLambdaFunction').Environment.Variables as Record<string, string>;
+    expect(metricsEnv).toMatchObject({ UNSTRUCTURED_API_KEY_PARAM: API_KEY_PARAM, METRICS_TOKEN_PARAM, MAX_WORKFLOWS: '20', RUNTIME_WINDOW: '24h' });
+    expect(collectEnv).toMatchObject({ UNSTRUCTURED_API_KEY_PARAM: API_KEY_PARAM, CLOUDWATCH_NAMESPACE: NAMESPACE, MAX_WORKFLOWS: '20', RUNTIME_WINDOW: '24h' });
+    expect(collectEnv).not.toHaveProperty('METRICS_TOKEN_PARAM');
+    expect(metricsEnv).not.toHaveProperty('CLOUDWATCH_NAMESPACE');
+    for (const env of [metricsEnv, collectEnv]) {
+      expect(env).not.toHaveProperty('UNSTRUCTURED_API_KEY');
+      expect(env).not.toHaveProperty('METRICS_TOKEN');
+      expect(() => loadConfig(env)).not.toThrow();
+    }
+    // The pull gives up before Lambda kills the function, with time left to answer / publish.
+    expect(parseDurationSetting('PULL_DEADLINE', metricsEnv.PULL_DEADLINE ?? '25s')).toBeLessThan(fn('MetricsLambdaFunction').Timeout);
+    expect(parseDurationSetting('PULL_DEADLINE', collectEnv.PULL_DEADLINE ?? '25s')).toBeLessThan(fn('CollectLambdaFunction').Timeout);
+  });
+
+  it('has no secret from the packaging environment in the template or the zips', () => {
+    const zipText = Object.values(pkg.zips).map((zip) => execFileSync('unzip', ['-p', zip], { maxBuffer: 64 * 1024 * 1024 }).toString('latin1'));
+    for (const secret of Object.values(PACKAGING_SECRETS)) {
+      expect(pkg.templateText).not.toContain(secret);
+      for (const text of zipText) expect(text).not.toContain(secret);
+    }
+  });
+});
+
+describe('triggers', () => {
+  it('runs collect on an EventBridge schedule at the stage rate', () => {
+    const rules = ofType('AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    const [ruleId, rule] = rules[0] as [string, Json];
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' });
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['CollectLambdaFunction', 'Arn'] } })]);
+    const permissions = ofType('AWS::Lambda::Permission').map(([, p]) => p.Properties);
+    expect(permissions).toContainEqual(
+      expect.objectContaining({ Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] } }),
+    );
+  });
+
+  it('puts metrics behind a function URL with AuthType NONE and only the permissions a URL needs', () => {
+    const urls = ofType('AWS::Lambda::Url');
+    expect(urls).toHaveLength(1);
+    const [urlId, url] = urls[0] as [string, Json];
+    expect(url.Properties).toMatchObject({ AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': ['MetricsLambdaFunction', 'Arn'] } });
+    expect(url.Properties.Cors).toBeUndefined();
+    const metricsPermissions = ofType('AWS::Lambda::Permission')
+      .map(([, p]) => p.Properties)
+      .filter((p) => JSON.stringify(p.FunctionName).includes('MetricsLambdaFunction'));
+    expect(metricsPermissions).toHaveLength(2);
+    expect(metricsPermissions).toContainEqual(expect.objectContaining({ Action: 'lambda:InvokeFunctionUrl', Principal: '*', FunctionUrlAuthType: 'NONE' }));
+    expect(metricsPermissions).toContainEqual(expect.objectContaining({ Action: 'lambda:InvokeFunction', Principal: '*', InvokedViaFunctionUrl: true }));
+    expect(Object.values(pkg.template.Outputs as Record<string, Json>)).toContainEqual(
+      expect.objectContaining({ Value: { 'Fn::GetAtt': [urlId, 'FunctionUrl'] } }),
+    );
+  });
+});
+
+describe('IAM: least privilege, one role per function', () => {
+  interface Statement {
+    Sid?: string;
+    Effect: string;
+    Action?: string | string[];
+    NotAction?: unknown;
+    Resource?: Json;
+    NotResource?: unknown;
+    Condition?: Record<string, Record<string, Json>>;
+  }
+
+  function statementsOf(roleId: string): Statement[] {
+    const role = resources[roleId];
+    expect(role?.Type, roleId).toBe('AWS::IAM::Role');
+    expect(role.Properties.ManagedPolicyArns ?? []).toEqual([]);
+    return (role.Properties.Policies as Json[]).flatMap((p) => asArray(p.PolicyDocument.Statement) as Statement[]);
+  }
+
+  function allowed(statements: Statement[], action: string): Statement[] {
+    return statements.filter((s) => asArray(s.Action).includes(action));
+  }
+
+  function subs(resource: Json): string[] {
+    return asArray(resource).map((r: Json) => (typeof r === 'string' ? r : evaluateSub(r['Fn::Sub'])));
+  }
+
+  it('gives each function its own role and creates no shared default role', () => {
+    expect(fn('MetricsLambdaFunction').Role).toEqual({ 'Fn::GetAtt': ['MetricsRole', 'Arn'] });
+    expect(fn('CollectLambdaFunction').Role).toEqual({ 'Fn::GetAtt': ['CollectRole', 'Arn'] });
+    expect(resources.IamRoleLambdaExecution).toBeUndefined();
+    expect(ofType('AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['CollectRole', 'MetricsRole']);
+    expect(ofType('AWS::IAM::Policy')).toEqual([]);
+    expect(ofType('AWS::IAM::ManagedPolicy')).toEqual([]);
+    for (const id of ['MetricsRole', 'CollectRole']) {
+      expect(resources[id].Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ]);
+    }
+  });
+
+  it('allows no wildcard action, no NotAction/NotResource, no Deny-less surprises', () => {
+    for (const roleId of ['MetricsRole', 'CollectRole']) {
+      for (const s of statementsOf(roleId)) {
+        expect(s.Effect).toBe('Allow');
+        expect(s.NotAction).toBeUndefined();
+        expect(s.NotResource).toBeUndefined();
+        for (const action of asArray(s.Action)) expect(action, `${roleId} ${s.Sid}`).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+        // "*" as the resource only where the action has no resource-level permissions.
+        if (JSON.stringify(s.Resource).includes('"*"')) expect(asArray(s.Action)).toEqual(['cloudwatch:PutMetricData']);
+      }
+    }
+  });
+
+  it('lets each function write its own log group only', () => {
+    for (const [roleId, logGroup] of [['MetricsRole', 'MetricsLogGroup'], ['CollectRole', 'CollectLogGroup']] as const) {
+      const statements = statementsOf(roleId).filter((s) => asArray(s.Action).some((a) => a.startsWith('logs:')));
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toMatchObject({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::GetAtt': [logGroup, 'Arn'] }] });
+    }
+  });
+
+  it('scopes cloudwatch:PutMetricData to the namespace, and only for collect', () => {
+    const collect = allowed(statementsOf('CollectRole'), 'cloudwatch:PutMetricData');
+    expect(collect).toHaveLength(1);
+    expect(collect[0]).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': NAMESPACE } } });
+    const metricsActions = statementsOf('MetricsRole').flatMap((s) => asArray(s.Action));
+    expect(metricsActions.filter((a) => a.startsWith('cloudwatch:'))).toEqual([]);
+    const collectActions = statementsOf('CollectRole').flatMap((s) => asArray(s.Action));
+    expect(collectActions.filter((a) => a.startsWith('cloudwatch:'))).toEqual(['cloudwatch:PutMetricData']);
+  });
+
+  it('lets ssm:GetParameter read exactly the parameters each function uses', () => {
+    const arn = (name: string) => `arn:aws:ssm:us-east-1:123456789012:parameter${name}`;
+    const read = (roleId: string) => allowed(statementsOf(roleId), 'ssm:GetParameter');
+    // metrics pulls the job list (API key) and checks the bearer token; collect only pulls.
+    expect(read('MetricsRole').flatMap((s) => subs(s.Resource)).sort()).toEqual([arn(API_KEY_PARAM), arn(METRICS_TOKEN_PARAM)].sort());
+    expect(read('CollectRole').flatMap((s) => subs(s.Resource))).toEqual([arn(API_KEY_PARAM)]);
+    for (const roleId of ['MetricsRole', 'CollectRole']) {
+      const ssmActions = statementsOf(roleId).flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('ssm:'));
+      expect(ssmActions).toEqual(['ssm:GetParameter']);
+    }
+  });
+
+  it('allows kms:Decrypt only through SSM in this region, on the SSM key', () => {
+    for (const roleId of ['MetricsRole', 'CollectRole']) {
+      const kms = statementsOf(roleId).filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')));
+      expect(kms).toHaveLength(1);
+      const [s] = kms as [Statement];
+      expect(s.Action).toEqual(['kms:Decrypt']);
+      expect(subs(s.Resource)).toEqual(['arn:aws:kms:us-east-1:123456789012:key/*']);
+      expect(evaluateSub(s.Condition?.StringEquals?.['kms:ViaService']['Fn::Sub'])).toBe('ssm.us-east-1.amazonaws.com');
+      expect(s.Condition?.['ForAnyValue:StringEquals']).toEqual({ 'kms:ResourceAliases': 'alias/aws/ssm' });
+    }
+  });
+});
+
+describe('logs', () => {
+  it('keeps each function log for 30 days', () => {
+    const groups = Object.fromEntries(ofType('AWS::Logs::LogGroup').map(([id, g]) => [id, g.Properties]));
+    expect(groups).toEqual({
+      MetricsLogGroup: { LogGroupName: `/aws/lambda/${PREFIX}-metrics`, RetentionInDays: 30 },
+      CollectLogGroup: { LogGroupName: `/aws/lambda/${PREFIX}-collect`, RetentionInDays: 30 },
+    });
+  });
+});
+
+describe('notifications and alarms', () => {
+  it('creates an SNS topic and an e-mail subscription only when alarmEmail is set', () => {
+    expect(ofType('AWS::SNS::Topic').map(([id]) => id)).toEqual(['AlarmTopic']);
+    const subscriptions = ofType('AWS::SNS::Subscription');
+    expect(subscriptions).toHaveLength(1);
+    const [, sub] = subscriptions[0] as [string, Json];
+    expect(sub.Condition).toBe('HasAlarmEmail');
+    expect(sub.Properties).toMatchObject({ TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email' });
+    // Default params: alarmEmail is empty, so the condition is false.
+    expect(pkg.template.Conditions.HasAlarmEmail).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    expect(pkg.template.Outputs.AlarmTopicArn.Value).toEqual({ Ref: 'AlarmTopic' });
+  });
+
+  it('has the five alarms, each notifying the topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm');
+    expect(alarms.map(([id]) => id).sort()).toEqual([...ALARMS].sort());
+    for (const [id, alarm] of alarms) {
+      expect(alarm.Properties.AlarmActions, id).toEqual([{ Ref: 'AlarmTopic' }]);
+      expect(alarm.Properties.OKActions, id).toEqual([{ Ref: 'AlarmTopic' }]);
+      expect(alarm.Properties.AlarmName, id).toMatch(new RegExp(`^${PREFIX}-`));
+    }
+  });
+
+  it('alarms when the collector is down or silent (CollectorUp < 1 in 2 of 3 periods, missing = breaching)', () => {
+    expect(resources.CollectorUnhealthyAlarm.Properties).toMatchObject({
+      Namespace: NAMESPACE,
+      MetricName: 'CollectorUp',
+      Statistic: 'Minimum',
+      Period: 300,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('alarms on new FAILED jobs with metric math (DIFF of the Maximum), missing = not breaching', () => {
+    const p = resources.FailedJobsAlarm.Properties;
+    expect(p).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', EvaluationPeriods: 1 });
+    const returned = (p.Metrics as Json[]).filter((m) => m.ReturnData === true);
+    expect(returned).toHaveLength(1);
+    const input = (p.Metrics as Json[]).find((m) => m.MetricStat !== undefined);
+    expect(returned[0].Expression).toBe(`DIFF(${input.Id})`);
+    expect(input.MetricStat).toEqual({
+      Metric: { Namespace: NAMESPACE, MetricName: 'Jobs', Dimensions: [{ Name: 'Status', Value: 'FAILED' }] },
+      Period: 300,
+      Stat: 'Maximum',
+    });
+  });
+
+  it.each([
+    ['JobScheduledTooLongAlarm', 'OldestJobAge', 'SCHEDULED', 1800],
+    ['JobRunningTooLongAlarm', 'OldestJobAge', 'IN_PROGRESS', 14400],
+    ['RuntimeP95Alarm', 'RecentJobRuntimeP95', 'COMPLETED', 3600],
+  ])('%s: %s{Status=%s} Maximum > %d', (id, metricName, status, threshold) => {
+    expect(resources[id].Properties).toMatchObject({
+      Namespace: NAMESPACE,
+      MetricName: metricName,
+      Dimensions: [{ Name: 'Status', Value: status }],
+      Statistic: 'Maximum',
+      Threshold: threshold,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Dashboard
+
+function dashboardBody(): Json {
+  const dashboards = ofType('AWS::CloudWatch::Dashboard');
+  expect(dashboards).toHaveLength(1);
+  const [, dashboard] = dashboards[0] as [string, Json];
+  return JSON.parse(evaluateSub(dashboard.Properties.DashboardBody['Fn::Sub']));
+}
+
+/** A metric an alarm or a dashboard widget reads. */
+interface MetricRef {
+  readonly where: string;
+  readonly namespace: string;
+  readonly metricName: string;
+  /** Dimension names, sorted (the exact set). */
+  readonly dimensionNames: string[];
+  /** Values required of some of those dimensions. */
+  readonly dimensionValues: Record<string, string>;
+}
+
+function parseSearch(where: string, expression: string): MetricRef {
+  const m = /^SEARCH\('\{([^}]*)\}\s+(.*)',\s*'(\w+)',\s*(\d+)\)$/.exec(expression);
+  if (m === null) throw new Error(`${where}: not a SEARCH expression this test understands: ${expression}`);
+  const [namespace, ...dims] = (m[1] as string).split(',').map((part) => part.trim().replace(/^"(.*)"$/, '$1'));
+  const terms = Object.fromEntries([...(m[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map((t) => [t[1] as string, t[2] as string]));
+  const { MetricName: metricName, ...dimensionValues } = terms;
+  if (metricName === undefined) throw new Error(`${where}: SEARCH without MetricName="…" matches every metric of the schema`);
+  for (const dim of Object.keys(dimensionValues)) expect(dims, `${where}: ${dim} is not in the schema`).toContain(dim);
+  return { where, namespace: namespace as string, metricName, dimensionNames: [...dims].sort(), dimensionValues };
+}
+
+function dashboardRefs(body: Json): MetricRef[] {
+  const refs: MetricRef[] = [];
+  for (const widget of body.widgets as Json[]) {
+    if (widget.type !== 'metric') continue;
+    const title = String(widget.properties.title);
+    for (const row of widget.properties.metrics as Json[][]) {
+      const first = row[0];
+      if (typeof first === 'object' && first !== null) {
+        if (typeof first.expression === 'string' && first.expression.startsWith('SEARCH(')) refs.push(parseSearch(title, first.expression));
+        continue;
+      }
+      const names = row.filter((x): x is string => typeof x === 'string');
+      expect(names, `${title}: use full rows, not the "..." shorthand`).not.toContain('...');
+      const [namespace, metricName, ...pairs] = names;
+      const dimensionValues: Record<string, string> = {};
+      for (let i = 0; i < pairs.length; i += 2) dimensionValues[pairs[i] as string] = pairs[i + 1] as string;
+      refs.push({ where: title, namespace: namespace as string, metricName: metricName as string, dimensionNames: Object.keys(dimensionValues).sort(), dimensionValues });
+    }
+  }
+  return refs;
+}
+
+function alarmRefs(): MetricRef[] {
+  const refs: MetricRef[] = [];
+  const push = (where: string, metric: Json) => {
+    const dims = asArray(metric.Dimensions) as { Name: string; Value: string }[];
+    refs.push({
+      where,
+      namespace: metric.Namespace,
+      metricName: metric.MetricName,
+      dimensionNames: dims.map((d) => d.Name).sort(),
+      dimensionValues: Object.fromEntries(dims.map((d) => [d.Name, d.Value])),
+    });
+  };
+  for (const [id, alarm] of ofType('AWS::CloudWatch::Alarm')) {
+    const p = alarm.Properties;
+    if (p.MetricName !== undefined) push(id, p);
+    for (const m of asArray(p.Metrics) as Json[]) if (m.MetricStat !== undefined) push(`${id}.${m.Id}`, m.MetricStat.Metric);
+  }
+  return refs;
+}
+
+describe('dashboard', () => {
+  it('is named after the service and stage, and exported', () => {
+    const [, dashboard] = ofType('AWS::CloudWatch::Dashboard')[0] as [string, Json];
+    expect(dashboard.Properties.DashboardName).toBe(PREFIX);
+    expect(pkg.template.Outputs.DashboardName.Value).toEqual({ Ref: 'Dashboard' });
+  });
+
+  it('is valid JSON once CloudFormation fills it in, with region and namespace set', () => {
+    const body = dashboardBody();
+    for (const widget of body.widgets as Json[]) {
+      if (widget.type === 'metric') expect(widget.properties.region).toBe('us-east-1');
+      for (const key of ['x', 'y', 'width', 'height']) expect(typeof widget[key]).toBe('number');
+    }
+  });
+
+  it('shows every alarm', () => {
+    const alarmWidgets = (dashboardBody().widgets as Json[]).filter((w) => w.type === 'alarm');
+    expect(alarmWidgets).toHaveLength(1);
+    expect(alarmWidgets[0].properties.alarms).toEqual(ALARMS.map((a) => `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${a}`));
+  });
+
+  it('charts Jobs by status, ages, runtime quantiles, the collector and per-workflow SEARCH panels', () => {
+    const ours = dashboardRefs(dashboardBody()).filter((r) => r.namespace === NAMESPACE);
+    const keys = new Set(ours.map((r) => `${r.metricName}{${Object.entries(r.dimensionValues).map(([k, v]) => `${k}=${v}`).join(',')}|${r.dimensionNames.join(',')}}`));
+    for (const status of ['SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'STOPPED', 'FAILED']) expect(keys).toContain(`Jobs{Status=${status}|Status}`);
+    for (const status of ['SCHEDULED', 'IN_PROGRESS']) expect(keys).toContain(`OldestJobAge{Status=${status}|Status}`);
+    for (const q of ['P50', 'P95', 'P99']) expect(keys).toContain(`RecentJobRuntime${q}{Status=COMPLETED|Status}`);
+    for (const name of ['CollectorUp', 'JobsFetched', 'RecordsSkipped', 'CollectionDuration']) expect(keys).toContain(`${name}{|}`);
+    expect(keys).toContain('Jobs{Status=FAILED|Status,Workflow}');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Alarms and dashboard against what the publisher really emits
+
+describe('every metric an alarm or the dashboard reads is one the collector publishes', () => {
+  let moto: RunningMoto;
+  let emitted: Metric[];
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    const env = fn('CollectLambdaFunction').Environment.Variables as Record<string, string>;
+    // The deployed collector's own configuration (namespace, quantiles, window, MAX_WORKFLOWS).
+    const config = loadConfig(env);
+    const nowMs = Math.floor(Date.now() / 60_000) * 60_000;
+    const aggregator = new Aggregator({
+      nowMs,
+      runtimeWindowSeconds: config.runtimeWindowSeconds,
+      maxWorkflows: config.maxWorkflows,
+      histogramBuckets: config.histogramBuckets,
+      quantiles: config.quantiles,
+    });
+    const at = (secondsAgo: number) => nowMs - secondsAgo * 1000;
+    for (const [workflowId, workflowName] of [['wf-1', 'Invoices'], ['wf-2', 'Contracts']] as const) {
+      aggregator.add(job({ workflowId, workflowName, status: 'COMPLETED', createdAtMs: at(3_600), runtimeSeconds: 120 }));
+      aggregator.add(job({ workflowId, workflowName, status: 'COMPLETED', createdAtMs: at(3_000), runtimeSeconds: 300 }));
+      aggregator.add(job({ workflowId, workflowName, status: 'FAILED', createdAtMs: at(2_000), runtimeSeconds: 30 }));
+      aggregator.add(job({ workflowId, workflowName, status: 'STOPPED', createdAtMs: at(1_500), runtimeSeconds: 10 }));
+      aggregator.add(job({ workflowId, workflowName, status: 'SCHEDULED', createdAtMs: at(900), runtimeSeconds: undefined }));
+      aggregator.add(job({ workflowId, workflowName, status: 'IN_PROGRESS', createdAtMs: at(600), runtimeSeconds: undefined }));
+    }
+    const collection: Collection = { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.4, finishedAtMs: nowMs };
+    const client = cloudWatchClientFor(moto.endpoint);
+    try {
+      const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles, client });
+      expect(report.failed).toEqual([]);
+      expect(report.invalid).toEqual([]);
+      emitted = await listMetrics(client, config.cloudwatchNamespace);
+    } finally {
+      client.destroy();
+    }
+    expect(emitted.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    await moto?.stop();
+  });
+
+  function check(refs: MetricRef[]): void {
+    const problems: string[] = [];
+    for (const ref of refs) {
+      if (ref.namespace !== NAMESPACE) {
+        problems.push(`${ref.where}: ${ref.metricName} reads namespace ${ref.namespace}, the collector publishes to ${NAMESPACE}`);
+        continue;
+      }
+      const matches = emitted.filter(
+        (m) =>
+          m.MetricName === ref.metricName &&
+          JSON.stringify((m.Dimensions ?? []).map((d) => d.Name).sort()) === JSON.stringify(ref.dimensionNames) &&
+          Object.entries(ref.dimensionValues).every(([name, value]) => (m.Dimensions ?? []).some((d) => d.Name === name && d.Value === value)),
+      );
+      if (matches.length === 0) {
+        problems.push(`${ref.where}: ${ref.metricName}{${ref.dimensionNames.join(',')}} ${JSON.stringify(ref.dimensionValues)} is never published`);
+      }
+    }
+    expect(problems).toEqual([]);
+  }
+
+  it('alarms', () => {
+    const refs = alarmRefs();
+    expect(refs).toHaveLength(5);
+    check(refs);
+  });
+
+  it('dashboard (plain metrics and SEARCH schemas)', () => {
+    const refs = dashboardRefs(dashboardBody()).filter((r) => r.namespace !== 'AWS/Lambda');
+    // 5 statuses + 2 ages + 3 quantiles + 4 collector metrics + 3 SEARCH panels
+    expect(refs).toHaveLength(17);
+    check(refs);
+  });
+
+  it('would catch a reference to something never published (no P75 metric; no Workflow-only schema)', () => {
+    const bogus: MetricRef[] = [
+      { where: 'p75', namespace: NAMESPACE, metricName: 'RecentJobRuntimeP75', dimensionNames: ['Status'], dimensionValues: { Status: 'COMPLETED' } },
+      parseSearch('schema', `SEARCH('{"${NAMESPACE}",Workflow} MetricName="Jobs"', 'Maximum', 300)`),
+      { where: 'value', namespace: NAMESPACE, metricName: 'Jobs', dimensionNames: ['Status'], dimensionValues: { Status: 'Failed' } },
+    ];
+    for (const ref of bogus) expect(() => check([ref]), ref.where).toThrow();
+  });
+});
