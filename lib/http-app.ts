@@ -67,7 +67,13 @@ export class ExporterApp {
   }
 
   async #guard(request: HttpRequest, next: () => Promise<HttpResponse>): Promise<HttpResponse> {
-    const token = await this.#options.token();
+    let token: string | undefined;
+    try {
+      token = await this.#options.token();
+    } catch {
+      // Fail closed: without the token nobody gets in (the reason is logged where the token is read, never shown).
+      return text(503, 'unavailable: the metrics token could not be read\n', { 'retry-after': '30' });
+    }
     if (token !== undefined && !authorized(request.headers.authorization, token)) {
       return text(401, 'unauthorized: send "Authorization: Bearer <token>"\n', {
         'www-authenticate': 'Bearer realm="unstructured-jobs-exporter", Basic realm="unstructured-jobs-exporter"',
