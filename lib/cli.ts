@@ -10,18 +10,20 @@ import { createExporter } from './exporter.js';
 import { Logger, logLevelFromEnv } from './log.js';
 import { renderPrometheus } from './render-prometheus.js';
 import { startServer } from './server.js';
+import { renderTable } from './table.js';
 import { VERSION } from './version.js';
 
 const USAGE = `unstructured-jobs-exporter ${VERSION}
 
 Usage:
   unstructured-jobs-exporter serve [--port 9464] [--host 0.0.0.0] [--runtime-window 24h]
-  unstructured-jobs-exporter collect [--format prometheus|json] [--now ISO8601] [--runtime-window 24h]
+  unstructured-jobs-exporter collect [--format prometheus|json|table] [--now ISO8601] [--runtime-window 24h]
   unstructured-jobs-exporter collect --sink cloudwatch
 
 serve    Serves /metrics (Prometheus), / (status page) and /healthz. With no UNSTRUCTURED_API_KEY
          (nor UNSTRUCTURED_API_KEY_PARAM) it runs an embedded demo with simulated jobs.
-collect  Pulls once and prints the exposition text or the snapshot as JSON; exits 1 if the pull fails.
+collect  Pulls once and prints the exposition text, the snapshot as JSON, or a table for people
+         (--format table: what the status page shows); exits 1 if the pull fails.
          With --sink cloudwatch it publishes the CloudWatch metrics instead (AWS_REGION, the SDK's
          credential chain and AWS_ENDPOINT_URL apply) and prints what was published.
 
@@ -140,8 +142,8 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
     strict: true,
   });
   const format = values.format;
-  if (format !== 'prometheus' && format !== 'json') {
-    throw new ConfigError('--format', `expected prometheus or json, got ${JSON.stringify(format)}`);
+  if (format !== 'prometheus' && format !== 'json' && format !== 'table') {
+    throw new ConfigError('--format', `expected prometheus, json or table, got ${JSON.stringify(format)}`);
   }
   const sink = values.sink;
   if (sink !== 'stdout' && sink !== 'cloudwatch') {
@@ -166,6 +168,7 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
     return EXIT.failed;
   }
   if (format === 'json') io.stdout(`${JSON.stringify(collection.snapshot, null, 2)}\n`);
+  else if (format === 'table') io.stdout(renderTable(collection, { version: VERSION }));
   else io.stdout((await renderPrometheus(collection, { version: VERSION })).body);
   return EXIT.ok;
 }
