@@ -251,9 +251,18 @@ async function streamJobs(res: ServerResponse, jobs: Iterable<object>, chunkByte
     first = false;
     if (pending.length >= chunkBytes) {
       if (!res.write(pending)) {
+        // Remove the listener that did not fire, or a long stream piles up 'close' listeners.
         const ok = await new Promise<boolean>((resolve) => {
-          res.once('drain', () => resolve(true));
-          res.once('close', () => resolve(false));
+          const onDrain = () => {
+            res.off('close', onClose);
+            resolve(true);
+          };
+          const onClose = () => {
+            res.off('drain', onDrain);
+            resolve(false);
+          };
+          res.once('drain', onDrain);
+          res.once('close', onClose);
         });
         if (!ok) return;
       }
