@@ -29,3 +29,5 @@ fi
 node scripts/build.mjs
 npx tsc --noEmit -p .
 npx vitest run "$@"
+# The figures of the reliability suite (faults, hostile inputs, load, security) → docs/reliability.md.
+if [ $# -eq 0 ]; then node scripts/reliability-report.mjs; fi
