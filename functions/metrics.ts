@@ -16,7 +16,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     // A configuration error is reported on every request (and in the log) until it is fixed.
     const message = error instanceof Error ? error.message : String(error);
     new Logger().error('configuration error', { error: message });
-    return { statusCode: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `configuration error: ${message}\n` };
+    // The URL is public: the details (which may quote a mistyped value) go to the log only.
+    return { statusCode: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'configuration error: see the function log\n' };
   }
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;

@@ -3,8 +3,10 @@
  */
 import { FloatList } from './float-list.js';
 import type { Job } from './job.js';
-import { quantiles as exactQuantiles } from './percentile.js';
+import { selectQuantiles as exactQuantiles } from './percentile.js';
+import { uuidFromString, type ScannedJob } from './records.js';
 import {
+  KNOWN_JOB_TYPES,
   KNOWN_STATUSES,
   OTHER_WORKFLOW_ID,
   PENDING_STATUSES,
@@ -37,14 +39,71 @@ export interface AggregateOptions {
   readonly quantiles: readonly number[];
 }
 
-const TERMINAL_INDEX: Readonly<Record<string, number>> = { COMPLETED: 0, FAILED: 1, STOPPED: 2 };
-const PENDING_INDEX: Readonly<Record<string, number>> = { SCHEDULED: 0, IN_PROGRESS: 1 };
+/**
+ * A plain object without a prototype: statuses and job types are the API's strings, and one named like an
+ * Object.prototype member (`constructor`, `__proto__`, `toString`) must be an ordinary key, never an inherited value.
+ */
+function dict<T>(entries: Iterable<readonly [string, T]> = []): Record<string, T> {
+  const out = Object.create(null) as Record<string, T>;
+  for (const [key, value] of entries) out[key] = value;
+  return out;
+}
+
+const TERMINAL_INDEX: Readonly<Record<string, number>> = dict([['COMPLETED', 0], ['FAILED', 1], ['STOPPED', 2]]);
+const PENDING_INDEX: Readonly<Record<string, number>> = dict([['SCHEDULED', 0], ['IN_PROGRESS', 1]]);
 const KNOWN_STATUS_SET: ReadonlySet<string> = new Set(KNOWN_STATUSES);
+const KNOWN_JOB_TYPE_SET: ReadonlySet<string> = new Set(KNOWN_JOB_TYPES);
+
+// With the u flag these classes match lone surrogates only, never a valid pair.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
+/**
+ * Lone surrogates (JSON can carry them as `"\ud800"`) become U+FFFD, as invalid UTF-8 bytes do in the parser.
+ * Labels are written as UTF-8, where every lone surrogate is U+FFFD: two values differing only there would
+ * otherwise be two groups rendered as one series twice (an invalid exposition, duplicate CloudWatch datums).
+ */
+function wellFormed(text: string): string {
+  return LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATES, '\uFFFD') : text;
+}
+
+/** Room for status labels: 5 known + MAX_UNKNOWN_STATUSES + OTHER_VALUE. */
+const STATUS_SLOTS = 32;
+/** Raw statuses / job types whose label is remembered (beyond, the label is worked out each time). */
+const MAX_CACHED_LABELS = 4096;
+
+/** What a status label means for counting, worked out once per distinct raw status. */
+interface StatusInfo {
+  /** Index of the label (LabelTable of statuses); < STATUS_SLOTS. */
+  readonly index: number;
+  /** TERMINAL_INDEX of the label, or -1. */
+  readonly terminal: number;
+  /** PENDING_INDEX of the label, or -1. */
+  readonly pending: number;
+}
+
+/** Label strings ↔ small indexes, Aggregator-wide (so groups can be merged by index). */
+class LabelTable {
+  readonly labels: string[] = [];
+  readonly #index = new Map<string, number>();
+
+  indexOf(label: string): number {
+    let i = this.#index.get(label);
+    if (i === undefined) this.#index.set(label, (i = this.labels.push(label) - 1));
+    return i;
+  }
+}
 
 /** Mutable running totals of one group of jobs. */
 class GroupAccumulator {
-  /** jobType → status → count */
-  readonly jobs = new Map<string, Map<string, number>>();
+  /**
+   * Job counts by job type and status, flat: counts[slot * STATUS_SLOTS + status label index], one slot per
+   * job type label counted in this group (label indexes are the Aggregator's, see LabelTable).
+   */
+  counts = new Float64Array(STATUS_SLOTS);
+  /** Job type label index → slot in `counts` (undefined: none counted here). */
+  readonly slotOf: (number | undefined)[] = [];
+  /** Slot → job type label index. */
+  readonly slotJobType: number[] = [];
   /** Per terminal status (TERMINAL_INDEX): non-cumulative bucket counts (+Inf last), sum, count. */
   readonly buckets: Float64Array[];
   readonly runtimeSum = [0, 0, 0];
@@ -59,12 +118,26 @@ class GroupAccumulator {
     this.buckets = [0, 1, 2].map(() => new Float64Array(bucketCount + 1));
   }
 
-  merge(other: GroupAccumulator): void {
-    for (const [jobType, statuses] of other.jobs) {
-      let mine = this.jobs.get(jobType);
-      if (mine === undefined) this.jobs.set(jobType, (mine = new Map()));
-      for (const [status, n] of statuses) mine.set(status, (mine.get(status) ?? 0) + n);
+  /** The slot of a job type label, made on first use. */
+  slot(jobType: number): number {
+    const known = this.slotOf[jobType];
+    if (known !== undefined) return known;
+    const slot = this.slotJobType.push(jobType) - 1;
+    this.slotOf[jobType] = slot;
+    if ((slot + 1) * STATUS_SLOTS > this.counts.length) {
+      const grown = new Float64Array(this.counts.length * 2);
+      grown.set(this.counts);
+      this.counts = grown;
     }
+    return slot;
+  }
+
+  merge(other: GroupAccumulator): void {
+    other.slotJobType.forEach((jobType, from) => {
+      const into = this.slot(jobType) * STATUS_SLOTS;
+      const at = from * STATUS_SLOTS;
+      for (let k = 0; k < STATUS_SLOTS; k++) this.counts[into + k] = (this.counts[into + k] as number) + (other.counts[at + k] as number);
+    });
     for (let t = 0; t < 3; t++) {
       const into = this.buckets[t] as Float64Array;
       const from = other.buckets[t] as Float64Array;
@@ -93,9 +166,20 @@ export class Aggregator {
   readonly #options: AggregateOptions;
   readonly #windowStartMs: number;
   readonly #workflows = new Map<string, WorkflowAccumulator>();
-  readonly #seenIds = new Set<string>();
+  readonly #ids = new IdSet();
   readonly #unknownStatuses = new Set<string>();
   readonly #unknownJobTypes = new Set<string>();
+  readonly #statusLabels = new LabelTable();
+  readonly #jobTypeLabels = new LabelTable();
+  /** Raw status → StatusInfo of its label (#statusLabel is stable for a given raw value). */
+  readonly #statusInfo = new Map<string, StatusInfo>();
+  /** Raw job type → label index. */
+  readonly #jobTypeIndex = new Map<string, number>();
+  /** The last raw status and job type seen, and what they mapped to (most jobs repeat them). */
+  #lastStatus: string | undefined = undefined;
+  #lastStatusInfo: StatusInfo = { index: 0, terminal: -1, pending: -1 };
+  #lastJobType: string | undefined = undefined;
+  #lastJobTypeIndex = 0;
   readonly #skipped: Record<SkipReason, number> = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<
     SkipReason,
     number
@@ -116,60 +200,124 @@ export class Aggregator {
 
   add(job: Job): void {
     this.#fetched++;
-    if (this.#seenIds.has(job.id)) {
+    if (!this.#ids.addId(job.id)) {
       this.#skipped.duplicate_id++;
       return;
     }
-    this.#seenIds.add(job.id);
+    this.#count(job, job.runtimeSeconds ?? Number.NaN);
+  }
 
-    let wf = this.#workflows.get(job.workflowId);
+  /**
+   * add() for a record read by JobRecordScanner (the byte-level fast path): the same counting, without a
+   * Job object. The caller has checked `job.reason` is undefined.
+   */
+  addScanned(job: ScannedJob): void {
+    this.#fetched++;
+    // An id the scanner decoded from escapes may still be a canonical UUID: addId files it with the others.
+    const fresh = job.idString === undefined ? this.#ids.addUuid(job.id0, job.id1, job.id2, job.id3) : this.#ids.addId(job.idString);
+    if (!fresh) {
+      this.#skipped.duplicate_id++;
+      return;
+    }
+    this.#count(job, job.runtime);
+  }
+
+  /**
+   * Counts a first sighting. `workflowName` is read only when it is shown (new or newer job); `runtime` is
+   * the job's runtime in seconds, NaN for none.
+   */
+  #count(job: Job | ScannedJob, runtime: number): void {
+    let workflowId = job.workflowId;
+    const createdAtMs = job.createdAtMs;
+    let wf = this.#workflows.get(workflowId);
     if (wf === undefined) {
-      wf = { id: job.workflowId, name: job.workflowName, nameCreatedMs: job.createdAtMs, group: new GroupAccumulator(this.#options.histogramBuckets.length) };
-      this.#workflows.set(job.workflowId, wf);
-    } else if (job.createdAtMs > wf.nameCreatedMs) {
+      // Keyed by the id as it is shown (see wellFormed); only a first sighting pays for the check.
+      workflowId = wellFormed(workflowId);
+      wf = this.#workflows.get(workflowId);
+    }
+    if (wf === undefined) {
+      wf = { id: workflowId, name: wellFormed(job.workflowName), nameCreatedMs: createdAtMs, group: new GroupAccumulator(this.#options.histogramBuckets.length) };
+      this.#workflows.set(workflowId, wf);
+    } else if (createdAtMs > wf.nameCreatedMs) {
       // A renamed workflow shows its newest name.
-      wf.name = job.workflowName;
-      wf.nameCreatedMs = job.createdAtMs;
+      wf.name = wellFormed(job.workflowName);
+      wf.nameCreatedMs = createdAtMs;
     }
     const group = wf.group;
-    const status = this.#statusLabel(job.status);
-    const jobType = this.#jobTypeLabel(job.jobType);
+    const status = this.#statusInfoOf(job.status);
+    const jobType = this.#jobTypeIndexOf(job.jobType);
     group.total++;
-    let byStatus = group.jobs.get(jobType);
-    if (byStatus === undefined) group.jobs.set(jobType, (byStatus = new Map()));
-    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+    const at = group.slot(jobType) * STATUS_SLOTS + status.index;
+    group.counts[at] = (group.counts[at] as number) + 1;
 
     if (job.runtimeInvalid) this.#runtimeUnparsable++;
 
-    const t = TERMINAL_INDEX[status];
-    if (t !== undefined && job.runtimeSeconds !== undefined) {
-      const runtime = job.runtimeSeconds;
+    const t = status.terminal;
+    if (t >= 0 && runtime === runtime) {
       const buckets = group.buckets[t] as Float64Array;
       const b = bucketIndex(this.#options.histogramBuckets, runtime);
       buckets[b] = (buckets[b] as number) + 1;
       group.runtimeSum[t] = (group.runtimeSum[t] as number) + runtime;
       group.runtimeCount[t] = (group.runtimeCount[t] as number) + 1;
-      if (job.createdAtMs + runtime * 1000 >= this.#windowStartMs) {
+      if (createdAtMs + runtime * 1000 >= this.#windowStartMs) {
         (group.recent[t] as FloatList).push(runtime);
         group.recentSum[t] = (group.recentSum[t] as number) + runtime;
       }
     }
-    const p = PENDING_INDEX[status];
-    if (p !== undefined) {
+    const p = status.pending;
+    if (p >= 0) {
       group.pending[p] = (group.pending[p] as number) + 1;
-      if (job.createdAtMs < (group.oldestCreatedMs[p] as number)) group.oldestCreatedMs[p] = job.createdAtMs;
+      if (createdAtMs < (group.oldestCreatedMs[p] as number)) group.oldestCreatedMs[p] = createdAtMs;
     }
+  }
+
+  #statusInfoOf(raw: string): StatusInfo {
+    if (raw === this.#lastStatus) return this.#lastStatusInfo;
+    const info = this.#statusInfoLookup(raw);
+    this.#lastStatus = raw;
+    this.#lastStatusInfo = info;
+    return info;
+  }
+
+  #statusInfoLookup(raw: string): StatusInfo {
+    const cached = this.#statusInfo.get(raw);
+    if (cached !== undefined) return cached;
+    const label = this.#statusLabel(raw);
+    const info: StatusInfo = { index: this.#statusLabels.indexOf(label), terminal: TERMINAL_INDEX[label] ?? -1, pending: PENDING_INDEX[label] ?? -1 };
+    if (this.#statusInfo.size < MAX_CACHED_LABELS) this.#statusInfo.set(raw, info);
+    return info;
+  }
+
+  #jobTypeIndexOf(raw: string): number {
+    if (raw === this.#lastJobType) return this.#lastJobTypeIndex;
+    const index = this.#jobTypeIndexLookup(raw);
+    this.#lastJobType = raw;
+    this.#lastJobTypeIndex = index;
+    return index;
+  }
+
+  #jobTypeIndexLookup(raw: string): number {
+    const cached = this.#jobTypeIndex.get(raw);
+    if (cached !== undefined) return cached;
+    const index = this.#jobTypeLabels.indexOf(this.#jobTypeLabel(raw));
+    if (this.#jobTypeIndex.size < MAX_CACHED_LABELS) this.#jobTypeIndex.set(raw, index);
+    return index;
   }
 
   #statusLabel(status: string): string {
     if (KNOWN_STATUS_SET.has(status) || this.#unknownStatuses.has(status)) return status;
+    const shown = wellFormed(status);
+    if (shown !== status) return this.#statusLabel(shown);
     if (status.length > MAX_LABEL_VALUE_LENGTH || this.#unknownStatuses.size >= MAX_UNKNOWN_STATUSES) return OTHER_VALUE;
     this.#unknownStatuses.add(status);
     return status;
   }
 
   #jobTypeLabel(jobType: string): string {
-    if (this.#unknownJobTypes.has(jobType)) return jobType;
+    // The documented job types are never folded: junk job types must not take their place.
+    if (KNOWN_JOB_TYPE_SET.has(jobType) || this.#unknownJobTypes.has(jobType)) return jobType;
+    const shown = wellFormed(jobType);
+    if (shown !== jobType) return this.#jobTypeLabel(shown);
     if (jobType.length > MAX_LABEL_VALUE_LENGTH || this.#unknownJobTypes.size >= MAX_UNKNOWN_JOB_TYPES) return OTHER_VALUE;
     this.#unknownJobTypes.add(jobType);
     return jobType;
@@ -178,8 +326,15 @@ export class Aggregator {
   snapshot(): Snapshot {
     const o = this.#options;
     const ranked = [...this.#workflows.values()].sort((a, b) => b.group.total - a.group.total || compare(a.id, b.id));
-    const kept = ranked.slice(0, o.maxWorkflows);
-    const folded = ranked.slice(o.maxWorkflows);
+    let kept = ranked.slice(0, o.maxWorkflows);
+    let folded = ranked.slice(o.maxWorkflows);
+    if (folded.length > 0 && kept.some((wf) => wf.id === OTHER_WORKFLOW_ID)) {
+      // A workflow whose id is literally "other" cannot stand beside the folded rest (the same id: duplicate
+      // series and CloudWatch datums): it joins the rest, and the next busiest takes its place.
+      const real = ranked.filter((wf) => wf.id !== OTHER_WORKFLOW_ID);
+      kept = real.slice(0, o.maxWorkflows);
+      folded = [...real.slice(o.maxWorkflows), ...ranked.filter((wf) => wf.id === OTHER_WORKFLOW_ID)];
+    }
     const total = new GroupAccumulator(o.histogramBuckets.length);
     for (const wf of ranked) total.merge(wf.group);
 
@@ -204,13 +359,19 @@ export class Aggregator {
   }
 
   #stats(g: GroupAccumulator): GroupStats {
-    const jobs: Record<string, Record<string, number>> = {};
-    const byStatus: Record<string, number> = Object.fromEntries(KNOWN_STATUSES.map((s) => [s, 0]));
-    for (const jobType of [...g.jobs.keys()].sort(compare)) {
-      const counts: Record<string, number> = Object.fromEntries(KNOWN_STATUSES.map((s) => [s, 0]));
-      const statuses = g.jobs.get(jobType) as Map<string, number>;
-      for (const status of [...statuses.keys()].sort(compare)) {
-        const n = statuses.get(status) as number;
+    const jobs = dict<Record<string, number>>();
+    const byStatus = dict<number>(KNOWN_STATUSES.map((s) => [s, 0] as const));
+    const jobTypeLabels = this.#jobTypeLabels.labels;
+    const statusLabels = this.#statusLabels.labels;
+    const slots = g.slotJobType.map((jobType, slot) => ({ jobType: jobTypeLabels[jobType] as string, slot }));
+    for (const { jobType, slot } of slots.sort((a, b) => compare(a.jobType, b.jobType))) {
+      const counts = dict<number>(KNOWN_STATUSES.map((s) => [s, 0] as const));
+      const statuses: { status: string; n: number }[] = [];
+      for (let k = 0; k < statusLabels.length; k++) {
+        const n = g.counts[slot * STATUS_SLOTS + k] as number;
+        if (n > 0) statuses.push({ status: statusLabels[k] as string, n });
+      }
+      for (const { status, n } of statuses.sort((a, b) => compare(a.status, b.status))) {
         counts[status] = n;
         byStatus[status] = (byStatus[status] ?? 0) + n;
       }
@@ -259,4 +420,247 @@ export function bucketIndex(bounds: readonly number[], value: number): number {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Duplicate detection
+
+/**
+ * An exact set of job ids, small at a million ids.
+ *
+ * Canonical lower-case UUIDs (what the API sends) are kept as their 128 bits, 16 bytes each, in one dense
+ * array grouped by a hash of the id: group g holds entries [starts[g], starts[g+1]), and a lookup scans its
+ * group (2^16 groups: ~15 entries at 10^6 ids; groups are split in two past MAX_GROUP_SIZE on average). New
+ * ids first go to an open-addressing table of PENDING_CAPACITY entries; when it is full, the pending ids are
+ * counting-sorted by group and merged into the dense array in place (one backward pass moving each group up:
+ * sequential memory traffic). The dense array lives in a resizable ArrayBuffer, so it grows without a copy and
+ * never exists twice: ~16 bytes an id plus ~6 MB of fixed tables, where a hash table of the same ids at a sane
+ * load factor would take 20–32 bytes an id, plus the old table while it rehashes.
+ *
+ * Any other id (not a UUID, upper-case hex, …) goes to a Set of strings. The two never overlap: a string in
+ * the Set is never a canonical lower-case UUID. Exact: equal ids are found equal, never by hash alone.
+ */
+export class IdSet {
+  static readonly PENDING_CAPACITY = 1 << 17;
+  static readonly MAX_GROUP_SIZE = 32;
+
+  readonly #strings = new Set<string>();
+  readonly #words = new Int32Array(4);
+
+  // Dense, grouped entries (4 words each).
+  #buffer: ArrayBuffer & { resize?: (length: number) => void; maxByteLength?: number };
+  #dense: Int32Array;
+  #denseCount = 0;
+  #groupBits = 16;
+  /** Start entry of each group; starts[groups] === denseCount. */
+  #starts = new Int32Array((1 << 16) + 1);
+  /** Scratch of #merge, one entry a group. */
+  #cursor = new Int32Array(1 << 16);
+
+  // Pending (not yet merged) entries: dense list + open-addressing index (slot → entry + 1).
+  readonly #pending = new Int32Array(IdSet.PENDING_CAPACITY * 4);
+  readonly #pendingGroup = new Int32Array(IdSet.PENDING_CAPACITY);
+  readonly #pendingIndex = new Int32Array(IdSet.PENDING_CAPACITY * 2);
+  /** Scratch of #merge: the pending entries sorted by group. */
+  readonly #sorted = new Int32Array(IdSet.PENDING_CAPACITY * 4);
+  #pendingCount = 0;
+
+  constructor() {
+    this.#buffer = newGrowableBuffer(64 * 1024);
+    this.#dense = new Int32Array(this.#buffer);
+  }
+
+  get size(): number {
+    return this.#denseCount + this.#pendingCount + this.#strings.size;
+  }
+
+  /** Adds the id; false when it was already there. */
+  addId(id: string): boolean {
+    const w = this.#words;
+    return uuidFromString(id, w) ? this.addUuid(w[0]!, w[1]!, w[2]!, w[3]!) : this.addString(id);
+  }
+
+  /** Adds an id that is not a canonical lower-case UUID; false when it was already there. */
+  addString(id: string): boolean {
+    const before = this.#strings.size;
+    this.#strings.add(id);
+    return this.#strings.size !== before;
+  }
+
+  /** Adds the UUID with these 128 bits (most significant word first); false when it was already there. */
+  addUuid(a: number, b: number, c: number, d: number): boolean {
+    const h = hash128(a, b, c, d);
+    // Dense part: scan the group.
+    const g = h >>> (32 - this.#groupBits);
+    const dense = this.#dense;
+    const end = this.#starts[g + 1]! * 4;
+    for (let k = this.#starts[g]! * 4; k < end; k += 4) {
+      if (dense[k] === a && dense[k + 1] === b && dense[k + 2] === c && dense[k + 3] === d) return false;
+    }
+    // Pending part: linear probing on the low bits of the hash.
+    const index = this.#pendingIndex;
+    const mask = index.length - 1;
+    const pending = this.#pending;
+    let slot = h & mask;
+    for (let e = index[slot]!; e !== 0; e = index[slot]!) {
+      const k = (e - 1) * 4;
+      if (pending[k] === a && pending[k + 1] === b && pending[k + 2] === c && pending[k + 3] === d) return false;
+      slot = (slot + 1) & mask;
+    }
+    const n = this.#pendingCount++;
+    pending[n * 4] = a;
+    pending[n * 4 + 1] = b;
+    pending[n * 4 + 2] = c;
+    pending[n * 4 + 3] = d;
+    this.#pendingGroup[n] = h;
+    index[slot] = n + 1;
+    if (this.#pendingCount === IdSet.PENDING_CAPACITY) this.#merge();
+    return true;
+  }
+
+  /**
+   * Moves the pending entries into the dense array, then splits groups that grew too large. The pending
+   * entries are first sorted by group (counting sort into #sorted), so that one backward pass over the
+   * groups moves each group up and writes its new entries after it: sequential memory traffic only.
+   */
+  #merge(): void {
+    const m = this.#pendingCount;
+    const bits = this.#groupBits;
+    const groups = 1 << bits;
+    const shift = 32 - bits;
+    const starts = this.#starts;
+    if (this.#cursor.length !== groups) this.#cursor = new Int32Array(groups);
+    const cursor = this.#cursor;
+    cursor.fill(0);
+    const hashes = this.#pendingGroup;
+    const pending = this.#pending;
+    const sorted = this.#sorted;
+    for (let j = 0; j < m; j++) {
+      const g = hashes[j]! >>> shift;
+      cursor[g] = cursor[g]! + 1;
+    }
+    // cursor[g]: first, where group g's pending entries start in `sorted`; after the copy, where they end.
+    for (let g = 0, at = 0; g < groups; g++) {
+      const n = cursor[g]!;
+      cursor[g] = at;
+      at += n;
+    }
+    for (let j = 0; j < m; j++) {
+      const g = hashes[j]! >>> shift;
+      const to = cursor[g]! * 4;
+      cursor[g] = cursor[g]! + 1;
+      const from = j * 4;
+      sorted[to] = pending[from]!;
+      sorted[to + 1] = pending[from + 1]!;
+      sorted[to + 2] = pending[from + 2]!;
+      sorted[to + 3] = pending[from + 3]!;
+    }
+
+    const total = this.#denseCount + m;
+    this.#ensureCapacity(total);
+    const dense = this.#dense;
+    // From the last group down: move the group up by the number of pending entries of the groups before it,
+    // then write its own pending entries right after it.
+    let moved = m;
+    for (let g = groups - 1; g >= 0 && moved > 0; g--) {
+      const pendingEnd = cursor[g]!;
+      const pendingStart = g === 0 ? 0 : cursor[g - 1]!;
+      moved -= pendingEnd - pendingStart;
+      const from = starts[g]! * 4;
+      const to = starts[g + 1]! * 4;
+      if (moved > 0 && to > from) {
+        const by = moved * 4;
+        if (to - from > 16) dense.copyWithin(from + by, from, to);
+        else for (let k = to - 1; k >= from; k--) dense[k + by] = dense[k]!;
+      }
+      let out = to + moved * 4;
+      for (let k = pendingStart * 4; k < pendingEnd * 4; k++) dense[out++] = sorted[k]!;
+      starts[g + 1] = out / 4;
+    }
+    this.#denseCount = total;
+    this.#pendingCount = 0;
+    this.#pendingIndex.fill(0);
+    while (this.#denseCount > IdSet.MAX_GROUP_SIZE * (1 << this.#groupBits) && this.#groupBits < 24) this.#split();
+  }
+
+  /** Doubles the number of groups: each group is partitioned in place by the next bit of the hash. */
+  #split(): void {
+    const bits = this.#groupBits + 1;
+    const groups = 1 << bits;
+    const old = this.#starts;
+    const starts = new Int32Array(groups + 1);
+    const dense = this.#dense;
+    const bit = 1 << (32 - bits);
+    for (let g = 0; g < groups / 2; g++) {
+      let lo = old[g]!;
+      let hi = old[g + 1]! - 1;
+      // Partition: entries whose hash has `bit` clear first.
+      while (lo <= hi) {
+        const k = lo * 4;
+        if ((hash128(dense[k]!, dense[k + 1]!, dense[k + 2]!, dense[k + 3]!) & bit) === 0) lo++;
+        else {
+          const j = hi * 4;
+          for (let w = 0; w < 4; w++) {
+            const t = dense[k + w]!;
+            dense[k + w] = dense[j + w]!;
+            dense[j + w] = t;
+          }
+          hi--;
+        }
+      }
+      starts[2 * g] = old[g]!;
+      starts[2 * g + 1] = lo;
+    }
+    starts[groups] = old[groups / 2]!;
+    this.#starts = starts;
+    this.#groupBits = bits;
+  }
+
+  #ensureCapacity(entries: number): void {
+    const bytes = entries * 16;
+    if (bytes <= this.#buffer.byteLength) return;
+    const wanted = Math.ceil(bytes / GROW_STEP_BYTES) * GROW_STEP_BYTES;
+    if (this.#buffer.resize !== undefined && wanted <= (this.#buffer.maxByteLength ?? 0)) {
+      this.#buffer.resize(wanted); // in place: the length-tracking view follows
+      return;
+    }
+    // No resizable buffers (or past the reservation): copy into a bigger one.
+    const next = newGrowableBuffer(Math.max(wanted, this.#buffer.byteLength * 2));
+    const view = new Int32Array(next);
+    view.set(this.#dense.subarray(0, this.#denseCount * 4));
+    this.#buffer = next;
+    this.#dense = view;
+  }
+}
+
+/** The dense id array grows by this much at a time (pages are only touched as entries are written). */
+const GROW_STEP_BYTES = 1 << 20;
+/** Address space reserved for the dense id array (not memory: pages are committed as it grows). 2^26 ids. */
+const RESERVED_ID_BYTES = 2 ** 30;
+
+function newGrowableBuffer(byteLength: number): ArrayBuffer & { resize?: (length: number) => void; maxByteLength?: number } {
+  const Growable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
+  try {
+    const buffer = new Growable(byteLength, { maxByteLength: Math.max(byteLength, RESERVED_ID_BYTES) });
+    if ((buffer as { resizable?: boolean }).resizable === true) return buffer;
+  } catch {
+    // an engine without resizable buffers, or no address space to reserve
+  }
+  return new ArrayBuffer(byteLength);
+}
+
+/**
+ * 32-bit hash of the 128 bits: each word multiplied by its own odd constant, then MurmurHash3's finaliser, so
+ * that time-ordered ids (UUID v1/v7, whose first words barely change) spread as well as random ones.
+ */
+function hash128(a: number, b: number, c: number, d: number): number {
+  return fmix32(a ^ Math.imul(b ^ (b >>> 15), 0x9e3779b1) ^ Math.imul(c ^ (c >>> 13), 0x85ebca77) ^ Math.imul(d ^ (d >>> 16), 0xc2b2ae3d)) >>> 0;
+}
+
+function fmix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return x ^ (x >>> 16);
 }

@@ -122,3 +122,72 @@ const CHAR_S = 0x53;
 const CHAR_T = 0x54;
 const CHAR_W = 0x57;
 const CHAR_Y = 0x59;
+
+/**
+ * parseIsoDuration over the bytes `[start, end)` of a buffer (the inside of a JSON string token that holds
+ * no escape), without making a string. Same grammar and result as parseIsoDuration of the decoded text:
+ * every accepted character is ASCII, so a byte ≥ 0x80 (part of a non-ASCII character) fails exactly where
+ * the string version fails on that character.
+ */
+export function parseIsoDurationBytes(bytes: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  if (length < 3 || length > MAX_DURATION_LENGTH || bytes[start] !== CHAR_P) return NaN;
+
+  let seconds = 0;
+  let lastRank = 0;
+  let inTime = false;
+  let hadFraction = false;
+  let i = start + 1;
+  while (i < end) {
+    let code = bytes[i] as number;
+    if (code === CHAR_T) {
+      if (inTime) return NaN;
+      inTime = true;
+      i++;
+      if (i === end) return NaN;
+      code = bytes[i] as number;
+    }
+    if (hadFraction) return NaN;
+
+    let mantissa = 0;
+    let scale = 1;
+    const digitsStart = i;
+    while (code >= CHAR_0 && code <= CHAR_9) {
+      mantissa = mantissa * 10 + (code - CHAR_0);
+      if (++i === end) return NaN;
+      code = bytes[i] as number;
+    }
+    if (i === digitsStart) return NaN;
+    if (code === CHAR_DOT || code === CHAR_COMMA) {
+      hadFraction = true;
+      if (++i === end) return NaN;
+      code = bytes[i] as number;
+      const fractionStart = i;
+      while (code >= CHAR_0 && code <= CHAR_9) {
+        mantissa = mantissa * 10 + (code - CHAR_0);
+        scale *= 10;
+        if (++i === end) return NaN;
+        code = bytes[i] as number;
+      }
+      if (i === fractionStart) return NaN;
+    }
+
+    let rank: number;
+    let unit: number;
+    switch (inTime ? code + TIME_OFFSET : code) {
+      case CHAR_Y: rank = 1; unit = SECONDS_PER_YEAR; break;
+      case CHAR_M: rank = 2; unit = SECONDS_PER_MONTH; break;
+      case CHAR_W: rank = 3; unit = SECONDS_PER_WEEK; break;
+      case CHAR_D: rank = 4; unit = SECONDS_PER_DAY; break;
+      case CHAR_H + TIME_OFFSET: rank = 5; unit = SECONDS_PER_HOUR; break;
+      case CHAR_M + TIME_OFFSET: rank = 6; unit = SECONDS_PER_MINUTE; break;
+      case CHAR_S + TIME_OFFSET: rank = 7; unit = 1; break;
+      default: return NaN;
+    }
+    if (rank <= lastRank) return NaN;
+    lastRank = rank;
+    seconds += (mantissa / scale) * unit;
+    i++;
+  }
+  return lastRank === 0 ? NaN : seconds;
+}

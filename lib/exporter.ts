@@ -47,9 +47,15 @@ export function createExporter(options: ExporterOptions = {}): Exporter {
     version: VERSION,
     collection: () => cache.get(),
     token: async () => {
-      const token = await metricsToken.get();
-      logger.addSecret(token);
-      return token;
+      try {
+        const token = await metricsToken.get();
+        logger.addSecret(token);
+        return token;
+      } catch (error) {
+        // The app answers 503 (fail closed); this line says why. ConfigError names the parameter, never a value.
+        logger.error('cannot read the metrics token', { error: logger.scrub(error instanceof Error ? error.message : String(error)) });
+        throw error;
+      }
     },
     ...(options.maxBodyBytes !== undefined && { maxBodyBytes: options.maxBodyBytes }),
   });

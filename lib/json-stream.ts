@@ -10,6 +10,11 @@
  * The scanner only finds boundaries; JSON.parse is the validator of each element. Structure outside the
  * elements (`[`, `,`, `]`, whitespace) is checked here. Invalid UTF-8 inside an element is replaced by
  * U+FFFD, as `response.text()` would do.
+ *
+ * Fast path: with an `objectScanner` (the job collector passes JobRecordScanner), each object element is first
+ * offered to it, in place in the chunk (or whole, once complete, when it spanned chunks). The scanner either
+ * consumes the element — having validated every byte of it exactly as JSON.parse would — or declines it, and
+ * the element goes to JSON.parse and onElement as above. Errors, offsets and element counts are unchanged.
  */
 
 /** A body that is not a (complete) JSON array, with where it went wrong. */
@@ -27,7 +32,26 @@ export class JsonStreamError extends Error {
 export interface JsonArrayStreamOptions {
   /** Largest element accepted, in bytes; a larger one fails the stream. Default DEFAULT_MAX_ELEMENT_BYTES. */
   readonly maxElementBytes?: number;
+  /**
+   * A fast path for elements that are objects: offered each one before JSON.parse is (see ObjectScanner).
+   * Elements it consumes are counted in elementCount but never reach onElement.
+   */
+  readonly objectScanner?: ObjectScanner;
 }
+
+/**
+ * Reads an object element straight from the bytes. `scan(bytes, start, limit)` is called with bytes[start]
+ * being the element's `{`; it either consumes the whole element — it has validated it as JSON exactly as
+ * JSON.parse would and delivered it itself — and returns the index just after it (≤ limit), or it consumes
+ * nothing and returns OBJECT_SCAN_NEED_MORE (the element goes on past `limit`; it is offered again, whole,
+ * once complete) or OBJECT_SCAN_DECLINE (the element goes to JSON.parse and onElement, as without a scanner).
+ */
+export interface ObjectScanner {
+  scan(bytes: Buffer, start: number, limit: number): number;
+}
+
+export const OBJECT_SCAN_NEED_MORE = -1;
+export const OBJECT_SCAN_DECLINE = -2;
 
 /**
  * A job record is ~460 bytes; 16 MiB is far beyond any plausible record (even with thousands of output
@@ -72,6 +96,9 @@ type State = (typeof State)[keyof typeof State];
 export class JsonArrayStream {
   readonly #onElement: (value: unknown) => void;
   readonly #maxElementBytes: number;
+  readonly #scanner: ObjectScanner | undefined;
+  /** The object scanner declined the element in progress: do not offer it again. */
+  #declined = false;
 
   #state: State = State.Start;
   /** Bytes of the chunks written before the current one. */
@@ -100,6 +127,7 @@ export class JsonArrayStream {
     }
     this.#onElement = onElement;
     this.#maxElementBytes = max;
+    this.#scanner = options.objectScanner;
   }
 
   /** Elements delivered to onElement so far. */
@@ -229,6 +257,18 @@ export class JsonArrayStream {
           }
           start = i;
           this.#elementOffset = base + i;
+          if (b === OPEN_BRACE && this.#scanner !== undefined) {
+            // Fast path: the whole element in this chunk, read in place. Capped so an element over the
+            // size limit is not consumed but reported like any other (by #complete or #carryOver).
+            const end = this.#scanner.scan(view, i, Math.min(length, i + this.#maxElementBytes));
+            if (end >= 0) {
+              this.#elementCount++;
+              state = State.After;
+              i = end;
+              break;
+            }
+            this.#declined = end === OBJECT_SCAN_DECLINE;
+          }
           if (b === OPEN_BRACE || b === OPEN_BRACKET) {
             state = State.Container;
             this.#depth = 1;
@@ -327,10 +367,22 @@ export class JsonArrayStream {
   #complete(view: Buffer, start: number, end: number, base: number): void {
     const size = this.#carryLength + (end - start);
     if (size > this.#maxElementBytes) throw this.#tooLarge(base + end);
+    const declined = this.#declined;
+    this.#declined = false;
     let text: string;
     if (this.#carryLength === 0) text = view.toString('utf8', start, end);
     else {
       this.#append(view, start, end);
+      // An object that spanned chunks: offer it, whole, to the fast path.
+      if (this.#scanner !== undefined && !declined && this.#carry[0] === OPEN_BRACE) {
+        const consumed = this.#scanner.scan(this.#carry, 0, this.#carryLength);
+        if (consumed >= 0) {
+          if (consumed !== this.#carryLength) throw new JsonStreamError('internal error: the object scanner ended an element elsewhere', base + end);
+          this.#releaseCarry();
+          this.#elementCount++;
+          return;
+        }
+      }
       text = this.#carry.toString('utf8', 0, this.#carryLength);
       this.#releaseCarry();
     }
