@@ -6,6 +6,9 @@ import { parseArgs } from 'node:util';
 import type { Collection } from './collection.js';
 import { ConfigError, loadConfig, parseDurationSetting } from './config.js';
 import type { Config } from './config.js';
+import { loadEventsConfig, type EventsConfig } from './events/config.js';
+import { FinishedJobs } from './events/finished.js';
+import type { StateStore } from './events/store.js';
 import { createExporter } from './exporter.js';
 import { Logger, logLevelFromEnv } from './log.js';
 import { renderPrometheus } from './render-prometheus.js';
@@ -18,7 +21,7 @@ const USAGE = `unstructured-jobs-exporter ${VERSION}
 Usage:
   unstructured-jobs-exporter serve [--port 9464] [--host 0.0.0.0] [--runtime-window 24h]
   unstructured-jobs-exporter collect [--format prometheus|json|table] [--now ISO8601] [--runtime-window 24h]
-  unstructured-jobs-exporter collect --sink cloudwatch
+  unstructured-jobs-exporter collect --sink cloudwatch [--state FILE]
 
 serve    Serves /metrics (Prometheus), / (status page) and /healthz. With no UNSTRUCTURED_API_KEY
          (nor UNSTRUCTURED_API_KEY_PARAM) it runs an embedded demo with simulated jobs.
@@ -26,6 +29,8 @@ collect  Pulls once and prints the exposition text, the snapshot as JSON, or a t
          (--format table: what the status page shows); exits 1 if the pull fails.
          With --sink cloudwatch it publishes the CloudWatch metrics instead (AWS_REGION, the SDK's
          credential chain and AWS_ENDPOINT_URL apply) and prints what was published.
+         With --state FILE (or STATE_BUCKET) it also publishes the jobs that finished since the last
+         run (JobsFinished, JobRuntime), once each, keeping what was published in FILE (docs/events.md).
 
 Configuration comes from environment variables (see README.md); flags override them.
 `;
@@ -138,6 +143,7 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
       now: { type: 'string' },
       'runtime-window': { type: 'string' },
       'max-workflows': { type: 'string' },
+      state: { type: 'string' },
     },
     strict: true,
   });
@@ -156,13 +162,23 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
       throw new ConfigError('--now', `expected an ISO 8601 date-time like 2026-11-29T12:00:00Z, got ${JSON.stringify(values.now)}`);
     }
   }
+  if (values.state !== undefined && sink !== 'cloudwatch') throw new ConfigError('--state', 'only applies with --sink cloudwatch');
+  if (values.state !== undefined && values.state.trim() === '') throw new ConfigError('--state', 'expected a file path');
   const env = flagsToEnv(io.env, values);
   const logger = new Logger({ level: logLevelFromEnv(env), write: (line) => io.stderr(`${line}\n`) });
   // Logs go to stderr only when asked: stdout is the data, stderr carries the one-line error.
   const quiet = new Logger({ level: 'error', write: () => undefined });
   const exporter = createExporter({ env, logger: env.LOG_LEVEL ? logger : quiet });
-  const collection: Collection = await exporter.collectNow(nowMs === undefined ? {} : { nowMs });
-  if (sink === 'cloudwatch') return publishToCloudWatch(collection, exporter.config, io);
+  const events = sink === 'cloudwatch' ? await eventsSetup(env, values.state) : undefined;
+  if (events !== undefined) nowMs ??= Date.now();
+  const finished = events === undefined ? undefined : new FinishedJobs({ nowMs: nowMs as number, retentionSeconds: events.config.retentionSeconds });
+  const collection: Collection = await exporter.collectNow({
+    ...(nowMs !== undefined && { nowMs }),
+    ...(finished !== undefined && { onJob: finished.add }),
+  });
+  if (sink === 'cloudwatch') {
+    return publishToCloudWatch(collection, exporter.config, io, events && finished && { ...events, finished, logger: exporter.logger });
+  }
   if (!collection.ok) {
     io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}\n`);
     return EXIT.failed;
@@ -173,10 +189,55 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   return EXIT.ok;
 }
 
+interface CliEvents {
+  readonly config: EventsConfig;
+  readonly store: StateStore;
+}
+
+/** Finished-job events for `collect --sink cloudwatch`: --state FILE, else STATE_BUCKET, else off. */
+async function eventsSetup(env: Io['env'], statePath: string | undefined): Promise<CliEvents | undefined> {
+  const config = loadEventsConfig(env);
+  if (statePath !== undefined) {
+    const { FileStateStore } = await import('./events/file-store.js');
+    return { config, store: new FileStateStore(statePath) };
+  }
+  if (config.stateBucket !== undefined) {
+    const { S3StateStore } = await import('./events/s3-store.js');
+    return { config, store: new S3StateStore({ bucket: config.stateBucket, key: config.stateKey }) };
+  }
+  return undefined;
+}
+
 /** `collect --sink cloudwatch`: the scheduled Lambda's work, from the command line, with the same code. */
-async function publishToCloudWatch(collection: Collection, config: Config, io: Io): Promise<number> {
+async function publishToCloudWatch(
+  collection: Collection,
+  config: Config,
+  io: Io,
+  events?: CliEvents & { readonly finished: FinishedJobs; readonly logger: Logger },
+): Promise<number> {
   const { publishCollection } = await import('./cloudwatch/run.js');
   const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles });
+  let eventsSummary: Record<string, unknown> | undefined;
+  let eventsProblem: string | undefined;
+  if (events !== undefined) {
+    const { publishFinishedJobs, summarizeFinishedJobs } = await import('./events/run.js');
+    try {
+      const eventsReport = await publishFinishedJobs(events.finished, collection, {
+        store: events.store,
+        namespace: config.cloudwatchNamespace,
+        backfillSeconds: events.config.backfillSeconds,
+        logger: events.logger,
+      });
+      eventsSummary = summarizeFinishedJobs(eventsReport);
+      const p = eventsReport.publish;
+      if (p.failed.length > 0 || p.invalid.length > 0) {
+        const first = p.failed[0]?.error ?? `${p.invalid[0]?.metricName}: ${p.invalid[0]?.reason}`;
+        eventsProblem = `published ${p.published} of ${p.total} finished-job datums to CloudWatch (${eventsReport.released} jobs kept for the next run); first problem: ${first}`;
+      }
+    } catch (error) {
+      eventsProblem = `finished-job events: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
   io.stdout(
     `${JSON.stringify({
       namespace: config.cloudwatchNamespace,
@@ -186,6 +247,7 @@ async function publishToCloudWatch(collection: Collection, config: Config, io: I
       published: report.published,
       failed: report.failed.length,
       invalid: report.invalid.length,
+      ...(eventsSummary !== undefined && { events: eventsSummary }),
     })}\n`,
   );
   let code: number = EXIT.ok;
@@ -196,6 +258,10 @@ async function publishToCloudWatch(collection: Collection, config: Config, io: I
   if (report.failed.length > 0 || report.invalid.length > 0) {
     const first = report.failed[0]?.error ?? `${report.invalid[0]?.metricName}: ${report.invalid[0]?.reason}`;
     io.stderr(`error: published ${report.published} of ${report.total} datums to CloudWatch; first problem: ${first}\n`);
+    code = EXIT.failed;
+  }
+  if (eventsProblem !== undefined) {
+    io.stderr(`error: ${eventsProblem}\n`);
     code = EXIT.failed;
   }
   return code;
