@@ -2,19 +2,25 @@
  * The deployment as CloudFormation sees it: `osls package --stage test` (offline, no credentials; shared with
  * the other packaging tests through test/support/package.ts), then assertions on the generated template:
  * schedule, function URL, functions and their environment, no secret anywhere, least-privilege IAM, log
- * retention, alarms, SNS, dashboard.
+ * retention, the finished-job events state bucket, alarms, SNS, dashboard.
  *
  * Last, every metric an alarm or the dashboard reads (name, dimension names and values, SEARCH schemas) is
- * checked against what the real publisher emits: a collection is published to moto (a local CloudWatch) with the
- * deployed function's own configuration, and moto's ListMetrics is the reference.
+ * checked against what the real publisher emits: a collection and finished-job events (docs/events.md) are
+ * published to moto (a local CloudWatch) with the deployed function's own configuration, and moto's ListMetrics
+ * is the reference.
  */
 import { execFileSync } from 'node:child_process';
 import type { Metric } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../lib/aggregate.js';
+import { workflowDimensionValue } from '../lib/cloudwatch/datums.js';
+import { publishDatums } from '../lib/cloudwatch/publisher.js';
 import { publishCollection } from '../lib/cloudwatch/run.js';
 import type { Collection } from '../lib/collection.js';
 import { loadConfig, parseDurationSetting } from '../lib/config.js';
+import { DEFAULT_STATE_KEY, loadEventsConfig } from '../lib/events/config.js';
+import { renderEventUnits } from '../lib/events/datums.js';
+import type { FinishedEvent } from '../lib/events/state.js';
 import { job } from './support/jobs.js';
 import { cloudWatchClientFor, listMetrics, startMoto, type RunningMoto } from './support/moto.js';
 import { ensurePackaged, PACKAGING_SECRETS, TEST_STAGE, type Packaged } from './support/package.js';
@@ -24,6 +30,7 @@ const PREFIX = `${SERVICE}-${TEST_STAGE}`;
 const NAMESPACE = 'Unstructured/Jobs';
 const API_KEY_PARAM = `/${SERVICE}/${TEST_STAGE}/api-key`;
 const METRICS_TOKEN_PARAM = `/${SERVICE}/${TEST_STAGE}/metrics-token`;
+const STATE_KEY = 'state/finished-jobs.json';
 const ALARMS = ['CollectorUnhealthyAlarm', 'FailedJobsAlarm', 'JobScheduledTooLongAlarm', 'JobRunningTooLongAlarm', 'RuntimeP95Alarm'] as const;
 
 type Json = any;
@@ -96,6 +103,16 @@ describe('functions', () => {
       expect(env).not.toHaveProperty('METRICS_TOKEN');
       expect(() => loadConfig(env)).not.toThrow();
     }
+    // Finished-job events: the state bucket by Ref (CloudFormation names it), the rest from the params.
+    expect(collectEnv).toMatchObject({ STATE_BUCKET: { Ref: 'EventsStateBucket' }, STATE_KEY, EVENTS_RETENTION: '7d', EVENTS_BACKFILL: '1h' });
+    expect(STATE_KEY).toBe(DEFAULT_STATE_KEY);
+    expect(loadEventsConfig({ ...collectEnv, STATE_BUCKET: 'uje-state-bucket-physical-id' })).toEqual({
+      stateBucket: 'uje-state-bucket-physical-id',
+      stateKey: STATE_KEY,
+      retentionSeconds: 7 * 86_400,
+      backfillSeconds: 3_600,
+    });
+    for (const name of ['STATE_BUCKET', 'STATE_KEY', 'EVENTS_RETENTION', 'EVENTS_BACKFILL']) expect(metricsEnv).not.toHaveProperty(name);
     // The pull gives up before Lambda kills the function, with time left to answer / publish.
     expect(parseDurationSetting('PULL_DEADLINE', metricsEnv.PULL_DEADLINE ?? '25s')).toBeLessThan(fn('MetricsLambdaFunction').Timeout);
     expect(parseDurationSetting('PULL_DEADLINE', collectEnv.PULL_DEADLINE ?? '25s')).toBeLessThan(fn('CollectLambdaFunction').Timeout);
@@ -224,6 +241,24 @@ describe('IAM: least privilege, one role per function', () => {
     }
   });
 
+  it('lets collect read and write the one state object, and list only its key; metrics has no S3 permission', () => {
+    const s3 = statementsOf('CollectRole').filter((s) => asArray(s.Action).some((a) => a.startsWith('s3:')));
+    expect(s3).toHaveLength(2);
+    const object = s3.find((s) => asArray(s.Action).includes('s3:GetObject'));
+    const bucket = s3.find((s) => asArray(s.Action).includes('s3:ListBucket'));
+    expect(object?.Action).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(object?.Resource).toEqual([{ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::\${EventsStateBucket}/${STATE_KEY}` }]);
+    expect(subs(object?.Resource)).toEqual([`arn:aws:s3:::EventsStateBucket-physical-id/${STATE_KEY}`]);
+    expect(object?.Condition).toBeUndefined();
+    expect(bucket?.Action).toEqual(['s3:ListBucket']);
+    expect(bucket?.Resource).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${EventsStateBucket}' }]);
+    expect(subs(bucket?.Resource)).toEqual(['arn:aws:s3:::EventsStateBucket-physical-id']);
+    expect(bucket?.Condition).toEqual({ StringEquals: { 's3:prefix': STATE_KEY } });
+    const metricsActions = statementsOf('MetricsRole').flatMap((s) => asArray(s.Action));
+    expect(metricsActions.filter((a) => a.startsWith('s3:'))).toEqual([]);
+    expect(JSON.stringify(resources.MetricsRole)).not.toContain('EventsStateBucket');
+  });
+
   it('allows kms:Decrypt only through SSM in this region, on the SSM key', () => {
     for (const roleId of ['MetricsRole', 'CollectRole']) {
       const kms = statementsOf(roleId).filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')));
@@ -244,6 +279,44 @@ describe('logs', () => {
       MetricsLogGroup: { LogGroupName: `/aws/lambda/${PREFIX}-metrics`, RetentionInDays: 30 },
       CollectLogGroup: { LogGroupName: `/aws/lambda/${PREFIX}-collect`, RetentionInDays: 30 },
     });
+  });
+});
+
+describe('finished-job events state bucket', () => {
+  it('is one private, encrypted, versioned bucket, retained with the stack deleted or replaced', () => {
+    // Besides the framework's own deployment bucket (where the zips are uploaded).
+    expect(ofType('AWS::S3::Bucket').map(([id]) => id).sort()).toEqual(['EventsStateBucket', 'ServerlessDeploymentBucket']);
+    const bucket = resources.EventsStateBucket;
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.UpdateReplacePolicy).toBe('Retain');
+    const p = bucket.Properties;
+    // CloudFormation names it (no fixed BucketName: no collision across stages or accounts).
+    expect(p.BucketName).toBeUndefined();
+    expect(p.BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
+    expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(p.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(p.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    // Old versions of the state (kept to restore a corrupted one) expire.
+    expect(p.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 2, NewerNoncurrentVersions: 20 } }),
+    ]);
+  });
+
+  it('refuses every request not made over TLS (bucket policy)', () => {
+    const policies = ofType('AWS::S3::BucketPolicy').filter(([, p]) => JSON.stringify(p.Properties.Bucket) === JSON.stringify({ Ref: 'EventsStateBucket' }));
+    expect(policies.map(([id]) => id)).toEqual(['EventsStateBucketPolicy']);
+    const [, policy] = policies[0] as [string, Json];
+    expect(policy.Properties.Bucket).toEqual({ Ref: 'EventsStateBucket' });
+    expect(asArray(policy.Properties.PolicyDocument.Statement)).toEqual([
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [{ 'Fn::GetAtt': ['EventsStateBucket', 'Arn'] }, { 'Fn::Sub': '${EventsStateBucket.Arn}/*' }],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ]);
   });
 });
 
@@ -284,18 +357,26 @@ describe('notifications and alarms', () => {
     });
   });
 
-  it('alarms on new FAILED jobs with metric math (DIFF of the Maximum), missing = not breaching', () => {
+  it('alarms on FAILED jobs: Sum of JobsFinished{Status=FAILED} > threshold in any of the last 3 periods, missing = not breaching', () => {
     const p = resources.FailedJobsAlarm.Properties;
-    expect(p).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', EvaluationPeriods: 1 });
-    const returned = (p.Metrics as Json[]).filter((m) => m.ReturnData === true);
-    expect(returned).toHaveLength(1);
-    const input = (p.Metrics as Json[]).find((m) => m.MetricStat !== undefined);
-    expect(returned[0].Expression).toBe(`DIFF(${input.Id})`);
-    expect(input.MetricStat).toEqual({
-      Metric: { Namespace: NAMESPACE, MetricName: 'Jobs', Dimensions: [{ Name: 'Status', Value: 'FAILED' }] },
+    expect(p).toMatchObject({
+      Namespace: NAMESPACE,
+      MetricName: 'JobsFinished',
+      Dimensions: [{ Name: 'Status', Value: 'FAILED' }],
+      Statistic: 'Sum',
       Period: 300,
-      Stat: 'Maximum',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+      OKActions: [{ Ref: 'AlarmTopic' }],
     });
+    // A single-metric alarm: no metric math, no percentile or extended statistic.
+    expect(p.Metrics).toBeUndefined();
+    expect(p.ExtendedStatistic).toBeUndefined();
+    expect(p.AlarmDescription).toContain('JobsFinished{Status=FAILED}');
   });
 
   it.each([
@@ -418,6 +499,20 @@ describe('dashboard', () => {
     for (const q of ['P50', 'P95', 'P99']) expect(keys).toContain(`RecentJobRuntime${q}{Status=COMPLETED|Status}`);
     for (const name of ['CollectorUp', 'JobsFetched', 'RecordsSkipped', 'CollectionDuration']) expect(keys).toContain(`${name}{|}`);
     expect(keys).toContain('Jobs{Status=FAILED|Status,Workflow}');
+    // Finished-job events (docs/events.md).
+    for (const status of ['COMPLETED', 'FAILED', 'STOPPED']) expect(keys).toContain(`JobsFinished{Status=${status}|Status}`);
+    expect(keys).toContain('JobRuntime{Status=COMPLETED|Status}');
+    expect(keys).toContain('JobRuntime{Status=COMPLETED|Status,Workflow}');
+  });
+
+  it('charts exact JobRuntime percentiles (p50/p95/p99 per hour) and JobsFinished as a Sum', () => {
+    const widgets = (dashboardBody().widgets as Json[]).filter((w) => w.type === 'metric');
+    const finished = widgets.find((w) => (w.properties.metrics as Json[][]).some((row) => row[1] === 'JobsFinished'));
+    expect(finished?.properties).toMatchObject({ stat: 'Sum', period: 300 });
+    const runtime = widgets.find((w) => (w.properties.metrics as Json[][]).some((row) => row[1] === 'JobRuntime'));
+    expect(runtime?.properties.period).toBe(3600);
+    expect((runtime?.properties.metrics as Json[][]).map((row) => row[4]?.stat)).toEqual(['p50', 'p95', 'p99']);
+    expect(runtime?.properties.annotations.horizontal).toEqual([{ label: 'p95 alarm', value: 3600 }]);
   });
 });
 
@@ -456,6 +551,22 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
       const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles, client });
       expect(report.failed).toEqual([]);
       expect(report.invalid).toEqual([]);
+      // Finished-job events (JobsFinished, JobRuntime), rendered as the collector renders them: one job of each
+      // terminal status per workflow, finished a few minutes ago.
+      const finished: FinishedEvent[] = [];
+      let n = 0;
+      for (const [workflowId, workflowName] of [['wf-1', 'Invoices'], ['wf-2', 'Contracts']] as const) {
+        for (const [status, runtimeSeconds] of [['COMPLETED', 120], ['FAILED', 30], ['STOPPED', 10]] as const) {
+          finished.push({ id: `job-${++n}`, status, workflow: workflowDimensionValue(workflowId, workflowName), runtimeSeconds, finishedAtMs: at(300 + n * 60) });
+        }
+      }
+      const events = await publishDatums(
+        renderEventUnits(finished, { nowMs }).flatMap((u) => u.datums),
+        { namespace: config.cloudwatchNamespace, client, now: () => nowMs },
+      );
+      expect(events.failed).toEqual([]);
+      expect(events.invalid).toEqual([]);
+      expect(events.published).toBeGreaterThan(0);
       emitted = await listMetrics(client, config.cloudwatchNamespace);
     } finally {
       client.destroy();
@@ -495,8 +606,9 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
 
   it('dashboard (plain metrics and SEARCH schemas)', () => {
     const refs = dashboardRefs(dashboardBody()).filter((r) => r.namespace !== 'AWS/Lambda');
-    // 5 statuses + 2 ages + 3 quantiles + 4 collector metrics + 3 SEARCH panels
-    expect(refs).toHaveLength(17);
+    // 5 statuses + 2 ages + 3 quantiles + 4 collector metrics + 3 SEARCH panels, then the events row:
+    // 3 JobsFinished statuses + 3 JobRuntime percentiles + 1 SEARCH panel
+    expect(refs).toHaveLength(24);
     check(refs);
   });
 

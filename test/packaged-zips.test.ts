@@ -9,6 +9,9 @@
  * - "as deployed": the function's environment from the template (SSM parameter NAMES), the parameters in moto's
  *   SSM, and a `node_modules` next to the unzipped code standing in for the SDK the nodejs22.x runtime provides
  *   (serverless.yml leaves `@aws-sdk/client-ssm` out of the bundles; the runtime resolves it through NODE_PATH).
+ *
+ * The collect function's STATE_BUCKET is a `{ Ref: EventsStateBucket }` CloudFormation fills in at deploy: left
+ * unset (finished-job events off) unless a test points it at a bucket it created in moto's S3.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -17,17 +20,22 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorScenario, FAKE_API_KEY, startFakeApi, type FakeApi } from './support/fake-api.js';
+import { createBucket, s3ClientFor } from './support/finished-jobs.js';
 import { cloudWatchClientFor, exactStatistics, FAKE_CREDENTIALS, listMetrics, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
 import { ensurePackaged, ROOT, type Packaged } from './support/package.js';
 
 const METRICS_ZIP_LIMIT_BYTES = 150 * 1024;
-/** Sanity bound for the collector (it bundles the CloudWatch client, ~160 KB zipped). */
-const COLLECT_ZIP_LIMIT_BYTES = 400 * 1024;
+/**
+ * Sanity bound for the collector: ~220 KB zipped, as it bundles the CloudWatch client (~160 KB) and the S3 client
+ * for the finished-job events state (both imported lazily, on first use, never at module load).
+ */
+const COLLECT_ZIP_LIMIT_BYTES = 300 * 1024;
 const TOKEN = 'scrape-token-5f2a9c71d3';
 const WORKFLOW = { id: '7d3c2b1a-0f9e-4d8c-b7a6-000000000001', name: 'Ingest invoices' };
 const { version: PACKAGE_VERSION } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -158,11 +166,24 @@ interface RunResult {
   stderr: string;
 }
 
-function functionEnv(name: 'metrics' | 'collect'): Record<string, string> {
+/**
+ * The function's environment from the template. A value CloudFormation fills in at deploy (`{ Ref: <id> }`) is
+ * taken from `refs` (logical id → physical id), and left unset when `refs` does not have it.
+ */
+function functionEnv(name: 'metrics' | 'collect', refs: Record<string, string> = {}): Record<string, string> {
   const id = name === 'metrics' ? 'MetricsLambdaFunction' : 'CollectLambdaFunction';
   const props = pkg.template.Resources[id].Properties;
+  const variables: Record<string, string> = {};
+  for (const [key, value] of Object.entries(props.Environment.Variables as Record<string, unknown>)) {
+    if (typeof value === 'string') variables[key] = value;
+    else {
+      const ref = (value as { Ref?: unknown } | null)?.Ref;
+      if (typeof ref !== 'string') throw new Error(`${id}: ${key} is neither a string nor a Ref: ${JSON.stringify(value)}`);
+      if (ref in refs) variables[key] = refs[ref] as string;
+    }
+  }
   return {
-    ...(props.Environment.Variables as Record<string, string>),
+    ...variables,
     AWS_LAMBDA_FUNCTION_NAME: props.FunctionName,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(props.MemorySize),
     AWS_LAMBDA_FUNCTION_TIMEOUT: String(props.Timeout),
@@ -328,6 +349,13 @@ describe('bundles', () => {
     expect(bundle('collect')).toContain('PutMetricDataCommand');
   });
 
+  it('keeps the S3 client (finished-job events state) out of the metrics bundle, and in the collect bundle', () => {
+    for (const command of ['GetObjectCommand', 'PutObjectCommand']) {
+      expect(bundle('metrics')).not.toContain(command);
+      expect(bundle('collect')).toContain(command);
+    }
+  });
+
   it('imports nothing but Node built-ins and the runtime-provided SSM client', () => {
     const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
     for (const name of ['metrics', 'collect']) {
@@ -389,12 +417,15 @@ describe('collect handler in a fresh Node process', () => {
   it('as deployed: API key from SSM, publishes Jobs and CollectorUp to the namespace', async () => {
     const env: Record<string, string> = { ...functionEnv('collect'), ...awsEnv(), UNSTRUCTURED_API_URL: api.url };
     const namespace = env.CLOUDWATCH_NAMESPACE as string;
-    const { results, loadMs } = await run(dirs.collect!.runtime, 'functions/collect.mjs', env, [scheduledEvent()]);
+    const { results, loadMs, stderr } = await run(dirs.collect!.runtime, 'functions/collect.mjs', env, [scheduledEvent()]);
     console.info(`[packaged-zips] collect cold load ${loadMs.toFixed(0)} ms`);
     const [result] = results as [Invocation];
     expect(result.ok, JSON.stringify(result.error)).toBe(true);
     expect(result.value).toMatchObject({ namespace, collectorUp: true, failed: 0, invalid: 0 });
     expect(result.value.published).toBe(result.value.datums);
+    // No STATE_BUCKET (CloudFormation's Ref left unset): finished-job events off, and said so.
+    expect(result.value.events).toBeUndefined();
+    expect(stderr).toContain('finished-job events off');
 
     const listed = await listMetrics(cw, namespace);
     const names = new Set(listed.map((m) => m.MetricName));
@@ -422,5 +453,41 @@ describe('collect handler in a fresh Node process', () => {
     expect(names).toContain('CollectorUp');
     const up = await exactStatistics(cw, { namespace, metricName: 'CollectorUp', dimensions: {}, ...window() });
     expect(up).toMatchObject({ sampleCount: 2, maximum: 1, sum: 1 });
+  });
+
+  it('as deployed, with the state bucket: publishes JobsFinished/JobRuntime once per job, the state in S3', async () => {
+    const bucket = `uje-zips-state-${process.pid}`;
+    const s3 = s3ClientFor(moto.endpoint);
+    try {
+      await createBucket(s3, bucket);
+      const env: Record<string, string> = { ...functionEnv('collect', { EventsStateBucket: bucket }), ...awsEnv(), UNSTRUCTURED_API_URL: api.url };
+      expect(env.STATE_BUCKET).toBe(bucket);
+      const namespace = env.CLOUDWATCH_NAMESPACE as string;
+      const key = env.STATE_KEY as string;
+      // The same job list twice (fresh timestamps): COMPLETED and FAILED finished within the 1 h backfill.
+      const records = apiRecords();
+      api.setScenario([{ kind: 'status', status: 200, body: records }, { kind: 'status', status: 200, body: records }]);
+      const { results } = await run(dirs.collect!.runtime, 'functions/collect.mjs', env, [scheduledEvent(), scheduledEvent()]);
+      const [first, second] = results as [Invocation, Invocation];
+      expect(first.ok, JSON.stringify(first.error)).toBe(true);
+      expect(first.value).toMatchObject({ namespace, collectorUp: true, failed: 0, invalid: 0 });
+      expect(first.value.events).toMatchObject({ firstRun: true, published: 2, failed: 0, invalid: 0 });
+      // Warm, same jobs: nothing new (only the zeros).
+      expect(second.ok, JSON.stringify(second.error)).toBe(true);
+      expect(second.value.events).toMatchObject({ firstRun: false, newJobs: 0, published: 0, failed: 0, invalid: 0 });
+
+      const names = new Set((await listMetrics(cw, namespace)).map((m) => m.MetricName));
+      expect(names).toContain('JobsFinished');
+      expect(names).toContain('JobRuntime');
+      const wide = { startMs: Date.now() - 3 * 3_600_000, endMs: Date.now() + 5 * 60_000 };
+      expect(await exactStatistics(cw, { namespace, metricName: 'JobsFinished', dimensions: { Status: 'FAILED' }, ...wide })).toMatchObject({ sum: 1 });
+      expect(await exactStatistics(cw, { namespace, metricName: 'JobsFinished', dimensions: { Status: 'COMPLETED' }, ...wide })).toMatchObject({ sum: 1 });
+
+      const state = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString());
+      expect(state).toMatchObject({ format: 'unstructured-jobs-exporter/finished-jobs', pending: [] });
+      expect(state.lease).toBeUndefined();
+    } finally {
+      s3.destroy();
+    }
   });
 });
