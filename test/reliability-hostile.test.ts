@@ -20,6 +20,7 @@ import { DEFAULT_HISTOGRAM_BUCKETS } from '../lib/config.js';
 import { createExporter } from '../lib/exporter.js';
 import { Logger } from '../lib/log.js';
 import { KNOWN_STATUSES, PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES, type SkipReason } from '../lib/snapshot.js';
+import { parseExposition, type Sample } from './support/exposition.js';
 import { FAKE_API_KEY, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { promtoolCheckMetrics } from './support/promtool.js';
 
@@ -341,44 +342,6 @@ function build(c: Corpus): Built {
   return { list, counted, skipped, kinds };
 }
 
-interface Sample {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-/** Exposition text → samples (label values unescaped). */
-function parseExposition(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    let i = line.search(/[{ ]/);
-    const name = line.slice(0, i);
-    const labels: Record<string, string> = {};
-    if (line[i] === '{') {
-      i++;
-      while (line[i] !== '}') {
-        const eq = line.indexOf('=', i);
-        const key = line.slice(i, eq);
-        i = eq + 2;
-        let value = '';
-        while (line[i] !== '"') {
-          if (line[i] === '\\') {
-            const next = line[i + 1];
-            value += next === 'n' ? '\n' : (next as string);
-            i += 2;
-          } else value += line[i++];
-        }
-        labels[key] = value;
-        i++;
-        if (line[i] === ',') i++;
-      }
-      i++;
-    }
-    out.push({ name, labels, value: Number(line.slice(i + 1).split(' ')[0]) });
-  }
-  return out;
-}
 
 function seriesKey(s: Sample): string {
   return `${s.name}${JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1)))}`;

@@ -34,6 +34,7 @@ import {
   type JobsSource,
   type Scenario,
 } from './support/fake-api.js';
+import { parseExposition, type Sample } from './support/exposition.js';
 import { promtoolCheckMetrics } from './support/promtool.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -83,45 +84,6 @@ vi.doMock('../lib/cloudwatch/publisher.js', async (importOriginal) => {
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
-
-interface Sample {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-/** Exposition text → samples (label values unescaped). */
-function parseExposition(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    let i = line.search(/[{ ]/);
-    const name = line.slice(0, i);
-    const labels: Record<string, string> = {};
-    if (line[i] === '{') {
-      i++;
-      while (line[i] !== '}') {
-        const eq = line.indexOf('=', i);
-        const key = line.slice(i, eq);
-        i = eq + 2; // past ="
-        let value = '';
-        while (line[i] !== '"') {
-          if (line[i] === '\\') {
-            const next = line[i + 1];
-            value += next === 'n' ? '\n' : (next as string);
-            i += 2;
-          } else value += line[i++];
-        }
-        labels[key] = value;
-        i++; // past the closing quote
-        if (line[i] === ',') i++;
-      }
-      i++; // past }
-    }
-    out.push({ name, labels, value: Number(line.slice(i + 1).split(' ')[0]) });
-  }
-  return out;
-}
 
 function sumBy(samples: readonly Sample[], name: string, label: string): Record<string, number> {
   const out: Record<string, number> = {};
