@@ -27,10 +27,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     headers,
   });
   const binary = response.headers['content-encoding'] !== undefined;
-  return {
-    statusCode: response.status,
-    headers: response.headers,
-    body: response.body.toString(binary ? 'base64' : 'utf8'),
-    isBase64Encoded: binary,
-  };
+  const body = response.body.toString(binary ? 'base64' : 'utf8');
+  response.release?.();
+  return { statusCode: response.status, headers: response.headers, body, isBase64Encoded: binary };
 }

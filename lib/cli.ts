@@ -185,7 +185,7 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   }
   if (format === 'json') io.stdout(`${JSON.stringify(collection.snapshot, null, 2)}\n`);
   else if (format === 'table') io.stdout(renderTable(collection, { version: VERSION }));
-  else io.stdout((await renderPrometheus(collection, { version: VERSION })).body);
+  else io.stdout((await renderPrometheus(collection, { version: VERSION })).body); // one-shot: nothing to reuse
   return EXIT.ok;
 }
 

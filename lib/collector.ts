@@ -2,7 +2,6 @@
  * One collection: pull → validate → aggregate → Collection. Never throws: every failure becomes a
  * CollectionFailure with a bounded `errorKind` and a one-line message free of secrets.
  */
-import { performance } from 'node:perf_hooks';
 import { Aggregator } from './aggregate.js';
 import type { Collection } from './collection.js';
 import { ConfigError, type Config } from './config.js';

@@ -4,7 +4,6 @@
  * Transport-free: requests and responses are plain objects.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import type { Collection } from './collection.js';
 import { renderPrometheus } from './render-prometheus.js';
 import { renderStatusPage } from './status-page.js';
@@ -21,6 +20,8 @@ export interface HttpResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body: Buffer;
+  /** Call once `body` has been sent (or dropped): its memory is reused by the next render. */
+  readonly release?: () => void;
 }
 
 /**
@@ -86,20 +87,25 @@ export class ExporterApp {
     const collection = await this.#options.collection();
     const openMetrics = (request.headers.accept ?? '').includes('application/openmetrics-text');
     const rendered = await renderPrometheus(collection, { version: this.#options.version, openMetrics });
-    return this.#encode(request, rendered.body, rendered.contentType);
+    const response = await this.#encode(request, rendered.bytes, rendered.contentType);
+    if (response.body.buffer === rendered.bytes.buffer) return { ...response, release: () => rendered.release() };
+    rendered.release(); // gzipped or refused: the exposition's bytes are no longer needed
+    return response;
   }
 
   async #statusPage(request: HttpRequest): Promise<HttpResponse> {
     const collection = await this.#options.collection();
-    return this.#encode(request, renderStatusPage(collection, { version: this.#options.version }), 'text/html; charset=utf-8');
+    return await this.#encode(request, renderStatusPage(collection, { version: this.#options.version }), 'text/html; charset=utf-8');
   }
 
-  #encode(request: HttpRequest, body: string, contentType: string): HttpResponse {
-    const raw = Buffer.from(body, 'utf8');
+  async #encode(request: HttpRequest, body: string | Buffer, contentType: string): Promise<HttpResponse> {
+    const raw = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const limit = this.#options.maxBodyBytes ?? Infinity;
     const headers: Record<string, string> = { 'content-type': contentType, 'cache-control': 'no-store', vary: 'accept-encoding' };
     let out = raw;
     if (acceptsGzip(request.headers['accept-encoding']) && raw.length >= GZIP_MIN_BYTES) {
+      // node:zlib is loaded by the first gzip scrape, not at import (cold start).
+      const { gzipSync } = await import('node:zlib');
       out = gzipSync(raw, { level: 6 });
       headers['content-encoding'] = 'gzip';
     }

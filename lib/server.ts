@@ -25,7 +25,11 @@ export async function startServer(app: ExporterApp, options: { port: number; hos
     app.handle(request).then(
       (response) => {
         res.writeHead(response.status, { ...response.headers, 'content-length': String(response.body.length) });
-        res.end(request.method === 'HEAD' ? undefined : response.body);
+        // The body's memory goes back to the renderer once the socket has taken it, not before.
+        if (request.method === 'HEAD') {
+          res.end();
+          response.release?.();
+        } else res.end(response.body, () => response.release?.());
       },
       (error: unknown) => {
         logger.error('request failed', { path: request.path, error: error instanceof Error ? error.message : String(error) });

@@ -17,12 +17,10 @@
  * - The whole pull (every request, attempt, wait and body) ends within `pullDeadlineMs` or fails with
  *   `timeout`. `requestTimeoutMs` bounds the wait for headers and each idle gap in the body.
  */
-import http from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { Agent, IncomingHttpHeaders, IncomingMessage, request as httpRequest } from 'node:http';
 import type { Readable } from 'node:stream';
 import { setTimeout as timersSleep } from 'node:timers/promises';
-import zlib from 'node:zlib';
+import type { Gunzip, Inflate, createGunzip, createInflate } from 'node:zlib';
 
 import type { Config } from './config.js';
 import { JsonArrayStream, JsonStreamError, type ObjectScanner } from './json-stream.js';
@@ -63,11 +61,33 @@ const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
   'EHOSTDOWN',
 ]);
 
-/** Keep-alive: scrapes every 15–60 s reuse the TLS connection instead of a new handshake each time. */
-const AGENTS = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 4 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 4 }),
-} as const;
+/** What a pull needs from Node beyond the JavaScript: a transport per scheme, and the body decoders. */
+interface Net {
+  readonly transports: Readonly<Record<'http:' | 'https:', { readonly request: typeof httpRequest; readonly agent: Agent }>>;
+  readonly createGunzip: typeof createGunzip;
+  readonly createInflate: typeof createInflate;
+}
+
+let net: Promise<Net> | undefined;
+
+/**
+ * Loaded at the first pull, not at import: node:https brings TLS, the largest part of what importing the
+ * /metrics handler would cost (bench: "importing the /metrics bundle"), and a cold /healthz, a refused token
+ * or a scrape served from the cache needs none of it. Deployed, the first pull follows the SSM read, whose
+ * SDK has loaded node:https already.
+ */
+function loadNet(): Promise<Net> {
+  net ??= Promise.all([import('node:http'), import('node:https'), import('node:zlib')]).then(([http, https, zlib]) => ({
+    // Keep-alive: scrapes every 15–60 s reuse the TLS connection instead of a new handshake each time.
+    transports: {
+      'http:': { request: http.request, agent: new http.Agent({ keepAlive: true, maxSockets: 4 }) },
+      'https:': { request: https.request, agent: new https.Agent({ keepAlive: true, maxSockets: 4 }) },
+    },
+    createGunzip: zlib.createGunzip,
+    createInflate: zlib.createInflate,
+  }));
+  return net;
+}
 
 export interface PullOptions {
   apiKey: string;
@@ -136,6 +156,7 @@ export async function pullJobs(config: PullConfig, onRecord: (raw: unknown) => v
     now,
     deadlineAt: now() + config.pullDeadlineMs,
     objectScanner: options.objectScanner,
+    net: await loadNet(),
   };
   const totals: PullStats = { attempts: 0, bytes: 0, elements: 0, statusCode: 0 };
   if (options.apiKey === '') throw new PullError('auth', 'no API key to send', 0);
@@ -167,6 +188,7 @@ interface PullContext {
   readonly now: () => number;
   readonly deadlineAt: number;
   readonly objectScanner: ObjectScanner | undefined;
+  readonly net: Net;
 }
 
 interface AttemptSuccess {
@@ -278,12 +300,12 @@ function attempt(url: URL, ctx: PullContext): Promise<AttemptSuccess> {
     let bytes = 0;
     let idleTimer: NodeJS.Timeout | undefined;
     let response: IncomingMessage | undefined;
-    let decoder: zlib.Gunzip | zlib.Inflate | undefined;
+    let decoder: Gunzip | Inflate | undefined;
 
-    const transport = url.protocol === 'https:' ? https : http;
+    const transport = ctx.net.transports[url.protocol === 'https:' ? 'https:' : 'http:'];
     const req = transport.request(url, {
       method: 'GET',
-      agent: url.protocol === 'https:' ? AGENTS['https:'] : AGENTS['http:'],
+      agent: transport.agent,
       headers: {
         'unstructured-api-key': ctx.apiKey,
         accept: 'application/json',
@@ -346,8 +368,8 @@ function attempt(url: URL, ctx: PullContext): Promise<AttemptSuccess> {
       const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
       // Large output chunks: fewer, bigger writes into the parser (the default 16 KiB costs ~30k stream
       // round trips for a 460 MB list). Inflating runs on the thread pool, beside the parsing.
-      if (encoding === 'gzip' || encoding === 'x-gzip') decoder = zlib.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
-      else if (encoding === 'deflate') decoder = zlib.createInflate({ chunkSize: INFLATE_CHUNK_BYTES });
+      if (encoding === 'gzip' || encoding === 'x-gzip') decoder = ctx.net.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+      else if (encoding === 'deflate') decoder = ctx.net.createInflate({ chunkSize: INFLATE_CHUNK_BYTES });
       else if (encoding !== 'identity' && encoding !== '') {
         return fail(new AttemptFailure('invalid_response', `HTTP ${status} from GET ${url.href} with unsupported content-encoding ${JSON.stringify(encoding)}`, false, { status }));
       }

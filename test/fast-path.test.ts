@@ -541,7 +541,10 @@ describe('renderPrometheus (direct writer)', () => {
         for (const metric of buildMetrics(collection, version)) registry.registerMetric(metric as unknown as Parameters<typeof registry.registerMetric>[0]);
         const rendered = await renderPrometheus(collection, { version, openMetrics });
         expect(rendered.contentType).toBe(contentType);
-        expect(rendered.body).toBe(await registry.metrics());
+        // Compared as what goes on the wire: UTF-8 (a lone surrogate is U+FFFD in both).
+        const expected = Buffer.from(await registry.metrics(), 'utf8');
+        expect(rendered.body).toBe(expected.toString('utf8'));
+        expect(rendered.bytes.equals(expected)).toBe(true);
       }),
       { numRuns: 300 },
     );

@@ -1,8 +1,11 @@
+import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Collection } from '../lib/collection.js';
 import { Aggregator } from '../lib/aggregate.js';
 import { authorized, ExporterApp } from '../lib/http-app.js';
+import { Logger } from '../lib/log.js';
+import { startServer } from '../lib/server.js';
 import { job, NOW_MS } from './support/jobs.js';
 
 const FAILED: Collection = { ok: false, errorKind: 'upstream', errorMessage: 'HTTP 503', durationSeconds: 1, finishedAtMs: NOW_MS };
@@ -137,5 +140,85 @@ describe('authorized', () => {
     expect(authorized(`Bearer ${TOKEN.slice(0, -1)}`, TOKEN)).toBe(false);
     expect(authorized(`Bearer ${TOKEN.toUpperCase()}`, TOKEN)).toBe(false);
     expect(authorized(`Bearer ${TOKEN} extra`, TOKEN)).toBe(false);
+  });
+});
+
+describe('startServer', () => {
+  /** A GET whose reader pauses after the first chunk, so the server's socket stays full for a while. */
+  const slowGet = (url: string, pauseMs: number) =>
+    new Promise<Buffer>((resolve, reject) => {
+      http
+        .get(url, (res) => {
+          const chunks: Buffer[] = [];
+          let paused = false;
+          res.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            if (!paused) {
+              paused = true;
+              res.pause();
+              setTimeout(() => res.resume(), pauseMs);
+            }
+          });
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.on('error', reject);
+        })
+        .on('error', reject);
+    });
+
+  /** slowGet, resolved once the first bytes arrived: the server has rendered this body and is sending it. */
+  const slowGetStarted = (url: string, pauseMs: number) =>
+    new Promise<{ body: Promise<Buffer> }>((started, reject) => {
+      http
+        .get(url, (res) => {
+          const chunks: Buffer[] = [];
+          let paused = false;
+          const body = new Promise<Buffer>((resolve, fail) => {
+            res.on('end', () => resolve(Buffer.concat(chunks)));
+            res.on('error', fail);
+          });
+          res.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            if (!paused) {
+              paused = true;
+              res.pause();
+              setTimeout(() => res.resume(), pauseMs);
+              started({ body });
+            }
+          });
+        })
+        .on('error', reject);
+    });
+
+  it('sends every overlapping scrape its whole exposition: output memory is reused only once a body is sent', async () => {
+    // Prepare: two multi-MB expositions (more than a socket takes at once), served in turn, and readers that
+    // stall mid-body while other scrapes render (and release) into the memory the renderer reuses
+    const big = (variant: string): Collection => {
+      const agg = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 3600, maxWorkflows: 6000, histogramBuckets: [1, 10, 100], quantiles: [0.5, 0.99] });
+      for (let i = 0; i < 6000; i++) agg.add(job({ id: `j${i}`, workflowId: `wf-${variant}-${i}`, workflowName: `workflow ${variant} ${i} ${'x'.repeat(40)}` }));
+      return { ok: true, snapshot: agg.snapshot(), durationSeconds: 1, finishedAtMs: NOW_MS };
+    };
+    const slowOne = big('slow');
+    const fastOne = big('fast');
+    let calls = 0;
+    const instance = new ExporterApp({ version: '9.9.9', collection: async () => (calls++ < 2 ? slowOne : fastOne), token: async () => undefined });
+    const expected = async (c: Collection) =>
+      (await new ExporterApp({ version: '9.9.9', collection: async () => c, token: async () => undefined }).handle(get('/metrics'))).body.toString('utf8');
+    const expectedSlow = await expected(slowOne);
+    const expectedFast = await expected(fastOne);
+    const server = await startServer(instance, { port: 0, host: '127.0.0.1', logger: new Logger({ level: 'error', write: () => undefined }) });
+    try {
+      // Act
+      const slow = [await slowGetStarted(`${server.url}/metrics`, 500), await slowGetStarted(`${server.url}/metrics`, 700)];
+      const fast: Promise<Buffer>[] = [];
+      for (let i = 0; i < 6; i++) fast.push(slowGet(`${server.url}/metrics`, 0));
+      const [slowBodies, fastBodies] = [await Promise.all(slow.map((s) => s.body)), await Promise.all(fast)];
+
+      // Assess
+      expect(expectedSlow.length).toBeGreaterThan(5_000_000);
+      for (const body of slowBodies) expect(body.toString('utf8') === expectedSlow).toBe(true);
+      for (const body of fastBodies) expect(body.toString('utf8') === expectedFast).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -102,4 +102,62 @@ describe('renderPrometheus', () => {
     expect(body).toContain('wf-z');
     expect(body).not.toContain('wf-a');
   });
+
+  describe('output memory reuse', () => {
+    const manyWorkflows = (n: number, prefix: string) =>
+      Array.from({ length: n }, (_, i) => job({ id: `${prefix}-${i}`, workflowId: `${prefix}-wf-${i}`, workflowName: `${prefix} ${i}`, runtimeSeconds: i }));
+
+    it('gives the same bytes when the arena is reused, grown past or shared by overlapping renders', async () => {
+      // Prepare: the reference texts, each rendered with no arena to reuse (never released)
+      const small = collectionOf(SAMPLE);
+      const big = collectionOf(manyWorkflows(400, 'big'), 1000); // ~1.5 MB: outgrows the first chunk
+      const expectedSmall = (await renderPrometheus(small, { version: '1.2.3' })).body;
+      const expectedBig = (await renderPrometheus(big, { version: '1.2.3' })).body;
+
+      // Act: small → release → big (grows) → release → small, and two renders alive at once
+      const first = await renderPrometheus(small, { version: '1.2.3' });
+      const firstText = first.body;
+      first.release();
+      const grown = await renderPrometheus(big, { version: '1.2.3' });
+      const grownText = grown.body;
+      grown.release();
+      const reused = await renderPrometheus(small, { version: '1.2.3' });
+      const overlapping = await renderPrometheus(big, { version: '1.2.3' });
+      const reusedText = reused.body;
+
+      // Assess
+      expect(expectedBig.length).toBeGreaterThan(1_000_000);
+      expect(firstText).toBe(expectedSmall);
+      expect(grownText).toBe(expectedBig);
+      expect(reusedText).toBe(expectedSmall);
+      expect(overlapping.body).toBe(expectedBig);
+      expect(reused.bytes.buffer).not.toBe(overlapping.bytes.buffer);
+      reused.release();
+      overlapping.release();
+    });
+
+    it('refuses to read an exposition after its memory was released', async () => {
+      // Prepare
+      const rendered = await renderPrometheus(collectionOf(SAMPLE), { version: '1.2.3' });
+
+      // Act
+      rendered.release();
+      rendered.release(); // a second release is harmless
+
+      // Assess
+      expect(() => rendered.bytes).toThrow('exposition read after release(): its memory belongs to the next render');
+    });
+
+    it('never lets the next render overwrite a body that has not been released', async () => {
+      // Prepare
+      const held = await renderPrometheus(collectionOf(manyWorkflows(50, 'held')), { version: '1.2.3' });
+      const before = Buffer.from(held.bytes);
+
+      // Act
+      for (let i = 0; i < 3; i++) (await renderPrometheus(collectionOf(manyWorkflows(60, `other${i}`)), { version: '1.2.3' })).release();
+
+      // Assess
+      expect(held.bytes.equals(before)).toBe(true);
+    });
+  });
 });
