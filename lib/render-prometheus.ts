@@ -142,7 +142,7 @@ const OutputArena = {
   },
 };
 
-/** Typed-array copies between plain Uint8Arrays: Buffer#set takes a slow path (~10× slower for short lines). */
+/** Typed-array copies between plain Uint8Arrays: Buffer#set takes a slow path (~25× slower for a ~100-byte line, measured here). */
 const view = (buf: Buffer): Uint8Array => new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 
 /**
