@@ -298,7 +298,11 @@ function writeSnapshot(out: Exposition, s: Snapshot): void {
 
   // The escaped `{workflow_id="…",workflow_name="…"` of each workflow, encoded once.
   const bases = s.workflows.map((wf) => utf8(`{workflow_id="${escapeLabel(wf.id)}",workflow_name="${escapeLabel(wf.name)}"`));
-  const terminal = TERMINAL_STATUSES.map((status) => utf8(`,status="${status}"`));
+  const statusParts = (statuses: readonly string[]) => statuses.map((status) => utf8(`,status="${status}"`));
+  const terminal = statusParts(TERMINAL_STATUSES);
+  /** Each workflow and finished status, with their encoded label parts (histogram and summary lines). */
+  const perTerminal = (lines: (wf: Snapshot['workflows'][number], base: Uint8Array, status: (typeof TERMINAL_STATUSES)[number], middle: Uint8Array) => void) =>
+    s.workflows.forEach((wf, w) => TERMINAL_STATUSES.forEach((status, t) => lines(wf, bases[w] as Uint8Array, status, terminal[t] as Uint8Array)));
 
   out.family('unstructured_jobs', HELP.jobs, 'gauge');
   const jobs = lineStart('unstructured_jobs');
@@ -322,19 +326,15 @@ function writeSnapshot(out: Exposition, s: Snapshot): void {
   const sum = lineStart('unstructured_job_runtime_seconds_sum');
   const count = lineStart('unstructured_job_runtime_seconds_count');
   out.family('unstructured_job_runtime_seconds', HELP.runtime, 'histogram');
-  s.workflows.forEach((wf, w) => {
-    const base = bases[w] as Uint8Array;
-    TERMINAL_STATUSES.forEach((status, t) => {
-      const middle = terminal[t] as Uint8Array;
-      const h = wf.runtime[status];
-      let cumulative = 0;
-      h.bucketCounts.forEach((n, i) => {
-        cumulative += n;
-        out.encodedSample(bucket, base, middle, les[i] ?? (les[les.length - 1] as Uint8Array), cumulative);
-      });
-      out.encodedSample(sum, base, middle, CLOSE, h.sum);
-      out.encodedSample(count, base, middle, CLOSE, h.count);
+  perTerminal((wf, base, status, middle) => {
+    const h = wf.runtime[status];
+    let cumulative = 0;
+    h.bucketCounts.forEach((n, i) => {
+      cumulative += n;
+      out.encodedSample(bucket, base, middle, les[i] ?? (les[les.length - 1] as Uint8Array), cumulative);
     });
+    out.encodedSample(sum, base, middle, CLOSE, h.sum);
+    out.encodedSample(count, base, middle, CLOSE, h.count);
   });
 
   const quantileTails = s.quantiles.map((q) => utf8(`,quantile="${q}"} `));
@@ -342,19 +342,15 @@ function writeSnapshot(out: Exposition, s: Snapshot): void {
   const recentSum = lineStart('unstructured_job_runtime_recent_seconds_sum');
   const recentCount = lineStart('unstructured_job_runtime_recent_seconds_count');
   out.family('unstructured_job_runtime_recent_seconds', HELP.recent, 'summary');
-  s.workflows.forEach((wf, w) => {
-    const base = bases[w] as Uint8Array;
-    TERMINAL_STATUSES.forEach((status, t) => {
-      const middle = terminal[t] as Uint8Array;
-      const r = wf.recent[status];
-      quantileTails.forEach((q, i) => out.encodedSample(recent, base, middle, q, r.quantiles[i] ?? Number.NaN));
-      out.encodedSample(recentSum, base, middle, CLOSE, r.sum);
-      out.encodedSample(recentCount, base, middle, CLOSE, r.count);
-    });
+  perTerminal((wf, base, status, middle) => {
+    const r = wf.recent[status];
+    quantileTails.forEach((q, i) => out.encodedSample(recent, base, middle, q, r.quantiles[i] ?? Number.NaN));
+    out.encodedSample(recentSum, base, middle, CLOSE, r.sum);
+    out.encodedSample(recentCount, base, middle, CLOSE, r.count);
   });
 
   const oldest = lineStart('unstructured_job_oldest_age_seconds');
-  const pending = PENDING_STATUSES.map((status) => utf8(`,status="${status}"`));
+  const pending = statusParts(PENDING_STATUSES);
   out.family('unstructured_job_oldest_age_seconds', HELP.oldest, 'gauge');
   s.workflows.forEach((wf, w) => {
     PENDING_STATUSES.forEach((status, p) => out.encodedSample(oldest, bases[w] as Uint8Array, pending[p] as Uint8Array, CLOSE, wf.oldestAgeSeconds[status]));

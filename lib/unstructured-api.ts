@@ -145,6 +145,11 @@ type PullConfig = Pick<Config, 'apiUrl' | 'workflowIds' | 'requestTimeoutMs' | '
  */
 export async function pullJobs(config: PullConfig, onRecord: (raw: unknown) => void, options: PullOptions): Promise<PullStats> {
   const now = options.now ?? Date.now;
+  if (options.apiKey === '') throw new PullError('auth', 'no API key to send', 0);
+  // Node rejects such a header value itself, but with a message of its own; say what is wrong instead.
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(options.apiKey)) {
+    throw new PullError('auth', 'the API key contains characters not allowed in an HTTP header (a stray newline?)', 0);
+  }
   const ctx: PullContext = {
     config,
     onRecord,
@@ -159,11 +164,6 @@ export async function pullJobs(config: PullConfig, onRecord: (raw: unknown) => v
     net: await loadNet(),
   };
   const totals: PullStats = { attempts: 0, bytes: 0, elements: 0, statusCode: 0 };
-  if (options.apiKey === '') throw new PullError('auth', 'no API key to send', 0);
-  // Node rejects such a header value itself, but with a message of its own; say what is wrong instead.
-  if (/[^\t\x20-\x7e\x80-\xff]/.test(options.apiKey)) {
-    throw new PullError('auth', 'the API key contains characters not allowed in an HTTP header (a stray newline?)', 0);
-  }
 
   const base = `${config.apiUrl.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}/api/v1/jobs/`;
   const urls =

@@ -144,28 +144,7 @@ describe('authorized', () => {
 });
 
 describe('startServer', () => {
-  /** A GET whose reader pauses after the first chunk, so the server's socket stays full for a while. */
-  const slowGet = (url: string, pauseMs: number) =>
-    new Promise<Buffer>((resolve, reject) => {
-      http
-        .get(url, (res) => {
-          const chunks: Buffer[] = [];
-          let paused = false;
-          res.on('data', (chunk: Buffer) => {
-            chunks.push(chunk);
-            if (!paused) {
-              paused = true;
-              res.pause();
-              setTimeout(() => res.resume(), pauseMs);
-            }
-          });
-          res.on('end', () => resolve(Buffer.concat(chunks)));
-          res.on('error', reject);
-        })
-        .on('error', reject);
-    });
-
-  /** slowGet, resolved once the first bytes arrived: the server has rendered this body and is sending it. */
+  /** A GET whose reader pauses `pauseMs` after the first chunk; resolved once those first bytes arrived (the server has rendered this body and is sending it). */
   const slowGetStarted = (url: string, pauseMs: number) =>
     new Promise<{ body: Promise<Buffer> }>((started, reject) => {
       http
@@ -188,6 +167,8 @@ describe('startServer', () => {
         })
         .on('error', reject);
     });
+
+  const slowGet = async (url: string, pauseMs: number) => (await slowGetStarted(url, pauseMs)).body;
 
   it('sends every overlapping scrape its whole exposition: output memory is reused only once a body is sent', async () => {
     // Prepare: two multi-MB expositions (more than a socket takes at once), served in turn, and readers that
