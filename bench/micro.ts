@@ -159,6 +159,7 @@ export function aggregationMs(c: Columns, nowMs: number, runs: number): number {
       agg.addScanned(j as unknown as ScannedJob);
     }
     agg.snapshot();
+    agg.release(); // as collect() does: the next run's id set reuses this one's memory
   });
 }
 

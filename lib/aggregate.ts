@@ -4,7 +4,8 @@
 import { FloatList } from './float-list.js';
 import type { Job } from './job.js';
 import { selectQuantiles as exactQuantiles } from './percentile.js';
-import { uuidFromString, type ScannedJob } from './records.js';
+import { IdSet } from './id-set.js';
+import type { ScannedJob } from './records.js';
 import {
   KNOWN_JOB_TYPES,
   KNOWN_STATUSES,
@@ -323,6 +324,14 @@ export class Aggregator {
     return jobType;
   }
 
+  /**
+   * Hands the memory of the id set to the next Aggregator (see IdSet.release): call it once the snapshot is
+   * taken. Adding after this throws; snapshot() still works.
+   */
+  release(): void {
+    this.#ids.release();
+  }
+
   snapshot(): Snapshot {
     const o = this.#options;
     const ranked = [...this.#workflows.values()].sort((a, b) => b.group.total - a.group.total || compare(a.id, b.id));
@@ -420,247 +429,4 @@ export function bucketIndex(bounds: readonly number[], value: number): number {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Duplicate detection
-
-/**
- * An exact set of job ids, small at a million ids.
- *
- * Canonical lower-case UUIDs (what the API sends) are kept as their 128 bits, 16 bytes each, in one dense
- * array grouped by a hash of the id: group g holds entries [starts[g], starts[g+1]), and a lookup scans its
- * group (2^16 groups: ~15 entries at 10^6 ids; groups are split in two past MAX_GROUP_SIZE on average). New
- * ids first go to an open-addressing table of PENDING_CAPACITY entries; when it is full, the pending ids are
- * counting-sorted by group and merged into the dense array in place (one backward pass moving each group up:
- * sequential memory traffic). The dense array lives in a resizable ArrayBuffer, so it grows without a copy and
- * never exists twice: ~16 bytes an id plus ~6 MB of fixed tables, where a hash table of the same ids at a sane
- * load factor would take 20–32 bytes an id, plus the old table while it rehashes.
- *
- * Any other id (not a UUID, upper-case hex, …) goes to a Set of strings. The two never overlap: a string in
- * the Set is never a canonical lower-case UUID. Exact: equal ids are found equal, never by hash alone.
- */
-export class IdSet {
-  static readonly PENDING_CAPACITY = 1 << 17;
-  static readonly MAX_GROUP_SIZE = 32;
-
-  readonly #strings = new Set<string>();
-  readonly #words = new Int32Array(4);
-
-  // Dense, grouped entries (4 words each).
-  #buffer: ArrayBuffer & { resize?: (length: number) => void; maxByteLength?: number };
-  #dense: Int32Array;
-  #denseCount = 0;
-  #groupBits = 16;
-  /** Start entry of each group; starts[groups] === denseCount. */
-  #starts = new Int32Array((1 << 16) + 1);
-  /** Scratch of #merge, one entry a group. */
-  #cursor = new Int32Array(1 << 16);
-
-  // Pending (not yet merged) entries: dense list + open-addressing index (slot → entry + 1).
-  readonly #pending = new Int32Array(IdSet.PENDING_CAPACITY * 4);
-  readonly #pendingGroup = new Int32Array(IdSet.PENDING_CAPACITY);
-  readonly #pendingIndex = new Int32Array(IdSet.PENDING_CAPACITY * 2);
-  /** Scratch of #merge: the pending entries sorted by group. */
-  readonly #sorted = new Int32Array(IdSet.PENDING_CAPACITY * 4);
-  #pendingCount = 0;
-
-  constructor() {
-    this.#buffer = newGrowableBuffer(64 * 1024);
-    this.#dense = new Int32Array(this.#buffer);
-  }
-
-  get size(): number {
-    return this.#denseCount + this.#pendingCount + this.#strings.size;
-  }
-
-  /** Adds the id; false when it was already there. */
-  addId(id: string): boolean {
-    const w = this.#words;
-    return uuidFromString(id, w) ? this.addUuid(w[0]!, w[1]!, w[2]!, w[3]!) : this.addString(id);
-  }
-
-  /** Adds an id that is not a canonical lower-case UUID; false when it was already there. */
-  addString(id: string): boolean {
-    const before = this.#strings.size;
-    this.#strings.add(id);
-    return this.#strings.size !== before;
-  }
-
-  /** Adds the UUID with these 128 bits (most significant word first); false when it was already there. */
-  addUuid(a: number, b: number, c: number, d: number): boolean {
-    const h = hash128(a, b, c, d);
-    // Dense part: scan the group.
-    const g = h >>> (32 - this.#groupBits);
-    const dense = this.#dense;
-    const end = this.#starts[g + 1]! * 4;
-    for (let k = this.#starts[g]! * 4; k < end; k += 4) {
-      if (dense[k] === a && dense[k + 1] === b && dense[k + 2] === c && dense[k + 3] === d) return false;
-    }
-    // Pending part: linear probing on the low bits of the hash.
-    const index = this.#pendingIndex;
-    const mask = index.length - 1;
-    const pending = this.#pending;
-    let slot = h & mask;
-    for (let e = index[slot]!; e !== 0; e = index[slot]!) {
-      const k = (e - 1) * 4;
-      if (pending[k] === a && pending[k + 1] === b && pending[k + 2] === c && pending[k + 3] === d) return false;
-      slot = (slot + 1) & mask;
-    }
-    const n = this.#pendingCount++;
-    pending[n * 4] = a;
-    pending[n * 4 + 1] = b;
-    pending[n * 4 + 2] = c;
-    pending[n * 4 + 3] = d;
-    this.#pendingGroup[n] = h;
-    index[slot] = n + 1;
-    if (this.#pendingCount === IdSet.PENDING_CAPACITY) this.#merge();
-    return true;
-  }
-
-  /**
-   * Moves the pending entries into the dense array, then splits groups that grew too large. The pending
-   * entries are first sorted by group (counting sort into #sorted), so that one backward pass over the
-   * groups moves each group up and writes its new entries after it: sequential memory traffic only.
-   */
-  #merge(): void {
-    const m = this.#pendingCount;
-    const bits = this.#groupBits;
-    const groups = 1 << bits;
-    const shift = 32 - bits;
-    const starts = this.#starts;
-    if (this.#cursor.length !== groups) this.#cursor = new Int32Array(groups);
-    const cursor = this.#cursor;
-    cursor.fill(0);
-    const hashes = this.#pendingGroup;
-    const pending = this.#pending;
-    const sorted = this.#sorted;
-    for (let j = 0; j < m; j++) {
-      const g = hashes[j]! >>> shift;
-      cursor[g] = cursor[g]! + 1;
-    }
-    // cursor[g]: first, where group g's pending entries start in `sorted`; after the copy, where they end.
-    for (let g = 0, at = 0; g < groups; g++) {
-      const n = cursor[g]!;
-      cursor[g] = at;
-      at += n;
-    }
-    for (let j = 0; j < m; j++) {
-      const g = hashes[j]! >>> shift;
-      const to = cursor[g]! * 4;
-      cursor[g] = cursor[g]! + 1;
-      const from = j * 4;
-      sorted[to] = pending[from]!;
-      sorted[to + 1] = pending[from + 1]!;
-      sorted[to + 2] = pending[from + 2]!;
-      sorted[to + 3] = pending[from + 3]!;
-    }
-
-    const total = this.#denseCount + m;
-    this.#ensureCapacity(total);
-    const dense = this.#dense;
-    // From the last group down: move the group up by the number of pending entries of the groups before it,
-    // then write its own pending entries right after it.
-    let moved = m;
-    for (let g = groups - 1; g >= 0 && moved > 0; g--) {
-      const pendingEnd = cursor[g]!;
-      const pendingStart = g === 0 ? 0 : cursor[g - 1]!;
-      moved -= pendingEnd - pendingStart;
-      const from = starts[g]! * 4;
-      const to = starts[g + 1]! * 4;
-      if (moved > 0 && to > from) {
-        const by = moved * 4;
-        if (to - from > 16) dense.copyWithin(from + by, from, to);
-        else for (let k = to - 1; k >= from; k--) dense[k + by] = dense[k]!;
-      }
-      let out = to + moved * 4;
-      for (let k = pendingStart * 4; k < pendingEnd * 4; k++) dense[out++] = sorted[k]!;
-      starts[g + 1] = out / 4;
-    }
-    this.#denseCount = total;
-    this.#pendingCount = 0;
-    this.#pendingIndex.fill(0);
-    while (this.#denseCount > IdSet.MAX_GROUP_SIZE * (1 << this.#groupBits) && this.#groupBits < 24) this.#split();
-  }
-
-  /** Doubles the number of groups: each group is partitioned in place by the next bit of the hash. */
-  #split(): void {
-    const bits = this.#groupBits + 1;
-    const groups = 1 << bits;
-    const old = this.#starts;
-    const starts = new Int32Array(groups + 1);
-    const dense = this.#dense;
-    const bit = 1 << (32 - bits);
-    for (let g = 0; g < groups / 2; g++) {
-      let lo = old[g]!;
-      let hi = old[g + 1]! - 1;
-      // Partition: entries whose hash has `bit` clear first.
-      while (lo <= hi) {
-        const k = lo * 4;
-        if ((hash128(dense[k]!, dense[k + 1]!, dense[k + 2]!, dense[k + 3]!) & bit) === 0) lo++;
-        else {
-          const j = hi * 4;
-          for (let w = 0; w < 4; w++) {
-            const t = dense[k + w]!;
-            dense[k + w] = dense[j + w]!;
-            dense[j + w] = t;
-          }
-          hi--;
-        }
-      }
-      starts[2 * g] = old[g]!;
-      starts[2 * g + 1] = lo;
-    }
-    starts[groups] = old[groups / 2]!;
-    this.#starts = starts;
-    this.#groupBits = bits;
-  }
-
-  #ensureCapacity(entries: number): void {
-    const bytes = entries * 16;
-    if (bytes <= this.#buffer.byteLength) return;
-    const wanted = Math.ceil(bytes / GROW_STEP_BYTES) * GROW_STEP_BYTES;
-    if (this.#buffer.resize !== undefined && wanted <= (this.#buffer.maxByteLength ?? 0)) {
-      this.#buffer.resize(wanted); // in place: the length-tracking view follows
-      return;
-    }
-    // No resizable buffers (or past the reservation): copy into a bigger one.
-    const next = newGrowableBuffer(Math.max(wanted, this.#buffer.byteLength * 2));
-    const view = new Int32Array(next);
-    view.set(this.#dense.subarray(0, this.#denseCount * 4));
-    this.#buffer = next;
-    this.#dense = view;
-  }
-}
-
-/** The dense id array grows by this much at a time (pages are only touched as entries are written). */
-const GROW_STEP_BYTES = 1 << 20;
-/** Address space reserved for the dense id array (not memory: pages are committed as it grows). 2^26 ids. */
-const RESERVED_ID_BYTES = 2 ** 30;
-
-function newGrowableBuffer(byteLength: number): ArrayBuffer & { resize?: (length: number) => void; maxByteLength?: number } {
-  const Growable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
-  try {
-    const buffer = new Growable(byteLength, { maxByteLength: Math.max(byteLength, RESERVED_ID_BYTES) });
-    if ((buffer as { resizable?: boolean }).resizable === true) return buffer;
-  } catch {
-    // an engine without resizable buffers, or no address space to reserve
-  }
-  return new ArrayBuffer(byteLength);
-}
-
-/**
- * 32-bit hash of the 128 bits: each word multiplied by its own odd constant, then MurmurHash3's finaliser, so
- * that time-ordered ids (UUID v1/v7, whose first words barely change) spread as well as random ones.
- */
-function hash128(a: number, b: number, c: number, d: number): number {
-  return fmix32(a ^ Math.imul(b ^ (b >>> 15), 0x9e3779b1) ^ Math.imul(c ^ (c >>> 13), 0x85ebca77) ^ Math.imul(d ^ (d >>> 16), 0xc2b2ae3d)) >>> 0;
-}
-
-function fmix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  return x ^ (x >>> 16);
 }

@@ -75,6 +75,7 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
       { apiKey: key, version: VERSION, objectScanner: scanner },
     );
     const snapshot = aggregator.snapshot();
+    aggregator.release();
     const done = finish();
     logger.info('collection succeeded', {
       jobsFetched: snapshot.jobsFetched,

@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { Aggregator, IdSet } from '../lib/aggregate.js';
+import { Aggregator } from '../lib/aggregate.js';
+import { IdSet } from '../lib/id-set.js';
 import type { Collection } from '../lib/collection.js';
 import { parseIsoDuration, parseIsoDurationBytes } from '../lib/duration.js';
 import type { Job } from '../lib/job.js';

@@ -1,0 +1,341 @@
+/**
+ * Duplicate detection: an exact set of job ids, small and fast at a million ids.
+ *
+ * Canonical lower-case UUIDs (what the API sends) are stored in 14 bytes, not 16. The id (a, b, c, d) is
+ * mapped to (h, b, c, d) with h = hash128(a, b, c, d) = fmix32(a ^ f(b, c, d)): fmix32 is a bijection of 32
+ * bits and f does not read a, so the map is a bijection — two ids are equal exactly when their h, b, c and d
+ * are. Entries sit in one dense array grouped by the top bits of h (group g holds [starts[g], starts[g + 1])),
+ * so inside a group the top 16 bits of h are the same for every entry and need not be stored: an entry is its
+ * 16-bit tag (the low half of h, in `#tags`) and its words b, c, d (in `#rest`). A lookup scans the group's
+ * tags — ~15 of them at 10^6 ids, 30 contiguous bytes in a 2 MB array — and reads b, c, d only on a tag match.
+ *
+ * New ids first go to an open-addressing table of PENDING_CAPACITY entries. When it is full, the pending ids
+ * are threaded into one list per group and merged into the dense array in place: one backward pass over the
+ * groups moves each group up and writes its new entries after it (sequential memory traffic, no scratch copy).
+ * The dense arrays are views of one plain ArrayBuffer reserved for RESERVED_ENTRIES entries: a buffer that
+ * large is mapped fresh and zero without being touched, so memory is committed page by page as entries are
+ * written, and the arrays never exist twice (past the reservation, a 4× bigger one is taken and the entries
+ * copied). Plain buffers, not resizable ones: on Node 20, typed arrays over a resizable (or growable shared)
+ * buffer read and write about twice as slowly (measured: 10^6 ids in ~170 ms against ~90 ms). A hash table of
+ * the same ids at a sane load factor would take 20–32 bytes an id, plus the old table while it rehashes;
+ * storing 10^6 random 128-bit ids exactly needs at least ~13.7 bytes an id, whatever the structure.
+ *
+ * A released IdSet (`release()`, once the snapshot is taken) hands its memory to the next one: a serving
+ * exporter collects again and again, and on these VMs the first write to a fresh page costs more than the id
+ * set's own work (~4 ms a MB: ~60 ms at 10^6 ids).
+ *
+ * Any other id (not a UUID, upper-case hex, …) goes to a Set of strings. The two never overlap: a string in
+ * the Set is never a canonical lower-case UUID. Exact: equal ids are found equal, never by hash alone.
+ */
+import { uuidFromString } from './records.js';
+
+/** Bits of h kept in an entry's tag; the rest are the group's (so groups are never fewer than 2^16). */
+const TAG_BITS = 16;
+const TAG_MASK = (1 << TAG_BITS) - 1;
+/** Groups stop splitting at 2^24 (a tag still holds the next bit to split on up to 2^32 groups). */
+const MAX_GROUP_BITS = 24;
+/**
+ * Entries reserved at first: 4M ids, 56 MB of address space, not of memory. glibc serves a calloc above its
+ * mmap threshold (32 MB at most) with fresh zero pages it does not write, so pages are committed as entries
+ * are written (checked by test/id-set.test.ts on Linux).
+ */
+const RESERVED_ENTRIES = 1 << 22;
+/** Reservations tried, in turn, when the address space for a bigger one is refused (a ulimit -v). */
+const FALLBACK_ENTRIES = [1 << 20, 1 << 16] as const;
+
+export interface IdSetOptions {
+  /** Pending entries merged at a time (default IdSet.PENDING_CAPACITY; a power of two). */
+  readonly pendingCapacity?: number;
+  /** Groups are split in two once they hold this many entries on average (default IdSet.MAX_GROUP_SIZE). */
+  readonly maxGroupSize?: number;
+  /** Entries reserved at first (default 2^22; tests use small ones to cross a reservation). */
+  readonly reservedEntries?: number;
+}
+
+/** What an IdSet writes into, handed from a released IdSet to the next one. */
+interface IdMemory {
+  /** Capacity in entries: the tags are the buffer's first 2 × capacity bytes, then the words, 12 × capacity. */
+  readonly capacity: number;
+  readonly buffer: ArrayBuffer;
+  readonly pendingHash: Int32Array;
+  readonly pendingRest: Int32Array;
+  readonly pendingIndex: Int32Array;
+}
+
+/** The memory of the last released IdSet, for the next one. */
+let spare: IdMemory | undefined;
+
+export class IdSet {
+  static readonly PENDING_CAPACITY = 1 << 17;
+  static readonly MAX_GROUP_SIZE = 32;
+
+  readonly #strings = new Set<string>();
+  readonly #words = new Int32Array(4);
+  readonly #maxGroupSize: number;
+
+  // Dense, grouped entries: a 16-bit tag and 3 words each.
+  #memory: IdMemory;
+  #tags: Uint16Array;
+  #rest: Int32Array;
+  #denseCount = 0;
+  #groupBits = TAG_BITS;
+  /** Start entry of each group; starts[groups] === denseCount. */
+  #starts = new Int32Array((1 << TAG_BITS) + 1);
+  /** Scratch of #merge, one entry a group: how many pending entries it gets, and the first of them. */
+  #counts = new Int32Array(1 << TAG_BITS);
+  #heads = new Int32Array(1 << TAG_BITS);
+
+  // Pending (not yet merged) entries: h and b, c, d, and an open-addressing index (slot → entry + 1).
+  readonly #pendingHash: Int32Array;
+  readonly #pendingRest: Int32Array;
+  /** The index; during #merge, the next entry of the same group (-1 ends a list). */
+  readonly #pendingIndex: Int32Array;
+  #pendingCount = 0;
+  #released = false;
+
+  constructor(options: IdSetOptions = {}) {
+    const pending = options.pendingCapacity ?? IdSet.PENDING_CAPACITY;
+    if (!Number.isInteger(Math.log2(pending)) || pending < 2) throw new RangeError(`IdSet pendingCapacity must be a power of two ≥ 2, got ${pending}`);
+    this.#maxGroupSize = options.maxGroupSize ?? IdSet.MAX_GROUP_SIZE;
+    const reserved = options.reservedEntries ?? RESERVED_ENTRIES;
+    if (!Number.isInteger(reserved) || reserved < 2 || reserved % 2 !== 0) throw new RangeError(`IdSet reservedEntries must be an even integer ≥ 2, got ${reserved}`);
+    let memory = spare;
+    if (memory !== undefined && memory.pendingHash.length === pending && memory.capacity >= reserved) {
+      spare = undefined;
+      memory.pendingIndex.fill(0); // the entries themselves are never read before they are written
+    } else memory = allocate(reserved, pending);
+    this.#memory = memory;
+    this.#tags = tagView(memory);
+    this.#rest = restView(memory);
+    this.#pendingHash = memory.pendingHash;
+    this.#pendingRest = memory.pendingRest;
+    this.#pendingIndex = memory.pendingIndex;
+  }
+
+  get size(): number {
+    return this.#denseCount + this.#pendingCount + this.#strings.size;
+  }
+
+  /** Hands this set's memory to the next IdSet made (one is kept at a time). Adding after this throws. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#tags = new Uint16Array(0);
+    this.#rest = new Int32Array(0);
+    spare = this.#memory;
+  }
+
+  /** Adds the id; false when it was already there. */
+  addId(id: string): boolean {
+    const w = this.#words;
+    return uuidFromString(id, w) ? this.addUuid(w[0]!, w[1]!, w[2]!, w[3]!) : this.addString(id);
+  }
+
+  /** Adds an id that is not a canonical lower-case UUID; false when it was already there. */
+  addString(id: string): boolean {
+    if (this.#released) throw new Error('IdSet used after release()');
+    const before = this.#strings.size;
+    this.#strings.add(id);
+    return this.#strings.size !== before;
+  }
+
+  /** Adds the UUID with these 128 bits (most significant word first); false when it was already there. */
+  addUuid(a: number, b: number, c: number, d: number): boolean {
+    if (this.#released) throw new Error('IdSet used after release()');
+    const h = hash128(a, b, c, d);
+    // Dense part: scan the group's tags; b, c, d only on a match.
+    const g = h >>> (32 - this.#groupBits);
+    const tag = h & TAG_MASK;
+    const tags = this.#tags;
+    const end = this.#starts[g + 1]!;
+    for (let k = this.#starts[g]!; k < end; k++) {
+      if (tags[k] === tag) {
+        const rest = this.#rest;
+        const r = k * 3;
+        if (rest[r] === b && rest[r + 1] === c && rest[r + 2] === d) return false;
+      }
+    }
+    // Pending part: linear probing on the low bits of h.
+    const index = this.#pendingIndex;
+    const mask = index.length - 1;
+    const hashes = this.#pendingHash;
+    const pending = this.#pendingRest;
+    const stored = h | 0; // as the Int32Array gives it back
+    let slot = h & mask;
+    for (let e = index[slot]!; e !== 0; e = index[slot]!) {
+      const r = (e - 1) * 3;
+      if (hashes[e - 1] === stored && pending[r] === b && pending[r + 1] === c && pending[r + 2] === d) return false;
+      slot = (slot + 1) & mask;
+    }
+    const n = this.#pendingCount++;
+    hashes[n] = h;
+    pending[n * 3] = b;
+    pending[n * 3 + 1] = c;
+    pending[n * 3 + 2] = d;
+    index[slot] = n + 1;
+    if (this.#pendingCount === hashes.length) this.#merge();
+    return true;
+  }
+
+  /**
+   * Moves the pending entries into the dense array, then splits groups that grew too large. The pending
+   * entries are first threaded into one list per group (through #pendingIndex, rebuilt empty afterwards), so
+   * that one backward pass over the groups moves each group up and writes its new entries right after it.
+   */
+  #merge(): void {
+    const m = this.#pendingCount;
+    const groups = 1 << this.#groupBits;
+    const shift = 32 - this.#groupBits;
+    const counts = this.#counts;
+    const heads = this.#heads;
+    const next = this.#pendingIndex;
+    const hashes = this.#pendingHash;
+    const pending = this.#pendingRest;
+    counts.fill(0);
+    heads.fill(-1);
+    for (let j = 0; j < m; j++) {
+      const g = hashes[j]! >>> shift;
+      counts[g] = counts[g]! + 1;
+      next[j] = heads[g]!;
+      heads[g] = j;
+    }
+
+    this.#ensureCapacity(this.#denseCount + m);
+    const starts = this.#starts;
+    const tags = this.#tags;
+    const rest = this.#rest;
+    // From the last group down: move the group up by the number of pending entries of the groups before it,
+    // then write its own pending entries right after it.
+    let moved = m;
+    for (let g = groups - 1; g >= 0 && moved > 0; g--) {
+      moved -= counts[g]!;
+      const from = starts[g]!;
+      const to = starts[g + 1]!;
+      if (moved > 0 && to > from) {
+        if (to - from > 8) {
+          tags.copyWithin(from + moved, from, to);
+          rest.copyWithin((from + moved) * 3, from * 3, to * 3);
+        } else {
+          for (let k = to - 1; k >= from; k--) tags[k + moved] = tags[k]!;
+          const by = moved * 3;
+          for (let k = to * 3 - 1; k >= from * 3; k--) rest[k + by] = rest[k]!;
+        }
+      }
+      let out = to + moved;
+      for (let j = heads[g]!; j !== -1; j = next[j]!) {
+        tags[out] = hashes[j]! & TAG_MASK;
+        const r = out * 3;
+        const p = j * 3;
+        rest[r] = pending[p]!;
+        rest[r + 1] = pending[p + 1]!;
+        rest[r + 2] = pending[p + 2]!;
+        out++;
+      }
+      starts[g + 1] = out;
+    }
+    this.#denseCount += m;
+    this.#pendingCount = 0;
+    next.fill(0);
+    while (this.#denseCount > this.#maxGroupSize * (1 << this.#groupBits) && this.#groupBits < MAX_GROUP_BITS) this.#split();
+  }
+
+  /** Doubles the number of groups: each group is partitioned in place by the next bit of h (in the tag). */
+  #split(): void {
+    const bits = this.#groupBits + 1;
+    const groups = 1 << bits;
+    const old = this.#starts;
+    const starts = new Int32Array(groups + 1);
+    const tags = this.#tags;
+    const rest = this.#rest;
+    const bit = 1 << (32 - bits);
+    for (let g = 0; g < groups / 2; g++) {
+      let lo = old[g]!;
+      let hi = old[g + 1]! - 1;
+      // Partition: entries whose h has `bit` clear first.
+      while (lo <= hi) {
+        if ((tags[lo]! & bit) === 0) lo++;
+        else {
+          const t = tags[lo]!;
+          tags[lo] = tags[hi]!;
+          tags[hi] = t;
+          for (let w = 0; w < 3; w++) {
+            const x = rest[lo * 3 + w]!;
+            rest[lo * 3 + w] = rest[hi * 3 + w]!;
+            rest[hi * 3 + w] = x;
+          }
+          hi--;
+        }
+      }
+      starts[2 * g] = old[g]!;
+      starts[2 * g + 1] = lo;
+    }
+    starts[groups] = old[groups / 2]!;
+    this.#starts = starts;
+    this.#groupBits = bits;
+    this.#counts = new Int32Array(groups);
+    this.#heads = new Int32Array(groups);
+  }
+
+  #ensureCapacity(entries: number): void {
+    const old = this.#memory;
+    if (entries <= old.capacity) return;
+    // Past the reservation: a 4× bigger one, the entries copied (the only time they exist twice).
+    const memory = allocate(Math.max(entries, old.capacity * 4), 0, old);
+    if (memory.capacity < entries) throw new RangeError(`IdSet: no address space for ${entries} ids`);
+    tagView(memory).set(this.#tags.subarray(0, this.#denseCount));
+    restView(memory).set(this.#rest.subarray(0, this.#denseCount * 3));
+    this.#memory = memory;
+    this.#tags = tagView(memory);
+    this.#rest = restView(memory);
+  }
+}
+
+/**
+ * A reservation of `entries` (or of a fallback size, if the address space is refused) and pending tables of
+ * `pending` entries (those of `keep`, when given).
+ */
+function allocate(entries: number, pending: number, keep?: IdMemory): IdMemory {
+  const sizes = [entries, ...FALLBACK_ENTRIES.filter((n) => n < entries)];
+  for (let i = 0; ; i++) {
+    const capacity = sizes[i]!;
+    let buffer: ArrayBuffer;
+    try {
+      buffer = new ArrayBuffer(capacity * 14);
+    } catch (error) {
+      if (error instanceof RangeError && i + 1 < sizes.length) continue;
+      throw error;
+    }
+    return {
+      capacity,
+      buffer,
+      pendingHash: keep?.pendingHash ?? new Int32Array(pending),
+      pendingRest: keep?.pendingRest ?? new Int32Array(pending * 3),
+      pendingIndex: keep?.pendingIndex ?? new Int32Array(pending * 2),
+    };
+  }
+}
+
+function tagView(memory: IdMemory): Uint16Array {
+  return new Uint16Array(memory.buffer, 0, memory.capacity);
+}
+
+function restView(memory: IdMemory): Int32Array {
+  return new Int32Array(memory.buffer, memory.capacity * 2, memory.capacity * 3);
+}
+
+/**
+ * 32-bit hash of the 128 bits: fmix32 (MurmurHash3's finaliser, a bijection) of a xor a mix of b, c, d, so
+ * that for fixed b, c, d it is a bijection of a (what lets an entry drop the bits its group implies), and
+ * time-ordered ids (UUID v1/v7, whose first words barely change) spread as well as random ones.
+ */
+export function hash128(a: number, b: number, c: number, d: number): number {
+  return fmix32(a ^ Math.imul(b ^ (b >>> 15), 0x9e3779b1) ^ Math.imul(c ^ (c >>> 13), 0x85ebca77) ^ Math.imul(d ^ (d >>> 16), 0xc2b2ae3d)) >>> 0;
+}
+
+function fmix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return x ^ (x >>> 16);
+}

@@ -1,0 +1,124 @@
+/**
+ * IdSet: exact membership with 14-byte entries (the group implies the top of the hash), merges, splits, a
+ * reservation crossed, memory handed on by release(). test/fast-path.test.ts checks it against a Set of
+ * strings at the default sizes.
+ */
+import { describe, expect, it } from 'vitest';
+import { hash128, IdSet } from '../lib/id-set.js';
+import { uuidToString } from '../lib/records.js';
+
+/** xorshift32: a fixed-seed stream of 32-bit words. */
+function words(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x | 0;
+  };
+}
+
+/** Inverse of fmix32 (MurmurHash3's finaliser), to build ids with a chosen hash. */
+function unfmix32(y: number): number {
+  const unshift = (v: number, s: number) => {
+    let r = v;
+    for (let i = 0; i < 32 / s; i++) r = v ^ (r >>> s);
+    return r;
+  };
+  let x = unshift(y, 16);
+  x = Math.imul(x, 0x7ed1b41d); // inverse of 0xc2b2ae35 mod 2^32
+  x = unshift(x, 13);
+  x = Math.imul(x, 0xa5cb9243); // inverse of 0x85ebca6b mod 2^32
+  return unshift(x, 16) | 0;
+}
+
+/** The first word that gives (a, b, c, d) the hash h: hash128 is fmix32(a ^ f(b, c, d)). */
+function firstWordFor(h: number, b: number, c: number, d: number): number {
+  return unfmix32(h) ^ unfmix32(hash128(0, b, c, d));
+}
+
+describe('IdSet', () => {
+  it('agrees with a Set of strings through many merges, splits and a crossed reservation', () => {
+    // Prepare: a small pending table, groups split past 1 entry on average (2^16 groups: at 65,537 ids), a
+    // reservation of 4096 entries.
+    const set = new IdSet({ pendingCapacity: 1024, maxGroupSize: 1, reservedEntries: 4096 });
+    const reference = new Set<string>();
+    const next = words(0x2545f491);
+    const seen: string[] = [];
+    // Act + assess: 150k adds (3% repeats): ~140 merges, two splits, three bigger reservations.
+    for (let i = 0; i < 150_000; i++) {
+      const repeat = (next() >>> 0) % 100 < 3 && seen.length > 0;
+      const id = repeat ? (seen[(next() >>> 0) % seen.length] as string) : uuidToString(next(), next(), next(), next());
+      seen.push(id);
+      const before = reference.size;
+      reference.add(id);
+      expect(set.addId(id)).toBe(reference.size !== before);
+    }
+    expect(set.size).toBe(reference.size);
+    for (let i = 0; i < seen.length; i += 5) expect(set.addId(seen[i] as string)).toBe(false);
+    set.release();
+  });
+
+  it('tells apart ids with the same hash (same group, same tag) and ids that differ in one word only', () => {
+    // Prepare: 6,000 ids sharing one hash, and ids equal but for the first word (the one the hash is a
+    // bijection of) or the last.
+    const set = new IdSet({ pendingCapacity: 256 });
+    const next = words(0x9e3779b9);
+    const h = 0x12345678;
+    const colliding: number[][] = [];
+    for (let i = 0; i < 3000; i++) {
+      const [b, c, d] = [next(), next(), next()];
+      colliding.push([firstWordFor(h, b, c, d), b, c, d]);
+      // … and some that differ from each other in one of b, c, d only.
+      if (i < 1000) colliding.push([firstWordFor(h, 5, 5, i), 5, 5, i], [firstWordFor(h, 5, i + 1000, 5), 5, i + 1000, 5], [firstWordFor(h, i + 2000, 5, 5), i + 2000, 5, 5]);
+    }
+    for (const [a, b, c, d] of colliding) expect(hash128(a!, b!, c!, d!)).toBe(h);
+    const neighbours: number[][] = [];
+    for (let i = 0; i < 3000; i++) neighbours.push([i, 7, 7, 7], [7, 7, 7, i + 8]);
+
+    // Act + assess: all new the first time (across merges of 256), all present the second.
+    for (const [a, b, c, d] of [...colliding, ...neighbours]) expect(set.addUuid(a!, b!, c!, d!)).toBe(true);
+    for (const [a, b, c, d] of [...colliding, ...neighbours]) expect(set.addUuid(a!, b!, c!, d!)).toBe(false);
+    expect(set.size).toBe(12_000);
+    set.release();
+  });
+
+  it('hands its memory to the next set, which starts empty, and refuses use after release', () => {
+    // Prepare: a set with ids merged and pending, released.
+    const first = new IdSet({ pendingCapacity: 1024 });
+    const next = words(0x51ed270b);
+    const ids = Array.from({ length: 5000 }, () => uuidToString(next(), next(), next(), next()));
+    for (const id of ids) first.addId(id);
+    first.release();
+
+    // Act: a new set, on the same memory.
+    const second = new IdSet({ pendingCapacity: 1024 });
+
+    // Assess: none of the first set's ids are in it; the first set cannot be used.
+    expect(second.size).toBe(0);
+    for (const id of ids) expect(second.addId(id)).toBe(true);
+    for (const id of ids) expect(second.addId(id)).toBe(false);
+    expect(() => first.addId(ids[0] as string)).toThrow('IdSet used after release()');
+    expect(() => first.addString('job-1')).toThrow('IdSet used after release()');
+    second.release();
+  });
+
+  it.runIf(process.platform === 'linux')('reserves address space, not memory: pages are committed as ids are written', () => {
+    // Prepare: a reservation of 2^23 entries (112 MB), bigger than any spare, so it is allocated fresh.
+    const rssMb = () => process.memoryUsage().rss / 2 ** 20;
+    const before = rssMb();
+
+    // Act
+    const set = new IdSet({ reservedEntries: 1 << 23 });
+    const after = rssMb();
+
+    // Assess: the pending tables (3 MB) and some slack, not 112 MB.
+    expect(after - before).toBeLessThan(24);
+    set.release();
+  });
+
+  it('rejects option values it cannot work with, with the value in the message', () => {
+    expect(() => new IdSet({ pendingCapacity: 100 })).toThrow('IdSet pendingCapacity must be a power of two ≥ 2, got 100');
+    expect(() => new IdSet({ reservedEntries: 3 })).toThrow('IdSet reservedEntries must be an even integer ≥ 2, got 3');
+  });
+});
