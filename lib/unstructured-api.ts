@@ -23,6 +23,7 @@ import { setTimeout as timersSleep } from 'node:timers/promises';
 import type { Gunzip, Inflate, createGunzip, createInflate } from 'node:zlib';
 
 import type { Config } from './config.js';
+import { loadMinorGc, NUDGE_EVERY_BYTES, type MinorGc } from './gc-nudge.js';
 import { JsonArrayStream, JsonStreamError, type ObjectScanner } from './json-stream.js';
 
 export const PULL_ERROR_KINDS = [
@@ -66,6 +67,8 @@ interface Net {
   readonly transports: Readonly<Record<'http:' | 'https:', { readonly request: typeof httpRequest; readonly agent: Agent }>>;
   readonly createGunzip: typeof createGunzip;
   readonly createInflate: typeof createInflate;
+  /** Run every NUDGE_EVERY_BYTES of body (lib/gc-nudge.ts). */
+  readonly minorGc: MinorGc;
 }
 
 let net: Promise<Net> | undefined;
@@ -77,7 +80,7 @@ let net: Promise<Net> | undefined;
  * SDK has loaded node:https already.
  */
 function loadNet(): Promise<Net> {
-  net ??= Promise.all([import('node:http'), import('node:https'), import('node:zlib')]).then(([http, https, zlib]) => ({
+  net ??= Promise.all([import('node:http'), import('node:https'), import('node:zlib'), loadMinorGc()]).then(([http, https, zlib, minorGc]) => ({
     // Keep-alive: scrapes every 15–60 s reuse the TLS connection instead of a new handshake each time.
     transports: {
       'http:': { request: http.request, agent: new http.Agent({ keepAlive: true, maxSockets: 4 }) },
@@ -85,6 +88,7 @@ function loadNet(): Promise<Net> {
     },
     createGunzip: zlib.createGunzip,
     createInflate: zlib.createInflate,
+    minorGc,
   }));
   return net;
 }
@@ -99,6 +103,8 @@ export interface PullOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Test hook: jitter source in [0, 1). */
   random?: () => number;
+  /** Test hook: what runs every NUDGE_EVERY_BYTES of body (default: a minor garbage collection). */
+  minorGc?: MinorGc;
   /** Test hook: clock in epoch ms (deadline arithmetic and HTTP-date `Retry-After`). */
   now?: () => number;
   /**
@@ -162,6 +168,7 @@ export async function pullJobs(config: PullConfig, onRecord: (raw: unknown) => v
     deadlineAt: now() + config.pullDeadlineMs,
     objectScanner: options.objectScanner,
     net: await loadNet(),
+    minorGc: options.minorGc,
   };
   const totals: PullStats = { attempts: 0, bytes: 0, elements: 0, statusCode: 0 };
 
@@ -189,6 +196,7 @@ interface PullContext {
   readonly deadlineAt: number;
   readonly objectScanner: ObjectScanner | undefined;
   readonly net: Net;
+  readonly minorGc: MinorGc | undefined;
 }
 
 interface AttemptSuccess {
@@ -404,9 +412,16 @@ function attempt(url: URL, ctx: PullContext): Promise<AttemptSuccess> {
 
       // A 200 carrying an error object (`{"detail": …}`) is reported by the parser, which quotes the detail.
       const parser = new JsonArrayStream((value) => ctx.onRecord(value), ctx.objectScanner === undefined ? {} : { objectScanner: ctx.objectScanner });
+      const minorGc = ctx.minorGc ?? ctx.net.minorGc;
+      let sinceNudge = 0;
       source.on('data', (chunk: Buffer) => {
         if (settled) return;
         bytes += chunk.length;
+        sinceNudge += chunk.length;
+        if (sinceNudge >= NUDGE_EVERY_BYTES) {
+          sinceNudge -= NUDGE_EVERY_BYTES;
+          minorGc(); // frees the spent socket and body buffers (lib/gc-nudge.ts)
+        }
         try {
           parser.write(chunk);
         } catch (error) {

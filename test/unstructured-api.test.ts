@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { normalizeApiUrl } from '../lib/config.js';
+import { loadMinorGc, NUDGE_EVERY_BYTES } from '../lib/gc-nudge.js';
 import { JsonArrayStream, JsonStreamError } from '../lib/json-stream.js';
 import { PULL_ERROR_KINDS, PullError, pullJobs, type PullOptions, type PullStats } from '../lib/unstructured-api.js';
 import {
@@ -587,9 +588,11 @@ describe('pullJobs: a large list', () => {
     }
   }
 
-  it('streams 250k records (140+ MB) with memory growth far below the body size', { timeout: 60_000 }, async () => {
+  it('streams 250k records (140+ MB) with memory growth far below the body size, nudging a collection every 8 MiB', { timeout: 60_000 }, async () => {
     // Prepare
     api.setJobs(bigList);
+    const minorGc = await loadMinorGc();
+    let nudges = 0;
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     // Buffers live outside the JS heap: count them too, so buffering the body as chunks would show.
@@ -610,7 +613,13 @@ describe('pullJobs: a large list', () => {
         if ((raw as { status: string }).status === 'FAILED') failed++;
         if (++seen % 2_000 === 0) peak = Math.max(peak, used());
       },
-      { apiKey: api.apiKey },
+      {
+        apiKey: api.apiKey,
+        minorGc: () => {
+          nudges++;
+          minorGc();
+        },
+      },
     );
 
     // Assess
@@ -621,5 +630,6 @@ describe('pullJobs: a large list', () => {
     expect(failed).toBe(RECORDS / 10);
     expect(bodyMb).toBeGreaterThan(140);
     expect(growthMb).toBeLessThan(60); // measured ~30 MB (GC slack); buffering would need > 140 MB
+    expect(nudges).toBe(Math.floor(stats.bytes / NUDGE_EVERY_BYTES));
   });
 });

@@ -1,0 +1,56 @@
+/**
+ * The minor-collection nudge (lib/gc-nudge.ts) in a fresh Node process started without --expose-gc, as
+ * Lambda and `npm start` run the exporter: it must really collect, and leave the program's globals alone.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..');
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'uje-gc-nudge-'));
+  await build({ entryPoints: [join(ROOT, 'lib/gc-nudge.ts')], outfile: join(dir, 'gc-nudge.mjs'), bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });
+  // Counts the minor collections the performance timeline reports around five nudges. Nothing is
+  // allocated in between, so a scavenge the engine would run anyway is not plausible there.
+  writeFileSync(
+    join(dir, 'probe.mjs'),
+    `import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { loadMinorGc } from './gc-nudge.mjs';
+const kinds = [];
+const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) kinds.push(e.detail.kind); });
+observer.observe({ entryTypes: ['gc'] });
+const exposedBefore = typeof globalThis.gc;
+const nudge = await loadMinorGc();
+const sameFunction = (await loadMinorGc()) === nudge;
+await new Promise((r) => setTimeout(r, 50));
+const before = kinds.filter((k) => k === constants.NODE_PERFORMANCE_GC_MINOR).length;
+for (let i = 0; i < 5; i++) nudge();
+await new Promise((r) => setTimeout(r, 50));
+const after = kinds.filter((k) => k === constants.NODE_PERFORMANCE_GC_MINOR).length;
+observer.disconnect();
+console.log(JSON.stringify({ exposedBefore, exposedAfter: typeof globalThis.gc, sameFunction, minor: after - before }));
+`,
+  );
+}, 30_000);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadMinorGc', () => {
+  it('runs a minor collection per call in a process without --expose-gc, and exposes no gc global', () => {
+    // Act
+    const child = spawnSync(process.execPath, [join(dir, 'probe.mjs')], { encoding: 'utf8', timeout: 20_000 });
+
+    // Assess
+    expect(child.status, child.stderr).toBe(0);
+    const result = JSON.parse(child.stdout.trim()) as { exposedBefore: string; exposedAfter: string; sameFunction: boolean; minor: number };
+    expect(result).toMatchObject({ exposedBefore: 'undefined', exposedAfter: 'undefined', sameFunction: true });
+    expect(result.minor).toBeGreaterThanOrEqual(5);
+  });
+});
