@@ -76,6 +76,7 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
     );
     const snapshot = aggregator.snapshot();
     aggregator.release();
+    scanner.release();
     const done = finish();
     logger.info('collection succeeded', {
       jobsFetched: snapshot.jobsFetched,

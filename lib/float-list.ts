@@ -23,6 +23,12 @@ export class FloatList {
     this.#length = needed;
   }
 
+  /** Drops the values and the memory that held them. */
+  clear(): void {
+    this.#data = new Float64Array(16);
+    this.#length = 0;
+  }
+
   /** The live values (a view, not a copy). */
   view(): Float64Array {
     return this.#data.subarray(0, this.#length);

@@ -12,6 +12,31 @@ const OPTIONS: AggregateOptions = {
 const HOUR = 3_600_000;
 
 describe('Aggregator', () => {
+  it('ends at release(): the next Aggregator starts from nothing, and the released one refuses further use', () => {
+    // Prepare: an aggregator that counted two jobs, snapshot taken, released.
+    const first = new Aggregator(OPTIONS);
+    first.add(job({ id: 'a1', status: 'COMPLETED', runtimeSeconds: 3 }));
+    first.add(job({ id: 'a2', status: 'FAILED', runtimeSeconds: 5 }));
+    const before = first.snapshot();
+    first.release();
+    first.release(); // idempotent
+
+    // Act: the same ids again, into a new Aggregator (on the released one's id memory).
+    const second = new Aggregator(OPTIONS);
+    second.add(job({ id: 'a1', status: 'COMPLETED', runtimeSeconds: 3 }));
+    const after = second.snapshot();
+
+    // Assess
+    expect(before.jobsFetched).toBe(2);
+    expect(after.jobsFetched).toBe(1);
+    expect(after.recordsSkipped.duplicate_id).toBe(0);
+    expect(after.total.byStatus.COMPLETED).toBe(1);
+    expect(after.total.byStatus.FAILED).toBe(0);
+    expect(() => first.snapshot()).toThrow('Aggregator.snapshot() after release()');
+    expect(() => first.add(job({ id: 'a3' }))).toThrow('IdSet used after release()');
+    second.release();
+  });
+
   it('counts jobs per workflow, job type and status with every known status present', () => {
     // Prepare
     const agg = new Aggregator(OPTIONS);
