@@ -588,7 +588,7 @@ describe('pullJobs: a large list', () => {
     }
   }
 
-  it('streams 250k records (140+ MB) with memory growth far below the body size, nudging a collection every 8 MiB', { timeout: 60_000 }, async () => {
+  it('streams 250k records (140+ MB) with memory growth far below the body size, nudging a collection every 4 MiB', { timeout: 60_000 }, async () => {
     // Prepare
     api.setJobs(bigList);
     const minorGc = await loadMinorGc();
