@@ -120,6 +120,7 @@ export class IdSet {
   release(): void {
     if (this.#released) return;
     this.#released = true;
+    this.#strings.clear(); // the emptied set may stay referenced (Aggregator.release)
     this.#tags = new Uint16Array(0);
     this.#rest = new Int32Array(0);
     spare = this.#memory;
