@@ -67,9 +67,9 @@ let spare: IdMemory | undefined;
 
 export class IdSet {
   /**
-   * Measured at 10^6 ids (1M − 100k peak RSS of a collection; 10^6 adds): 2^17 gave 15.2 MB and ~100 ms, 2^16
-   * 11.0 MB and ~110 ms, 2^15 12.7 MB and ~140 ms. A smaller table is written whole by smaller pulls too, and
-   * its merges start sooner; more merges move the dense array more often.
+   * Measured at 10^6 ids: the benchmark's 1M − 100k peak RSS (four processes of each, alternated) was 16.0 MB
+   * with 2^16 and 17.4 MB with 2^17; adding 10^6 ids took ~110 ms with 2^16, ~100 ms with 2^17 and ~140 ms with
+   * 2^15. A smaller table is written whole by smaller pulls too; more merges move the dense array more often.
    */
   static readonly PENDING_CAPACITY = 1 << 16;
   static readonly MAX_GROUP_SIZE = 32;

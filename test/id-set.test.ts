@@ -112,7 +112,7 @@ describe('IdSet', () => {
     const set = new IdSet({ reservedEntries: 1 << 23 });
     const after = rssMb();
 
-    // Assess: the pending tables (3 MB) and some slack, not 112 MB.
+    // Assess: the pending tables (1.5 MB) and some slack, not 112 MB.
     expect(after - before).toBeLessThan(24);
     set.release();
   });
