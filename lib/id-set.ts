@@ -129,6 +129,8 @@ export class IdSet {
     this.#tags = new Uint16Array(0);
     this.#rest = new Int32Array(0);
     spare = this.#memory;
+    // Not kept through this set: a next set that outgrows the reservation must be able to free it.
+    this.#memory = { ...spare, capacity: 0, buffer: new ArrayBuffer(0) };
   }
 
   /** Adds the id; false when it was already there. */
