@@ -45,8 +45,10 @@ const baseOptions = (nowMs: number): AggregateOptions => ({
   quantiles: [...DEFAULT_QUANTILES],
 });
 
-/** A ScannedJob filled by hand (what the scanner hands over, without the scanning); the name as bytes, like the scanner's. */
-/** The record a scanner hands to the aggregator, set up as a string-token name (kind 1). */
+/**
+ * The record a scanner hands to the aggregator, to be filled by hand (without the scanning); the name as a
+ * string token's bytes (kind 1), like the scanner's.
+ */
 function scannedJob(scanner: JobRecordScanner): ScannedJob {
   const job = scanner.job;
   job.nameKind = 1;
