@@ -27,6 +27,17 @@ export type MinorGc = () => void;
 
 let loaded: Promise<MinorGc> | undefined;
 
+/**
+ * V8's own value of the flag (src/flags/flag-definitions.h: `DEFINE_INT(semi_space_growth_factor, 2, …)`),
+ * put back when the last hold is released.
+ */
+const V8_SEMI_SPACE_GROWTH_FACTOR = 2;
+
+/** Takes a hold on the young generation's size; the function returned releases it. */
+export type YoungGenerationHold = () => () => void;
+
+let holdLoaded: Promise<YoungGenerationHold> | undefined;
+
 /** The process's minor-collection function, made once. */
 export function loadMinorGc(): Promise<MinorGc> {
   loaded ??= (async () => {
@@ -43,4 +54,38 @@ export function loadMinorGc(): Promise<MinorGc> {
     return () => undefined;
   })();
   return loaded;
+}
+
+/**
+ * Keeps V8's young generation at its current size while a pull holds it.
+ *
+ * V8 doubles the young generation once the bytes surviving its scavenges, summed since the last growth,
+ * exceed its size. A long pull runs a scavenge every NUDGE_EVERY_BYTES, each with a few tens of KB of live
+ * transport objects, so a 1M-job pull (~110 nudges) grew it from 2 to 6 MB and a 100k one did not: ~4 MB of the
+ * 1M − 100k peak RSS difference (measured by sampling /proc/<pid>/smaps; docs/performance.md). The growth
+ * factor is read at each growth, so setting it to 1 for the pull's duration stops the growth and nothing else;
+ * the limit flag (--max-semi-space-size) is read only at start-up. Holds nest (concurrent pulls); the
+ * factor goes back to V8's default when the last one is released, so a factor set on the command line is not
+ * restored. Where flags cannot be set, holding does nothing.
+ */
+export function loadYoungGenerationHold(): Promise<YoungGenerationHold> {
+  holdLoaded ??= (async () => {
+    let setFlags: (flags: string) => void;
+    try {
+      setFlags = (await import('node:v8')).setFlagsFromString;
+    } catch {
+      return () => () => undefined;
+    }
+    let holders = 0;
+    return () => {
+      if (holders++ === 0) setFlags('--semi-space-growth-factor=1');
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        if (--holders === 0) setFlags(`--semi-space-growth-factor=${V8_SEMI_SPACE_GROWTH_FACTOR}`);
+      };
+    };
+  })();
+  return holdLoaded;
 }

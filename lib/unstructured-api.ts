@@ -23,7 +23,7 @@ import { setTimeout as timersSleep } from 'node:timers/promises';
 import type { Gunzip, Inflate, createGunzip, createInflate } from 'node:zlib';
 
 import type { Config } from './config.js';
-import { loadMinorGc, NUDGE_EVERY_BYTES, type MinorGc } from './gc-nudge.js';
+import { loadMinorGc, loadYoungGenerationHold, NUDGE_EVERY_BYTES, type MinorGc, type YoungGenerationHold } from './gc-nudge.js';
 import { JsonArrayStream, JsonStreamError, type ObjectScanner } from './json-stream.js';
 
 export const PULL_ERROR_KINDS = [
@@ -69,6 +69,8 @@ interface Net {
   readonly createInflate: typeof createInflate;
   /** Run every NUDGE_EVERY_BYTES of body (lib/gc-nudge.ts). */
   readonly minorGc: MinorGc;
+  /** Held for the length of a pull (lib/gc-nudge.ts). */
+  readonly holdYoungGeneration: YoungGenerationHold;
 }
 
 let net: Promise<Net> | undefined;
@@ -80,7 +82,7 @@ let net: Promise<Net> | undefined;
  * SDK has loaded node:https already.
  */
 function loadNet(): Promise<Net> {
-  net ??= Promise.all([import('node:http'), import('node:https'), import('node:zlib'), loadMinorGc()]).then(([http, https, zlib, minorGc]) => ({
+  net ??= Promise.all([import('node:http'), import('node:https'), import('node:zlib'), loadMinorGc(), loadYoungGenerationHold()]).then(([http, https, zlib, minorGc, holdYoungGeneration]) => ({
     // Keep-alive: scrapes every 15–60 s reuse the TLS connection instead of a new handshake each time.
     transports: {
       'http:': { request: http.request, agent: new http.Agent({ keepAlive: true, maxSockets: 4 }) },
@@ -89,6 +91,7 @@ function loadNet(): Promise<Net> {
     createGunzip: zlib.createGunzip,
     createInflate: zlib.createInflate,
     minorGc,
+    holdYoungGeneration,
   }));
   return net;
 }
@@ -105,6 +108,8 @@ export interface PullOptions {
   random?: () => number;
   /** Test hook: what runs every NUDGE_EVERY_BYTES of body (default: a minor garbage collection). */
   minorGc?: MinorGc;
+  /** Test hook: the hold taken for the length of the pull (default: lib/gc-nudge.ts's young-generation hold). */
+  holdYoungGeneration?: YoungGenerationHold;
   /** Test hook: clock in epoch ms (deadline arithmetic and HTTP-date `Retry-After`). */
   now?: () => number;
   /**
@@ -175,11 +180,16 @@ export async function pullJobs(config: PullConfig, onRecord: (raw: unknown) => v
   const base = `${config.apiUrl.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}/api/v1/jobs/`;
   const urls =
     config.workflowIds.length === 0 ? [base] : config.workflowIds.map((id) => `${base}?workflow_id=${encodeURIComponent(id)}`);
-  for (const url of urls) {
-    const result = await pullOne(new URL(url), ctx, totals);
-    totals.bytes += result.bytes;
-    totals.elements += result.elements;
-    totals.statusCode = result.statusCode;
+  const release = (options.holdYoungGeneration ?? ctx.net.holdYoungGeneration)(); // lib/gc-nudge.ts
+  try {
+    for (const url of urls) {
+      const result = await pullOne(new URL(url), ctx, totals);
+      totals.bytes += result.bytes;
+      totals.elements += result.elements;
+      totals.statusCode = result.statusCode;
+    }
+  } finally {
+    release();
   }
   return totals;
 }

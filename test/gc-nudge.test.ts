@@ -36,6 +36,29 @@ observer.disconnect();
 console.log(JSON.stringify({ exposedBefore, exposedAfter: typeof globalThis.gc, sameFunction, minor: after - before }));
 `,
   );
+  // The young generation's size after a workload whose scavenges keep ~20k objects alive each time (enough
+  // survivors for V8 to grow it several times over), held, nested-held and released.
+  writeFileSync(
+    join(dir, 'hold.mjs'),
+    `import v8 from 'node:v8';
+import { loadYoungGenerationHold } from './gc-nudge.mjs';
+const youngSize = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+const workload = () => { let keep = []; for (let i = 0; i < 3e6; i++) { keep.push({ i }); if (keep.length > 20000) keep = []; } };
+const hold = await loadYoungGenerationHold();
+const outer = hold();
+const inner = hold();
+workload();
+const start = youngSize(); // the first scavenge may size it up to V8's initial size
+workload();
+inner();
+workload();
+const held = youngSize();
+outer();
+outer(); // a second release of the same hold is a no-op
+workload();
+console.log(JSON.stringify({ start, held, released: youngSize() }));
+`,
+  );
 }, 30_000);
 
 afterAll(() => {
@@ -52,5 +75,19 @@ describe('loadMinorGc', () => {
     const result = JSON.parse(child.stdout.trim()) as { exposedBefore: string; exposedAfter: string; sameFunction: boolean; minor: number };
     expect(result).toMatchObject({ exposedBefore: 'undefined', exposedAfter: 'undefined', sameFunction: true });
     expect(result.minor).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('loadYoungGenerationHold', () => {
+  it('keeps the young generation at its size while any hold lasts, and lets it grow once all are released', () => {
+    // Act
+    const child = spawnSync(process.execPath, [join(dir, 'hold.mjs')], { encoding: 'utf8', timeout: 20_000 });
+
+    // Assess
+    expect(child.status, child.stderr).toBe(0);
+    expect(child.stderr).toBe(''); // V8 prints "unrecognized flag" here for a flag it does not know
+    const result = JSON.parse(child.stdout.trim()) as { start: number; held: number; released: number };
+    expect(result.held).toBe(result.start);
+    expect(result.released).toBeGreaterThanOrEqual(4 * result.start);
   });
 });

@@ -485,6 +485,24 @@ describe('pullJobs: broken bodies and connections', () => {
     expect(error.attempts).toBe(1);
   });
 
+  it('holds the young generation for the whole pull and releases it once, after success and after failure', async () => {
+    // Prepare
+    const events: string[] = [];
+    const hold = () => {
+      events.push('hold');
+      return () => void events.push('release');
+    };
+
+    // Act
+    await pullJobs(config(), () => void events.push('record'), { apiKey: api.apiKey, holdYoungGeneration: hold });
+    api.setScenario({ kind: 'raw', status: 200, contentType: 'application/json', body: '[{"id":}]' });
+    const error = await pullError(config(), { holdYoungGeneration: hold });
+
+    // Assess
+    expect(error.kind).toBe('invalid_response');
+    expect(events).toEqual(['hold', ...sampleJobs().map(() => 'record'), 'release', 'hold', 'release']);
+  });
+
   it('reports a 200 error object with its detail', async () => {
     // Prepare
     api.setScenario({ kind: 'raw', status: 200, contentType: 'application/json', body: '{"detail": "Workspace is being migrated"}' });
