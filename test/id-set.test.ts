@@ -59,6 +59,24 @@ describe('IdSet', () => {
     set.release();
   });
 
+  it('merges early when a run of slots would pass the overflow slots, and loses no id', () => {
+    // Prepare: 4096 home slots and 1024 overflow slots; 1,500 ids whose hashes all name the last home slot,
+    // so their run reaches the end of the table after 1,025 of them, before the pending table (2048) is full.
+    const set = new IdSet({ pendingCapacity: 2048 });
+    const next = words(0x51ed270b);
+    const ids: number[][] = [];
+    for (let i = 0; i < 1500; i++) {
+      const [b, c, d] = [next(), next(), next()];
+      ids.push([firstWordFor((0xfff00000 + i) | 0, b, c, d), b, c, d]);
+    }
+
+    // Act + assess
+    for (const [a, b, c, d] of ids) expect(set.addUuid(a!, b!, c!, d!)).toBe(true);
+    expect(set.size).toBe(1500);
+    for (const [a, b, c, d] of ids) expect(set.addUuid(a!, b!, c!, d!)).toBe(false);
+    expect(set.size).toBe(1500);
+  });
+
   it('tells apart ids with the same hash (same group, same tag) and ids that differ in one word only', () => {
     // Prepare: 6,000 ids sharing one hash, and ids equal but for the first word (the one the hash is a
     // bijection of) or the last.
