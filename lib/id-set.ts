@@ -262,6 +262,8 @@ export class IdSet {
         }
       }
     }
+    // Every pending entry has a group, so none is left once group 0 is done; a slot left over would be an id lost.
+    if (remaining !== 0) throw new Error(`IdSet: ${remaining} pending entries not merged (slot order broken)`);
     this.#denseCount += m;
     this.#pendingCount = 0;
     used.fill(0);
