@@ -87,7 +87,7 @@ describe('loadYoungGenerationHold', () => {
     expect(child.status, child.stderr).toBe(0);
     expect(child.stderr).toBe(''); // V8 prints "unrecognized flag" here for a flag it does not know
     const result = JSON.parse(child.stdout.trim()) as { start: number; held: number; released: number };
-    expect(result.held).toBe(result.start);
+    expect(result.held).toBeLessThanOrEqual(result.start); // never grown (V8 may still shrink it)
     expect(result.released).toBeGreaterThanOrEqual(4 * result.start);
   });
 });
