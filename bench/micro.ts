@@ -2,17 +2,17 @@
  * Micro-benchmarks: aggregation alone, duration parsing, exact percentiles, rendering. Each returns its
  * figure and the baseline it is compared with, measured in the same process.
  */
-import { Aggregator, type AggregateOptions } from '../lib/aggregate.js';
-import { renderDatums } from '../lib/cloudwatch/datums.js';
+import { Aggregator, type AggregateOptions } from '../lib/aggregate/aggregator.js';
+import { renderDatums } from '../lib/outputs/cloudwatch/datums.js';
 import type { Collection } from '../lib/collection.js';
 import { DEFAULT_HISTOGRAM_BUCKETS, DEFAULT_QUANTILES } from '../lib/config.js';
-import { parseIsoDuration, parseIsoDurationBytes } from '../lib/duration.js';
-import type { Job } from '../lib/job.js';
-import { JsonArrayStream } from '../lib/json-stream.js';
-import { quantiles, selectQuantiles } from '../lib/percentile.js';
-import { JobRecordScanner, ScannedJob, toJob, uuidFromString } from '../lib/records.js';
-import { buildMetrics, renderPrometheus } from '../lib/render-prometheus.js';
-import { SKIP_REASONS, type SkipReason } from '../lib/snapshot.js';
+import { parseIsoDuration, parseIsoDurationBytes } from '../lib/records/duration.js';
+import type { Job } from '../lib/records/job.js';
+import { JsonArrayStream } from '../lib/pull/json-stream.js';
+import { quantiles, selectQuantiles } from '../lib/aggregate/percentile.js';
+import { JobRecordScanner, ScannedJob, toJob, uuidFromString } from '../lib/records/scanner.js';
+import { buildMetrics, renderPrometheus } from '../lib/outputs/prometheus/render.js';
+import { SKIP_REASONS, type SkipReason } from '../lib/aggregate/snapshot.js';
 import { pydanticDuration, Random, uuid } from './generate.js';
 
 export function median(values: readonly number[]): number {

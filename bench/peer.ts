@@ -2,10 +2,10 @@
  * The straightforward exporter the benchmark compares with: fetch → text → JSON.parse → toJob loop → the
  * same Aggregator and renderers. It holds the whole body as a string and the whole parsed array at once.
  */
-import { Aggregator } from '../lib/aggregate.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection } from '../lib/collection.js';
 import type { Config } from '../lib/config.js';
-import { toJob } from '../lib/records.js';
+import { toJob } from '../lib/records/scanner.js';
 
 export async function straightforwardCollect(config: Config, apiKey: string, nowMs: number): Promise<Collection> {
   const started = performance.now();

@@ -22,8 +22,8 @@
  * refused) fails the invocation after the snapshot has been published.
  */
 import type { ScheduledEvent } from 'aws-lambda';
-import { assertPublished, createCloudWatchClient, type CloudWatchClientLike } from '../lib/cloudwatch/publisher.js';
-import { publishCollection } from '../lib/cloudwatch/run.js';
+import { assertPublished, createCloudWatchClient, type CloudWatchClientLike } from '../lib/outputs/cloudwatch/publisher.js';
+import { publishCollection } from '../lib/outputs/cloudwatch/run.js';
 import { loadEventsConfig, type EventsConfig } from '../lib/events/config.js';
 import { FinishedJobs } from '../lib/events/finished.js';
 import { assertFinishedJobsPublished, publishFinishedJobs, summarizeFinishedJobs, type FinishedJobsReport } from '../lib/events/run.js';

@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createExporter, type Exporter } from '../lib/exporter.js';
-import { LAMBDA_BODY_LIMIT_BYTES } from '../lib/http-app.js';
+import { LAMBDA_BODY_LIMIT_BYTES } from '../lib/outputs/http/app.js';
 import { Logger } from '../lib/log.js';
 
 let exporter: Exporter | undefined;

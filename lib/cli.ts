@@ -11,9 +11,9 @@ import { FinishedJobs } from './events/finished.js';
 import type { StateStore } from './events/store.js';
 import { createExporter } from './exporter.js';
 import { Logger, logLevelFromEnv } from './log.js';
-import { renderPrometheus } from './render-prometheus.js';
-import { startServer } from './server.js';
-import { renderTable } from './table.js';
+import { renderPrometheus } from './outputs/prometheus/render.js';
+import { startServer } from './outputs/http/server.js';
+import { renderTable } from './outputs/table.js';
 import { VERSION } from './version.js';
 
 const USAGE = `unstructured-jobs-exporter ${VERSION}
@@ -215,7 +215,7 @@ async function publishToCloudWatch(
   io: Io,
   events?: CliEvents & { readonly finished: FinishedJobs; readonly logger: Logger },
 ): Promise<number> {
-  const { publishCollection } = await import('./cloudwatch/run.js');
+  const { publishCollection } = await import('./outputs/cloudwatch/run.js');
   const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles });
   let eventsSummary: Record<string, unknown> | undefined;
   let eventsProblem: string | undefined;

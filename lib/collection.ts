@@ -1,4 +1,4 @@
-import type { Snapshot } from './snapshot.js';
+import type { Snapshot } from './aggregate/snapshot.js';
 
 /** What one collection produced: a snapshot, or a failure that must look like one (never zeros). */
 export type Collection = CollectionSuccess | CollectionFailure;

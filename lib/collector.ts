@@ -2,14 +2,14 @@
  * One collection: pull → validate → aggregate → Collection. Never throws: every failure becomes a
  * CollectionFailure with a bounded `errorKind` and a one-line message free of secrets.
  */
-import { Aggregator } from './aggregate.js';
+import { Aggregator } from './aggregate/aggregator.js';
 import type { Collection } from './collection.js';
 import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
-import type { Job } from './job.js';
-import { JobRecordScanner, toJob } from './records.js';
+import type { Job } from './records/job.js';
+import { JobRecordScanner, toJob } from './records/scanner.js';
 import type { SecretSource } from './secrets.js';
-import { PullError, pullJobs } from './unstructured-api.js';
+import { PullError, pullJobs } from './pull/unstructured-api.js';
 import { VERSION } from './version.js';
 
 export interface CollectorDeps {

@@ -2,11 +2,11 @@
  * Wiring shared by every entry point (local server, CLI, Lambda handlers): configuration, secrets,
  * logging, the single-flight collection cache and the HTTP app. No I/O happens here until asked.
  */
-import { SingleFlightCache } from './cache.js';
+import { SingleFlightCache } from './outputs/http/cache.js';
 import type { Collection } from './collection.js';
 import { collect, type CollectOptions } from './collector.js';
 import { loadConfig, type Config } from './config.js';
-import { ExporterApp } from './http-app.js';
+import { ExporterApp } from './outputs/http/app.js';
 import { Logger, logLevelFromEnv } from './log.js';
 import { SecretSource, type ParameterReader } from './secrets.js';
 import { VERSION } from './version.js';

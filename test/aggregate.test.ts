@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Aggregator, bucketIndex, MAX_UNKNOWN_STATUSES, OTHER_VALUE, type AggregateOptions } from '../lib/aggregate.js';
+import { Aggregator, bucketIndex, MAX_UNKNOWN_STATUSES, OTHER_VALUE, type AggregateOptions } from '../lib/aggregate/aggregator.js';
 import { job, NOW_MS } from './support/jobs.js';
 
 const OPTIONS: AggregateOptions = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SingleFlightCache } from '../lib/cache.js';
+import { SingleFlightCache } from '../lib/outputs/http/cache.js';
 
 describe('SingleFlightCache', () => {
   it('shares one load between concurrent callers', async () => {

@@ -1,6 +1,6 @@
 import { runCli } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Snapshot } from '../lib/snapshot.js';
+import type { Snapshot } from '../lib/aggregate/snapshot.js';
 import { errorScenario, SAMPLE_EXPECTED, SAMPLE_NOW, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { promtoolCheckMetrics } from './support/promtool.js';
 

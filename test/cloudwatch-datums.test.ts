@@ -1,20 +1,20 @@
 import type { MetricDatum, PutMetricDataCommand, PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { describe, expect, it } from 'vitest';
-import { Aggregator, type AggregateOptions } from '../lib/aggregate.js';
+import { Aggregator, type AggregateOptions } from '../lib/aggregate/aggregator.js';
 import {
   OTHER_WORKFLOW_DIMENSION_VALUE,
   renderDatums,
   validateDatum,
   validateNamespace,
   workflowDimensionValue,
-} from '../lib/cloudwatch/datums.js';
+} from '../lib/outputs/cloudwatch/datums.js';
 import {
   MAX_DATUMS_PER_REQUEST,
   MAX_DIMENSIONS_PER_DATUM,
   MAX_REQUEST_BYTES,
   SAFE_REQUEST_BYTES,
   TIMESTAMP_WINDOW_MS,
-} from '../lib/cloudwatch/limits.js';
+} from '../lib/outputs/cloudwatch/limits.js';
 import {
   assertPublished,
   DEFAULT_CONCURRENCY,
@@ -24,10 +24,10 @@ import {
   publishDatums,
   PublishError,
   type CloudWatchClientLike,
-} from '../lib/cloudwatch/publisher.js';
-import { publishCollection } from '../lib/cloudwatch/run.js';
+} from '../lib/outputs/cloudwatch/publisher.js';
+import { publishCollection } from '../lib/outputs/cloudwatch/run.js';
 import type { Collection, CollectionFailure, CollectionSuccess } from '../lib/collection.js';
-import type { Job } from '../lib/job.js';
+import type { Job } from '../lib/records/job.js';
 import { job, NOW_MS } from './support/jobs.js';
 
 const MINUTE = 60_000;

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Aggregator } from '../lib/aggregate.js';
-import { MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES } from '../lib/cloudwatch/limits.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
+import { MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES } from '../lib/outputs/cloudwatch/limits.js';
 import {
   assertPublished,
   CLIENT_RETRY,
@@ -18,9 +18,9 @@ import {
   estimateDatumBytes,
   publishDatums,
   PublishError,
-} from '../lib/cloudwatch/publisher.js';
-import { publishCollection } from '../lib/cloudwatch/run.js';
-import { renderDatums } from '../lib/cloudwatch/datums.js';
+} from '../lib/outputs/cloudwatch/publisher.js';
+import { publishCollection } from '../lib/outputs/cloudwatch/run.js';
+import { renderDatums } from '../lib/outputs/cloudwatch/datums.js';
 import type { Collection } from '../lib/collection.js';
 import { job } from './support/jobs.js';
 import { FAKE_CREDENTIALS, MOTO_REGION } from './support/moto.js';

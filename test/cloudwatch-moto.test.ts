@@ -17,11 +17,11 @@ import type { CloudWatchClient, Metric } from '@aws-sdk/client-cloudwatch';
 import type { ScheduledEvent } from 'aws-lambda';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Aggregator } from '../lib/aggregate.js';
-import { renderDatums } from '../lib/cloudwatch/datums.js';
-import { publishCollection } from '../lib/cloudwatch/run.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
+import { renderDatums } from '../lib/outputs/cloudwatch/datums.js';
+import { publishCollection } from '../lib/outputs/cloudwatch/run.js';
 import type { Collection } from '../lib/collection.js';
-import type { Job } from '../lib/job.js';
+import type { Job } from '../lib/records/job.js';
 import { startFakeApi, type FakeApi } from './support/fake-api.js';
 import { job } from './support/jobs.js';
 import {
@@ -301,7 +301,7 @@ describe('functions/collect handler', () => {
     }
     vi.resetModules();
     const { handler } = await import('../functions/collect.js');
-    const { PublishError } = await import('../lib/cloudwatch/publisher.js');
+    const { PublishError } = await import('../lib/outputs/cloudwatch/publisher.js');
     return { handler, PublishError };
   }
 

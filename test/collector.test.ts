@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { collect } from '../lib/collector.js';
 import { loadConfig } from '../lib/config.js';
-import type { Job } from '../lib/job.js';
+import type { Job } from '../lib/records/job.js';
 import { Logger } from '../lib/log.js';
 import { SecretSource } from '../lib/secrets.js';
-import { PullError, type pullJobs } from '../lib/unstructured-api.js';
+import { PullError, type pullJobs } from '../lib/pull/unstructured-api.js';
 import { SAMPLE_EXPECTED, SAMPLE_NOW_MS, sampleJobs } from './support/fake-api.js';
 
 const KEY = 'sk-collector-test-0123456789';

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../lib/aggregate.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection } from '../lib/collection.js';
 import { loadConfig } from '../lib/config.js';
-import { renderDatums } from '../lib/cloudwatch/datums.js';
+import { renderDatums } from '../lib/outputs/cloudwatch/datums.js';
 import { job, NOW_MS } from './support/jobs.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;

@@ -12,10 +12,10 @@
 import { execFileSync } from 'node:child_process';
 import type { Metric } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Aggregator } from '../lib/aggregate.js';
-import { workflowDimensionValue } from '../lib/cloudwatch/datums.js';
-import { publishDatums } from '../lib/cloudwatch/publisher.js';
-import { publishCollection } from '../lib/cloudwatch/run.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
+import { workflowDimensionValue } from '../lib/outputs/cloudwatch/datums.js';
+import { publishDatums } from '../lib/outputs/cloudwatch/publisher.js';
+import { publishCollection } from '../lib/outputs/cloudwatch/run.js';
 import type { Collection } from '../lib/collection.js';
 import { loadConfig, parseDurationSetting } from '../lib/config.js';
 import { DEFAULT_STATE_KEY, loadEventsConfig } from '../lib/events/config.js';

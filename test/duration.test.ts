@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_DURATION_LENGTH, parseIsoDuration } from '../lib/duration.js';
+import { MAX_DURATION_LENGTH, parseIsoDuration } from '../lib/records/duration.js';
 
 const MINUTE = 60;
 const HOUR = 3600;

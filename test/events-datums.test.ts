@@ -3,9 +3,9 @@
  * that fit one request, the workflow folding, the job filter, and the EVENTS_* configuration.
  */
 import { describe, expect, it } from 'vitest';
-import { planRequests } from '../lib/cloudwatch/publisher.js';
-import { validateDatum } from '../lib/cloudwatch/datums.js';
-import { Aggregator } from '../lib/aggregate.js';
+import { planRequests } from '../lib/outputs/cloudwatch/publisher.js';
+import { validateDatum } from '../lib/outputs/cloudwatch/datums.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
 import { ConfigError } from '../lib/config.js';
 import { DEFAULT_BACKFILL_SECONDS, DEFAULT_RETENTION_SECONDS, DEFAULT_STATE_KEY, loadEventsConfig } from '../lib/events/config.js';
 import { eventTimestampMs, MAX_EVENTS_PER_UNIT, packUnits, renderEventUnits } from '../lib/events/datums.js';

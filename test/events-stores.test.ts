@@ -14,7 +14,7 @@ import { publishFinishedJobs } from '../lib/events/run.js';
 import { S3StateStore } from '../lib/events/s3-store.js';
 import { decodeState, emptyState, encodeState, SeenIds, STATE_FORMAT, type EventsState } from '../lib/events/state.js';
 import { MemoryStateStore, StateConflictError, StateCorruptError, type StateStore } from '../lib/events/store.js';
-import { Aggregator } from '../lib/aggregate.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection } from '../lib/collection.js';
 import { job } from './support/jobs.js';
 import { createBucket, HOUR, MINUTE, realNowMinute, recorder, s3ClientFor, uuid } from './support/finished-jobs.js';

@@ -9,8 +9,8 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workflowDimensionValue } from '../lib/cloudwatch/datums.js';
-import { PublishError } from '../lib/cloudwatch/publisher.js';
+import { workflowDimensionValue } from '../lib/outputs/cloudwatch/datums.js';
+import { PublishError } from '../lib/outputs/cloudwatch/publisher.js';
 import { FinishedJobs } from '../lib/events/finished.js';
 import { assertFinishedJobsPublished, publishFinishedJobs, type FinishedJobsReport } from '../lib/events/run.js';
 import { S3StateStore } from '../lib/events/s3-store.js';
@@ -18,7 +18,7 @@ import { decodeState, type FinishedEvent } from '../lib/events/state.js';
 import type { StateStore } from '../lib/events/store.js';
 import { createExporter, type Exporter } from '../lib/exporter.js';
 import { Logger } from '../lib/log.js';
-import type { TerminalStatus } from '../lib/snapshot.js';
+import type { TerminalStatus } from '../lib/aggregate/snapshot.js';
 import { startFakeApi, type FakeApi } from './support/fake-api.js';
 import {
   apiView,

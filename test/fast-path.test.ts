@@ -7,13 +7,13 @@
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../lib/aggregate.js';
-import { IdSet } from '../lib/id-set.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
+import { IdSet } from '../lib/aggregate/id-set.js';
 import type { Collection } from '../lib/collection.js';
-import { parseIsoDuration, parseIsoDurationBytes } from '../lib/duration.js';
-import type { Job } from '../lib/job.js';
-import { JsonArrayStream, JsonStreamError } from '../lib/json-stream.js';
-import { quantiles, selectQuantiles } from '../lib/percentile.js';
+import { parseIsoDuration, parseIsoDurationBytes } from '../lib/records/duration.js';
+import type { Job } from '../lib/records/job.js';
+import { JsonArrayStream, JsonStreamError } from '../lib/pull/json-stream.js';
+import { quantiles, selectQuantiles } from '../lib/aggregate/percentile.js';
 import {
   JobRecordScanner,
   parseRfc3339,
@@ -25,9 +25,9 @@ import {
   uuidFromString,
   uuidToString,
   type ScannedJob,
-} from '../lib/records.js';
-import { buildMetrics, renderPrometheus } from '../lib/render-prometheus.js';
-import type { SkipReason } from '../lib/snapshot.js';
+} from '../lib/records/scanner.js';
+import { buildMetrics, renderPrometheus } from '../lib/outputs/prometheus/render.js';
+import type { SkipReason } from '../lib/aggregate/snapshot.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // A serializer with control over what JSON.stringify decides: whitespace anywhere, escapes of any

@@ -1,5 +1,5 @@
 /**
- * The minor-collection nudge (lib/gc-nudge.ts) in a fresh Node process started without --expose-gc, as
+ * The minor-collection nudge (lib/pull/gc-nudge.ts) in a fresh Node process started without --expose-gc, as
  * Lambda and `npm start` run the exporter: it must really collect, and leave the program's globals alone.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'uje-gc-nudge-'));
-  await build({ entryPoints: [join(ROOT, 'lib/gc-nudge.ts')], outfile: join(dir, 'gc-nudge.mjs'), bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });
+  await build({ entryPoints: [join(ROOT, 'lib/pull/gc-nudge.ts')], outfile: join(dir, 'gc-nudge.mjs'), bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });
   // Counts the minor collections the performance timeline reports around five nudges. Nothing is
   // allocated in between, so a scavenge the engine would run anyway is not plausible there.
   writeFileSync(

@@ -2,10 +2,10 @@ import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Collection } from '../lib/collection.js';
-import { Aggregator } from '../lib/aggregate.js';
-import { authorized, ExporterApp } from '../lib/http-app.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
+import { authorized, ExporterApp } from '../lib/outputs/http/app.js';
 import { Logger } from '../lib/log.js';
-import { startServer } from '../lib/server.js';
+import { startServer } from '../lib/outputs/http/server.js';
 import { job, NOW_MS } from './support/jobs.js';
 
 const FAILED: Collection = { ok: false, errorKind: 'upstream', errorMessage: 'HTTP 503', durationSeconds: 1, finishedAtMs: NOW_MS };

@@ -4,8 +4,8 @@
  * strings at the default sizes.
  */
 import { describe, expect, it } from 'vitest';
-import { hash128, IdSet } from '../lib/id-set.js';
-import { uuidToString } from '../lib/records.js';
+import { hash128, IdSet } from '../lib/aggregate/id-set.js';
+import { uuidToString } from '../lib/records/scanner.js';
 
 /** xorshift32: a fixed-seed stream of 32-bit words. */
 function words(seed: number): () => number {

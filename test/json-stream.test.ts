@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_ELEMENT_BYTES, JsonArrayStream, JsonStreamError, type JsonArrayStreamOptions } from '../lib/json-stream.js';
+import { DEFAULT_MAX_ELEMENT_BYTES, JsonArrayStream, JsonStreamError, type JsonArrayStreamOptions } from '../lib/pull/json-stream.js';
 
 /** Feeds the chunks and ends the stream; returns what was delivered. */
 function parseChunks(chunks: readonly Uint8Array[], options?: JsonArrayStreamOptions): unknown[] {

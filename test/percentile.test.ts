@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { quantiles, quantilesOfSorted } from '../lib/percentile.js';
+import { quantiles, quantilesOfSorted } from '../lib/aggregate/percentile.js';
 
 const QS = [0.5, 0.9, 0.95, 0.99, 1];
 

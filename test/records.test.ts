@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Job } from '../lib/job.js';
-import { MAX_ID_LENGTH, parseRfc3339, toJob } from '../lib/records.js';
-import { DEFAULT_JOB_TYPE, KNOWN_JOB_TYPES, KNOWN_STATUSES } from '../lib/snapshot.js';
+import type { Job } from '../lib/records/job.js';
+import { MAX_ID_LENGTH, parseRfc3339, toJob } from '../lib/records/scanner.js';
+import { DEFAULT_JOB_TYPE, KNOWN_JOB_TYPES, KNOWN_STATUSES } from '../lib/aggregate/snapshot.js';
 
 /** The response example of shared/seeds/list-jobs.md, verbatim. */
 const SAMPLE = {

@@ -193,7 +193,7 @@ describe('memory over 1,000 scrapes', () => {
     const script = `
       import { createExporter } from './lib/exporter.js';
       import { Logger } from './lib/log.js';
-      import { startServer } from './lib/server.js';
+      import { startServer } from './lib/outputs/http/server.js';
       const gc = globalThis.gc;
       if (typeof gc !== 'function') throw new Error('run with --expose-gc');
       const logger = new Logger({ level: 'error' });

@@ -5,7 +5,7 @@
  *
  * Covers the local server (the CLI binary, spawned) and the metrics Lambda handler (in-process), each with the
  * token from METRICS_TOKEN and from SSM (moto: METRICS_TOKEN_PARAM + UNSTRUCTURED_API_KEY_PARAM as SecureString).
- * The token check (lib/http-app.ts `authorized`) compares SHA-256 digests with timingSafeEqual: asserted here by
+ * The token check (lib/outputs/http/app.ts `authorized`) compares SHA-256 digests with timingSafeEqual: asserted here by
  * behaviour (every near miss is refused), not by timing.
  * (`npm audit --omit=dev` is `npm run audit`, outside this suite: the registry reachable from CI has no audit endpoint.)
  * The IAM least-privilege check of the packaged template lives in test/deploy-package.test.ts.
@@ -18,10 +18,10 @@ import { gunzipSync } from 'node:zlib';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { renderDatums } from '../lib/cloudwatch/datums.js';
+import { renderDatums } from '../lib/outputs/cloudwatch/datums.js';
 import { ConfigError } from '../lib/config.js';
 import { createExporter } from '../lib/exporter.js';
-import { authorized } from '../lib/http-app.js';
+import { authorized } from '../lib/outputs/http/app.js';
 import { Logger } from '../lib/log.js';
 import { FAKE_API_KEY, sampleJobs, startFakeApi, type FakeApi, type Scenario } from './support/fake-api.js';
 import { FAKE_CREDENTIALS, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';

@@ -16,12 +16,12 @@ import { runInNewContext } from 'node:vm';
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, ScheduledEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { renderDatums, validateDatum } from '../lib/cloudwatch/datums.js';
+import { renderDatums, validateDatum } from '../lib/outputs/cloudwatch/datums.js';
 import type { Collection } from '../lib/collection.js';
 import { createExporter } from '../lib/exporter.js';
 import { Logger } from '../lib/log.js';
-import { KNOWN_STATUSES, SKIP_REASONS, type SkipReason } from '../lib/snapshot.js';
-import { escapeHtml } from '../lib/status-page.js';
+import { KNOWN_STATUSES, SKIP_REASONS, type SkipReason } from '../lib/aggregate/snapshot.js';
+import { escapeHtml } from '../lib/outputs/status-page.js';
 import {
   errorScenario,
   FAKE_API_KEY,
@@ -69,8 +69,8 @@ const JOB_DATUM = /^(Jobs|OldestJobAge|RecentJobRuntime.*|JobsFetched|RecordsSki
 // The capturing CloudWatch client the collect Lambda gets instead of the SDK's (no network, every datum kept).
 
 let published: MetricDatum[] = [];
-vi.doMock('../lib/cloudwatch/publisher.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../lib/cloudwatch/publisher.js')>();
+vi.doMock('../lib/outputs/cloudwatch/publisher.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../lib/outputs/cloudwatch/publisher.js')>();
   return {
     ...original,
     createCloudWatchClient: async () => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../lib/aggregate.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection } from '../lib/collection.js';
-import { OPENMETRICS_CONTENT_TYPE, renderPrometheus } from '../lib/render-prometheus.js';
+import { OPENMETRICS_CONTENT_TYPE, renderPrometheus } from '../lib/outputs/prometheus/render.js';
 import { job, NOW_MS } from './support/jobs.js';
 import { promtoolCheckMetrics } from './support/promtool.js';
 

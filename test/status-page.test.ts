@@ -7,12 +7,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Aggregator } from '../lib/aggregate.js';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection, CollectionFailure } from '../lib/collection.js';
 import { DEFAULT_HISTOGRAM_BUCKETS, DEFAULT_QUANTILES } from '../lib/config.js';
-import { toJob } from '../lib/records.js';
-import { escapeHtml, humanDuration, quantileLabel, renderStatusPage } from '../lib/status-page.js';
-import { displayWidth, NAME_WIDTH, renderTable } from '../lib/table.js';
+import { toJob } from '../lib/records/scanner.js';
+import { escapeHtml, humanDuration, quantileLabel, renderStatusPage } from '../lib/outputs/status-page.js';
+import { displayWidth, NAME_WIDTH, renderTable } from '../lib/outputs/table.js';
 import { runCli } from './support/cli.js';
 import { SAMPLE_EXPECTED, SAMPLE_NOW, SAMPLE_NOW_MS, SAMPLE_WORKFLOWS, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { job, NOW_MS } from './support/jobs.js';

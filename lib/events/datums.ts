@@ -14,10 +14,10 @@
  * published or not at all: a failed request's events can be retried without double-counting any datum.
  */
 import type { Dimension, MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
-import { DIMENSION_NAMES, STORAGE_RESOLUTION, statusDimensionValue, validateDatum } from '../cloudwatch/datums.js';
-import { MAX_DATUMS_PER_REQUEST, MAX_VALUES_PER_DATUM, SAFE_REQUEST_BYTES, TIMESTAMP_WINDOW_MS, VALUE_RANGE } from '../cloudwatch/limits.js';
-import { envelopeBytes, estimateDatumBytes } from '../cloudwatch/publisher.js';
-import { TERMINAL_STATUSES, type TerminalStatus } from '../snapshot.js';
+import { DIMENSION_NAMES, STORAGE_RESOLUTION, statusDimensionValue, validateDatum } from '../outputs/cloudwatch/datums.js';
+import { MAX_DATUMS_PER_REQUEST, MAX_VALUES_PER_DATUM, SAFE_REQUEST_BYTES, TIMESTAMP_WINDOW_MS, VALUE_RANGE } from '../outputs/cloudwatch/limits.js';
+import { envelopeBytes, estimateDatumBytes } from '../outputs/cloudwatch/publisher.js';
+import { TERMINAL_STATUSES, type TerminalStatus } from '../aggregate/snapshot.js';
 import type { FinishedEvent } from './state.js';
 
 export const EVENT_METRIC_NAMES = { jobsFinished: 'JobsFinished', jobRuntime: 'JobRuntime' } as const;

@@ -2,9 +2,9 @@
  * The finished jobs of one pull, gathered from the collector's `onJob` hook (the same pass over the stream as
  * the snapshot: no second pull), and the Workflow dimension they are published under.
  */
-import { workflowDimensionValue, OTHER_WORKFLOW_DIMENSION_VALUE } from '../cloudwatch/datums.js';
-import type { Job } from '../job.js';
-import { TERMINAL_STATUSES, type Snapshot, type TerminalStatus } from '../snapshot.js';
+import { workflowDimensionValue, OTHER_WORKFLOW_DIMENSION_VALUE } from '../outputs/cloudwatch/datums.js';
+import type { Job } from '../records/job.js';
+import { TERMINAL_STATUSES, type Snapshot, type TerminalStatus } from '../aggregate/snapshot.js';
 
 /** A terminal job with a valid runtime, as seen in the list. */
 export interface FinishedJob {

@@ -18,8 +18,8 @@
 import { randomUUID } from 'node:crypto';
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { Collection } from '../collection.js';
-import { planRequests, PublishError, publishDatums, DEFAULT_CONCURRENCY, type CloudWatchClientLike, type PublishReport } from '../cloudwatch/publisher.js';
-import { dimensionRecord } from '../cloudwatch/datums.js';
+import { planRequests, PublishError, publishDatums, DEFAULT_CONCURRENCY, type CloudWatchClientLike, type PublishReport } from '../outputs/cloudwatch/publisher.js';
+import { dimensionRecord } from '../outputs/cloudwatch/datums.js';
 import type { Logger } from '../log.js';
 import { packUnits, renderEventUnits, unitProblems, type EventUnit } from './datums.js';
 import { workflowFolding, type FinishedJobs } from './finished.js';

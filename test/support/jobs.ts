@@ -1,4 +1,4 @@
-import type { Job } from '../../lib/job.js';
+import type { Job } from '../../lib/records/job.js';
 
 export const NOW_MS = Date.parse('2026-11-29T12:00:00Z');
 

@@ -22,7 +22,7 @@ import {
   type Dimension,
   type Metric,
 } from '@aws-sdk/client-cloudwatch';
-import { CLIENT_RETRY } from '../../lib/cloudwatch/publisher.js';
+import { CLIENT_RETRY } from '../../lib/outputs/cloudwatch/publisher.js';
 import { freePort } from './ports.js';
 
 export const MOTO_REGION = 'us-east-1';

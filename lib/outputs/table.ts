@@ -3,8 +3,8 @@
  * columns, names cut to fit with an ellipsis, no colour. Text from the API is made inert: control and
  * format characters (newlines, ESC sequences, bidi overrides) never reach the terminal.
  */
-import type { Collection, CollectionFailure, CollectionSuccess } from './collection.js';
-import { PENDING_STATUSES, type Snapshot } from './snapshot.js';
+import type { Collection, CollectionFailure, CollectionSuccess } from '../collection.js';
+import { PENDING_STATUSES, type Snapshot } from '../aggregate/snapshot.js';
 import {
   groupRows,
   humanDuration,

@@ -8,8 +8,8 @@
  * start short, and writing lines directly renders 10k workflows (≈10^6 series) without a label object per
  * sample. `buildMetrics` still gives the same metrics as prom-client-shaped objects.
  */
-import type { Collection } from './collection.js';
-import { PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES, type Snapshot } from './snapshot.js';
+import type { Collection } from '../../collection.js';
+import { PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES, type Snapshot } from '../../aggregate/snapshot.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';

@@ -6,7 +6,7 @@
  * see docs/cloudwatch.md.
  */
 import type { Dimension, MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
-import type { Collection } from '../collection.js';
+import type { Collection } from '../../collection.js';
 import {
   KNOWN_STATUSES,
   OTHER_WORKFLOW_ID,
@@ -14,7 +14,7 @@ import {
   TERMINAL_STATUSES,
   type GroupStats,
   type Snapshot,
-} from '../snapshot.js';
+} from '../../aggregate/snapshot.js';
 import {
   ASCII_PRINTABLE,
   DIMENSION_NAME_FORBIDDEN_PREFIX,

@@ -6,7 +6,7 @@
  * Every text that comes from the API (workflow names and ids, statuses, error messages) goes through
  * escapeHtml: a workflow named `</script><script>alert(1)</script>` is shown as text.
  */
-import type { Collection, CollectionFailure, CollectionSuccess } from './collection.js';
+import type { Collection, CollectionFailure, CollectionSuccess } from '../collection.js';
 import {
   KNOWN_STATUSES,
   OTHER_WORKFLOW_ID,
@@ -15,7 +15,7 @@ import {
   type GroupStats,
   type Snapshot,
   type TerminalStatus,
-} from './snapshot.js';
+} from '../aggregate/snapshot.js';
 
 /** How often the browser reloads the page (seconds). */
 export const REFRESH_SECONDS = 30;

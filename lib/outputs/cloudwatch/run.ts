@@ -2,7 +2,7 @@
  * One collection → CloudWatch: render the datums and publish them. The SDK stays lazily imported (inside the
  * publisher), so importing this module costs nothing until something is published.
  */
-import type { Collection } from '../collection.js';
+import type { Collection } from '../../collection.js';
 import { renderDatums } from './datums.js';
 import { publishDatums, type CloudWatchClientLike, type PublishReport } from './publisher.js';
 

@@ -5,8 +5,8 @@
  */
 import { parseIsoDuration, parseIsoDurationBytes } from './duration.js';
 import type { Job } from './job.js';
-import { OBJECT_SCAN_DECLINE, OBJECT_SCAN_NEED_MORE, type ObjectScanner } from './json-stream.js';
-import { DEFAULT_JOB_TYPE, type SkipReason } from './snapshot.js';
+import { OBJECT_SCAN_DECLINE, OBJECT_SCAN_NEED_MORE, type ObjectScanner } from '../pull/json-stream.js';
+import { DEFAULT_JOB_TYPE, type SkipReason } from '../aggregate/snapshot.js';
 
 /**
  * Longest `id` / `workflow_id` accepted. Both are UUIDs (36 characters); 256 leaves room for other id

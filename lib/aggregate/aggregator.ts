@@ -2,10 +2,10 @@
  * Aggregation: validated jobs in, one plain Snapshot out. Pure and synchronous: no I/O, "now" passed in.
  */
 import { FloatList } from './float-list.js';
-import type { Job } from './job.js';
+import type { Job } from '../records/job.js';
 import { selectQuantiles as exactQuantiles } from './percentile.js';
 import { IdSet } from './id-set.js';
-import type { ScannedJob } from './records.js';
+import type { ScannedJob } from '../records/scanner.js';
 import {
   KNOWN_JOB_TYPES,
   KNOWN_STATUSES,

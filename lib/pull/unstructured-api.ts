@@ -22,7 +22,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as timersSleep } from 'node:timers/promises';
 import type { Gunzip, Inflate, createGunzip, createInflate } from 'node:zlib';
 
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 import { loadMinorGc, loadYoungGenerationHold, NUDGE_EVERY_BYTES, type MinorGc, type YoungGenerationHold } from './gc-nudge.js';
 import { JsonArrayStream, JsonStreamError, type ObjectScanner } from './json-stream.js';
 
@@ -67,9 +67,9 @@ interface Net {
   readonly transports: Readonly<Record<'http:' | 'https:', { readonly request: typeof httpRequest; readonly agent: Agent }>>;
   readonly createGunzip: typeof createGunzip;
   readonly createInflate: typeof createInflate;
-  /** Run every NUDGE_EVERY_BYTES of body (lib/gc-nudge.ts). */
+  /** Run every NUDGE_EVERY_BYTES of body (lib/pull/gc-nudge.ts). */
   readonly minorGc: MinorGc;
-  /** Held for the length of a pull (lib/gc-nudge.ts). */
+  /** Held for the length of a pull (lib/pull/gc-nudge.ts). */
   readonly holdYoungGeneration: YoungGenerationHold;
 }
 
@@ -108,7 +108,7 @@ export interface PullOptions {
   random?: () => number;
   /** Test hook: what runs every NUDGE_EVERY_BYTES of body (default: a minor garbage collection). */
   minorGc?: MinorGc;
-  /** Test hook: the hold taken for the length of the pull (default: lib/gc-nudge.ts's young-generation hold). */
+  /** Test hook: the hold taken for the length of the pull (default: lib/pull/gc-nudge.ts's young-generation hold). */
   holdYoungGeneration?: YoungGenerationHold;
   /** Test hook: clock in epoch ms (deadline arithmetic and HTTP-date `Retry-After`). */
   now?: () => number;
@@ -180,7 +180,7 @@ export async function pullJobs(config: PullConfig, onRecord: (raw: unknown) => v
   const base = `${config.apiUrl.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}/api/v1/jobs/`;
   const urls =
     config.workflowIds.length === 0 ? [base] : config.workflowIds.map((id) => `${base}?workflow_id=${encodeURIComponent(id)}`);
-  const release = (options.holdYoungGeneration ?? ctx.net.holdYoungGeneration)(); // lib/gc-nudge.ts
+  const release = (options.holdYoungGeneration ?? ctx.net.holdYoungGeneration)(); // lib/pull/gc-nudge.ts
   try {
     for (const url of urls) {
       const result = await pullOne(new URL(url), ctx, totals);
@@ -430,7 +430,7 @@ function attempt(url: URL, ctx: PullContext): Promise<AttemptSuccess> {
         sinceNudge += chunk.length;
         if (sinceNudge >= NUDGE_EVERY_BYTES) {
           sinceNudge -= NUDGE_EVERY_BYTES;
-          minorGc(); // frees the spent socket and body buffers (lib/gc-nudge.ts)
+          minorGc(); // frees the spent socket and body buffers (lib/pull/gc-nudge.ts)
         }
         try {
           parser.write(chunk);

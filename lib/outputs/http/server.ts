@@ -1,8 +1,8 @@
 /** The long-running HTTP server (`serve`): the shared app on node:http, with graceful shutdown. */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ExporterApp, HttpRequest } from './http-app.js';
-import type { Logger } from './log.js';
+import type { ExporterApp, HttpRequest } from './app.js';
+import type { Logger } from '../../log.js';
 
 export interface RunningServer {
   readonly url: string;

@@ -4,9 +4,9 @@
  * Transport-free: requests and responses are plain objects.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { Collection } from './collection.js';
-import { renderPrometheus } from './render-prometheus.js';
-import { renderStatusPage } from './status-page.js';
+import type { Collection } from '../../collection.js';
+import { renderPrometheus } from '../prometheus/render.js';
+import { renderStatusPage } from '../status-page.js';
 
 export interface HttpRequest {
   readonly method: string;
