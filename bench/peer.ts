@@ -5,7 +5,7 @@
 import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection } from '../lib/collection.js';
 import type { Config } from '../lib/config.js';
-import { toJob } from '../lib/records/scanner.js';
+import { toJob } from '../lib/records/to-job.js';
 
 export async function straightforwardCollect(config: Config, apiKey: string, nowMs: number): Promise<Collection> {
   const started = performance.now();

@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { FileStateStore, StateLockError } from '../lib/events/file-store.js';
@@ -205,6 +206,25 @@ describe('state format', () => {
     expect(back.lease).toEqual(state.lease);
     expect(encodeState(back)).toBe(text); // deterministic
     expect(JSON.parse(text)).toMatchObject({ format: STATE_FORMAT, version: 1 });
+  });
+
+  it('stores UUIDs as their 16 bytes, sorted, in base64 (the stored form of version 1)', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.uuid(), { minLength: 1, maxLength: 40 }), (ids) => {
+        // Prepare: ids of one finish hour
+        const state = emptyState(0);
+        for (const id of ids) state.seen.add(id, 1_700_000_000_000);
+
+        // Act
+        const [bucket] = (JSON.parse(encodeState(state)) as { seen: Array<{ uuids?: string; ids?: string[] }> }).seen;
+
+        // Assess: the bytes the hex digits spell, in byte order
+        const hex = ids.map((id) => id.replaceAll('-', '')).sort();
+        expect(bucket?.uuids).toBe(Buffer.from(hex.join(''), 'hex').toString('base64'));
+        expect(bucket?.ids).toBeUndefined();
+        expect([...decodeState(encodeState(state), 'x').seen.idsOf(Math.floor(1_700_000_000_000 / HOUR))].sort()).toEqual([...ids].sort());
+      }),
+    );
   });
 
   it('keeps 10,000 UUIDs in about 16 bytes each (base64: under 22 bytes each)', () => {

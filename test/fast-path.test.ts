@@ -14,18 +14,11 @@ import { parseIsoDuration, parseIsoDurationBytes } from '../lib/records/duration
 import type { Job } from '../lib/records/job.js';
 import { JsonArrayStream, JsonStreamError } from '../lib/pull/json-stream.js';
 import { quantiles, selectQuantiles } from '../lib/aggregate/percentile.js';
-import {
-  JobRecordScanner,
-  parseRfc3339,
-  parseRfc3339Bytes,
-  SCAN_DECLINE,
-  SCAN_NEED_MORE,
-  toJob,
-  uuidFromBytes,
-  uuidFromString,
-  uuidToString,
-  type ScannedJob,
-} from '../lib/records/scanner.js';
+import { SCAN_DECLINE, SCAN_NEED_MORE } from '../lib/records/json-bytes.js';
+import { parseRfc3339, parseRfc3339Bytes } from '../lib/records/rfc3339.js';
+import { JobRecordScanner, type ScannedJob } from '../lib/records/scanner.js';
+import { toJob } from '../lib/records/to-job.js';
+import { uuidFromBytes, uuidFromString, uuidToString } from '../lib/records/uuid.js';
 import { buildMetrics, renderPrometheus } from '../lib/outputs/prometheus/render.js';
 import type { SkipReason } from '../lib/aggregate/snapshot.js';
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hash128, IdSet } from '../lib/aggregate/id-set.js';
-import { uuidToString } from '../lib/records/scanner.js';
+import { uuidToString } from '../lib/records/uuid.js';
 
 /** xorshift32: a fixed-seed stream of 32-bit words. */
 function words(seed: number): () => number {

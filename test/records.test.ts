@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Job } from '../lib/records/job.js';
-import { MAX_ID_LENGTH, parseRfc3339, toJob } from '../lib/records/scanner.js';
+import { parseRfc3339 } from '../lib/records/rfc3339.js';
+import { MAX_ID_LENGTH, toJob } from '../lib/records/to-job.js';
 import { DEFAULT_JOB_TYPE, KNOWN_JOB_TYPES, KNOWN_STATUSES } from '../lib/aggregate/snapshot.js';
 
 /** The response example of shared/seeds/list-jobs.md, verbatim. */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection, CollectionFailure } from '../lib/collection.js';
 import { DEFAULT_HISTOGRAM_BUCKETS, DEFAULT_QUANTILES } from '../lib/config.js';
-import { toJob } from '../lib/records/scanner.js';
+import { toJob } from '../lib/records/to-job.js';
 import { escapeHtml, humanDuration, quantileLabel, renderStatusPage } from '../lib/outputs/status-page.js';
 import { displayWidth, NAME_WIDTH, renderTable } from '../lib/outputs/table.js';
 import { runCli } from './support/cli.js';

@@ -32,7 +32,7 @@
  * Any other id (not a UUID, upper-case hex, …) goes to a Set of strings. The two never overlap: a string in
  * the Set is never a canonical lower-case UUID. Exact: equal ids are found equal, never by hash alone.
  */
-import { uuidFromString } from '../records/scanner.js';
+import { uuidFromString } from '../records/uuid.js';
 
 /** Bits of h kept in an entry's tag; the rest are the group's (so groups are never fewer than 2^16). */
 const TAG_BITS = 16;

@@ -16,13 +16,13 @@
  * no collision can ever hide a job. A `seen` bucket is dropped once its whole hour is older than the horizon.
  */
 import { TERMINAL_STATUSES, type TerminalStatus } from '../aggregate/snapshot.js';
+import { uuidFromString, uuidToString } from '../records/uuid.js';
 import { StateCorruptError } from './store.js';
 
 export const STATE_FORMAT = 'unstructured-jobs-exporter/finished-jobs';
 export const STATE_VERSION = 1;
 const HOUR_MS = 3_600_000;
 const UUID_BYTES = 16;
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** One finished job as published: everything needed to publish it again without the job list. */
 export interface FinishedEvent {
@@ -134,17 +134,32 @@ function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+const words = new Int32Array(4);
+
+/** The 16 bytes of a canonical UUID (its four words, big-endian) at `offset`. */
+function writeUuid(id: string, out: Buffer, offset: number): void {
+  uuidFromString(id, words);
+  for (let w = 0; w < 4; w++) out.writeInt32BE(words[w]!, offset + 4 * w);
+}
+
+/** The canonical text of the 16 bytes at `offset` (inverse of writeUuid). */
+function uuidText(bytes: Buffer, offset: number): string {
+  return uuidToString(bytes.readInt32BE(offset), bytes.readInt32BE(offset + 4), bytes.readInt32BE(offset + 8), bytes.readInt32BE(offset + 12));
+}
+
 export function encodeState(state: EventsState): string {
   const seen: SeenBucketJson[] = [];
   for (const hour of state.seen.hours()) {
     const uuids: string[] = [];
     const others: string[] = [];
-    for (const id of state.seen.idsOf(hour)) (CANONICAL_UUID.test(id) ? uuids : others).push(id);
+    for (const id of state.seen.idsOf(hour)) (uuidFromString(id, words) ? uuids : others).push(id);
     const bucket: SeenBucketJson = { hour };
     if (uuids.length > 0) {
-      // Lower-case hex sorts like the bytes it spells.
-      const hex = uuids.map((u) => u.replaceAll('-', '')).sort(compareCodeUnits);
-      bucket.uuids = Buffer.from(hex.join(''), 'hex').toString('base64');
+      // Canonical lower-case UUIDs sort like the bytes they spell (the dashes are at the same places in all).
+      uuids.sort(compareCodeUnits);
+      const bytes = Buffer.alloc(uuids.length * UUID_BYTES);
+      uuids.forEach((id, i) => writeUuid(id, bytes, i * UUID_BYTES));
+      bucket.uuids = bytes.toString('base64');
     }
     if (others.length > 0) bucket.ids = others.sort(compareCodeUnits);
     seen.push(bucket);
@@ -167,10 +182,6 @@ export function encodeState(state: EventsState): string {
   return JSON.stringify(json);
 }
 
-function uuidText(bytes: Buffer, offset: number): string {
-  const h = bytes.toString('hex', offset, offset + UUID_BYTES);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
