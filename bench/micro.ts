@@ -14,7 +14,7 @@ import { JobRecordScanner, ScannedJob } from '../lib/records/scanner.js';
 import { toJob } from '../lib/records/to-job.js';
 import { uuidFromString } from '../lib/records/uuid.js';
 import { buildMetrics, renderPrometheus } from '../lib/outputs/prometheus/render.js';
-import { SKIP_REASONS, type SkipReason } from '../lib/aggregate/snapshot.js';
+import { SKIP_REASONS, type SkipReason } from '../lib/vocabulary.js';
 import { pydanticDuration, Random, uuid } from './generate.js';
 
 export function median(values: readonly number[]): number {

@@ -18,7 +18,7 @@ import { decodeState, type FinishedEvent } from '../lib/events/state.js';
 import type { StateStore } from '../lib/events/store.js';
 import { createExporter, type Exporter } from '../lib/exporter.js';
 import { Logger } from '../lib/log.js';
-import type { TerminalStatus } from '../lib/aggregate/snapshot.js';
+import type { TerminalStatus } from '../lib/vocabulary.js';
 import { startFakeApi, type FakeApi } from './support/fake-api.js';
 import {
   apiView,

@@ -20,7 +20,7 @@ import { JobRecordScanner, type ScannedJob } from '../lib/records/scanner.js';
 import { toJob } from '../lib/records/to-job.js';
 import { uuidFromBytes, uuidFromString, uuidToString } from '../lib/records/uuid.js';
 import { buildMetrics, renderPrometheus } from '../lib/outputs/prometheus/render.js';
-import type { SkipReason } from '../lib/aggregate/snapshot.js';
+import type { SkipReason } from '../lib/vocabulary.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // A serializer with control over what JSON.stringify decides: whitespace anywhere, escapes of any

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Job } from '../lib/records/job.js';
 import { parseRfc3339 } from '../lib/records/rfc3339.js';
 import { MAX_ID_LENGTH, toJob } from '../lib/records/to-job.js';
-import { DEFAULT_JOB_TYPE, KNOWN_JOB_TYPES, KNOWN_STATUSES } from '../lib/aggregate/snapshot.js';
+import { DEFAULT_JOB_TYPE, KNOWN_JOB_TYPES, KNOWN_STATUSES } from '../lib/vocabulary.js';
 
 /** The response example of shared/seeds/list-jobs.md, verbatim. */
 const SAMPLE = {

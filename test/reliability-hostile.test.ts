@@ -19,7 +19,7 @@ import { renderDatums, validateDatum, workflowDimensionValue } from '../lib/outp
 import { DEFAULT_HISTOGRAM_BUCKETS } from '../lib/config.js';
 import { createExporter } from '../lib/exporter.js';
 import { Logger } from '../lib/log.js';
-import { KNOWN_STATUSES, PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES, type SkipReason } from '../lib/aggregate/snapshot.js';
+import { KNOWN_STATUSES, PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES, type SkipReason } from '../lib/vocabulary.js';
 import { parseExposition, type Sample } from './support/exposition.js';
 import { FAKE_API_KEY, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { promtoolCheckMetrics } from './support/promtool.js';

@@ -20,7 +20,7 @@ import { renderDatums, validateDatum } from '../lib/outputs/cloudwatch/datums.js
 import type { Collection } from '../lib/collection.js';
 import { createExporter } from '../lib/exporter.js';
 import { Logger } from '../lib/log.js';
-import { KNOWN_STATUSES, SKIP_REASONS, type SkipReason } from '../lib/aggregate/snapshot.js';
+import { KNOWN_STATUSES, SKIP_REASONS, type SkipReason } from '../lib/vocabulary.js';
 import { escapeHtml } from '../lib/outputs/status-page.js';
 import {
   errorScenario,

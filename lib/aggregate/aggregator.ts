@@ -6,6 +6,7 @@ import type { Job } from '../records/job.js';
 import { selectQuantiles as exactQuantiles } from './percentile.js';
 import { IdSet } from './id-set.js';
 import type { ScannedJob } from '../records/scanner.js';
+import type { GroupStats, RecentRuntime, RuntimeHistogram, Snapshot, WorkflowStats } from './snapshot.js';
 import {
   KNOWN_JOB_TYPES,
   KNOWN_STATUSES,
@@ -13,15 +14,10 @@ import {
   PENDING_STATUSES,
   SKIP_REASONS,
   TERMINAL_STATUSES,
-  type GroupStats,
   type PendingStatus,
-  type RecentRuntime,
-  type RuntimeHistogram,
   type SkipReason,
-  type Snapshot,
   type TerminalStatus,
-  type WorkflowStats,
-} from './snapshot.js';
+} from '../vocabulary.js';
 
 /**
  * Bounds on label values the API controls. A misbehaving upstream sending thousands of distinct

@@ -17,7 +17,7 @@ import type { Dimension, MetricDatum, StandardUnit } from '@aws-sdk/client-cloud
 import { DIMENSION_NAMES, STORAGE_RESOLUTION, statusDimensionValue, validateDatum } from '../outputs/cloudwatch/datums.js';
 import { MAX_DATUMS_PER_REQUEST, MAX_VALUES_PER_DATUM, SAFE_REQUEST_BYTES, TIMESTAMP_WINDOW_MS, VALUE_RANGE } from '../outputs/cloudwatch/limits.js';
 import { envelopeBytes, estimateDatumBytes } from '../outputs/cloudwatch/publisher.js';
-import { TERMINAL_STATUSES, type TerminalStatus } from '../aggregate/snapshot.js';
+import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
 import type { FinishedEvent } from './state.js';
 
 export const EVENT_METRIC_NAMES = { jobsFinished: 'JobsFinished', jobRuntime: 'JobRuntime' } as const;

@@ -4,7 +4,8 @@
  */
 import { workflowDimensionValue, OTHER_WORKFLOW_DIMENSION_VALUE } from '../outputs/cloudwatch/datums.js';
 import type { Job } from '../records/job.js';
-import { TERMINAL_STATUSES, type Snapshot, type TerminalStatus } from '../aggregate/snapshot.js';
+import type { Snapshot } from '../aggregate/snapshot.js';
+import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
 
 /** A terminal job with a valid runtime, as seen in the list. */
 export interface FinishedJob {

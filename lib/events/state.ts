@@ -15,7 +15,7 @@
  * Ids are exact: canonical lower-case UUIDs as their 128 bits, anything else as the string itself. No hash, so
  * no collision can ever hide a job. A `seen` bucket is dropped once its whole hour is older than the horizon.
  */
-import { TERMINAL_STATUSES, type TerminalStatus } from '../aggregate/snapshot.js';
+import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
 import { uuidFromString, uuidToString } from '../records/uuid.js';
 import { StateCorruptError } from './store.js';
 

@@ -7,15 +7,8 @@
  * escapeHtml: a workflow named `</script><script>alert(1)</script>` is shown as text.
  */
 import type { Collection, CollectionFailure, CollectionSuccess } from '../collection.js';
-import {
-  KNOWN_STATUSES,
-  OTHER_WORKFLOW_ID,
-  PENDING_STATUSES,
-  SKIP_REASONS,
-  type GroupStats,
-  type Snapshot,
-  type TerminalStatus,
-} from '../aggregate/snapshot.js';
+import type { GroupStats, Snapshot } from '../aggregate/snapshot.js';
+import { KNOWN_STATUSES, OTHER_WORKFLOW_ID, PENDING_STATUSES, SKIP_REASONS, type TerminalStatus } from '../vocabulary.js';
 
 /** How often the browser reloads the page (seconds). */
 export const REFRESH_SECONDS = 30;

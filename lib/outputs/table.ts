@@ -4,7 +4,8 @@
  * format characters (newlines, ESC sequences, bidi overrides) never reach the terminal.
  */
 import type { Collection, CollectionFailure, CollectionSuccess } from '../collection.js';
-import { PENDING_STATUSES, type Snapshot } from '../aggregate/snapshot.js';
+import type { Snapshot } from '../aggregate/snapshot.js';
+import { PENDING_STATUSES } from '../vocabulary.js';
 import {
   groupRows,
   humanDuration,

@@ -14,7 +14,7 @@
  * validates it (and reports the error) exactly as before. Only fully understood elements are consumed.
  */
 import type { ObjectScanner } from '../pull/json-stream.js';
-import { DEFAULT_JOB_TYPE, type SkipReason } from '../aggregate/snapshot.js';
+import { DEFAULT_JOB_TYPE, type SkipReason } from '../vocabulary.js';
 import { ByteInterner, decodeToken, TOKEN_ESCAPE, TOKEN_NON_ASCII } from './byte-interner.js';
 import { parseIsoDuration, parseIsoDurationBytes } from './duration.js';
 import type { Job } from './job.js';

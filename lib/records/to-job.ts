@@ -7,7 +7,7 @@
 import { parseIsoDuration } from './duration.js';
 import type { Job } from './job.js';
 import { parseRfc3339 } from './rfc3339.js';
-import { DEFAULT_JOB_TYPE, type SkipReason } from '../aggregate/snapshot.js';
+import { DEFAULT_JOB_TYPE, type SkipReason } from '../vocabulary.js';
 
 /**
  * Longest `id` / `workflow_id` accepted. Both are UUIDs (36 characters); 256 leaves room for other id

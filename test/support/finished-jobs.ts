@@ -6,7 +6,7 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CloudWatchClient, MetricDatum, PutMetricDataCommand, PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchClientLike } from '../../lib/outputs/cloudwatch/publisher.js';
-import type { TerminalStatus } from '../../lib/aggregate/snapshot.js';
+import type { TerminalStatus } from '../../lib/vocabulary.js';
 import { FAKE_CREDENTIALS, MOTO_REGION } from './moto.js';
 
 export const MINUTE = 60_000;

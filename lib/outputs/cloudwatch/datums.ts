@@ -7,14 +7,8 @@
  */
 import type { Dimension, MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import type { Collection } from '../../collection.js';
-import {
-  KNOWN_STATUSES,
-  OTHER_WORKFLOW_ID,
-  PENDING_STATUSES,
-  TERMINAL_STATUSES,
-  type GroupStats,
-  type Snapshot,
-} from '../../aggregate/snapshot.js';
+import type { GroupStats, Snapshot } from '../../aggregate/snapshot.js';
+import { KNOWN_STATUSES, OTHER_WORKFLOW_ID, PENDING_STATUSES, TERMINAL_STATUSES } from '../../vocabulary.js';
 import {
   ASCII_PRINTABLE,
   DIMENSION_NAME_FORBIDDEN_PREFIX,

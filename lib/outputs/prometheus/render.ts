@@ -9,7 +9,8 @@
  * sample. `buildMetrics` still gives the same metrics as prom-client-shaped objects.
  */
 import type { Collection } from '../../collection.js';
-import { PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES, type Snapshot } from '../../aggregate/snapshot.js';
+import type { Snapshot } from '../../aggregate/snapshot.js';
+import { PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES } from '../../vocabulary.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';

@@ -1,0 +1,35 @@
+/**
+ * The domain's words, in one place: the job statuses and job types of the Unstructured API, why a record is
+ * left out, and the name of the folded rest. Every stage (records, aggregation, outputs) and every public
+ * name derived from them (metric labels, CloudWatch dimensions) reads them from here.
+ */
+
+/** Job statuses documented by the Unstructured API (shared/seeds/list-jobs.md). */
+export const KNOWN_STATUSES = ['SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'STOPPED', 'FAILED'] as const;
+export type KnownStatus = (typeof KNOWN_STATUSES)[number];
+
+/** Statuses after which a job's `runtime` is final. */
+export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'STOPPED'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+
+/** Statuses whose age is exported (stuck-job alerts). */
+export const PENDING_STATUSES = ['SCHEDULED', 'IN_PROGRESS'] as const;
+export type PendingStatus = (typeof PENDING_STATUSES)[number];
+
+/** Documented job types; absent means `ephemeral` (the API's default). */
+export const KNOWN_JOB_TYPES = ['ephemeral', 'persistent', 'scheduled', 'template'] as const;
+export const DEFAULT_JOB_TYPE = 'ephemeral';
+
+/** Why a record was left out of every count. */
+export const SKIP_REASONS = [
+  'not_an_object',
+  'invalid_id',
+  'invalid_workflow_id',
+  'invalid_status',
+  'invalid_created_at',
+  'duplicate_id',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** The identifier used for workflows folded together by the MAX_WORKFLOWS cap. */
+export const OTHER_WORKFLOW_ID = 'other';
