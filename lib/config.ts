@@ -48,7 +48,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
@@ -102,7 +102,8 @@ function numberList(env: Env, variable: string, fallback: readonly number[], che
   return values;
 }
 
-function optional(env: Env, variable: string): string | undefined {
+/** The variable's value, trimmed; undefined when it is unset or blank (blank means "use the default"). */
+export function optionalSetting(env: Env, variable: string): string | undefined {
   const raw = env[variable];
   return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
 }
@@ -128,18 +129,18 @@ export function normalizeApiUrl(raw: string): string {
 const UUIDISH = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export function loadConfig(env: Env = process.env): Config {
-  const workflowIds = (optional(env, 'WORKFLOW_IDS') ?? '')
+  const workflowIds = (optionalSetting(env, 'WORKFLOW_IDS') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const id of workflowIds) {
     if (!UUIDISH.test(id)) throw new ConfigError('WORKFLOW_IDS', `not a workflow id: ${JSON.stringify(id)}`);
   }
-  const host = optional(env, 'HOST') ?? '0.0.0.0';
+  const host = optionalSetting(env, 'HOST') ?? '0.0.0.0';
   return {
-    apiUrl: normalizeApiUrl(optional(env, 'UNSTRUCTURED_API_URL') ?? DEFAULT_API_URL),
-    apiKey: optional(env, 'UNSTRUCTURED_API_KEY'),
-    apiKeyParam: optional(env, 'UNSTRUCTURED_API_KEY_PARAM'),
+    apiUrl: normalizeApiUrl(optionalSetting(env, 'UNSTRUCTURED_API_URL') ?? DEFAULT_API_URL),
+    apiKey: optionalSetting(env, 'UNSTRUCTURED_API_KEY'),
+    apiKeyParam: optionalSetting(env, 'UNSTRUCTURED_API_KEY_PARAM'),
     workflowIds: [...new Set(workflowIds)],
     requestTimeoutMs: positiveDuration(env, 'REQUEST_TIMEOUT', 10) * 1000,
     pullDeadlineMs: positiveDuration(env, 'PULL_DEADLINE', 25) * 1000,
@@ -149,9 +150,9 @@ export function loadConfig(env: Env = process.env): Config {
     histogramBuckets: numberList(env, 'HISTOGRAM_BUCKETS', DEFAULT_HISTOGRAM_BUCKETS, (n) => n > 0, 'a positive number of seconds'),
     quantiles: numberList(env, 'QUANTILES', DEFAULT_QUANTILES, (n) => n >= 0 && n <= 1, 'a quantile between 0 and 1'),
     cacheTtlMs: positiveDuration(env, 'CACHE_TTL', 30) * 1000,
-    metricsToken: optional(env, 'METRICS_TOKEN'),
-    metricsTokenParam: optional(env, 'METRICS_TOKEN_PARAM'),
-    cloudwatchNamespace: optional(env, 'CLOUDWATCH_NAMESPACE') ?? 'Unstructured/Jobs',
+    metricsToken: optionalSetting(env, 'METRICS_TOKEN'),
+    metricsTokenParam: optionalSetting(env, 'METRICS_TOKEN_PARAM'),
+    cloudwatchNamespace: optionalSetting(env, 'CLOUDWATCH_NAMESPACE') ?? 'Unstructured/Jobs',
     port: integer(env, 'PORT', 9464, 0, 65535),
     host,
   };

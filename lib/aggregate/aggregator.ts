@@ -1,6 +1,7 @@
 /**
  * Aggregation: validated jobs in, one plain Snapshot out. Pure and synchronous: no I/O, "now" passed in.
  */
+import { keepHiddenClass } from '../common/keep-hidden-class.js';
 import { FloatList } from './float-list.js';
 import type { Job } from '../records/job.js';
 import { selectQuantiles as exactQuantiles } from './percentile.js';
@@ -18,6 +19,7 @@ import {
   type SkipReason,
   type TerminalStatus,
 } from '../vocabulary.js';
+import { compareCodeUnits, wellFormed } from '../common/text.js';
 
 /**
  * Bounds on label values the API controls. A misbehaving upstream sending thousands of distinct
@@ -50,18 +52,6 @@ const TERMINAL_INDEX: Readonly<Record<string, number>> = dict([['COMPLETED', 0],
 const PENDING_INDEX: Readonly<Record<string, number>> = dict([['SCHEDULED', 0], ['IN_PROGRESS', 1]]);
 const KNOWN_STATUS_SET: ReadonlySet<string> = new Set(KNOWN_STATUSES);
 const KNOWN_JOB_TYPE_SET: ReadonlySet<string> = new Set(KNOWN_JOB_TYPES);
-
-// With the u flag these classes match lone surrogates only, never a valid pair.
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
-/**
- * Lone surrogates (JSON can carry them as `"\ud800"`) become U+FFFD, as invalid UTF-8 bytes do in the parser.
- * Labels are written as UTF-8, where every lone surrogate is U+FFFD: two values differing only there would
- * otherwise be two groups rendered as one series twice (an invalid exposition, duplicate CloudWatch datums).
- */
-function wellFormed(text: string): string {
-  return LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATES, '\uFFFD') : text;
-}
 
 /** Room for status labels: 5 known + MAX_UNKNOWN_STATUSES + OTHER_VALUE. */
 const STATUS_SLOTS = 32;
@@ -170,9 +160,6 @@ interface WorkflowAccumulator {
   nameCreatedMs: number;
   readonly group: GroupAccumulator;
 }
-
-/** The last released Aggregator and one of its groups, emptied (see Aggregator.release). */
-let lastReleased: readonly unknown[] = [];
 
 export class Aggregator {
   readonly #options: AggregateOptions;
@@ -343,15 +330,9 @@ export class Aggregator {
 
   /**
    * Ends this Aggregator once its snapshot is taken: the id set's memory goes to the next Aggregator (see
-   * IdSet.release), the per-workflow data is dropped, and add() and snapshot() throw from then on.
-   *
-   * The emptied object stays referenced (with one of its groups) until the next release, so that V8 keeps
-   * the hidden classes of Aggregator, GroupAccumulator and FloatList. Once every instance of a class is gone,
-   * a full GC collects its maps and deoptimises the code built on them; the next collection's objects get new
-   * maps, and after a few rounds the inline caches turn megamorphic for good. Replaying 10^6 jobs went from
-   * ~290 ms to ~520 ms from the 7th Aggregator on in a process that ran gc() between them (--trace-deopt:
-   * "weak objects", then "Insufficient type feedback for generic named access"); with the last one kept, it
-   * stays at ~290 ms.
+   * IdSet.release), the per-workflow data is dropped, and add() and snapshot() throw from then on. The emptied
+   * object and one of its groups are kept (keepHiddenClass) for the hidden classes of Aggregator,
+   * GroupAccumulator and FloatList.
    */
   release(): void {
     if (this.#released) return;
@@ -360,13 +341,14 @@ export class Aggregator {
     const kept = this.#workflows.values().next().value;
     kept?.group.clearRecent();
     this.#workflows.clear();
-    lastReleased = [this, kept];
+    if (kept === undefined) keepHiddenClass(this);
+    else keepHiddenClass(this, kept);
   }
 
   snapshot(): Snapshot {
     if (this.#released) throw new Error('Aggregator.snapshot() after release()');
     const o = this.#options;
-    const ranked = [...this.#workflows.values()].sort((a, b) => b.group.total - a.group.total || compare(a.id, b.id));
+    const ranked = [...this.#workflows.values()].sort((a, b) => b.group.total - a.group.total || compareCodeUnits(a.id, b.id));
     let kept = ranked.slice(0, o.maxWorkflows);
     let folded = ranked.slice(o.maxWorkflows);
     if (folded.length > 0 && kept.some((wf) => wf.id === OTHER_WORKFLOW_ID)) {
@@ -405,14 +387,14 @@ export class Aggregator {
     const jobTypeLabels = this.#jobTypeLabels.labels;
     const statusLabels = this.#statusLabels.labels;
     const slots = g.slotJobType.map((jobType, slot) => ({ jobType: jobTypeLabels[jobType] as string, slot }));
-    for (const { jobType, slot } of slots.sort((a, b) => compare(a.jobType, b.jobType))) {
+    for (const { jobType, slot } of slots.sort((a, b) => compareCodeUnits(a.jobType, b.jobType))) {
       const counts = dict<number>(KNOWN_STATUSES.map((s) => [s, 0] as const));
       const statuses: { status: string; n: number }[] = [];
       for (let k = 0; k < statusLabels.length; k++) {
         const n = g.counts[slot * STATUS_SLOTS + k] as number;
         if (n > 0) statuses.push({ status: statusLabels[k] as string, n });
       }
-      for (const { status, n } of statuses.sort((a, b) => compare(a.status, b.status))) {
+      for (const { status, n } of statuses.sort((a, b) => compareCodeUnits(a.status, b.status))) {
         counts[status] = n;
         byStatus[status] = (byStatus[status] ?? 0) + n;
       }
@@ -457,8 +439,4 @@ export function bucketIndex(bounds: readonly number[], value: number): number {
     else lo = mid + 1;
   }
   return lo;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

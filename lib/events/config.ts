@@ -2,7 +2,7 @@
  * Configuration of the finished-job events (docs/events.md): where the state lives, how far back jobs count.
  * Validated once at start, with errors that name the variable (ConfigError).
  */
-import { ConfigError, parseDurationSetting } from '../config.js';
+import { ConfigError, optionalSetting, parseDurationSetting, type Env } from '../config.js';
 
 export const DEFAULT_STATE_KEY = 'state/finished-jobs.json';
 /** Default EVENTS_RETENTION: a job first seen up to 7 days after it finished is still published. */
@@ -16,7 +16,6 @@ export const DEFAULT_BACKFILL_SECONDS = 3_600;
  */
 export const RETENTION_BOUNDS_SECONDS = { min: 3_600, max: 13 * 86_400 } as const;
 
-type Env = Readonly<Record<string, string | undefined>>;
 
 export interface EventsConfig {
   /** STATE_BUCKET: S3 bucket of the state object; undefined = events off (unless the CLI gives --state). */
@@ -27,11 +26,6 @@ export interface EventsConfig {
   readonly retentionSeconds: number;
   /** EVENTS_BACKFILL: with no state yet, only jobs that finished within this are published (0 = none). */
   readonly backfillSeconds: number;
-}
-
-function optional(env: Env, variable: string): string | undefined {
-  const raw = env[variable];
-  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
 }
 
 /** S3 bucket naming rules (general purpose buckets): 3–63 of a-z 0-9 . -, starting and ending with a letter or digit. */
@@ -56,7 +50,7 @@ export function validateObjectKey(variable: string, key: string): string {
 }
 
 function duration(env: Env, variable: string, fallback: number, min: number, max: number): number {
-  const raw = optional(env, variable);
+  const raw = optionalSetting(env, variable);
   if (raw === undefined) return fallback;
   const seconds = parseDurationSetting(variable, raw);
   if (seconds < min || seconds > max) {
@@ -74,12 +68,12 @@ function describeSeconds(s: number): string {
 }
 
 export function loadEventsConfig(env: Env = process.env): EventsConfig {
-  const bucket = optional(env, 'STATE_BUCKET');
+  const bucket = optionalSetting(env, 'STATE_BUCKET');
   const retentionSeconds = duration(env, 'EVENTS_RETENTION', DEFAULT_RETENTION_SECONDS, RETENTION_BOUNDS_SECONDS.min, RETENTION_BOUNDS_SECONDS.max);
   const backfillSeconds = duration(env, 'EVENTS_BACKFILL', Math.min(DEFAULT_BACKFILL_SECONDS, retentionSeconds), 0, retentionSeconds);
   return {
     stateBucket: bucket === undefined ? undefined : validateBucketName('STATE_BUCKET', bucket),
-    stateKey: validateObjectKey('STATE_KEY', optional(env, 'STATE_KEY') ?? DEFAULT_STATE_KEY),
+    stateKey: validateObjectKey('STATE_KEY', optionalSetting(env, 'STATE_KEY') ?? DEFAULT_STATE_KEY),
     retentionSeconds,
     backfillSeconds,
   };

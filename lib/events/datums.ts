@@ -13,12 +13,13 @@
  * into requests, and PutMetricData accepts or refuses a request as a whole, so an event is either fully
  * published or not at all: a failed request's events can be retried without double-counting any datum.
  */
-import type { Dimension, MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
-import { DIMENSION_NAMES, STORAGE_RESOLUTION, statusDimensionValue, validateDatum } from '../outputs/cloudwatch/datums.js';
-import { MAX_DATUMS_PER_REQUEST, MAX_VALUES_PER_DATUM, SAFE_REQUEST_BYTES, TIMESTAMP_WINDOW_MS, VALUE_RANGE } from '../outputs/cloudwatch/limits.js';
+import type { Dimension, MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { cloudWatchValue, datum, DIMENSION_NAMES, STORAGE_RESOLUTION, statusDimensionValue, validateDatum } from '../outputs/cloudwatch/datums.js';
+import { MAX_DATUMS_PER_REQUEST, MAX_VALUES_PER_DATUM, SAFE_REQUEST_BYTES, TIMESTAMP_WINDOW_MS } from '../outputs/cloudwatch/limits.js';
 import { envelopeBytes, estimateDatumBytes } from '../outputs/cloudwatch/publisher.js';
 import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
 import type { FinishedEvent } from './state.js';
+import { compareCodeUnits } from '../common/text.js';
 
 export const EVENT_METRIC_NAMES = { jobsFinished: 'JobsFinished', jobRuntime: 'JobRuntime' } as const;
 
@@ -49,14 +50,6 @@ export function eventTimestampMs(finishedAtMs: number, nowMs: number): number {
   return Math.min(latest, Math.max(earliest, minute));
 }
 
-function cloudWatchValue(value: number): number {
-  return value !== 0 && Math.abs(value) < VALUE_RANGE.minMagnitude ? 0 : value;
-}
-
-function datum(name: string, unit: StandardUnit, dimensions: Dimension[], at: Date, value: number): MetricDatum {
-  return { MetricName: name, Dimensions: dimensions, Timestamp: at, Value: value, Unit: unit, StorageResolution: STORAGE_RESOLUTION };
-}
-
 /** Runtimes as Values/Counts datums: distinct values ascending, ≤ MAX_VALUES_PER_DATUM a datum. */
 function runtimeDatums(dimensions: Dimension[], at: Date, runtimes: readonly number[]): MetricDatum[] {
   const counts = new Map<number, number>();
@@ -81,16 +74,12 @@ function runtimeDatums(dimensions: Dimension[], at: Date, runtimes: readonly num
   return out;
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 const STATUS_ORDER: Readonly<Record<string, number>> = Object.fromEntries(TERMINAL_STATUSES.map((s, i) => [s, i]));
 
 function renderUnit(events: readonly FinishedEvent[], status: TerminalStatus, at: Date): EventUnit {
   const statusDim: Dimension = { Name: DIMENSION_NAMES.status, Value: statusDimensionValue(status) };
   const datums: MetricDatum[] = [
-    datum(EVENT_METRIC_NAMES.jobsFinished, 'Count', [statusDim], at, events.length),
+    datum(EVENT_METRIC_NAMES.jobsFinished, 'Count', events.length, [statusDim], at),
     ...runtimeDatums([statusDim], at, events.map((e) => e.runtimeSeconds)),
   ];
   const byWorkflow = new Map<string, number[]>();
@@ -99,9 +88,9 @@ function renderUnit(events: readonly FinishedEvent[], status: TerminalStatus, at
     if (runtimes === undefined) byWorkflow.set(e.workflow, (runtimes = []));
     runtimes.push(e.runtimeSeconds);
   }
-  for (const [workflow, runtimes] of [...byWorkflow].sort((a, b) => compare(a[0], b[0]))) {
+  for (const [workflow, runtimes] of [...byWorkflow].sort((a, b) => compareCodeUnits(a[0], b[0]))) {
     const dims: Dimension[] = [{ Name: DIMENSION_NAMES.workflow, Value: workflow }, statusDim];
-    datums.push(datum(EVENT_METRIC_NAMES.jobsFinished, 'Count', dims, at, runtimes.length));
+    datums.push(datum(EVENT_METRIC_NAMES.jobsFinished, 'Count', runtimes.length, dims, at));
     datums.push(...runtimeDatums(dims, at, runtimes));
   }
   return { events, datums };
@@ -125,7 +114,7 @@ export function renderEventUnits(events: readonly FinishedEvent[], options: { re
   const units: EventUnit[] = [];
   for (const g of ordered) {
     // Deterministic content: by workflow, then runtime, then id.
-    g.events.sort((a, b) => compare(a.workflow, b.workflow) || a.runtimeSeconds - b.runtimeSeconds || compare(a.id, b.id));
+    g.events.sort((a, b) => compareCodeUnits(a.workflow, b.workflow) || a.runtimeSeconds - b.runtimeSeconds || compareCodeUnits(a.id, b.id));
     for (let i = 0; i < g.events.length; i += MAX_EVENTS_PER_UNIT) {
       units.push(renderUnit(g.events.slice(i, i + MAX_EVENTS_PER_UNIT), g.status, new Date(g.at)));
     }
@@ -134,7 +123,7 @@ export function renderEventUnits(events: readonly FinishedEvent[], options: { re
     const present = new Set(events.map((e) => e.status));
     const at = new Date(Math.floor(options.nowMs / MINUTE_MS) * MINUTE_MS);
     const zeros = TERMINAL_STATUSES.filter((s) => !present.has(s)).map((s) =>
-      datum(EVENT_METRIC_NAMES.jobsFinished, 'Count', [{ Name: DIMENSION_NAMES.status, Value: statusDimensionValue(s) }], at, 0),
+      datum(EVENT_METRIC_NAMES.jobsFinished, 'Count', 0, [{ Name: DIMENSION_NAMES.status, Value: statusDimensionValue(s) }], at),
     );
     if (zeros.length > 0) units.push({ events: [], datums: zeros });
   }

@@ -6,6 +6,7 @@ import { workflowDimensionValue, OTHER_WORKFLOW_DIMENSION_VALUE } from '../outpu
 import type { Job } from '../records/job.js';
 import type { Snapshot } from '../aggregate/snapshot.js';
 import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
+import { wellFormed } from '../common/text.js';
 
 /** A terminal job with a valid runtime, as seen in the list. */
 export interface FinishedJob {
@@ -19,12 +20,6 @@ export interface FinishedJob {
 }
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
-const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
-
-/** The id as the aggregation shows it (aggregate.ts keys workflows the same way). */
-function wellFormed(text: string): string {
-  return text.replace(LONE_SURROGATES, '\uFFFD');
-}
 
 export interface FinishedJobsOptions {
   /** "now" of the run, epoch ms: the same as the collection's. */

@@ -18,6 +18,7 @@
 import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
 import { uuidFromString, uuidToString } from '../records/uuid.js';
 import { StateCorruptError } from './store.js';
+import { compareCodeUnits } from '../common/text.js';
 
 export const STATE_FORMAT = 'unstructured-jobs-exporter/finished-jobs';
 export const STATE_VERSION = 1;
@@ -128,10 +129,6 @@ interface StateJson {
   seen: SeenBucketJson[];
   pending: FinishedEvent[];
   lease?: Lease;
-}
-
-function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 const words = new Int32Array(4);

@@ -1,110 +1,30 @@
 /**
  * The landing page at `/`: the current collection as one small, self-contained HTML page (inline CSS, no
- * script, no external asset, a strict Content-Security-Policy), and the view helpers `lib/table.ts` shares
- * so that the terminal table shows the same content.
+ * script, no external asset, a strict Content-Security-Policy). Its content comes from the view model
+ * (view.ts), which the terminal table shares.
  *
  * Every text that comes from the API (workflow names and ids, statuses, error messages) goes through
  * escapeHtml: a workflow named `</script><script>alert(1)</script>` is shown as text.
  */
 import type { Collection, CollectionFailure, CollectionSuccess } from '../collection.js';
-import type { GroupStats, Snapshot } from '../aggregate/snapshot.js';
-import { KNOWN_STATUSES, OTHER_WORKFLOW_ID, PENDING_STATUSES, SKIP_REASONS, type TerminalStatus } from '../vocabulary.js';
+import type { Snapshot } from '../aggregate/snapshot.js';
+import { PENDING_STATUSES, SKIP_REASONS } from '../vocabulary.js';
+import {
+  foldedWorkflows,
+  groupRows,
+  humanDuration,
+  isKnownStatus,
+  quantileLabel,
+  RUNTIME_STATUSES,
+  statusColumns,
+  totalJobs,
+  totalSkipped,
+  utcTimestamp,
+  type GroupRow,
+} from './view.js';
 
 /** How often the browser reloads the page (seconds). */
 export const REFRESH_SECONDS = 30;
-
-/** Terminal statuses whose runtime percentiles are shown. */
-export const RUNTIME_STATUSES: readonly TerminalStatus[] = ['COMPLETED', 'FAILED'];
-
-// ---------------------------------------------------------------------------------------------------------
-// View helpers shared with lib/table.ts
-
-/** One row of the per-workflow tables: a workflow, the folded rest, or the total over all of them. */
-export interface GroupRow {
-  readonly kind: 'workflow' | 'other' | 'total';
-  readonly name: string;
-  /** The workflow id; empty for the total row. */
-  readonly id: string;
-  /** Workflows this row stands for (folded rest: the number folded). */
-  readonly workflowCount: number;
-  readonly stats: GroupStats;
-}
-
-/** The workflows in snapshot order (busiest first, folded rest last), then the total. */
-export function groupRows(s: Snapshot): GroupRow[] {
-  const rows: GroupRow[] = s.workflows.map((wf) => ({
-    kind: wf.id === OTHER_WORKFLOW_ID ? 'other' : 'workflow',
-    name: wf.id === OTHER_WORKFLOW_ID ? `other (${wf.workflowCount} workflows folded)` : wf.name,
-    id: wf.id,
-    workflowCount: wf.workflowCount,
-    stats: wf,
-  }));
-  rows.push({ kind: 'total', name: 'All workflows', id: '', workflowCount: s.workflowsSeen, stats: s.total });
-  return rows;
-}
-
-/** Status columns: the five known statuses in lifecycle order, then any unknown status seen (sorted). */
-export function statusColumns(s: Snapshot): string[] {
-  const known: ReadonlySet<string> = new Set(KNOWN_STATUSES);
-  const unknown = new Set<string>();
-  for (const status of Object.keys(s.total.byStatus)) if (!known.has(status)) unknown.add(status);
-  for (const wf of s.workflows) for (const status of Object.keys(wf.byStatus)) if (!known.has(status)) unknown.add(status);
-  return [...KNOWN_STATUSES, ...[...unknown].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))];
-}
-
-export function isKnownStatus(status: string): boolean {
-  return (KNOWN_STATUSES as readonly string[]).includes(status);
-}
-
-export function totalJobs(g: GroupStats): number {
-  return Object.values(g.byStatus).reduce((sum, n) => sum + n, 0);
-}
-
-/** `p50`, `p95`, `p99.9`; 1 is `max`, 0 is `min`. */
-export function quantileLabel(q: number): string {
-  if (q === 1) return 'max';
-  if (q === 0) return 'min';
-  return `p${Number((q * 100).toFixed(4))}`;
-}
-
-/**
- * A duration for people: `0s`, `0.5s`, `2.35s`, `45s`, `2m 30s`, `5m`, `1h 30m`, `2h`, `1d`, `2d 3h`; `—` when there is none
- * (undefined or NaN). Two units at most, the second left out when 0. Seconds below 10 keep up to two decimals
- * (sub-second runtimes are common).
- */
-export function humanDuration(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds)) return '—';
-  if (seconds < 0) return `-${humanDuration(-seconds)}`;
-  if (seconds < 10) return `${Number(seconds.toFixed(2))}s`;
-  const total = Math.round(seconds);
-  if (total < 60) return `${total}s`;
-  const days = Math.floor(total / 86_400);
-  const hours = Math.floor((total % 86_400) / 3_600);
-  const minutes = Math.floor((total % 3_600) / 60);
-  const secs = total % 60;
-  const two = (a: number, unitA: string, b: number, unitB: string) => (b === 0 ? `${a}${unitA}` : `${a}${unitA} ${b}${unitB}`);
-  if (days > 0) return two(days, 'd', hours, 'h');
-  if (hours > 0) return two(hours, 'h', minutes, 'm');
-  return two(minutes, 'm', secs, 's');
-}
-
-/** `2026-11-29 12:00:00 UTC` */
-export function utcTimestamp(ms: number): string {
-  if (!Number.isFinite(ms)) return '—';
-  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-}
-
-/** Skipped records by reason, only the reasons that occurred. */
-export function skippedReasons(s: Snapshot): Array<[string, number]> {
-  return SKIP_REASONS.filter((r) => s.recordsSkipped[r] > 0).map((r) => [r, s.recordsSkipped[r]]);
-}
-
-export function totalSkipped(s: Snapshot): number {
-  return SKIP_REASONS.reduce((sum, r) => sum + s.recordsSkipped[r], 0);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// HTML
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -251,7 +171,7 @@ ${rows.join('\n')}
 function upPage(c: CollectionSuccess, version: string): string {
   const s = c.snapshot;
   const rows = groupRows(s);
-  const folded = s.workflows.find((w) => w.id === OTHER_WORKFLOW_ID)?.workflowCount ?? 0;
+  const folded = foldedWorkflows(s);
   const body = `<header><h1>unstructured-jobs-exporter</h1><span class="badge up">UP</span><span class="muted">last pull succeeded</span></header>
 <dl class="facts">
 ${fact('Collected at', utcTimestamp(Date.parse(s.generatedAt)))}

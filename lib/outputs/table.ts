@@ -7,6 +7,7 @@ import type { Collection, CollectionFailure, CollectionSuccess } from '../collec
 import type { Snapshot } from '../aggregate/snapshot.js';
 import { PENDING_STATUSES } from '../vocabulary.js';
 import {
+  foldedWorkflows,
   groupRows,
   humanDuration,
   quantileLabel,
@@ -17,7 +18,7 @@ import {
   totalSkipped,
   utcTimestamp,
   type GroupRow,
-} from './status-page.js';
+} from './view.js';
 
 /** Display width of the workflow column, and of the shortened id next to it. */
 export const NAME_WIDTH = 32;
@@ -196,7 +197,7 @@ function runtimeTable(s: Snapshot, rows: readonly GroupRow[]): string[] {
 function upTable(c: CollectionSuccess, options: TableOptions): string {
   const s = c.snapshot;
   const rows = groupRows(s);
-  const folded = s.workflows.find((w) => w.id === 'other')?.workflowCount ?? 0;
+  const folded = foldedWorkflows(s);
   const skipped = skippedReasons(s);
   const lines = [
     `unstructured-jobs-exporter${options.version ? ` ${options.version}` : ''}  UP  collected ${utcTimestamp(Date.parse(s.generatedAt))} in ${humanDuration(c.durationSeconds)}`,

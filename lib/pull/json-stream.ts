@@ -16,6 +16,7 @@
  * consumes the element — having validated every byte of it exactly as JSON.parse would — or declines it, and
  * the element goes to JSON.parse and onElement as above. Errors, offsets and element counts are unchanged.
  */
+import { oneLine } from '../common/text.js';
 
 /** A body that is not a (complete) JSON array, with where it went wrong. */
 export class JsonStreamError extends Error {
@@ -506,11 +507,6 @@ function describeTruncation(state: State, inString: boolean): string {
     default:
       return 'the end of the body';
   }
-}
-
-/** Control characters would split the log line an error message ends up in. */
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }
 
 /** A short one-line quote of an error object's `detail` (a string, or FastAPI's list of errors). */

@@ -25,6 +25,7 @@ import type { Gunzip, Inflate, createGunzip, createInflate } from 'node:zlib';
 import type { Config } from '../config.js';
 import { loadMinorGc, loadYoungGenerationHold, NUDGE_EVERY_BYTES, type MinorGc, type YoungGenerationHold } from './gc-nudge.js';
 import { JsonArrayStream, JsonStreamError, type ObjectScanner } from './json-stream.js';
+import { oneLine } from '../common/text.js';
 
 export const PULL_ERROR_KINDS = [
   'auth',
@@ -556,10 +557,6 @@ function formatIssue(issue: unknown): string {
   const where = Array.isArray(loc) ? loc.map(String).join('.') : undefined;
   const what = typeof msg === 'string' ? msg : JSON.stringify(issue);
   return where === undefined || where === '' ? what : `${where}: ${what}`;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
 }
 
 /** Shorter leftovers of a cut key are not worth redacting (and would mangle ordinary text). */

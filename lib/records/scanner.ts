@@ -13,6 +13,7 @@
  * the element, and the caller gives that element to the reference path (JSON.parse + toJob), which
  * validates it (and reports the error) exactly as before. Only fully understood elements are consumed.
  */
+import { keepHiddenClass } from '../common/keep-hidden-class.js';
 import type { ObjectScanner } from '../pull/json-stream.js';
 import { DEFAULT_JOB_TYPE, type SkipReason } from '../vocabulary.js';
 import { ByteInterner, decodeToken, TOKEN_ESCAPE, TOKEN_NON_ASCII } from './byte-interner.js';
@@ -148,8 +149,6 @@ const EXPECTED_KEYS = EXPECTED_KEY_NAMES.map((k) => Buffer.from(`"${k}":`));
 const EXPECTED_FIELDS = Int32Array.from([F_ID, F_WORKFLOW_ID, F_WORKFLOW_NAME, F_STATUS, F_CREATED_AT, F_RUNTIME, -1, -1, F_JOB_TYPE]);
 
 const EMPTY_BYTES = Buffer.alloc(0);
-/** The record of the last released scanner (see JobRecordScanner.release). */
-let lastReleasedJob: ScannedJob | undefined;
 
 /**
  * Reads job records (top-level array elements that are objects) straight from the bytes (see the top of
@@ -172,13 +171,12 @@ export class JobRecordScanner implements ObjectScanner {
   }
 
   /**
-   * Ends this scanner once its response is read: its record (without the last chunk it pointed into) stays
-   * referenced until the next release, so V8 keeps ScannedJob's hidden class for the next collection (see
-   * Aggregator.release for what is lost otherwise).
+   * Ends this scanner once its response is read: its record, without the last chunk it pointed into, is kept
+   * (keepHiddenClass) for ScannedJob's hidden class.
    */
   release(): void {
     this.job.nameBytes = EMPTY_BYTES;
-    lastReleasedJob = this.job;
+    keepHiddenClass(this.job);
   }
 
   /** Elements consumed (delivered to the sink). */

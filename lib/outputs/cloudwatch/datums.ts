@@ -24,6 +24,7 @@ import {
   TIMESTAMP_WINDOW_MS,
   VALUE_RANGE,
 } from './limits.js';
+import { compareCodeUnits } from '../../common/text.js';
 
 export const METRIC_NAMES = {
   jobs: 'Jobs',
@@ -156,7 +157,7 @@ function jobCountsByStatusValue(byStatus: Readonly<Record<string, number>>): Map
   const known: ReadonlySet<string> = new Set(KNOWN_STATUSES);
   const unknown = Object.keys(byStatus)
     .filter((s) => !known.has(s))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    .sort(compareCodeUnits);
   for (const raw of unknown) {
     const value = statusDimensionValue(raw);
     counts.set(value, (counts.get(value) ?? 0) + (byStatus[raw] ?? 0));
@@ -164,7 +165,8 @@ function jobCountsByStatusValue(byStatus: Readonly<Record<string, number>>): Map
   return counts;
 }
 
-function datum(name: string, unit: StandardUnit, value: number, dimensions: Dimension[], at: Date): MetricDatum {
+/** One datum at standard resolution; a value too small for CloudWatch is 0 (cloudWatchValue). */
+export function datum(name: string, unit: StandardUnit, value: number, dimensions: Dimension[], at: Date): MetricDatum {
   return {
     MetricName: name,
     Dimensions: dimensions,
@@ -176,7 +178,7 @@ function datum(name: string, unit: StandardUnit, value: number, dimensions: Dime
 }
 
 /** Magnitudes CloudWatch cannot store (below ~8.5e-109) are 0 for every purpose here. */
-function cloudWatchValue(value: number): number {
+export function cloudWatchValue(value: number): number {
   return value !== 0 && Math.abs(value) < VALUE_RANGE.minMagnitude ? 0 : value;
 }
 

@@ -8,6 +8,7 @@
  * start short, and writing lines directly renders 10k workflows (≈10^6 series) without a label object per
  * sample. `buildMetrics` still gives the same metrics as prom-client-shaped objects.
  */
+import { keepHiddenClass } from '../../common/keep-hidden-class.js';
 import type { Collection } from '../../collection.js';
 import type { Snapshot } from '../../aggregate/snapshot.js';
 import { PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES } from '../../vocabulary.js';
@@ -149,15 +150,6 @@ const view = (buf: Buffer): Uint8Array => new Uint8Array(buf.buffer, buf.byteOff
 const EMPTY_BUFFER = Buffer.alloc(0);
 
 /**
- * The last finished writer, emptied. Once every instance of a class is gone, a full GC may collect the hidden
- * class its instances ended with, and the optimised code of its methods is thrown away with it ("weak objects"
- * in --trace-deopt): with a full GC before each of 25 renders, encodedSample, #value, #text and #reserve were
- * recompiled 6–7 times each, twice with the last writer kept. Keeping one instance keeps the hidden class (as
- * Aggregator.release does for the counting code); the time saved per render is within this VM's noise.
- */
-let lastExposition: Exposition | undefined;
-
-/**
  * The exposition as UTF-8 bytes. A 10k-workflow exposition is ~10^6 lines and ~150 MB: built as one string it
  * is a rope of millions of pieces that V8 must flatten and the HTTP layer must encode again. Here each label
  * set (workflow and status) is encoded once and every line is a few copies into the arena.
@@ -213,7 +205,7 @@ class Exposition {
 
   /**
    * The whole exposition, and the arena it lives in (to give back once it is sent). The writer is emptied and
-   * kept until the next render (see lastExposition).
+   * kept (keepHiddenClass) for its hidden class.
    */
   finish(): { bytes: Buffer; arena: Buffer } {
     this.#text(this.openMetrics ? '\n# EOF\n' : '\n');
@@ -231,7 +223,7 @@ class Exposition {
     this.#buf = EMPTY_BUFFER;
     this.#u8 = view(EMPTY_BUFFER);
     this.#at = 0;
-    lastExposition = this;
+    keepHiddenClass(this);
     return written;
   }
 
