@@ -13,7 +13,8 @@ import { quantiles, selectQuantiles } from '../lib/aggregate/percentile.js';
 import { JobRecordScanner, ScannedJob } from '../lib/records/scanner.js';
 import { toJob } from '../lib/records/to-job.js';
 import { uuidFromString } from '../lib/records/uuid.js';
-import { buildMetrics, renderPrometheus } from '../lib/outputs/prometheus/render.js';
+import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
+import { buildMetrics } from '../test/support/prom-client-oracle.js';
 import { SKIP_REASONS, type SkipReason } from '../lib/vocabulary.js';
 import { pydanticDuration, Random, uuid } from './generate.js';
 

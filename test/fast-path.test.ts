@@ -19,7 +19,8 @@ import { parseRfc3339, parseRfc3339Bytes } from '../lib/records/rfc3339.js';
 import { JobRecordScanner, type ScannedJob } from '../lib/records/scanner.js';
 import { toJob } from '../lib/records/to-job.js';
 import { uuidFromBytes, uuidFromString, uuidToString } from '../lib/records/uuid.js';
-import { buildMetrics, renderPrometheus } from '../lib/outputs/prometheus/render.js';
+import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
+import { buildMetrics } from './support/prom-client-oracle.js';
 import type { SkipReason } from '../lib/vocabulary.js';
 
 // ---------------------------------------------------------------------------------------------------------
