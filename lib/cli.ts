@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Collection } from './collection.js';
+import { loadCloudWatchSdk } from './cloudwatch/publisher.js';
 import { ACCOUNT_VARIABLES, ConfigError, loadConfig, parseDurationSetting, requireApiKey, wantsDemo } from './config.js';
 import type { Config } from './config.js';
 import { loadEventsConfig, type EventsConfig } from './events/config.js';
@@ -12,6 +13,7 @@ import type { StateStore } from './events/store.js';
 import { createExporter } from './exporter.js';
 import { Logger, logLevelFromEnv } from './log.js';
 import { renderPrometheus } from './render-prometheus.js';
+import { loadSsmSdk } from './secrets.js';
 import { startServer } from './server.js';
 import { renderTable } from './table.js';
 import { VERSION } from './version.js';
@@ -183,6 +185,7 @@ async function serve(args: readonly string[], io: Io): Promise<number> {
   let env = flagsToEnv(values.demo === true ? withoutAccount(io.env) : io.env, values);
   const logger = new Logger({ level: logLevelFromEnv(env), write: (line) => io.stderr(`${line}\n`) });
   loadConfig(env); // validate before anything starts
+  await loadOptionalSdks(env, { metricsToken: true, cloudwatch: false });
   let demo: Awaited<ReturnType<typeof startDemo>> | undefined;
   if (wantsDemo(env)) {
     demo = await startDemo(env);
@@ -253,6 +256,7 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   let env = flagsToEnv(demoWanted ? withoutAccount(io.env) : io.env, values);
   loadConfig(env); // configuration errors first, before anything starts
   if (!demoWanted) requireApiKey(env, ', or pass --demo to collect from the embedded demo');
+  await loadOptionalSdks(env, { metricsToken: false, cloudwatch: sink === 'cloudwatch' });
   const logger = new Logger({ level: logLevelFromEnv(env), write: (line) => io.stderr(`${line}\n`) });
   // Logs go to stderr only when asked: stdout is the data, stderr carries the one-line error.
   const quiet = new Logger({ level: 'error', write: () => undefined });
@@ -303,6 +307,19 @@ async function collectOnce(env: Io['env'], run: CollectRun, io: Io): Promise<num
   return EXIT.ok;
 }
 
+/**
+ * Loads now the optional AWS SDK clients (package.json optionalDependencies) this command will use, so that an
+ * install without them (`npm install --omit=optional`) fails at start with a MissingDependencyError naming the
+ * package (exit 2, a configuration problem), not on every scrape or after a pull.
+ */
+async function loadOptionalSdks(env: Io['env'], uses: { readonly metricsToken: boolean; readonly cloudwatch: boolean }): Promise<void> {
+  const config = loadConfig(env);
+  const apiKeyFromSsm = config.apiKey === undefined && config.apiKeyParam !== undefined;
+  const tokenFromSsm = uses.metricsToken && config.metricsToken === undefined && config.metricsTokenParam !== undefined;
+  if (apiKeyFromSsm || tokenFromSsm) await loadSsmSdk();
+  if (uses.cloudwatch) await loadCloudWatchSdk();
+}
+
 interface CliEvents {
   readonly config: EventsConfig;
   readonly store: StateStore;
@@ -316,7 +333,8 @@ async function eventsSetup(env: Io['env'], statePath: string | undefined): Promi
     return { config, store: new FileStateStore(statePath) };
   }
   if (config.stateBucket !== undefined) {
-    const { S3StateStore } = await import('./events/s3-store.js');
+    const { S3StateStore, loadS3Sdk } = await import('./events/s3-store.js');
+    await loadS3Sdk(); // before the pull, like loadOptionalSdks
     return { config, store: new S3StateStore({ bucket: config.stateBucket, key: config.stateKey }) };
   }
   return undefined;
