@@ -433,7 +433,7 @@ async function main(): Promise<void> {
 
     // Micro-benchmarks.
     console.error('aggregation, durations, percentiles, rendering …');
-    const columns = toColumns(slices, bigJobs);
+    const columns = toColumns(slices, bigJobs, BENCH_NOW_MS);
     // Interleaved with the baseline again, so a change in the machine's load hits both alike.
     const aggTimes: number[] = [];
     const parseAgain: number[] = [];

@@ -88,11 +88,12 @@ export interface Columns {
   readonly createdAt: Float64Array;
   readonly runtime: Float64Array;
   readonly runtimeInvalid: Uint8Array;
+  readonly runtimeLongerThanAge: Uint8Array;
   readonly strings: string[];
 }
 
-/** Reads job list bodies (through the real stream + scanner) into columns. */
-export function toColumns(bodies: readonly Buffer[], n: number): Columns {
+/** Reads job list bodies (through the real stream + scanner, runtimes judged at `nowMs`) into columns. */
+export function toColumns(bodies: readonly Buffer[], n: number, nowMs: number): Columns {
   const strings: string[] = [];
   const index = new Map<string, number>();
   const intern = (s: string) => {
@@ -112,6 +113,7 @@ export function toColumns(bodies: readonly Buffer[], n: number): Columns {
     createdAt: new Float64Array(n),
     runtime: new Float64Array(n),
     runtimeInvalid: new Uint8Array(n),
+    runtimeLongerThanAge: new Uint8Array(n),
     strings,
   };
   let i = 0;
@@ -128,12 +130,13 @@ export function toColumns(bodies: readonly Buffer[], n: number): Columns {
       c.createdAt[i] = job.createdAtMs;
       c.runtime[i] = job.runtimeSeconds ?? Number.NaN;
       c.runtimeInvalid[i] = job.runtimeInvalid ? 1 : 0;
+      c.runtimeLongerThanAge[i] = job.runtimeLongerThanAge ? 1 : 0;
     }
     i++;
   };
-  const scanner = new JobRecordScanner((job: ScannedJob) => put(job.reason ?? job.toJob()));
+  const scanner = new JobRecordScanner((job: ScannedJob) => put(job.reason ?? job.toJob()), nowMs);
   for (const body of bodies) {
-    const stream = new JsonArrayStream((raw) => put(toJob(raw)), { objectScanner: scanner });
+    const stream = new JsonArrayStream((raw) => put(toJob(raw, nowMs)), { objectScanner: scanner });
     stream.write(body);
     stream.end();
   }
@@ -148,7 +151,7 @@ export function aggregationMs(c: Columns, nowMs: number, runs: number): number {
   const flags = c.strings.map((s) => (JSON.stringify(s).includes('\\') ? 1 : 0) | (/[^\x00-\x7f]/.test(s) ? 2 : 0));
   return timeIt(runs, () => {
     const agg = new Aggregator(baseOptions(nowMs));
-    const scanner = new JobRecordScanner(() => undefined);
+    const scanner = new JobRecordScanner(() => undefined, nowMs);
     const j = scannedJob(scanner);
     const s = c.strings;
     for (let i = 0; i < c.n; i++) {
@@ -171,6 +174,7 @@ export function aggregationMs(c: Columns, nowMs: number, runs: number): number {
       j.createdAtMs = c.createdAt[i] as number;
       j.runtime = c.runtime[i] as number;
       j.runtimeInvalid = c.runtimeInvalid[i] === 1;
+      j.runtimeLongerThanAge = c.runtimeLongerThanAge[i] === 1;
       agg.addScanned(j as unknown as ScannedJob);
     }
     agg.snapshot();
@@ -235,7 +239,7 @@ export function percentileMs(nowMs: number): { snapshotMs: number; sortMs: numbe
   const snapshotTimes: number[] = [];
   for (let rep = 0; rep < 5; rep++) {
     const agg = new Aggregator(options);
-    const scanner = new JobRecordScanner(() => undefined);
+    const scanner = new JobRecordScanner(() => undefined, nowMs);
     const j = scannedJob(scanner);
     j.nameKind = 0; // the name is the id
     for (let i = 0; i < n; i++) {
@@ -302,6 +306,7 @@ export function collectionOf(workflows: number, nowMs: number): Collection {
             createdAtMs: nowMs - r.int(2 * 86_400_000),
             runtimeSeconds: status === 'SCHEDULED' || status === 'IN_PROGRESS' ? undefined : Math.exp(1 + 5 * r.next()),
             runtimeInvalid: false,
+            runtimeLongerThanAge: false,
           });
         }
       }

@@ -21,7 +21,7 @@ export async function straightforwardCollect(config: Config, apiKey: string, now
     quantiles: config.quantiles,
   });
   for (const raw of records) {
-    const job = toJob(raw);
+    const job = toJob(raw, nowMs);
     if (typeof job === 'string') aggregator.skip(job);
     else aggregator.add(job);
   }

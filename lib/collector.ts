@@ -45,8 +45,9 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
       throw new ConfigError('UNSTRUCTURED_API_KEY', 'not set (nor UNSTRUCTURED_API_KEY_PARAM): no API key to send');
     }
     logger.addSecret(key);
+    const now = nowMs ?? clock();
     const aggregator = new Aggregator({
-      nowMs: nowMs ?? clock(),
+      nowMs: now,
       runtimeWindowSeconds: config.runtimeWindowSeconds,
       maxWorkflows: config.maxWorkflows,
       histogramBuckets: config.histogramBuckets,
@@ -54,18 +55,19 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
     });
     const allow = config.workflowIds.length > 0 ? new Set(config.workflowIds) : undefined;
     // Fast path: most records are read straight from the response bytes, with the same rules as toJob
-    // (records.ts); the rest come to onRecord below as JSON.parse made them.
+    // (records/to-job.ts); the rest come to onRecord below as JSON.parse made them. Both judge runtimes against
+    // the aggregation's "now" (records/runtime-bound.ts).
     const scanner = new JobRecordScanner((job) => {
       if (job.reason !== undefined) aggregator.skip(job.reason);
       else if (allow === undefined || allow.has(job.workflowId)) {
         aggregator.addScanned(job);
         onJob?.(job.toJob());
       }
-    });
+    }, now);
     const stats = await (deps.pull ?? pullJobs)(
       config,
       (raw) => {
-        const job = toJob(raw);
+        const job = toJob(raw, now);
         if (typeof job === 'string') aggregator.skip(job);
         // The API filtered by workflow_id already; this guards against an upstream that ignores the filter.
         else if (allow === undefined || allow.has(job.workflowId)) {
@@ -83,6 +85,7 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
       jobsFetched: snapshot.jobsFetched,
       skipped: snapshot.recordsSkipped,
       runtimeUnparsable: snapshot.runtimeUnparsable,
+      runtimeLongerThanAge: snapshot.runtimeLongerThanAge,
       workflows: snapshot.workflowsSeen,
       attempts: stats.attempts,
       bytes: stats.bytes,

@@ -104,6 +104,26 @@ describe('Aggregator', () => {
     expect(h?.sum).toBeCloseTo(runtimes.reduce((x, y) => x + y, 0), 9);
   });
 
+  it('counts a job whose runtime is longer than its age, and leaves that runtime out of the histogram and the window', () => {
+    // Prepare
+    const agg = new Aggregator({ ...OPTIONS, runtimeWindowSeconds: 3600 });
+
+    // Act: the records layer flagged the third job's runtime (created_at + runtime after now) and left it out
+    agg.add(job({ runtimeSeconds: 30, createdAtMs: NOW_MS - 60_000 }));
+    agg.add(job({ runtimeSeconds: 50, createdAtMs: NOW_MS - 60_000 }));
+    agg.add(job({ runtimeSeconds: undefined, runtimeLongerThanAge: true, createdAtMs: NOW_MS - 60_000 }));
+    agg.add(job({ runtimeSeconds: undefined, runtimeInvalid: true }));
+    const s = agg.snapshot();
+
+    // Assess
+    expect(s.total.byStatus.COMPLETED).toBe(4);
+    expect(s.runtimeLongerThanAge).toBe(1);
+    expect(s.runtimeUnparsable).toBe(1);
+    expect(s.total.runtime.COMPLETED.count).toBe(2);
+    expect(s.total.recent.COMPLETED.count).toBe(2);
+    expect(s.total.recent.COMPLETED.quantiles.at(-1)).toBe(50);
+  });
+
   it('computes exact window quantiles only over jobs finished inside the window', () => {
     // Prepare
     const agg = new Aggregator({ ...OPTIONS, runtimeWindowSeconds: 3600 });

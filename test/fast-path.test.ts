@@ -22,6 +22,10 @@ import { uuidFromBytes, uuidFromString, uuidToString } from '../lib/records/uuid
 import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
 import { buildMetrics } from './support/prom-client-oracle.js';
 import type { SkipReason } from '../lib/vocabulary.js';
+import { MAX_CLOCK_SKEW_MS } from '../lib/records/runtime-bound.js';
+
+/** "now" of every collection here: runtimes ending after it (plus the skew) are longer than the job's age. */
+const NOW_MS = Date.parse('2026-11-29T12:00:00Z');
 
 // ---------------------------------------------------------------------------------------------------------
 // A serializer with control over what JSON.stringify decides: whitespace anywhere, escapes of any
@@ -142,9 +146,13 @@ const timestamp = fc.oneof(
     '202٦-01-01T00:00:00Z',
     '',
   ),
+  // Around the last moment a job may finish (now + skew), for the small runtimes below to cross it.
+  fc.constantFrom(-1_000, 0, 1, -1_001, -MAX_CLOCK_SKEW_MS - 1_000).map((ms) => new Date(NOW_MS + MAX_CLOCK_SKEW_MS + ms).toISOString()),
 );
 const duration = fc.oneof(
   fc.constantFrom('PT2M30S', 'PT2M30.456S', 'PT1H2M3.456789S', 'P1DT2H', 'PT0S', 'PT0.5S', 'P1Y35D', '-PT5S', 'P1W', 'PT1,5S', 'PT1.5H', 'PT', 'P', 'P1DT', 'pt5s', 'PT1.5H2M', 'two minutes', ''),
+  // Longer than any job's age (issue 15), and small ones that cross now + skew by a millisecond.
+  fc.constantFrom('P1100000000000Y', 'P2739726Y9DT23H59M59.999999S', 'P400D', 'PT1S', 'PT1.001S', 'PT0.001S', 'PT5M', 'PT5M0.001S'),
   fc.tuple(fc.nat({ max: 400 }), fc.nat({ max: 23 }), fc.nat({ max: 59 }), fc.nat({ max: 59 }), fc.nat({ max: 999_999 })).map(
     ([d, h, m, s, us]) => `P${d > 0 ? `${d}D` : ''}T${h}H${m}M${s}.${String(us).padStart(6, '0')}S`,
   ),
@@ -220,14 +228,14 @@ type Outcome = Job | SkipReason;
 /** The reference: the whole array through JSON.parse, every element through toJob. */
 function reference(bytes: Buffer): Outcome[] {
   const parsed = JSON.parse(bytes.toString('utf8')) as unknown[];
-  return parsed.map((raw) => toJob(raw));
+  return parsed.map((raw) => toJob(raw, NOW_MS));
 }
 
 /** The stream with the fast path, split at `points`; each element as the fast path or JSON.parse + toJob made it. */
 function fastPath(bytes: Buffer, points: readonly number[] = []): { outcomes: Outcome[]; consumed: number } {
   const outcomes: Outcome[] = [];
-  const scanner = new JobRecordScanner((job: ScannedJob) => outcomes.push(job.reason ?? job.toJob()));
-  const stream = new JsonArrayStream((raw) => outcomes.push(toJob(raw)), { objectScanner: scanner });
+  const scanner = new JobRecordScanner((job: ScannedJob) => outcomes.push(job.reason ?? job.toJob()), NOW_MS);
+  const stream = new JsonArrayStream((raw) => outcomes.push(toJob(raw, NOW_MS)), { objectScanner: scanner });
   for (const chunk of splitAt(bytes, points)) stream.write(chunk);
   stream.end();
   expect(stream.elementCount).toBe(outcomes.length);
@@ -248,7 +256,7 @@ function splitAt(bytes: Buffer, points: readonly number[]): Buffer[] {
 
 /** The stream's error (message, offset), or undefined, with or without the fast path. */
 function streamError(bytes: Buffer, points: readonly number[], fast: boolean, maxElementBytes?: number): { message: string; offset: number } | undefined {
-  const scanner = new JobRecordScanner(() => undefined);
+  const scanner = new JobRecordScanner(() => undefined, NOW_MS);
   const stream = new JsonArrayStream(() => undefined, { ...(fast && { objectScanner: scanner }), ...(maxElementBytes !== undefined && { maxElementBytes }) });
   try {
     for (const chunk of splitAt(bytes, points)) stream.write(chunk);
@@ -269,9 +277,11 @@ function outcomeOf(act: () => unknown): { ok: true; value: unknown } | { ok: fal
 }
 
 describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob', () => {
-  it('agrees on generated documents (escapes, unicode, odd whitespace, wrong types, repeated keys, nested junk), split anywhere', () => {
+  it('agrees on generated documents (escapes, unicode, odd whitespace, wrong types, repeated keys, nested junk, runtimes longer than the age), split anywhere', () => {
     let consumedTotal = 0;
     let elementsTotal = 0;
+    let longerThanAge = 0;
+    let runtimes = 0;
     fc.assert(
       fc.property(
         documentArb.chain((doc) => fc.tuple(fc.constant(doc), fc.array(fc.nat({ max: doc.length }), { maxLength: 6 }))),
@@ -282,12 +292,20 @@ describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob
           expect(fastPath(doc, points).outcomes).toEqual(expected);
           consumedTotal += whole.consumed;
           elementsTotal += expected.length;
+          for (const o of expected) {
+            if (typeof o === 'string') continue;
+            if (o.runtimeLongerThanAge) longerThanAge++;
+            else if (o.runtimeSeconds !== undefined) runtimes++;
+          }
         },
       ),
       { numRuns: 1500 },
     );
     // The fast path must actually be the one taken for most records, or this test proves little.
     expect(consumedTotal / elementsTotal).toBeGreaterThan(0.5);
+    // Both sides of the age bound are exercised.
+    expect(longerThanAge).toBeGreaterThan(100);
+    expect(runtimes).toBeGreaterThan(100);
   });
 
   it('fails exactly when JSON.parse fails, whatever byte is damaged', () => {
@@ -368,9 +386,9 @@ describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob
       '{"id":"b2c3d4e5-6f7a-8b9c-0d1e-2f3a4b5c6d7e","workflow_id":"f0a1b2c3-4d5e-6f7a-8b9c-0d1e2f3a4b5c","workflow_name":"My ETL Workflow","status":"COMPLETED","created_at":"2026-01-01T00:00:00Z","runtime":"PT2M30S","input_file_ids":null,"output_node_files":[{"node_id":"n1","file_id":"o.json","node_type":"destination","node_subtype":"s3"}],"job_type":"ephemeral"}',
     );
     const seen: Job[] = [];
-    const scanner = new JobRecordScanner((job) => seen.push(job.toJob()));
+    const scanner = new JobRecordScanner((job) => seen.push(job.toJob()), NOW_MS);
     expect(scanner.scan(element, 0, element.length)).toBe(element.length);
-    expect(seen).toEqual([toJob(JSON.parse(element.toString()))]);
+    expect(seen).toEqual([toJob(JSON.parse(element.toString()), NOW_MS)]);
     for (let cut = 1; cut < element.length; cut++) expect(scanner.scan(element, 0, cut)).toBe(SCAN_NEED_MORE);
     expect(scanner.scan(Buffer.from('{"id":"a","id":"b"}'), 0, 19)).toBe(SCAN_DECLINE);
     expect(seen).toHaveLength(1);
@@ -381,10 +399,10 @@ describe('collection through the fast path', () => {
   it('gives the same snapshot as the reference path, duplicates and invalid records included', () => {
     fc.assert(
       fc.property(fc.array(documentArb, { minLength: 1, maxLength: 4 }), (docs) => {
-        const options = { nowMs: Date.parse('2026-11-29T12:00:00Z'), runtimeWindowSeconds: 400 * 86_400, maxWorkflows: 3, histogramBuckets: [1, 60, 3600], quantiles: [0.5, 0.9, 1] };
+        const options = { nowMs: NOW_MS, runtimeWindowSeconds: 400 * 86_400, maxWorkflows: 3, histogramBuckets: [1, 60, 3600], quantiles: [0.5, 0.9, 1] };
         const expected = new Aggregator(options);
         const actual = new Aggregator(options);
-        const scanner = new JobRecordScanner((job) => (job.reason !== undefined ? actual.skip(job.reason) : actual.addScanned(job)));
+        const scanner = new JobRecordScanner((job) => (job.reason !== undefined ? actual.skip(job.reason) : actual.addScanned(job)), NOW_MS);
         for (const doc of docs) {
           for (const outcome of reference(doc)) {
             if (typeof outcome === 'string') expected.skip(outcome);
@@ -392,7 +410,7 @@ describe('collection through the fast path', () => {
           }
           const stream = new JsonArrayStream(
             (raw) => {
-              const job = toJob(raw);
+              const job = toJob(raw, NOW_MS);
               if (typeof job === 'string') actual.skip(job);
               else actual.add(job);
             },
@@ -521,7 +539,7 @@ describe('renderPrometheus (direct writer)', () => {
       if (!ok) return { ok: false, errorKind: kind, errorMessage: 'x', durationSeconds: duration, finishedAtMs: now };
       const agg = new Aggregator({ nowMs: now, runtimeWindowSeconds: 86_400, maxWorkflows, histogramBuckets: [1, 60.5, 3600], quantiles: [0.5, 0.99, 1] });
       jobs.forEach((j, i) =>
-        agg.add({ id: `j${i}`, workflowId: j.workflowId === '' ? 'w' : j.workflowId, workflowName: j.workflowName, status: j.status === '' ? 'S' : j.status, jobType: j.jobType === '' ? 'e' : j.jobType, createdAtMs: now - j.ageMs, runtimeSeconds: j.runtime ?? undefined, runtimeInvalid: false }),
+        agg.add({ id: `j${i}`, workflowId: j.workflowId === '' ? 'w' : j.workflowId, workflowName: j.workflowName, status: j.status === '' ? 'S' : j.status, jobType: j.jobType === '' ? 'e' : j.jobType, createdAtMs: now - j.ageMs, runtimeSeconds: j.runtime ?? undefined, runtimeInvalid: false, runtimeLongerThanAge: false }),
       );
       agg.skip('invalid_id');
       return { ok: true, snapshot: agg.snapshot(), durationSeconds: duration, finishedAtMs: now };

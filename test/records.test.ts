@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Job } from '../lib/records/job.js';
 import { parseRfc3339 } from '../lib/records/rfc3339.js';
+import { MAX_CLOCK_SKEW_MS } from '../lib/records/runtime-bound.js';
 import { MAX_ID_LENGTH, toJob } from '../lib/records/to-job.js';
 import { DEFAULT_JOB_TYPE, KNOWN_JOB_TYPES, KNOWN_STATUSES } from '../lib/vocabulary.js';
 
@@ -34,7 +35,11 @@ const SAMPLE_JOB: Job = {
   createdAtMs: Date.UTC(2026, 0, 1),
   runtimeSeconds: 150,
   runtimeInvalid: false,
+  runtimeLongerThanAge: false,
 };
+
+/** "now" of the collection reading the sample: a day after it was created. */
+const NOW_MS = Date.UTC(2026, 0, 2);
 
 /** The sample with `field` set to `value`. */
 function withField(field: string, value: unknown): Record<string, unknown> {
@@ -54,8 +59,8 @@ function sampleWith(field: string, value: unknown, present: boolean): Record<str
 }
 
 /** toJob that must give a Job (not a skip reason). */
-function jobOf(raw: unknown): Job {
-  const result = toJob(raw);
+function jobOf(raw: unknown, nowMs = NOW_MS): Job {
+  const result = toJob(raw, nowMs);
   if (typeof result === 'string') throw new Error(`expected a Job, got skip reason ${result}`);
   return result;
 }
@@ -63,7 +68,7 @@ function jobOf(raw: unknown): Job {
 describe('toJob: the documented sample', () => {
   it('turns the list-jobs.md example into a Job', () => {
     // Act
-    const job = toJob(JSON.parse(JSON.stringify(SAMPLE)));
+    const job = toJob(JSON.parse(JSON.stringify(SAMPLE)), NOW_MS);
 
     // Assess
     expect(job).toEqual(SAMPLE_JOB);
@@ -71,7 +76,7 @@ describe('toJob: the documented sample', () => {
 
   it('ignores unknown extra fields', () => {
     // Act
-    const job = toJob({ ...SAMPLE, new_field: { anything: [1, 2] }, priority: 5 });
+    const job = toJob({ ...SAMPLE, new_field: { anything: [1, 2] }, priority: 5 }, NOW_MS);
 
     // Assess
     expect(job).toEqual(SAMPLE_JOB);
@@ -89,7 +94,7 @@ describe('toJob: not an object', () => {
     ['an array holding the record', [SAMPLE]],
   ])('%s is not_an_object', (_label, raw) => {
     // Act / Assess
-    expect(toJob(raw)).toBe('not_an_object');
+    expect(toJob(raw, NOW_MS)).toBe('not_an_object');
   });
 });
 
@@ -99,12 +104,12 @@ describe('toJob: identifiers', () => {
     ['workflow_id', 'invalid_workflow_id'],
   ] as const)('%s must be a non-empty string of at most MAX_ID_LENGTH characters', (field, reason) => {
     // Act / Assess: invalid values
-    expect(toJob(withoutFields(field)), 'absent').toBe(reason);
-    expect(toJob(withField(field, null)), 'null').toBe(reason);
-    expect(toJob(withField(field, '')), 'empty').toBe(reason);
-    expect(toJob(withField(field, 42)), 'number').toBe(reason);
-    expect(toJob(withField(field, ['x'])), 'array').toBe(reason);
-    expect(toJob(withField(field, 'x'.repeat(MAX_ID_LENGTH + 1))), 'too long').toBe(reason);
+    expect(toJob(withoutFields(field), NOW_MS), 'absent').toBe(reason);
+    expect(toJob(withField(field, null), NOW_MS), 'null').toBe(reason);
+    expect(toJob(withField(field, ''), NOW_MS), 'empty').toBe(reason);
+    expect(toJob(withField(field, 42), NOW_MS), 'number').toBe(reason);
+    expect(toJob(withField(field, ['x']), NOW_MS), 'array').toBe(reason);
+    expect(toJob(withField(field, 'x'.repeat(MAX_ID_LENGTH + 1)), NOW_MS), 'too long').toBe(reason);
   });
 
   it('accepts ids up to MAX_ID_LENGTH of any shape, verbatim', () => {
@@ -122,7 +127,7 @@ describe('toJob: identifiers', () => {
 
   it('checks id before workflow_id', () => {
     // Act / Assess
-    expect(toJob({ ...SAMPLE, id: null, workflow_id: null })).toBe('invalid_id');
+    expect(toJob({ ...SAMPLE, id: null, workflow_id: null }, NOW_MS)).toBe('invalid_id');
   });
 });
 
@@ -138,7 +143,7 @@ describe('toJob: status', () => {
     const raw = sampleWith('status', value, present);
 
     // Act / Assess
-    expect(toJob(raw)).toBe('invalid_status');
+    expect(toJob(raw, NOW_MS)).toBe('invalid_status');
   });
 
   it.each([...KNOWN_STATUSES, 'active', 'completed', ' COMPLETED ', 'NEW_STATUS'])('keeps %j verbatim', (status) => {
@@ -161,7 +166,7 @@ describe('toJob: created_at', () => {
     const raw = sampleWith('created_at', value, present);
 
     // Act / Assess
-    expect(toJob(raw)).toBe('invalid_created_at');
+    expect(toJob(raw, NOW_MS)).toBe('invalid_created_at');
   });
 
   it('converts an offset to UTC epoch milliseconds', () => {
@@ -262,8 +267,8 @@ describe('toJob: runtime', () => {
     ['PT1H2M3.456789S', 3723.456789],
     ['P1Y35D', 400 * 86_400],
   ])('%s is %d seconds', (runtime, seconds) => {
-    // Act
-    const job = jobOf(withField('runtime', runtime));
+    // Act: read a year and a half after the job was created (a runtime may not end after "now")
+    const job = jobOf(withField('runtime', runtime), Date.UTC(2027, 6, 1));
 
     // Assess
     expect(job.runtimeSeconds).toBeCloseTo(seconds, 9);
@@ -287,6 +292,47 @@ describe('toJob: runtime', () => {
   });
 });
 
+describe('toJob: a runtime longer than the job has existed', () => {
+  const created = Date.UTC(2026, 0, 1);
+  it.each([
+    ['ends exactly at now', 'PT2M30S', created + 150_000],
+    ['ends 5 minutes after now (the clock skew allowed)', 'PT2M30S', created + 150_000 - MAX_CLOCK_SKEW_MS],
+    ['is zero for a job created 5 minutes ahead of now', 'PT0S', created - MAX_CLOCK_SKEW_MS],
+  ])('%s: kept', (_label, runtime, nowMs) => {
+    // Act
+    const job = jobOf(withField('runtime', runtime), nowMs);
+
+    // Assess
+    expect(job.runtimeSeconds).toBeGreaterThanOrEqual(0);
+    expect([job.runtimeInvalid, job.runtimeLongerThanAge]).toEqual([false, false]);
+  });
+
+  it.each([
+    ['ends 1 ms past the clock skew', 'PT2M30S', created + 150_000 - MAX_CLOCK_SKEW_MS - 1],
+    ['of 1.1 trillion years (issue 15)', 'P1100000000000Y', Date.UTC(2026, 0, 2)],
+    ["of pydantic's timedelta.max", 'P2739726Y9DT23H59M59.999999S', Date.UTC(2026, 0, 2)],
+    ['of 400 days for a job created a day ago', 'P1Y35D', Date.UTC(2026, 0, 2)],
+    ['of zero for a job created 6 minutes ahead of now', 'PT0S', created - 6 * 60_000],
+  ])('%s: counted, its runtime left out and flagged', (_label, runtime, nowMs) => {
+    // Act
+    const job = jobOf(withField('runtime', runtime), nowMs);
+
+    // Assess
+    expect(job.status).toBe('COMPLETED');
+    expect(job.runtimeSeconds).toBeUndefined();
+    expect(job.runtimeLongerThanAge).toBe(true);
+    expect(job.runtimeInvalid).toBe(false); // unparsable keeps its own meaning
+  });
+
+  it('an unparsable runtime is unparsable, never longer than the age', () => {
+    // Act
+    const job = jobOf(withField('runtime', 'P1100000000000Yx'), Date.UTC(2026, 0, 2));
+
+    // Assess
+    expect([job.runtimeInvalid, job.runtimeLongerThanAge]).toEqual([true, false]);
+  });
+});
+
 describe('toJob: ignored fields', () => {
   it.each([
     ['absent', undefined, false],
@@ -299,7 +345,7 @@ describe('toJob: ignored fields', () => {
     raw = present ? { ...raw, output_node_files: value } : (({ output_node_files: _, ...rest }) => rest)(raw);
 
     // Act
-    const job = toJob(raw);
+    const job = toJob(raw, NOW_MS);
 
     // Assess
     expect(job).toEqual(SAMPLE_JOB);

@@ -20,6 +20,7 @@ import { DEFAULT_HISTOGRAM_BUCKETS } from '../lib/config.js';
 import { createExporter } from '../lib/exporter.js';
 import { Logger } from '../lib/log.js';
 import { KNOWN_STATUSES, PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES, type SkipReason } from '../lib/vocabulary.js';
+import { MAX_CLOCK_SKEW_MS } from '../lib/records/runtime-bound.js';
 import { parseExposition, type Sample } from './support/exposition.js';
 import { FAKE_API_KEY, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { promtoolCheckMetrics } from './support/promtool.js';
@@ -42,7 +43,7 @@ const KNOWN_JOB_TYPES = ['ephemeral', 'persistent', 'scheduled', 'template'] as 
 // Arbitraries
 
 /** What a counted record's runtime does to the statistics. */
-type RuntimeEffect = { readonly seconds: number } | 'invalid' | 'none';
+type RuntimeEffect = { readonly seconds: number } | 'invalid' | 'none' | 'longer_than_age';
 interface Runtime {
   /** undefined: the field is left out. */
   readonly value: unknown;
@@ -62,6 +63,9 @@ const VALID_DURATIONS: ReadonlyArray<readonly [string, number]> = [
   ['P2W3D', 1_468_800],
   ['PT1,5S', 1.5],
   ['PT1.5H', 5_400],
+  // Valid durations no job can have run (issue 15): longer than any job's age, whatever its created_at.
+  ['P1100000000000Y', 1_100_000_000_000 * 31_536_000],
+  ['P2739726Y9DT23H59M59.999999S', 2_739_726 * 31_536_000 + 9 * 86_400 + 86_399.999999],
 ];
 const MALFORMED_DURATIONS = [
   '', 'P', 'PT', 'P1DT', 'T1H', '-PT5S', '+PT5S', 'PT-5S', 'pt5s', 'PT5s', 'PT5', '5S', 'P1S', 'PT1M1H', 'PT1H1H',
@@ -298,22 +302,27 @@ function build(c: Corpus): Built {
   const note = (kind: string) => (kinds[kind] = (kinds[kind] ?? 0) + 1);
   const withRuntime = (record: Record<string, unknown>, r: Runtime) => (r.value === undefined ? record : { ...record, runtime: r.value });
   const withJobType = (record: Record<string, unknown>, t: unknown) => (t === undefined ? record : { ...record, job_type: t });
+  // A valid duration ending more than the clock skew after now is no runtime of that job (records/runtime-bound.ts).
+  const effectOf = (r: Runtime, createdMs: number): RuntimeEffect =>
+    typeof r.effect === 'object' && createdMs + r.effect.seconds * 1000 > NOW_MS + MAX_CLOCK_SKEW_MS ? 'longer_than_age' : r.effect;
   c.templates.forEach((t, n) => {
     if (t.kind === 'valid') {
       const wf = VALID_WORKFLOWS[t.wf] as (typeof VALID_WORKFLOWS)[number];
       const id = `valid-${n}`;
       list.push(withRuntime(withJobType({ id, workflow_id: wf.id, workflow_name: wf.name, status: t.status, created_at: t.created.text }, t.jobType), t.runtime));
-      counted.push({ id, wf: wf.id, valid: true, status: t.status, jobType: typeof t.jobType === 'string' && t.jobType !== '' ? t.jobType : 'ephemeral', createdMs: t.created.ms, runtime: t.runtime.effect });
+      const effect = effectOf(t.runtime, t.created.ms);
+      counted.push({ id, wf: wf.id, valid: true, status: t.status, jobType: typeof t.jobType === 'string' && t.jobType !== '' ? t.jobType : 'ephemeral', createdMs: t.created.ms, runtime: effect });
       note('valid');
-      note(`runtime:${typeof t.runtime.effect === 'string' ? t.runtime.effect : 'valid'}`);
+      note(`runtime:${typeof effect === 'string' ? effect : 'valid'}`);
     } else if (t.kind === 'hostile') {
       const id = `h${n}:${t.idTail}`.slice(0, 256);
       const record: Record<string, unknown> = { ...t.extra, id, workflow_id: t.wf, status: t.status, created_at: t.created.text };
       if (t.name !== undefined) record.workflow_name = t.name;
       list.push(withRuntime(withJobType(record, t.jobType), t.runtime));
-      counted.push({ id, wf: t.wf, valid: false, status: t.status, jobType: 'n/a', createdMs: t.created.ms, runtime: t.runtime.effect });
+      const effect = effectOf(t.runtime, t.created.ms);
+      counted.push({ id, wf: t.wf, valid: false, status: t.status, jobType: 'n/a', createdMs: t.created.ms, runtime: effect });
       note('counted_hostile');
-      note(`runtime:${typeof t.runtime.effect === 'string' ? t.runtime.effect : 'valid'}`);
+      note(`runtime:${typeof effect === 'string' ? effect : 'valid'}`);
     } else {
       // Skipped: a record complete but for one field (the fields checked before it are valid).
       const base: Record<string, unknown> = { id: `s${n}`, workflow_id: t.wf, workflow_name: 'Skipped, never shown', status: 'FAILED', created_at: t.created.text, runtime: 'PT1S' };
@@ -427,6 +436,7 @@ async function check(built: Built, options: { promtool: boolean; maxWorkflows?: 
   expect(one('unstructured_jobs_fetched')).toBe(built.list.length);
   expect(Object.fromEntries(SKIP_REASONS.map((r) => [r, one('unstructured_job_records_skipped', { reason: r })]))).toEqual(built.skipped);
   expect(one('unstructured_job_runtime_unparsable')).toBe(countedOnce.filter((j) => j.runtime === 'invalid').length);
+  expect(one('unstructured_job_runtime_longer_than_age')).toBe(countedOnce.filter((j) => j.runtime === 'longer_than_age').length);
   // Workflow ids are labels: ids differing only by lone surrogates are one workflow (U+FFFD in UTF-8).
   expect(one('unstructured_workflows')).toBe(new Set(countedOnce.map((j) => j.wf.replace(/[\uD800-\uDFFF]/gu, '\uFFFD'))).size);
   // Nothing lost: every counted record is in exactly one unstructured_jobs series, and in the CloudWatch totals.

@@ -27,6 +27,8 @@ const SAMPLE = [
   job({ id: '4', workflowId: 'wf-a', workflowName: 'ETL', status: 'IN_PROGRESS', runtimeSeconds: undefined, createdAtMs: NOW_MS - 600_000 }),
   job({ id: '5', workflowId: 'wf-h', workflowName: HOSTILE, status: 'SCHEDULED', jobType: 'scheduled', runtimeSeconds: undefined, createdAtMs: NOW_MS - 42_000 }),
   job({ id: '6', workflowId: 'wf-h', workflowName: HOSTILE, status: 'active', runtimeSeconds: undefined, runtimeInvalid: true }),
+  // A runtime ending after now (records/runtime-bound.ts): counted, out of the runtime histogram and summary
+  job({ id: '7', workflowId: 'wf-a', workflowName: 'ETL', status: 'COMPLETED', runtimeSeconds: undefined, runtimeLongerThanAge: true }),
 ];
 
 describe('renderPrometheus', () => {

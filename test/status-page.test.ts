@@ -36,7 +36,7 @@ function collectionOf(records: readonly unknown[], options: { maxWorkflows?: num
     quantiles: DEFAULT_QUANTILES,
   });
   for (const raw of records) {
-    const parsed = toJob(raw);
+    const parsed = toJob(raw, SAMPLE_NOW_MS);
     if (typeof parsed === 'string') aggregator.skip(parsed);
     else aggregator.add(parsed);
   }
@@ -130,7 +130,24 @@ describe('renderStatusPage', () => {
     // Assess
     expect(rows).toMatchObject({ invalid_id: '1', invalid_status: '1', invalid_created_at: '1', duplicate_id: '0', not_an_object: '0' });
     expect(rows['runtime unparsable (counted, left out of runtimes)']).toBe('2');
+    expect(rows["runtime longer than the job's age (counted, left out of runtimes)"]).toBe('0');
     expect(html).toContain('20 records fetched; 3 skipped');
+  });
+
+  it('counts runtimes longer than the job’s age apart from unparsable ones, in the page and the table', () => {
+    // Prepare: the sample list and one COMPLETED job whose runtime ends 400 days after now (issue 15)
+    const impossible = { ...sampleJobs()[0], id: 'ffffffff-0000-4000-8000-000000000001', runtime: 'P400D' };
+    const collection = collectionOf([...sampleJobs(), impossible]);
+
+    // Act
+    const page = renderStatusPage(collection, { version: VERSION });
+    const rows = Object.fromEntries(tableRows(page, 'records').slice(1).map((r) => [r[0], r[1]]));
+    const table = renderTable(collection, { version: VERSION });
+
+    // Assess
+    expect(rows["runtime longer than the job's age (counted, left out of runtimes)"]).toBe('1');
+    expect(rows['runtime unparsable (counted, left out of runtimes)']).toBe('2');
+    expect(table).toContain('runtime unparsable 2, longer than age 1\n');
   });
 
   it('names the folded workflows', () => {
@@ -200,7 +217,7 @@ describe('renderTable', () => {
     expect(lines[0]).toBe(`unstructured-jobs-exporter ${VERSION}  UP  collected 2026-11-29 12:00:00 UTC in 0.13s`);
     expect(lines[1]).toBe('17 jobs counted, 20 records fetched, 7 workflows');
     for (const title of ['JOBS BY STATUS', 'WAITING AND RUNNING', 'RUNTIME OF JOBS FINISHED IN THE LAST 1D']) expect(lines.some((l) => l.startsWith(title))).toBe(true);
-    expect(lines.at(-2)).toBe('RECORDS  skipped 3 (invalid_id 1, invalid_status 1, invalid_created_at 1), runtime unparsable 2');
+    expect(lines.at(-2)).toBe('RECORDS  skipped 3 (invalid_id 1, invalid_status 1, invalid_created_at 1), runtime unparsable 2, longer than age 0');
     expect(text).not.toMatch(/\u001b/);
   });
 

@@ -185,6 +185,7 @@ export class Aggregator {
   >;
   #fetched = 0;
   #runtimeUnparsable = 0;
+  #runtimeLongerThanAge = 0;
   #released = false;
 
   constructor(options: AggregateOptions) {
@@ -204,7 +205,7 @@ export class Aggregator {
       this.#skipped.duplicate_id++;
       return;
     }
-    this.#count(job, job.workflowId, job.createdAtMs, job.status, job.jobType, job.runtimeSeconds ?? Number.NaN, job.runtimeInvalid);
+    this.#count(job, job.workflowId, job.createdAtMs, job.status, job.jobType, job.runtimeSeconds ?? Number.NaN, job.runtimeInvalid, job.runtimeLongerThanAge);
   }
 
   /**
@@ -219,15 +220,25 @@ export class Aggregator {
       this.#skipped.duplicate_id++;
       return;
     }
-    this.#count(job, job.workflowId, job.createdAtMs, job.status, job.jobType, job.runtime, job.runtimeInvalid);
+    this.#count(job, job.workflowId, job.createdAtMs, job.status, job.jobType, job.runtime, job.runtimeInvalid, job.runtimeLongerThanAge);
   }
 
   /**
    * Counts a first sighting. The fields come as values (one shape of call for both kinds of record);
    * `named.workflowName` is read only when it is shown (new or newer job); `runtime` is in seconds, NaN for
-   * none.
+   * none (the records layer has left out a runtime that is invalid or longer than the job's age, and says so in
+   * the two flags).
    */
-  #count(named: Named, workflowId: string, createdAtMs: number, rawStatus: string, rawJobType: string, runtime: number, runtimeInvalid: boolean): void {
+  #count(
+    named: Named,
+    workflowId: string,
+    createdAtMs: number,
+    rawStatus: string,
+    rawJobType: string,
+    runtime: number,
+    runtimeInvalid: boolean,
+    runtimeLongerThanAge: boolean,
+  ): void {
     let wf = this.#workflows.get(workflowId);
     if (wf === undefined) wf = this.#newWorkflow(named, workflowId, createdAtMs);
     else if (createdAtMs > wf.nameCreatedMs) this.#rename(wf, named, createdAtMs);
@@ -239,6 +250,7 @@ export class Aggregator {
     group.counts[at] = (group.counts[at] as number) + 1;
 
     if (runtimeInvalid) this.#runtimeUnparsable++;
+    if (runtimeLongerThanAge) this.#runtimeLongerThanAge++;
 
     const t = status.terminal;
     if (t >= 0 && runtime === runtime) {
@@ -375,6 +387,7 @@ export class Aggregator {
       jobsFetched: this.#fetched,
       recordsSkipped: { ...this.#skipped },
       runtimeUnparsable: this.#runtimeUnparsable,
+      runtimeLongerThanAge: this.#runtimeLongerThanAge,
       workflowsSeen: this.#workflows.size,
       total: this.#stats(total),
       workflows,

@@ -60,6 +60,11 @@ export interface Snapshot {
   readonly recordsSkipped: Record<SkipReason, number>;
   /** Jobs kept in the counts whose runtime was present but unparsable or negative. */
   readonly runtimeUnparsable: number;
+  /**
+   * Jobs kept in the counts whose runtime was a valid duration ending more than MAX_CLOCK_SKEW_MS after "now"
+   * (created_at + runtime later than now: records/runtime-bound.ts), kept out of runtime statistics.
+   */
+  readonly runtimeLongerThanAge: number;
   /** Distinct workflows seen, before the cap. */
   readonly workflowsSeen: number;
   /** Totals over every counted job (not capped). */

@@ -162,6 +162,9 @@ ${bodyLines.join('\n')}
 function recordsSection(s: Snapshot): string {
   const rows = SKIP_REASONS.map((r) => `<tr><td>${r}</td>${count(s.recordsSkipped[r], s.recordsSkipped[r] > 0 ? 'warn' : '')}</tr>`);
   rows.push(`<tr><td>runtime unparsable <span class="muted">(counted, left out of runtimes)</span></td>${count(s.runtimeUnparsable, s.runtimeUnparsable > 0 ? 'warn' : '')}</tr>`);
+  rows.push(
+    `<tr><td>runtime longer than the job's age <span class="muted">(counted, left out of runtimes)</span></td>${count(s.runtimeLongerThanAge, s.runtimeLongerThanAge > 0 ? 'warn' : '')}</tr>`,
+  );
   return `<section id="records"><h2>Records</h2>
 <p class="muted">${s.jobsFetched} records fetched; ${totalSkipped(s)} skipped (left out of every count).</p>
 <table style="width:auto"><thead><tr><th>Skipped: reason</th><th>Records</th></tr></thead><tbody>

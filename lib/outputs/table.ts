@@ -218,7 +218,7 @@ function upTable(c: CollectionSuccess, options: TableOptions): string {
     `RUNTIME OF JOBS FINISHED IN THE LAST ${humanDuration(s.runtimeWindowSeconds).toUpperCase()} (exact percentiles)`,
     ...runtimeTable(s, rows),
     '',
-    `RECORDS  skipped ${totalSkipped(s)}${skipped.length ? ` (${skipped.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}, runtime unparsable ${s.runtimeUnparsable}`,
+    `RECORDS  skipped ${totalSkipped(s)}${skipped.length ? ` (${skipped.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}, runtime unparsable ${s.runtimeUnparsable}, longer than age ${s.runtimeLongerThanAge}`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -36,6 +36,7 @@ import {
   skipWhitespace,
 } from './json-bytes.js';
 import { parseRfc3339, parseRfc3339Bytes } from './rfc3339.js';
+import { finishesByNow } from './runtime-bound.js';
 import { isId, MAX_ID_LENGTH } from './to-job.js';
 import { isLowerUuid, uuidFromBytes, uuidToString } from './uuid.js';
 
@@ -60,8 +61,9 @@ export class ScannedJob {
   /** The runtime in seconds, NaN for none (a plain double field: no allocation per record). */
   runtime = Number.NaN;
   runtimeInvalid = false;
+  runtimeLongerThanAge = false;
 
-  /** Job.runtimeSeconds: undefined when absent, null, unparsable or negative. */
+  /** Job.runtimeSeconds: undefined when absent, null, unparsable, negative or longer than the job's age. */
   get runtimeSeconds(): number | undefined {
     return Number.isNaN(this.runtime) ? undefined : this.runtime;
   }
@@ -94,6 +96,7 @@ export class ScannedJob {
       createdAtMs: this.createdAtMs,
       runtimeSeconds: this.runtimeSeconds,
       runtimeInvalid: this.runtimeInvalid,
+      runtimeLongerThanAge: this.runtimeLongerThanAge,
     };
   }
 }
@@ -165,9 +168,12 @@ export class JobRecordScanner implements ObjectScanner {
   readonly #workflowIds = new ByteInterner();
   readonly #statuses = new ByteInterner();
   readonly #jobTypes = new ByteInterner();
+  /** The collection's "now" (epoch ms): a runtime must not end after it (runtime-bound.ts). */
+  readonly #nowMs: number;
 
-  constructor(sink: (job: ScannedJob) => void) {
+  constructor(sink: (job: ScannedJob) => void, nowMs: number) {
     this.#sink = sink;
+    this.#nowMs = nowMs;
   }
 
   /**
@@ -348,13 +354,15 @@ export class JobRecordScanner implements ObjectScanner {
     const runtimeKind = f[F_RUNTIME * 4]!;
     job.runtime = Number.NaN;
     job.runtimeInvalid = false;
+    job.runtimeLongerThanAge = false;
     if (runtimeKind === KIND_STRING) {
       const start = f[F_RUNTIME * 4 + 1]!;
       const end = f[F_RUNTIME * 4 + 2]!;
       const flags = f[F_RUNTIME * 4 + 3]!;
       const seconds = flags === 0 ? parseIsoDurationBytes(bytes, start, end) : parseIsoDuration(decodeToken(bytes, start, end, flags));
-      if (Number.isFinite(seconds) && seconds >= 0) job.runtime = seconds;
-      else job.runtimeInvalid = true;
+      if (!(Number.isFinite(seconds) && seconds >= 0)) job.runtimeInvalid = true;
+      else if (!finishesByNow(job.createdAtMs, seconds, this.#nowMs)) job.runtimeLongerThanAge = true;
+      else job.runtime = seconds;
     } else if (runtimeKind === KIND_OTHER) job.runtimeInvalid = true;
     return undefined;
   }

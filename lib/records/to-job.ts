@@ -1,12 +1,14 @@
 /**
  * Validation of one API record (JobInformation, see shared/reference/unstructured-jobs-api.md) into a Job: the
  * reference path. A record that cannot be counted yields the SkipReason that says why; a record with a bad
- * `runtime` is still counted (its status and age are sound) but kept out of runtime statistics.
+ * `runtime` (unparsable, negative, or longer than the job has existed by `nowMs`) is still counted (its status and
+ * age are sound) but kept out of runtime statistics.
  * JobRecordScanner (scanner.ts) applies the same rules to the bytes; test/fast-path.test.ts holds them equal.
  */
 import { parseIsoDuration } from './duration.js';
 import type { Job } from './job.js';
 import { parseRfc3339 } from './rfc3339.js';
+import { finishesByNow } from './runtime-bound.js';
 import { DEFAULT_JOB_TYPE, type SkipReason } from '../vocabulary.js';
 
 /**
@@ -15,7 +17,8 @@ import { DEFAULT_JOB_TYPE, type SkipReason } from '../vocabulary.js';
  */
 export const MAX_ID_LENGTH = 256;
 
-export function toJob(raw: unknown): Job | SkipReason {
+/** `nowMs`: the collection's "now" (epoch ms), which a runtime must not end after (runtime-bound.ts). */
+export function toJob(raw: unknown, nowMs: number): Job | SkipReason {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not_an_object';
   const record = raw as Record<string, unknown>;
 
@@ -42,13 +45,15 @@ export function toJob(raw: unknown): Job | SkipReason {
   const runtime = record['runtime'];
   let runtimeSeconds: number | undefined;
   let runtimeInvalid = false;
+  let runtimeLongerThanAge = false;
   if (runtime !== undefined && runtime !== null) {
     const seconds = typeof runtime === 'string' ? parseIsoDuration(runtime) : NaN;
-    if (Number.isFinite(seconds) && seconds >= 0) runtimeSeconds = seconds;
-    else runtimeInvalid = true;
+    if (!(Number.isFinite(seconds) && seconds >= 0)) runtimeInvalid = true;
+    else if (!finishesByNow(createdAtMs, seconds, nowMs)) runtimeLongerThanAge = true;
+    else runtimeSeconds = seconds;
   }
 
-  return { id, workflowId, workflowName, status, jobType, createdAtMs, runtimeSeconds, runtimeInvalid };
+  return { id, workflowId, workflowName, status, jobType, createdAtMs, runtimeSeconds, runtimeInvalid, runtimeLongerThanAge };
 }
 
 

@@ -15,6 +15,7 @@ export function job(overrides: Partial<Job> = {}): Job {
     createdAtMs: NOW_MS - 3_600_000,
     runtimeSeconds: 60,
     runtimeInvalid: false,
+    runtimeLongerThanAge: false,
     ...overrides,
   };
 }

@@ -88,6 +88,11 @@ function snapshotMetrics(s: Snapshot): FixedMetric[] {
     'Jobs counted whose runtime was present but not a valid non-negative ISO 8601 duration (kept out of runtime statistics).',
     'gauge',
   ).add({}, s.runtimeUnparsable);
+  const longerThanAge = new FixedMetric(
+    'unstructured_job_runtime_longer_than_age',
+    'Jobs counted whose runtime ends more than 5 minutes after now (created_at + runtime): impossible, kept out of runtime statistics.',
+    'gauge',
+  ).add({}, s.runtimeLongerThanAge);
   const seen = new FixedMetric('unstructured_workflows', 'Distinct workflows in the job list, before the MAX_WORKFLOWS cap.', 'gauge').add(
     {},
     s.workflowsSeen,
@@ -144,5 +149,5 @@ function snapshotMetrics(s: Snapshot): FixedMetric[] {
     }
     for (const status of PENDING_STATUSES) oldest.add({ ...base, status }, wf.oldestAgeSeconds[status]);
   }
-  return [fetched, skipped, unparsable, seen, folded, window, jobs, runtime, recent, oldest];
+  return [fetched, skipped, unparsable, longerThanAge, seen, folded, window, jobs, runtime, recent, oldest];
 }

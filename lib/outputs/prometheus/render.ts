@@ -247,6 +247,8 @@ const HELP = {
   skipped: 'Job records left out of every count in the last response, by reason.',
   unparsable:
     'Jobs counted whose runtime was present but not a valid non-negative ISO 8601 duration (kept out of runtime statistics).',
+  longerThanAge:
+    'Jobs counted whose runtime ends more than 5 minutes after now (created_at + runtime): impossible, kept out of runtime statistics.',
   seen: 'Distinct workflows in the job list, before the MAX_WORKFLOWS cap.',
   folded: 'Workflows folded into workflow_id="other" by the MAX_WORKFLOWS cap.',
   window: 'Length of the window of unstructured_job_runtime_recent_seconds (RUNTIME_WINDOW).',
@@ -278,6 +280,9 @@ function writeSnapshot(out: Exposition, s: Snapshot): void {
   out.family('unstructured_job_records_skipped', HELP.skipped, 'gauge');
   for (const reason of SKIP_REASONS) out.sample('unstructured_job_records_skipped', `{reason="${escapeLabel(reason)}"}`, s.recordsSkipped[reason]);
   out.family('unstructured_job_runtime_unparsable', HELP.unparsable, 'gauge').sample('unstructured_job_runtime_unparsable', '', s.runtimeUnparsable);
+  out
+    .family('unstructured_job_runtime_longer_than_age', HELP.longerThanAge, 'gauge')
+    .sample('unstructured_job_runtime_longer_than_age', '', s.runtimeLongerThanAge);
   out.family('unstructured_workflows', HELP.seen, 'gauge').sample('unstructured_workflows', '', s.workflowsSeen);
   out
     .family('unstructured_workflows_folded', HELP.folded, 'gauge')
