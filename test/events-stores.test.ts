@@ -226,14 +226,14 @@ describe('file store', () => {
 });
 
 describe('state format', () => {
-  it('round-trips ids exactly: UUIDs as 16 bytes, anything else as the string itself', () => {
+  it('round-trips ids: UUIDs as their 16 bytes, anything else as a 128-bit hash that tells it apart', () => {
     // Prepare
     const state: EventsState = {
       ...emptyState(1_700_000_000_000),
       pending: [{ id: 'legacy-1', status: 'FAILED', workflow: 'Other', runtimeSeconds: 1.5, finishedAtMs: 1_700_000_000_000 }],
       lease: { owner: 'run-1', expiresAtMs: 1_700_000_180_000 },
     };
-    const ids = [uuid(1), uuid(2), uuid(3).toUpperCase(), 'legacy-job-7', 'ünïcödé id', uuid(0xffffffffffff)];
+    const ids = [uuid(1), uuid(2), uuid(3).toUpperCase(), 'legacy-job-7', 'ünïcödé id', uuid(0xffffffffffff), 'a\ud800', 'a\udfff'];
     ids.forEach((id, i) => state.seen.add(id, 1_700_000_000_000 + i * HOUR));
 
     // Act
@@ -244,13 +244,14 @@ describe('state format', () => {
     expect(ids.every((id) => back.seen.has(id))).toBe(true);
     expect(back.seen.size).toBe(ids.length);
     expect(back.seen.has(uuid(3))).toBe(false); // the lower-case form of the upper-case id was never seen
+    expect(back.seen.has('a\udbff')).toBe(false); // lone surrogates are told apart (UTF-16, not UTF-8, is hashed)
     expect(back.pending).toEqual(state.pending);
     expect(back.lease).toEqual(state.lease);
     expect(encodeState(back)).toBe(text); // deterministic
-    expect(JSON.parse(text)).toMatchObject({ format: STATE_FORMAT, version: 1 });
+    expect(JSON.parse(text)).toMatchObject({ format: STATE_FORMAT, version: 2 });
   });
 
-  it('stores UUIDs as their 16 bytes, sorted, in base64 (the stored form of version 1)', () => {
+  it('stores each id of an hour as 16 bytes in base64, UUIDs as the bytes their hex digits spell, in the order recorded (version 2)', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.uuid(), { minLength: 1, maxLength: 40 }), (ids) => {
         // Prepare: ids of one finish hour
@@ -258,13 +259,12 @@ describe('state format', () => {
         for (const id of ids) state.seen.add(id, 1_700_000_000_000);
 
         // Act
-        const [bucket] = (JSON.parse(encodeState(state)) as { seen: Array<{ uuids?: string; ids?: string[] }> }).seen;
+        const [bucket] = (JSON.parse(encodeState(state)) as { seen: Array<{ hour: number; keys: string }> }).seen;
 
-        // Assess: the bytes the hex digits spell, in byte order
-        const hex = ids.map((id) => id.replaceAll('-', '')).sort();
-        expect(bucket?.uuids).toBe(Buffer.from(hex.join(''), 'hex').toString('base64'));
-        expect(bucket?.ids).toBeUndefined();
-        expect([...decodeState(encodeState(state), 'x').seen.idsOf(Math.floor(1_700_000_000_000 / HOUR))].sort()).toEqual([...ids].sort());
+        // Assess
+        const hex = ids.map((id) => id.replaceAll('-', ''));
+        expect(bucket).toEqual({ hour: Math.floor(1_700_000_000_000 / HOUR), keys: Buffer.from(hex.join(''), 'hex').toString('base64') });
+        expect(decodeState(encodeState(state), 'x').seen.buckets()).toEqual(state.seen.buckets());
       }),
     );
   });
@@ -301,8 +301,11 @@ describe('state format', () => {
   it.each([
     ['not JSON', '{"format":', 'not JSON'],
     ['another document', '{"hello":"world"}', '"format" is undefined'],
-    ['a newer version', JSON.stringify({ format: STATE_FORMAT, version: 2 }), 'written by a newer exporter'],
-    ['a truncated id list', JSON.stringify({ format: STATE_FORMAT, version: 1, createdAtMs: 0, updatedAtMs: 0, seen: [{ hour: 1, uuids: 'AAAA' }], pending: [] }), 'not a whole number of 16-byte ids'],
+    ['a newer version', JSON.stringify({ format: STATE_FORMAT, version: 3 }), 'written by a newer exporter'],
+    ['a truncated id list', JSON.stringify({ format: STATE_FORMAT, version: 2, createdAtMs: 0, updatedAtMs: 0, seen: [{ hour: 1, keys: 'AAAA' }], pending: [] }), 'not a whole number of 16-byte ids'],
+    ['a truncated version 1 id list', JSON.stringify({ format: STATE_FORMAT, version: 1, createdAtMs: 0, updatedAtMs: 0, seen: [{ hour: 1, uuids: 'AAAA' }], pending: [] }), 'not a whole number of 16-byte ids'],
+    ['an hour past the last one a state holds', JSON.stringify({ format: STATE_FORMAT, version: 2, createdAtMs: 0, updatedAtMs: 0, seen: [{ hour: 2 ** 31, keys: '' }], pending: [] }), 'seen[0].hour is not an epoch hour'],
+    ['a finish time that is not a safe integer', JSON.stringify({ format: STATE_FORMAT, version: 2, createdAtMs: 0, updatedAtMs: 0, seen: [], pending: [{ id: 'x', status: 'FAILED', workflow: 'Other', runtimeSeconds: 1, finishedAtMs: 86401796554800000 }] }), 'pending[0].finishedAtMs'],
     ['a bad pending event', JSON.stringify({ format: STATE_FORMAT, version: 1, createdAtMs: 0, updatedAtMs: 0, seen: [], pending: [{ id: 'x', status: 'RUNNING' }] }), 'pending[0].status'],
   ])('refuses %s with an error naming the state and the problem', (_what, text, detail) => {
     // Act

@@ -303,6 +303,42 @@ describe('finished-job events over a sequence of runs', () => {
     expect(rec.attempted.length).toBe(rec.accepted.length + 1);
   });
 
+  it('impossible runtimes and a failed PutMetricData (issue 15): the state stays readable, and the next run publishes the FAILED job', async () => {
+    // Prepare: jobs whose runtime ends long after now, beside ordinary ones; the first run's request fails
+    const namespace = 'Events/Impossible';
+    const key = 'state/impossible.json';
+    const rec = recorder(cw);
+    const t0 = realNowMinute(30 * MINUTE);
+    const ordinary = [simJob(70_000, t0 - 20 * MINUTE), simJob(70_001, t0 - 10 * MINUTE)];
+    const impossible = (n: number, runtime: string) => ({
+      id: uuid(n),
+      workflow_id: WF.a.id,
+      workflow_name: WF.a.name,
+      status: 'COMPLETED',
+      created_at: new Date(t0 - 60 * MINUTE).toISOString(),
+      runtime,
+      job_type: 'ephemeral',
+    });
+    const poison = [impossible(70_010, 'P1100000000000Y'), impossible(70_011, 'P2739726Y9DT23H59M59.999999S'), impossible(70_012, 'P400D')];
+    const failed = simJob(70_002, t0 + 2 * MINUTE, { status: 'FAILED' });
+
+    // Act
+    api.setJobs([...apiView(ordinary, t0), ...poison]);
+    const failing = await runOnce({ nowMs: t0, store: storeFor(key), namespace, client: rec.client({ fail: () => true }) });
+    api.setJobs([...apiView([...ordinary, failed], t0 + 5 * MINUTE), ...poison]);
+    const next = await runOnce({ nowMs: t0 + 5 * MINUTE, store: storeFor(key), namespace, client: rec.client() });
+    const after = await runOnce({ nowMs: t0 + 10 * MINUTE, store: storeFor(key), namespace, client: rec.client() });
+
+    // Assess
+    expect(failing).toMatchObject({ outcome: 'published', newJobs: 2, published: 0, released: 2 });
+    expect(next).toMatchObject({ outcome: 'published', retried: 2, newJobs: 1, published: 3, released: 0 });
+    expect(after.outcome).toBe('nothing-new');
+    expectExactly(rec, namespace, [...ordinary, failed]);
+    const state = await storedState(key);
+    expect(state.seen.size).toBe(3);
+    expect(poison.some((p) => state.seen.has(p.id))).toBe(false);
+  });
+
   it('a run that crashes after publishing and before committing: the batch is published again once its lease expired (duplicates, no gap)', async () => {
     // Prepare
     const namespace = 'Events/Crash';

@@ -7,6 +7,8 @@ import type { Job } from '../records/job.js';
 import type { Snapshot } from '../aggregate/snapshot.js';
 import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
 import { wellFormed } from '../common/text.js';
+import { finishesByNow } from '../records/runtime-bound.js';
+import { isStateRuntime, isStateTime } from './state.js';
 
 /** A terminal job with a valid runtime, as seen in the list. */
 export interface FinishedJob {
@@ -36,7 +38,10 @@ export class FinishedJobs {
   readonly #jobs = new Map<string, FinishedJob>();
   /** Terminal jobs left out: finished before the horizon. */
   beyondHorizon = 0;
-  /** Terminal jobs without a valid runtime (no finish time: not an event until they have one). */
+  /**
+   * Terminal jobs without a valid runtime: none, unparsable, or longer than the job's age (no finish time: not
+   * an event until they have one).
+   */
   withoutRuntime = 0;
   /** Second sightings of an id already gathered (the first one counts, as in the aggregation). */
   duplicates = 0;
@@ -49,13 +54,20 @@ export class FinishedJobs {
   readonly add = (job: Job): void => {
     if (!TERMINAL.has(job.status)) return;
     const runtime = job.runtimeSeconds;
-    if (runtime === undefined || !Number.isFinite(runtime) || runtime < 0) {
+    // The records layer has already left out a runtime longer than the job's age (runtime-bound.ts); judged again
+    // here, with the state's own judges (state.ts), so that every event admitted can be stored and read back
+    // whatever made the Job.
+    if (!isStateRuntime(runtime) || !finishesByNow(job.createdAtMs, runtime, this.nowMs)) {
       this.withoutRuntime++;
       return;
     }
     const finishedAtMs = Math.round(job.createdAtMs + runtime * 1000);
     if (finishedAtMs < this.horizonMs) {
       this.beyondHorizon++;
+      return;
+    }
+    if (!isStateTime(finishedAtMs)) {
+      this.withoutRuntime++; // a "now" before 1970 or past the year 246,953: only a broken clock gets here
       return;
     }
     if (this.#jobs.has(job.id)) {

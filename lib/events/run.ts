@@ -23,7 +23,8 @@ import { dimensionRecord } from '../outputs/cloudwatch/datums.js';
 import type { Logger } from '../log.js';
 import { packUnits, renderEventUnits, unitProblems, type EventUnit } from './datums.js';
 import { workflowFolding, type FinishedJobs } from './finished.js';
-import { decodeState, emptyState, encodeState, type EventsState, type FinishedEvent } from './state.js';
+import { MAX_CLOCK_SKEW_MS } from '../records/runtime-bound.js';
+import { decodeState, emptyState, encodeState, STATE_VERSION, type EventsState, type FinishedEvent } from './state.js';
 import { StateConflictError, type StateStore } from './store.js';
 
 /**
@@ -175,7 +176,16 @@ export async function publishFinishedJobs(
   // 1. Read.
   const loaded = await store.read();
   const firstRun = loaded === undefined;
-  const state: EventsState = loaded === undefined ? emptyState(nowMs) : decodeState(loaded.text, store.description);
+  const decoded = loaded === undefined ? undefined : decodeState(loaded.text, store.description);
+  const state: EventsState = decoded ?? emptyState(nowMs);
+  const migrated = decoded !== undefined && decoded.version !== STATE_VERSION;
+  const discarded = decoded?.discarded ?? 0;
+  if (discarded > 0) {
+    logger?.warn('finished-job events: dropped seen ids and pending events whose finish time no state can hold (impossible runtimes)', {
+      state: store.description,
+      discarded,
+    });
+  }
   if (state.lease !== undefined && state.lease.expiresAtMs > nowMs) {
     logger?.info('finished-job events: another run holds the state, publishing none', {
       state: store.description,
@@ -185,14 +195,18 @@ export async function publishFinishedJobs(
   }
   const crashed = state.lease !== undefined;
 
-  // 2. The batch.
-  const seen = state.seen.clone();
+  // 2. The batch. The state read is changed in place (no copy: it may hold millions of ids); `seenBefore` is
+  // what a run that loses the claim reports.
+  const seenBefore = state.seen.size;
+  const seen = state.seen;
   const pruned = seen.prune(horizonMs);
   const pending: FinishedEvent[] = [];
   const dropped: FinishedEvent[] = [];
-  for (const e of state.pending) (e.finishedAtMs >= horizonMs ? pending : dropped).push(e);
+  const latestMs = nowMs + MAX_CLOCK_SKEW_MS;
+  for (const e of state.pending) (e.finishedAtMs >= horizonMs && e.finishedAtMs <= latestMs ? pending : dropped).push(e);
   if (dropped.length > 0) {
-    logger?.warn('finished-job events: giving up unpublished events older than EVENTS_RETENTION', {
+    // Before the horizon: too late for CloudWatch. After now (+ skew): an impossible runtime a version 1 state kept.
+    logger?.warn('finished-job events: giving up unpublished events older than EVENTS_RETENTION or finishing after now', {
       state: store.description,
       dropped: dropped.length,
       firstId: dropped[0]?.id,
@@ -228,7 +242,7 @@ export async function publishFinishedJobs(
     // Nothing to claim: publish the zeros, and save the state only when it changed (first run, pruning …).
     const { report } = await publishUnits(renderEventUnits([], { nowMs }), nowMs, options);
     let stateBytes: number | undefined;
-    if (firstRun || pruned > 0 || dropped.length > 0 || crashed) {
+    if (firstRun || pruned > 0 || dropped.length > 0 || crashed || migrated || discarded > 0) {
       const text = encodeState({ createdAtMs: state.createdAtMs, updatedAtMs: nowMs, seen, pending: [] });
       try {
         await store.write(text, loaded?.version);
@@ -257,7 +271,7 @@ export async function publishFinishedJobs(
   } catch (error) {
     if (!(error instanceof StateConflictError)) throw error;
     logger?.info('finished-job events: another run claimed the state first, publishing none', { state: store.description });
-    return { ...counts, newJobs: 0, retried: 0, recovered: 0, recordedUnpublished: 0, outcome: 'conflict', seen: state.seen.size, publish: EMPTY_REPORT, stateBytes: undefined };
+    return { ...counts, newJobs: 0, retried: 0, recovered: 0, recordedUnpublished: 0, outcome: 'conflict', seen: seenBefore, publish: EMPTY_REPORT, stateBytes: undefined };
   }
   if (crashed) {
     logger?.warn('finished-job events: publishing again the batch of a run that did not commit (possible duplicates)', {

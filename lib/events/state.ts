@@ -2,28 +2,36 @@
  * The finished-jobs state: which jobs have been published (or deliberately left out), the batch a run has
  * claimed and not yet confirmed, and that run's lease. Bounded by the retention horizon, not the history.
  *
- * Stored form (JSON, docs/events.md "State format"):
+ * Stored form, version 2 (JSON, docs/events.md "State format"):
  *
  *   {
- *     "format": "unstructured-jobs-exporter/finished-jobs", "version": 1,
+ *     "format": "unstructured-jobs-exporter/finished-jobs", "version": 2,
  *     "createdAtMs": …, "updatedAtMs": …,
- *     "seen": [ { "hour": <epoch hour of the jobs' finish>, "uuids": "<base64, 16 bytes per id, sorted>", "ids": ["…"] } ],
+ *     "seen": [ { "hour": <epoch hour of the jobs' finish>, "keys": "<base64, 16 bytes per id>" } ],
  *     "pending": [ { "id", "status", "workflow", "runtimeSeconds", "finishedAtMs" } ],
  *     "lease": { "owner": "…", "expiresAtMs": … }                                       (only while a run publishes)
  *   }
  *
- * Ids are exact: canonical lower-case UUIDs as their 128 bits, anything else as the string itself. No hash, so
- * no collision can ever hide a job. A `seen` bucket is dropped once its whole hour is older than the horizon.
+ * A seen id is its 128-bit key (seen-ids.ts: a UUID's own bits, any other id hashed). Version 1 stored UUIDs as
+ * their 16 bytes (`uuids`) and other ids as strings (`ids`); it is still read, and written back as version 2.
+ *
+ * The encoder and the decoder cannot disagree: both judge every field with the same functions (the *Problem
+ * functions below), and the encoder throws StateEncodeError rather than write what the decoder would refuse, so
+ * whatever is written can be read back (test/events-state.test.ts checks it on random states). Nothing reaches
+ * the encoder that way in practice: FinishedJobs admits only events these functions accept, and SeenIds holds
+ * only epoch hours it can store.
  */
 import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
-import { uuidFromString, uuidToString } from '../records/uuid.js';
 import { StateCorruptError } from './store.js';
-import { compareCodeUnits } from '../common/text.js';
+import { finishHour, HOUR_MS, isEpochHour, KEY_BYTES, keyOf, MAX_EPOCH_HOUR, SeenIds } from './seen-ids.js';
+
+export { finishHour, SeenIds } from './seen-ids.js';
 
 export const STATE_FORMAT = 'unstructured-jobs-exporter/finished-jobs';
-export const STATE_VERSION = 1;
-const HOUR_MS = 3_600_000;
-const UUID_BYTES = 16;
+/** The version written. Read: this one and 1 (migrated: see decodeState). */
+export const STATE_VERSION = 2;
+/** The latest time the state holds, epoch ms: the end of its last epoch hour (year 246,953; a safe integer). */
+export const MAX_STATE_TIME_MS = (MAX_EPOCH_HOUR + 1) * HOUR_MS - 1;
 
 /** One finished job as published: everything needed to publish it again without the job list. */
 export interface FinishedEvent {
@@ -42,61 +50,43 @@ export interface Lease {
   readonly expiresAtMs: number;
 }
 
-export function finishHour(finishedAtMs: number): number {
-  return Math.floor(finishedAtMs / HOUR_MS);
+// ---------------------------------------------------------------------------------------------------------
+// What the state can hold: one judge for the encoder and the decoder
+
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
+
+/** A time the state holds: an integer number of epoch milliseconds in [0, MAX_STATE_TIME_MS]. */
+export function isStateTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_STATE_TIME_MS;
 }
 
-/** Ids of finished jobs by the hour they finished in: exact membership, pruned by whole hours. */
-export class SeenIds {
-  readonly #byHour = new Map<number, Set<string>>();
-  readonly #hourOf = new Map<string, number>();
+/** A runtime the state holds: finite, not negative (JSON writes every such double exactly). */
+export function isStateRuntime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
 
-  get size(): number {
-    return this.#hourOf.size;
-  }
+/** What is wrong with a pending event, as `<field> is not …`; undefined when the state can hold it. */
+export function eventProblem(e: Readonly<Record<string, unknown>>): string | undefined {
+  if (typeof e.id !== 'string' || e.id === '') return 'id is not an id';
+  if (typeof e.status !== 'string' || !TERMINAL.has(e.status)) return 'status is not a terminal status';
+  if (typeof e.workflow !== 'string' || e.workflow === '') return 'workflow is not a dimension value';
+  if (!isStateRuntime(e.runtimeSeconds)) return 'runtimeSeconds is not a runtime';
+  if (!isStateTime(e.finishedAtMs)) return 'finishedAtMs is not a time in epoch milliseconds';
+  return undefined;
+}
 
-  has(id: string): boolean {
-    return this.#hourOf.has(id);
-  }
+/** What is wrong with a lease; undefined when the state can hold it. */
+function leaseProblem(l: unknown): string | undefined {
+  if (typeof l !== 'object' || l === null || typeof (l as Record<string, unknown>).owner !== 'string') return '"lease" is not a lease';
+  if (!isStateTime((l as Record<string, unknown>).expiresAtMs)) return 'lease.expiresAtMs is not a time in epoch milliseconds';
+  return undefined;
+}
 
-  /** Records the id under the hour of `finishedAtMs`; an id already recorded keeps its hour. */
-  add(id: string, finishedAtMs: number): void {
-    this.addToHour(id, finishHour(finishedAtMs));
-  }
-
-  addToHour(id: string, hour: number): void {
-    if (this.#hourOf.has(id)) return;
-    this.#hourOf.set(id, hour);
-    let ids = this.#byHour.get(hour);
-    if (ids === undefined) this.#byHour.set(hour, (ids = new Set()));
-    ids.add(id);
-  }
-
-  /** Forgets every hour that ended at or before `horizonMs` (all its jobs finished before it); returns how many ids. */
-  prune(horizonMs: number): number {
-    let removed = 0;
-    for (const [hour, ids] of this.#byHour) {
-      if ((hour + 1) * HOUR_MS <= horizonMs) {
-        for (const id of ids) this.#hourOf.delete(id);
-        removed += ids.size;
-        this.#byHour.delete(hour);
-      }
-    }
-    return removed;
-  }
-
-  hours(): number[] {
-    return [...this.#byHour.keys()].sort((a, b) => a - b);
-  }
-
-  idsOf(hour: number): ReadonlySet<string> {
-    return this.#byHour.get(hour) ?? new Set();
-  }
-
-  clone(): SeenIds {
-    const copy = new SeenIds();
-    for (const [hour, ids] of this.#byHour) for (const id of ids) copy.addToHour(id, hour);
-    return copy;
+/** A state that the decoder would refuse was about to be written: nothing is written (a bug, not an input). */
+export class StateEncodeError extends Error {
+  override readonly name = 'StateEncodeError';
+  constructor(readonly detail: string) {
+    super(`refusing to write a finished-jobs state that could not be read back: ${detail}`);
   }
 }
 
@@ -115,76 +105,79 @@ export function emptyState(nowMs: number): EventsState {
 // ---------------------------------------------------------------------------------------------------------
 // Encoding
 
-interface SeenBucketJson {
-  hour: number;
-  uuids?: string;
-  ids?: string[];
-}
-
 interface StateJson {
   format: string;
   version: number;
   createdAtMs: number;
   updatedAtMs: number;
-  seen: SeenBucketJson[];
+  seen: { hour: number; keys: string }[];
   pending: FinishedEvent[];
   lease?: Lease;
 }
 
-const words = new Int32Array(4);
-
-/** The 16 bytes of a canonical UUID (its four words, big-endian) at `offset`. */
-function writeUuid(id: string, out: Buffer, offset: number): void {
-  uuidFromString(id, words);
-  for (let w = 0; w < 4; w++) out.writeInt32BE(words[w]!, offset + 4 * w);
-}
-
-/** The canonical text of the 16 bytes at `offset` (inverse of writeUuid). */
-function uuidText(bytes: Buffer, offset: number): string {
-  return uuidToString(bytes.readInt32BE(offset), bytes.readInt32BE(offset + 4), bytes.readInt32BE(offset + 8), bytes.readInt32BE(offset + 12));
-}
-
+/** The stored text of `state` (version STATE_VERSION). Throws StateEncodeError rather than write what decodeState refuses. */
 export function encodeState(state: EventsState): string {
-  const seen: SeenBucketJson[] = [];
-  for (const hour of state.seen.hours()) {
-    const uuids: string[] = [];
-    const others: string[] = [];
-    for (const id of state.seen.idsOf(hour)) (uuidFromString(id, words) ? uuids : others).push(id);
-    const bucket: SeenBucketJson = { hour };
-    if (uuids.length > 0) {
-      // Canonical lower-case UUIDs sort like the bytes they spell (the dashes are at the same places in all).
-      uuids.sort(compareCodeUnits);
-      const bytes = Buffer.alloc(uuids.length * UUID_BYTES);
-      uuids.forEach((id, i) => writeUuid(id, bytes, i * UUID_BYTES));
-      bucket.uuids = bytes.toString('base64');
-    }
-    if (others.length > 0) bucket.ids = others.sort(compareCodeUnits);
-    seen.push(bucket);
+  if (!isStateTime(state.createdAtMs)) throw new StateEncodeError(`createdAtMs ${state.createdAtMs} is not a time in epoch milliseconds`);
+  if (!isStateTime(state.updatedAtMs)) throw new StateEncodeError(`updatedAtMs ${state.updatedAtMs} is not a time in epoch milliseconds`);
+  const pending = state.pending.map((e, i): FinishedEvent => {
+    const event = { id: e.id, status: e.status, workflow: e.workflow, runtimeSeconds: e.runtimeSeconds, finishedAtMs: e.finishedAtMs };
+    const problem = eventProblem(event);
+    if (problem !== undefined) throw new StateEncodeError(`pending[${i}].${problem} (${JSON.stringify(event)})`);
+    return event;
+  });
+  let lease: Lease | undefined;
+  if (state.lease !== undefined) {
+    const problem = leaseProblem(state.lease);
+    if (problem !== undefined) throw new StateEncodeError(problem);
+    lease = { owner: state.lease.owner, expiresAtMs: state.lease.expiresAtMs };
   }
   const json: StateJson = {
     format: STATE_FORMAT,
     version: STATE_VERSION,
     createdAtMs: state.createdAtMs,
     updatedAtMs: state.updatedAtMs,
-    seen,
-    pending: state.pending.map((e) => ({
-      id: e.id,
-      status: e.status,
-      workflow: e.workflow,
-      runtimeSeconds: e.runtimeSeconds,
-      finishedAtMs: e.finishedAtMs,
-    })),
-    ...(state.lease !== undefined && { lease: { owner: state.lease.owner, expiresAtMs: state.lease.expiresAtMs } }),
+    // SeenIds holds only epoch hours (it throws SeenHourError for any other): every bucket reads back.
+    seen: state.seen.buckets().map((b) => ({ hour: b.hour, keys: b.keys.toString('base64') })),
+    pending,
+    ...(lease !== undefined && { lease }),
   };
   return JSON.stringify(json);
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Decoding
 
-const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
+/** A state as read, with what reading it involved. */
+export interface DecodedState extends EventsState {
+  /** The version it was stored in: STATE_VERSION, or an older one, migrated. */
+  readonly version: number;
+  /**
+   * Version 1 only: seen ids and pending events dropped because they carry a time no state can hold (a finish
+   * ~10²² ms away, from an impossible runtime: issue 15). Version 1 wrote them and could not read them back.
+   */
+  readonly discarded: number;
+}
+
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** Reads a stored state; throws StateCorruptError (naming `description` and what is wrong) for anything else. */
-export function decodeState(text: string, description: string): EventsState {
+/** An integer past `max`: what version 1 wrote for the finish of an impossible runtime (it rounded, so never a fraction). */
+function beyondStateTime(value: unknown, max: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value > max;
+}
+
+/** Bytes that valid base64 text decodes to. */
+function base64Bytes(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.floor(((text.length - padding) * 3) / 4);
+}
+
+/**
+ * Reads a stored state (version STATE_VERSION, or 1); throws StateCorruptError (naming `description` and what
+ * is wrong) for anything else. A version 1 state is read as it was written, with one exception: a `seen` hour or
+ * a pending `finishedAtMs` that is a number but no time a state can hold (what an impossible runtime made
+ * version 1 write, then refuse for ever) is dropped and counted in `discarded`: those jobs are no events now.
+ */
+export function decodeState(text: string, description: string): DecodedState {
   const fail = (detail: string): never => {
     throw new StateCorruptError(description, detail);
   };
@@ -198,61 +191,85 @@ export function decodeState(text: string, description: string): EventsState {
   const o = raw as Record<string, unknown>;
   if (o.format !== STATE_FORMAT) return fail(`"format" is ${JSON.stringify(o.format)}, expected ${JSON.stringify(STATE_FORMAT)}`);
   if (typeof o.version !== 'number') return fail('"version" is missing');
-  if (o.version > STATE_VERSION) return fail(`"version" ${o.version} was written by a newer exporter (this one reads ${STATE_VERSION})`);
-  if (o.version !== STATE_VERSION) return fail(`"version" ${o.version} is not supported`);
-  const time = (value: unknown, what: string): number =>
-    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : fail(`${what} is not a time in epoch milliseconds`);
+  const version = o.version;
+  if (version > STATE_VERSION) return fail(`"version" ${version} was written by a newer exporter (this one reads ${STATE_VERSION} and 1)`);
+  if (version !== STATE_VERSION && version !== 1) return fail(`"version" ${version} is not supported`);
+  const legacy = version === 1;
+  const time = (value: unknown, what: string): number => (isStateTime(value) ? value : fail(`${what} is not a time in epoch milliseconds`));
   const createdAtMs = time(o.createdAtMs, '"createdAtMs"');
   const updatedAtMs = time(o.updatedAtMs, '"updatedAtMs"');
+  let discarded = 0;
 
   if (!Array.isArray(o.seen)) return fail('"seen" is not an array');
-  const seen = new SeenIds();
-  o.seen.forEach((b: unknown, i) => {
+  const buckets = o.seen as unknown[];
+  // Checked first and counted, so that the set is allocated once at its size.
+  let expected = 0;
+  buckets.forEach((b: unknown, i) => {
     const where = `seen[${i}]`;
     if (typeof b !== 'object' || b === null) return fail(`${where} is not an object`);
     const bucket = b as Record<string, unknown>;
-    if (typeof bucket.hour !== 'number' || !Number.isSafeInteger(bucket.hour) || bucket.hour < 0) return fail(`${where}.hour is not an epoch hour`);
-    const hour = bucket.hour;
-    if (bucket.uuids !== undefined) {
-      if (typeof bucket.uuids !== 'string' || !BASE64.test(bucket.uuids)) return fail(`${where}.uuids is not base64`);
-      const bytes = Buffer.from(bucket.uuids, 'base64');
-      if (bytes.length % UUID_BYTES !== 0) return fail(`${where}.uuids holds ${bytes.length} bytes, not a whole number of 16-byte ids`);
-      for (let off = 0; off < bytes.length; off += UUID_BYTES) seen.addToHour(uuidText(bytes, off), hour);
+    const blobs = legacy ? (['uuids'] as const) : (['keys'] as const);
+    for (const field of blobs) {
+      const blob = bucket[field];
+      if (blob === undefined && legacy) continue;
+      if (typeof blob !== 'string' || !BASE64.test(blob)) return fail(`${where}.${field} is not base64`);
+      const bytes = base64Bytes(blob);
+      if (bytes % KEY_BYTES !== 0) return fail(`${where}.${field} holds ${bytes} bytes, not a whole number of 16-byte ids`);
+      expected += bytes / KEY_BYTES;
     }
-    if (bucket.ids !== undefined) {
+    if (legacy && bucket.ids !== undefined) {
       if (!Array.isArray(bucket.ids)) return fail(`${where}.ids is not an array`);
-      for (const id of bucket.ids) {
-        if (typeof id !== 'string' || id === '') return fail(`${where}.ids holds a value that is not an id`);
-        seen.addToHour(id, hour);
+      if (!bucket.ids.every((id) => typeof id === 'string' && id !== '')) return fail(`${where}.ids holds a value that is not an id`);
+      expected += bucket.ids.length;
+    }
+    if (isEpochHour(bucket.hour) || (legacy && beyondStateTime(bucket.hour, MAX_EPOCH_HOUR))) return undefined;
+    return fail(`${where}.hour is not an epoch hour`);
+  });
+  const seen = new SeenIds(expected);
+  const words = new Int32Array(4);
+  for (const b of buckets) {
+    const bucket = b as Record<string, unknown>;
+    const blob = (legacy ? bucket.uuids : bucket.keys) as string | undefined;
+    const ids = legacy ? ((bucket.ids ?? []) as string[]) : [];
+    if (!isEpochHour(bucket.hour)) {
+      // Version 1 only (checked above): a finish hour beyond any time, from an impossible runtime.
+      discarded += (blob === undefined ? 0 : base64Bytes(blob) / KEY_BYTES) + ids.length;
+      continue;
+    }
+    const hour = bucket.hour;
+    if (blob !== undefined) {
+      const bytes = Buffer.from(blob, 'base64');
+      for (let off = 0; off < bytes.length; off += KEY_BYTES) {
+        seen.addKey(bytes.readInt32BE(off), bytes.readInt32BE(off + 4), bytes.readInt32BE(off + 8), bytes.readInt32BE(off + 12), hour);
       }
     }
-  });
+    for (const id of ids) {
+      keyOf(id, words);
+      seen.addKey(words[0]!, words[1]!, words[2]!, words[3]!, hour);
+    }
+  }
 
   if (!Array.isArray(o.pending)) return fail('"pending" is not an array');
-  const pending = o.pending.map((p: unknown, i): FinishedEvent => {
+  const pending: FinishedEvent[] = [];
+  o.pending.forEach((p: unknown, i) => {
     const where = `pending[${i}]`;
     if (typeof p !== 'object' || p === null) return fail(`${where} is not an object`);
     const e = p as Record<string, unknown>;
-    if (typeof e.id !== 'string' || e.id === '') return fail(`${where}.id is not an id`);
-    if (typeof e.status !== 'string' || !TERMINAL.has(e.status)) return fail(`${where}.status is not a terminal status`);
-    if (typeof e.workflow !== 'string' || e.workflow === '') return fail(`${where}.workflow is not a dimension value`);
-    if (typeof e.runtimeSeconds !== 'number' || !Number.isFinite(e.runtimeSeconds) || e.runtimeSeconds < 0) {
-      return fail(`${where}.runtimeSeconds is not a runtime`);
-    }
-    return {
-      id: e.id,
-      status: e.status as TerminalStatus,
-      workflow: e.workflow,
-      runtimeSeconds: e.runtimeSeconds,
-      finishedAtMs: time(e.finishedAtMs, `${where}.finishedAtMs`),
-    };
+    const problem = eventProblem(e);
+    if (problem === undefined) {
+      pending.push({ id: e.id as string, status: e.status as TerminalStatus, workflow: e.workflow as string, runtimeSeconds: e.runtimeSeconds as number, finishedAtMs: e.finishedAtMs as number });
+    } else if (legacy && problem.startsWith('finishedAtMs') && beyondStateTime(e.finishedAtMs, MAX_STATE_TIME_MS)) {
+      discarded++; // version 1 wrote the finish of an impossible runtime
+    } else fail(`${where}.${problem}`);
+    return undefined;
   });
 
   let lease: Lease | undefined;
   if (o.lease !== undefined) {
-    const l = o.lease as Record<string, unknown> | null;
-    if (typeof l !== 'object' || l === null || typeof l.owner !== 'string') return fail('"lease" is not a lease');
-    lease = { owner: l.owner, expiresAtMs: time(l.expiresAtMs, 'lease.expiresAtMs') };
+    const problem = leaseProblem(o.lease);
+    if (problem !== undefined) return fail(problem);
+    const l = o.lease as Lease;
+    lease = { owner: l.owner, expiresAtMs: l.expiresAtMs };
   }
-  return { createdAtMs, updatedAtMs, seen, pending, ...(lease !== undefined && { lease }) };
+  return { createdAtMs, updatedAtMs, seen, pending, ...(lease !== undefined && { lease }), version, discarded };
 }
