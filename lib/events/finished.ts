@@ -8,6 +8,8 @@ import type { Snapshot } from '../aggregate/snapshot.js';
 import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
 import { wellFormed } from '../common/text.js';
 import { finishesByNow } from '../records/runtime-bound.js';
+import { uuidToString } from '../records/uuid.js';
+import { grown, INITIAL_ENTRIES, keyOf, KeyTable } from './key-table.js';
 import { isStateRuntime, isStateTime } from './state.js';
 
 /** A terminal job with a valid runtime, as seen in the list. */
@@ -21,7 +23,7 @@ export interface FinishedJob {
   readonly finishedAtMs: number;
 }
 
-const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
+const TERMINAL_INDEX: ReadonlyMap<string, number> = new Map(TERMINAL_STATUSES.map((s, i) => [s, i]));
 
 export interface FinishedJobsOptions {
   /** "now" of the run, epoch ms: the same as the collection's. */
@@ -30,12 +32,18 @@ export interface FinishedJobsOptions {
   readonly retentionSeconds: number;
 }
 
-/** Collects the finished jobs of one pull. Pass `add` as the collector's `onJob`. */
+/**
+ * Collects the finished jobs of one pull. Pass `add` as the collector's `onJob`.
+ *
+ * A pull may list every job of the retention (70k finished jobs a day for 7 days is 500k), and nearly all of
+ * them are in the state already: they are kept in columns, not objects — the id as its 128-bit key
+ * (key-table.ts; the string itself only for an id that is not a UUID), status, runtime, finish time and workflow
+ * (an index into the workflow ids seen) — about 50 bytes a job. `job(e)` makes the object of one when needed.
+ */
 export class FinishedJobs {
   readonly nowMs: number;
   /** now − retention: jobs that finished before this are not events any more. */
   readonly horizonMs: number;
-  readonly #jobs = new Map<string, FinishedJob>();
   /** Terminal jobs left out: finished before the horizon. */
   beyondHorizon = 0;
   /**
@@ -46,13 +54,25 @@ export class FinishedJobs {
   /** Second sightings of an id already gathered (the first one counts, as in the aggregation). */
   duplicates = 0;
 
+  readonly #keys = new KeyTable();
+  #status = new Uint8Array(INITIAL_ENTRIES);
+  #runtime = new Float64Array(INITIAL_ENTRIES);
+  #finishedAt = new Float64Array(INITIAL_ENTRIES);
+  #workflow = new Int32Array(INITIAL_ENTRIES);
+  readonly #workflowIds: string[] = [];
+  readonly #workflowIndex = new Map<string, number>();
+  /** Entry → id, for the ids that are not canonical UUIDs (a UUID is rebuilt from its key). */
+  readonly #otherIds = new Map<number, string>();
+  readonly #words = new Int32Array(4);
+
   constructor(options: FinishedJobsOptions) {
     this.nowMs = options.nowMs;
     this.horizonMs = options.nowMs - options.retentionSeconds * 1000;
   }
 
   readonly add = (job: Job): void => {
-    if (!TERMINAL.has(job.status)) return;
+    const status = TERMINAL_INDEX.get(job.status);
+    if (status === undefined) return;
     const runtime = job.runtimeSeconds;
     // The records layer has already left out a runtime longer than the job's age (runtime-bound.ts); judged again
     // here, with the state's own judges (state.ts), so that every event admitted can be stored and read back
@@ -70,25 +90,55 @@ export class FinishedJobs {
       this.withoutRuntime++; // a "now" before 1970 or past the year 246,953: only a broken clock gets here
       return;
     }
-    if (this.#jobs.has(job.id)) {
+    const w = this.#words;
+    const exact = keyOf(job.id, w);
+    const e = this.#keys.add(w[0]!, w[1]!, w[2]!, w[3]!);
+    if (e < 0) {
       this.duplicates++;
       return;
     }
-    this.#jobs.set(job.id, {
-      id: job.id,
-      workflowId: wellFormed(job.workflowId),
-      status: job.status as TerminalStatus,
-      runtimeSeconds: runtime,
-      finishedAtMs,
-    });
+    if (e === this.#status.length) {
+      this.#status = grown(this.#status, e + 1, (n) => new Uint8Array(n));
+      this.#runtime = grown(this.#runtime, e + 1, (n) => new Float64Array(n));
+      this.#finishedAt = grown(this.#finishedAt, e + 1, (n) => new Float64Array(n));
+      this.#workflow = grown(this.#workflow, e + 1, (n) => new Int32Array(n));
+    }
+    this.#status[e] = status;
+    this.#runtime[e] = runtime;
+    this.#finishedAt[e] = finishedAtMs;
+    this.#workflow[e] = this.#workflowNumber(wellFormed(job.workflowId));
+    if (!exact) this.#otherIds.set(e, job.id);
   };
 
   get size(): number {
-    return this.#jobs.size;
+    return this.#keys.size;
   }
 
-  jobs(): IterableIterator<FinishedJob> {
-    return this.#jobs.values();
+  /** Word `w` (0 most significant) of job `e`'s key (key-table.ts), e in [0, size). */
+  keyWord(e: number, w: number): number {
+    return this.#keys.word(e, w);
+  }
+
+  /** Job `e`, e in [0, size), in the order first seen. */
+  job(e: number): FinishedJob {
+    const k = this.#keys;
+    return {
+      id: this.#otherIds.get(e) ?? uuidToString(k.word(e, 0), k.word(e, 1), k.word(e, 2), k.word(e, 3)),
+      workflowId: this.#workflowIds[this.#workflow[e]!]!,
+      status: TERMINAL_STATUSES[this.#status[e]!]!,
+      runtimeSeconds: this.#runtime[e]!,
+      finishedAtMs: this.#finishedAt[e]!,
+    };
+  }
+
+  *jobs(): IterableIterator<FinishedJob> {
+    for (let e = 0; e < this.size; e++) yield this.job(e);
+  }
+
+  #workflowNumber(workflowId: string): number {
+    let n = this.#workflowIndex.get(workflowId);
+    if (n === undefined) this.#workflowIndex.set(workflowId, (n = this.#workflowIds.push(workflowId) - 1));
+    return n;
   }
 }
 
