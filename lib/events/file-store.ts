@@ -22,12 +22,14 @@ import { StateConflictError, type StateStore, type StoredState } from './store.j
 export const LOCK_STALE_MS = 30_000;
 /** How long `write` waits for another process's lock before giving up. */
 export const LOCK_WAIT_MS = 5_000;
+/** Bytes read at a time when `write` hashes the current file for its version. */
+const VERSION_CHUNK_BYTES = 256 * 1024;
 
 export class StateLockError extends Error {
   override readonly name = 'StateLockError';
 }
 
-function versionOf(bytes: Buffer | string): string {
+function versionOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
@@ -60,27 +62,55 @@ export class FileStateStore implements StateStore {
   }
 
   async read(): Promise<StoredState | undefined> {
-    let bytes: Buffer;
+    const bytes = await this.#bytes();
+    return bytes === undefined ? undefined : { text: bytes.toString('utf8'), version: versionOf(bytes) };
+  }
+
+  /** versionOf the file's bytes, read in chunks; undefined when there is no file. */
+  async #currentVersion(): Promise<string | undefined> {
+    let handle: fs.FileHandle;
     try {
-      bytes = await fs.readFile(this.path);
+      handle = await fs.open(this.path, constants.O_RDONLY);
     } catch (error) {
       if (isCode(error, 'ENOENT')) return undefined;
       throw error;
     }
-    return { text: bytes.toString('utf8'), version: versionOf(bytes) };
+    try {
+      const hash = createHash('sha256');
+      const chunk = Buffer.allocUnsafe(VERSION_CHUNK_BYTES);
+      for (;;) {
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) break;
+        hash.update(chunk.subarray(0, bytesRead));
+      }
+      return hash.digest('hex');
+    } finally {
+      await handle.close();
+    }
   }
 
-  async write(text: string, expectedVersion: string | undefined): Promise<string> {
+  /** The file's bytes, or undefined when there is none. */
+  async #bytes(): Promise<Buffer | undefined> {
+    try {
+      return await fs.readFile(this.path);
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+  }
+
+  async write(content: string | Uint8Array, expectedVersion: string | undefined): Promise<string> {
     const release = await this.#lock();
     try {
-      const current = await this.read();
-      if (current?.version !== expectedVersion) {
+      // The version only, hashed as the file streams in: a state of 500k ids is 11 MB, not read whole again.
+      const currentVersion = await this.#currentVersion();
+      if (currentVersion !== expectedVersion) {
         throw new StateConflictError(
           this.description,
-          expectedVersion === undefined ? 'another run created it first' : current === undefined ? 'it was deleted since it was read' : 'another run changed it since it was read',
+          expectedVersion === undefined ? 'another run created it first' : currentVersion === undefined ? 'it was deleted since it was read' : 'another run changed it since it was read',
         );
       }
-      const bytes = Buffer.from(text, 'utf8');
+      const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
       const temp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.${randomUUID()}.tmp`);
       try {
         const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);

@@ -86,7 +86,7 @@ export class S3StateStore implements StateStore {
     }
   }
 
-  async write(text: string, expectedVersion: string | undefined): Promise<string> {
+  async write(content: string | Uint8Array, expectedVersion: string | undefined): Promise<string> {
     const client = await this.#getClient();
     const { PutObjectCommand } = await loadS3Sdk();
     try {
@@ -94,7 +94,7 @@ export class S3StateStore implements StateStore {
         new PutObjectCommand({
           Bucket: this.#bucket,
           Key: this.#key,
-          Body: text,
+          Body: content,
           ContentType: 'application/json',
           ...(expectedVersion === undefined ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
         }),

@@ -20,9 +20,12 @@ export interface StateStore {
   read(): Promise<StoredState | undefined>;
   /**
    * Replaces the state only if it is still at `expectedVersion` (undefined: only if there is no state yet),
-   * atomically; returns the new version. Throws StateConflictError when the condition does not hold.
+   * atomically; returns the new version. Throws StateConflictError when the condition does not hold. The state
+   * comes as text or as its UTF-8 bytes: a large one is written from its bytes (encodeStateBytes), so that it
+   * never exists a second time as a string. The store keeps no reference to `content` once the write settled
+   * (the caller reuses the buffer).
    */
-  write(text: string, expectedVersion: string | undefined): Promise<string>;
+  write(content: string | Uint8Array, expectedVersion: string | undefined): Promise<string>;
 }
 
 /** The state changed (or appeared) since it was read: another run wrote it. */
@@ -64,12 +67,12 @@ export class MemoryStateStore implements StateStore {
     return this.#current;
   }
 
-  async write(text: string, expectedVersion: string | undefined): Promise<string> {
+  async write(content: string | Uint8Array, expectedVersion: string | undefined): Promise<string> {
     if (this.#current?.version !== expectedVersion) {
       throw new StateConflictError(this.description, expectedVersion === undefined ? 'already exists' : 'changed since it was read');
     }
     const version = `v${++this.#counter}`;
-    this.#current = { text, version };
+    this.#current = { text: typeof content === 'string' ? content : Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8'), version };
     return version;
   }
 }
