@@ -122,6 +122,7 @@ describe('the state encoder and decoder cannot disagree', () => {
           return;
         }
         written++;
+        expect(text).toBe(JSON.stringify(JSON.parse(text))); // exactly what JSON.stringify writes
         const back = decodeState(text, 'property');
         expect(plain(back)).toEqual(plain(state));
         expect(encodeState(back)).toBe(text);

@@ -102,9 +102,7 @@ export class SeenIds {
 
   /** The hours held, ascending. */
   hours(): number[] {
-    const seen = new Set<number>();
-    for (let e = 0; e < this.size; e++) seen.add(this.#hours[e]!);
-    return [...seen].sort((x, y) => x - y);
+    return [...this.#counts().keys()].sort((x, y) => x - y);
   }
 
   /**
@@ -114,8 +112,7 @@ export class SeenIds {
    */
   forEachBucket(each: (hour: number, keys: Buffer) => void): void {
     const n = this.size;
-    const counts = new Map<number, number>();
-    for (let e = 0; e < n; e++) counts.set(this.#hours[e]!, (counts.get(this.#hours[e]!) ?? 0) + 1);
+    const counts = this.#counts();
     const hours = [...counts.keys()].sort((x, y) => x - y);
     // Entries grouped by hour, each group in insertion order (a counting sort).
     const start = new Map<number, number>();
@@ -145,6 +142,18 @@ export class SeenIds {
       next += count;
       each(hour, scratch.subarray(0, KEY_BYTES * count));
     }
+  }
+
+  /** The hours held (ascending) and how many ids each: the sizes of forEachBucket's calls. */
+  bucketSizes(): { hour: number; ids: number }[] {
+    return [...this.#counts()].sort((x, y) => x[0] - y[0]).map(([hour, ids]) => ({ hour, ids }));
+  }
+
+  /** Ids by hour. */
+  #counts(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (let e = 0; e < this.size; e++) counts.set(this.#hours[e]!, (counts.get(this.#hours[e]!) ?? 0) + 1);
+    return counts;
   }
 
   /** forEachBucket's hours and keys, copied (tests, small sets). */

@@ -136,13 +136,10 @@ export function encodeStateBytes(state: EventsState, reuse?: Buffer): Buffer {
   const head = Buffer.from(`${JSON.stringify({ format: STATE_FORMAT, version: STATE_VERSION, createdAtMs: state.createdAtMs, updatedAtMs: state.updatedAtMs }).slice(0, -1)},"seen":[`);
   const tail = Buffer.from(`],"pending":${JSON.stringify(pending)}${lease === undefined ? '' : `,"lease":${JSON.stringify(lease)}`}}`, 'utf8');
   // SeenIds holds only epoch hours (it throws SeenHourError for any other): every bucket reads back.
-  let seenBytes = 0;
-  let buckets = 0;
-  state.seen.forEachBucket((hour, keys) => {
-    seenBytes += bucketPrefix(hour).length + 4 * Math.ceil(keys.length / 3) + BUCKET_SUFFIX.length;
-    buckets++;
-  });
-  const length = head.length + seenBytes + Math.max(0, buckets - 1) + tail.length;
+  const sizes = state.seen.bucketSizes();
+  let seenBytes = Math.max(0, sizes.length - 1); // the commas
+  for (const { hour, ids } of sizes) seenBytes += bucketPrefix(hour).length + 4 * Math.ceil((KEY_BYTES * ids) / 3) + BUCKET_SUFFIX.length;
+  const length = head.length + seenBytes + tail.length;
   const out = reuse !== undefined && reuse.length >= length ? reuse.subarray(0, length) : Buffer.allocUnsafe(length);
   let at = head.copy(out, 0);
   state.seen.forEachBucket((hour, keys) => {
@@ -254,6 +251,7 @@ export function decodeState(text: string, description: string): DecodedState {
     const hour = bucket.hour;
     if (blob !== undefined) {
       const bytes = Buffer.from(blob, 'base64');
+      if (bytes.length % KEY_BYTES !== 0) return fail(`a "seen" bucket of hour ${hour} holds ${bytes.length} bytes, not a whole number of 16-byte ids`);
       for (let off = 0; off < bytes.length; off += KEY_BYTES) {
         seen.addKey(bytes.readInt32BE(off), bytes.readInt32BE(off + 4), bytes.readInt32BE(off + 8), bytes.readInt32BE(off + 12), hour);
       }
