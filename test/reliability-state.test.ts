@@ -364,10 +364,13 @@ describe('memory of the finished-jobs state', () => {
 
   const NEW = 50;
   const runtimeOf = (i: number) => 30 + (i % 3_600);
-  /** 500k jobs that finished over the last week (what the state remembers) and NEW that finished since the last run. */
+  /**
+   * 500k jobs that finished over the last week (what the state remembers: the oldest 2 hours inside the 7-day
+   * retention, so that none is forgotten whatever the minute of the hour) and NEW that finished since the last run.
+   */
   function week(nowMs: number) {
     const idOf = (i: number) => uuid(i, '7c');
-    const finishOf = (i: number) => nowMs - 10 * MINUTE - Math.floor((i * 7 * DAY) / REMEMBERED);
+    const finishOf = (i: number) => nowMs - 10 * MINUTE - Math.floor((i * (7 * DAY - 2 * HOUR)) / REMEMBERED);
     const fresh = (): object[] =>
       Array.from({ length: NEW }, (_, i) => record(uuid(i, '9d'), i % 10 === 0 ? 'FAILED' : 'COMPLETED', `PT${runtimeOf(i)}S`, nowMs - 5 * MINUTE - runtimeOf(i) * 1000));
     function* remembered(): Iterable<object> {
