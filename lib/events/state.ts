@@ -23,7 +23,7 @@
  */
 import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
 import { StateCorruptError } from './store.js';
-import { finishHour, HOUR_MS, isEpochHour, KEY_BYTES, keyOf, MAX_EPOCH_HOUR, SeenIds } from './seen-ids.js';
+import { HOUR_MS, isEpochHour, KEY_BYTES, keyOf, MAX_EPOCH_HOUR, SeenIds } from './seen-ids.js';
 
 export { finishHour, SeenIds } from './seen-ids.js';
 
