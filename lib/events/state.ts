@@ -252,9 +252,10 @@ export function decodeState(text: string, description: string): DecodedState {
     if (blob !== undefined) {
       const bytes = Buffer.from(blob, 'base64');
       if (bytes.length % KEY_BYTES !== 0) return fail(`a "seen" bucket of hour ${hour} holds ${bytes.length} bytes, not a whole number of 16-byte ids`);
-      for (let off = 0; off < bytes.length; off += KEY_BYTES) {
-        seen.addKey(bytes.readInt32BE(off), bytes.readInt32BE(off + 4), bytes.readInt32BE(off + 8), bytes.readInt32BE(off + 12), hour);
-      }
+      // The words, big-endian in the text, as native Int32s: swapped in place, read through an aligned view.
+      const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
+      const words = new Int32Array(aligned.swap32().buffer, aligned.byteOffset, aligned.length / 4);
+      for (let w = 0; w < words.length; w += 4) seen.addKey(words[w]!, words[w + 1]!, words[w + 2]!, words[w + 3]!, hour);
     }
     for (const id of ids) {
       keyOf(id, words);
