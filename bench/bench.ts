@@ -24,7 +24,7 @@ import { loadConfig, type Config } from '../lib/config.js';
 import { Logger } from '../lib/log.js';
 import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
 import { SecretSource } from '../lib/secrets.js';
-import { aggregationMs, durationNs, gc, median, percentileMs, renderMs, toColumns } from './micro.js';
+import { aggregationMs, durationNs, gc, median, percentileMs, renderMs, stateMs, toColumns } from './micro.js';
 import { straightforwardCollect } from './peer.js';
 import { BENCH_API_KEY, BENCH_NOW_MS, serve, type ServerReady } from './server.js';
 
@@ -465,6 +465,15 @@ async function main(): Promise<void> {
       '',
       '(reference: a cold process)',
       undefined,
+    );
+    const st = stateMs(1_000_000, BENCH_NOW_MS, 5);
+    row(
+      `finished-jobs state of 1M ids (${(st.bytes / 1e6).toFixed(1)} MB): decode / encode`,
+      `${ms(st.decodeMs)} (${ms(st.decodeCpuMs)} CPU) / ${ms(st.encodeMs)}`,
+      `${ms(st.parseMs)} JSON.parse`,
+      `${(st.decodeMs / st.parseMs).toFixed(1)}×`,
+      '≤ 1000 ms decode',
+      st.decodeMs <= 1000,
     );
   } finally {
     server.send('stop');

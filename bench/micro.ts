@@ -16,6 +16,8 @@ import { uuidFromString } from '../lib/records/uuid.js';
 import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
 import { buildMetrics } from '../test/support/prom-client-oracle.js';
 import { SKIP_REASONS, type SkipReason } from '../lib/vocabulary.js';
+import { SeenIds } from '../lib/events/seen-ids.js';
+import { decodeState, encodeStateBytes } from '../lib/events/state.js';
 import { pydanticDuration, Random, uuid } from './generate.js';
 
 export function median(values: readonly number[]): number {
@@ -353,4 +355,31 @@ export async function renderMs(
     if (old.toString('utf8') !== body) throw new Error('the direct writer and prom-client disagree');
   }
   return { ms: median(times), firstMs: times[0] ?? Number.NaN, promClientMs: median(baseline), lines, datums };
+}
+
+/**
+ * The finished-jobs state of `ids` remembered jobs (UUIDs finished over a week): the median time to decode it
+ * and to encode it, beside JSON.parse of the same text (what any reading of it costs at least).
+ */
+export function stateMs(ids: number, nowMs: number, runs: number): { decodeMs: number; decodeCpuMs: number; encodeMs: number; parseMs: number; bytes: number } {
+  const r = new Random(ids);
+  const seen = new SeenIds(ids);
+  for (let i = 0; i < ids; i++) seen.add(uuid(r), nowMs - Math.floor((i * 7 * 86_400_000) / ids));
+  const state = { createdAtMs: nowMs, updatedAtMs: nowMs, seen, pending: [] };
+  const bytes = encodeStateBytes(state);
+  const text = bytes.toString('utf8');
+  const cpu: number[] = [];
+  const decodeMs = timeIt(runs, () => {
+    const before = process.cpuUsage();
+    decodeState(text, 'bench');
+    const used = process.cpuUsage(before);
+    cpu.push((used.user + used.system) / 1000);
+  });
+  return {
+    decodeMs,
+    decodeCpuMs: median(cpu),
+    encodeMs: timeIt(runs, () => encodeStateBytes(state, bytes)),
+    parseMs: timeIt(runs, () => JSON.parse(text)),
+    bytes: bytes.length,
+  };
 }

@@ -149,7 +149,8 @@ if (state === undefined) {
   p(
     '**Memory of the state.** A state of n remembered ids (UUIDs whose jobs finished over a week) decoded in a fresh ' +
       '`node --expose-gc` process: heap and buffers after a full GC, over the ids (target ≤ 64 bytes an id), and the decode ' +
-      'time (target ≤ 1 s a million ids; CPU time is the one asserted, the suite runs files side by side on two cores). ' +
+      'time, a figure here (the suite runs files side by side on two cores): its target, ≤ 1 s a million ids, is checked by ' +
+      '`npm run bench` (docs/performance.md). ' +
       'Measured once on the previous code (commit 6535909) with the same 500k-id state: 424 bytes an id, 4.8 s to decode ' +
       '(issue 15 counted ~840 bytes an id, the run copying the set once more).',
     table(
