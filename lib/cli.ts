@@ -5,11 +5,9 @@
 import { parseArgs } from 'node:util';
 import type { Collection } from './collection.js';
 import { ConfigError, loadConfig, parseDurationSetting } from './config.js';
-import type { Config } from './config.js';
 import { loadEventsConfig, type EventsConfig } from './events/config.js';
-import { FinishedJobs } from './events/finished.js';
 import type { StateStore } from './events/store.js';
-import { createExporter } from './exporter.js';
+import { createExporter, type Exporter } from './exporter.js';
 import { Logger, logLevelFromEnv } from './log.js';
 import { renderPrometheus } from './outputs/prometheus/render.js';
 import { startServer } from './outputs/http/server.js';
@@ -169,16 +167,8 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   // Logs go to stderr only when asked: stdout is the data, stderr carries the one-line error.
   const quiet = new Logger({ level: 'error', write: () => undefined });
   const exporter = createExporter({ env, logger: env.LOG_LEVEL ? logger : quiet });
-  const events = sink === 'cloudwatch' ? await eventsSetup(env, values.state) : undefined;
-  if (events !== undefined) nowMs ??= Date.now();
-  const finished = events === undefined ? undefined : new FinishedJobs({ nowMs: nowMs as number, retentionSeconds: events.config.retentionSeconds });
-  const collection: Collection = await exporter.collectNow({
-    ...(nowMs !== undefined && { nowMs }),
-    ...(finished !== undefined && { onJob: finished.add }),
-  });
-  if (sink === 'cloudwatch') {
-    return publishToCloudWatch(collection, exporter.config, io, events && finished && { ...events, finished, logger: exporter.logger });
-  }
+  if (sink === 'cloudwatch') return pushToCloudWatch(exporter, env, values.state, nowMs, io);
+  const collection: Collection = await exporter.collectNow(nowMs === undefined ? {} : { nowMs });
   if (!collection.ok) {
     io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}\n`);
     return EXIT.failed;
@@ -189,13 +179,8 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   return EXIT.ok;
 }
 
-interface CliEvents {
-  readonly config: EventsConfig;
-  readonly store: StateStore;
-}
-
 /** Finished-job events for `collect --sink cloudwatch`: --state FILE, else STATE_BUCKET, else off. */
-async function eventsSetup(env: Io['env'], statePath: string | undefined): Promise<CliEvents | undefined> {
+async function eventsSetup(env: Io['env'], statePath: string | undefined): Promise<{ config: EventsConfig; store: StateStore } | undefined> {
   const config = loadEventsConfig(env);
   if (statePath !== undefined) {
     const { FileStateStore } = await import('./events/file-store.js');
@@ -208,61 +193,12 @@ async function eventsSetup(env: Io['env'], statePath: string | undefined): Promi
   return undefined;
 }
 
-/** `collect --sink cloudwatch`: the scheduled Lambda's work, from the command line, with the same code. */
-async function publishToCloudWatch(
-  collection: Collection,
-  config: Config,
-  io: Io,
-  events?: CliEvents & { readonly finished: FinishedJobs; readonly logger: Logger },
-): Promise<number> {
-  const { publishCollection } = await import('./outputs/cloudwatch/run.js');
-  const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles });
-  let eventsSummary: Record<string, unknown> | undefined;
-  let eventsProblem: string | undefined;
-  if (events !== undefined) {
-    const { publishFinishedJobs, summarizeFinishedJobs } = await import('./events/run.js');
-    try {
-      const eventsReport = await publishFinishedJobs(events.finished, collection, {
-        store: events.store,
-        namespace: config.cloudwatchNamespace,
-        backfillSeconds: events.config.backfillSeconds,
-        logger: events.logger,
-      });
-      eventsSummary = summarizeFinishedJobs(eventsReport);
-      const p = eventsReport.publish;
-      if (p.failed.length > 0 || p.invalid.length > 0) {
-        const first = p.failed[0]?.error ?? `${p.invalid[0]?.metricName}: ${p.invalid[0]?.reason}`;
-        eventsProblem = `published ${p.published} of ${p.total} finished-job datums to CloudWatch (${eventsReport.released} jobs kept for the next run); first problem: ${first}`;
-      }
-    } catch (error) {
-      eventsProblem = `finished-job events: ${error instanceof Error ? error.message : String(error)}`;
-    }
-  }
-  io.stdout(
-    `${JSON.stringify({
-      namespace: config.cloudwatchNamespace,
-      collectorUp: collection.ok,
-      datums: report.total,
-      requests: report.requests,
-      published: report.published,
-      failed: report.failed.length,
-      invalid: report.invalid.length,
-      ...(eventsSummary !== undefined && { events: eventsSummary }),
-    })}\n`,
-  );
-  let code: number = EXIT.ok;
-  if (!collection.ok) {
-    io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}; published CollectorUp 0\n`);
-    code = EXIT.failed;
-  }
-  if (report.failed.length > 0 || report.invalid.length > 0) {
-    const first = report.failed[0]?.error ?? `${report.invalid[0]?.metricName}: ${report.invalid[0]?.reason}`;
-    io.stderr(`error: published ${report.published} of ${report.total} datums to CloudWatch; first problem: ${first}\n`);
-    code = EXIT.failed;
-  }
-  if (eventsProblem !== undefined) {
-    io.stderr(`error: ${eventsProblem}\n`);
-    code = EXIT.failed;
-  }
-  return code;
+/** `collect --sink cloudwatch`: the scheduled Lambda's push cycle, from the command line. */
+async function pushToCloudWatch(exporter: Exporter, env: Io['env'], statePath: string | undefined, nowMs: number | undefined, io: Io): Promise<number> {
+  const events = await eventsSetup(env, statePath);
+  const runNowMs = events === undefined ? nowMs : (nowMs ?? Date.now());
+  const [{ pushOutputs }, { reportToTerminal, runPushCycle }] = await Promise.all([import('./outputs/push-outputs.js'), import('./outputs/push.js')]);
+  const outputs = pushOutputs({ config: exporter.config, nowMs: runNowMs, logger: exporter.logger, ...(events !== undefined && { events }) });
+  const run = await runPushCycle({ collect: exporter.collectNow, ...(runNowMs !== undefined && { nowMs: runNowMs }), outputs });
+  return reportToTerminal(run, io) ? EXIT.ok : EXIT.failed;
 }
