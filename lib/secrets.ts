@@ -7,9 +7,7 @@ import { ConfigError } from './config.js';
 /** Re-read SSM parameters this often so a rotated secret is picked up without a redeploy. */
 export const SECRET_TTL_MS = 5 * 60 * 1000;
 
-export interface ParameterReader {
-  (name: string): Promise<string>;
-}
+export type ParameterReader = (name: string) => Promise<string>;
 
 /**
  * The SSM client package, named through a variable so bundlers leave the import alone: the Lambda runtime

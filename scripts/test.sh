@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what the tests need, then typechecks and runs vitest.
+# The whole test suite on a fresh machine: installs what the tests need, then lints, typechecks and runs vitest.
 # Peers (Prometheus, moto, Chromium) are started and stopped by the tests themselves on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,7 @@ if ! command -v moto_server >/dev/null 2>&1; then
   python3 -m pip install --quiet 'moto[server]'
 fi
 
+npm run --silent lint
 node scripts/build.mjs
 npx tsc --noEmit -p .
 npx vitest run "$@"

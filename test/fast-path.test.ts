@@ -151,7 +151,7 @@ const duration = fc.oneof(
 );
 const junk = fc.jsonValue({ maxDepth: 3 });
 /** A field's value: mostly of its expected shape, sometimes anything. */
-function valueOf(expected: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
+function fieldValue(expected: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
   return fc.oneof(
     { weight: 8, arbitrary: expected },
     { weight: 1, arbitrary: text },
@@ -161,13 +161,13 @@ function valueOf(expected: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
 }
 
 const FIELDS = {
-  id: valueOf(uuidText),
-  workflow_id: valueOf(fc.oneof(fc.constantFrom('f0a1b2c3-4d5e-6f7a-8b9c-0d1e2f3a4b5c', 'wf-a', 'wf-b', 'other', '__proto__'), uuidText)),
-  workflow_name: valueOf(fc.oneof(fc.constantFrom('My ETL', 'x"} 1\n# HELP', 'Café', '数据 🚀', ''), text)),
-  status: valueOf(fc.constantFrom(...STATUSES)),
-  created_at: valueOf(timestamp),
-  runtime: valueOf(duration),
-  job_type: valueOf(fc.constantFrom('ephemeral', 'persistent', 'scheduled', 'template', 'Batch Run', '')),
+  id: fieldValue(uuidText),
+  workflow_id: fieldValue(fc.oneof(fc.constantFrom('f0a1b2c3-4d5e-6f7a-8b9c-0d1e2f3a4b5c', 'wf-a', 'wf-b', 'other', '__proto__'), uuidText)),
+  workflow_name: fieldValue(fc.oneof(fc.constantFrom('My ETL', 'x"} 1\n# HELP', 'Café', '数据 🚀', ''), text)),
+  status: fieldValue(fc.constantFrom(...STATUSES)),
+  created_at: fieldValue(timestamp),
+  runtime: fieldValue(duration),
+  job_type: fieldValue(fc.constantFrom('ephemeral', 'persistent', 'scheduled', 'template', 'Batch Run', '')),
   input_file_ids: fc.oneof(fc.constant(null), fc.array(fc.uuid(), { maxLength: 3 }), junk),
   output_node_files: fc.oneof(
     fc.constant(null),

@@ -458,7 +458,7 @@ describe('a million records', () => {
 
     // Act
     const started = performance.now();
-    let response;
+    let response: Awaited<ReturnType<typeof exporter.app.handle>>;
     try {
       response = await exporter.app.handle({ method: 'GET', path: '/metrics', headers: { 'accept-encoding': 'gzip' } });
     } finally {

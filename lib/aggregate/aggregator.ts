@@ -241,6 +241,7 @@ export class Aggregator {
     if (runtimeInvalid) this.#runtimeUnparsable++;
 
     const t = status.terminal;
+    // biome-ignore lint/suspicious/noSelfCompare: `runtime === runtime` is the counting loop's NaN test (NaN: no runtime)
     if (t >= 0 && runtime === runtime) {
       const buckets = group.buckets[t] as Float64Array;
       const b = bucketIndex(this.#options.histogramBuckets, runtime);

@@ -43,6 +43,7 @@ export interface Packaged {
   /** Directory holding the template and the zips (test/.artifacts/package/<fingerprint>/). */
   readonly dir: string;
   /** cloudformation-template-update-stack.json, parsed. */
+  // biome-ignore lint/suspicious/noExplicitAny: the parsed CloudFormation template, read by path
   readonly template: any;
   /** The template as text (for searches). */
   readonly templateText: string;
