@@ -29,11 +29,7 @@ export function wellFormed(text: string): string {
 
 /**
  * Text made fit for one line of a log or an error message: every run of whitespace or control characters
- * becomes one space, and the ends are trimmed.
- *
- * (Two versions used to exist: the JSON reader replaced control characters only, the API client collapsed
- * whitespace only. Every pull error passed through both on its way out, so this, their composition, is what
- * users already saw; the API's error detail now loses its non-whitespace control characters too.)
+ * becomes one space, and the ends are trimmed (test/common-text.test.ts: what the two former copies gave).
  */
 export function oneLine(text: string): string {
   return text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();

@@ -98,9 +98,9 @@ const ZERO = 0x30;
 
 /**
  * Output memory kept from one render to the next. On a VM the first write to a fresh page costs far more than
- * the write itself (about 4 ms a MB on the project's machines, ~40% of a cold 10k-workflow render), and an
- * exporter renders an exposition of about the same size at every scrape: it writes into the previous one's
- * memory. One arena, the largest released; a render that finds none (first, or concurrent) allocates its own.
+ * the write itself (docs/performance.md, "Rendering writes bytes, into reused memory"), and an exporter renders
+ * an exposition of about the same size at every scrape: it writes into the previous one's memory. One arena,
+ * the largest released; a render that finds none (first, or concurrent) allocates its own.
  */
 const OutputArena = {
   free: undefined as Buffer | undefined,
@@ -114,7 +114,7 @@ const OutputArena = {
   },
 };
 
-/** Typed-array copies between plain Uint8Arrays: Buffer#set takes a slow path (~25× slower for a ~100-byte line, measured here). */
+/** Typed-array copies between plain Uint8Arrays: Buffer#set takes a much slower path (docs/performance.md). */
 const view = (buf: Buffer): Uint8Array => new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 
 const EMPTY_BUFFER = Buffer.alloc(0);
