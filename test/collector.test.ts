@@ -4,7 +4,8 @@ import { loadConfig } from '../lib/config.js';
 import type { Job } from '../lib/records/job.js';
 import { Logger } from '../lib/log.js';
 import { SecretSource } from '../lib/secrets.js';
-import { PullError, type pullJobs } from '../lib/pull/unstructured-api.js';
+import { PullError } from '../lib/pull/pull-error.js';
+import type { pullJobs } from '../lib/pull/unstructured-api.js';
 import { SAMPLE_EXPECTED, SAMPLE_NOW_MS, sampleJobs } from './support/fake-api.js';
 
 const KEY = 'sk-collector-test-0123456789';
