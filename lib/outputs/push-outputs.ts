@@ -10,7 +10,6 @@ import type { Logger } from '../log.js';
 import { cloudWatchOutput } from './cloudwatch/output.js';
 import type { CloudWatchClientLike } from './cloudwatch/publisher.js';
 import type { PushOutput } from './push.js';
-import { toyOutput } from './toy/output.js';
 
 export interface PushSetup {
   readonly config: Config;
@@ -32,6 +31,5 @@ export function pushOutputs(setup: PushSetup): PushOutput[] {
     if (setup.nowMs === undefined) throw new TypeError('pushOutputs: finished-job events need the run\'s nowMs');
     outputs.push(finishedJobsOutput({ ...setup.events, nowMs: setup.nowMs, namespace, logger: setup.logger, ...(client && { client }) }));
   }
-  if (process.env.TOY_FILE) outputs.push(toyOutput(process.env.TOY_FILE));
   return outputs;
 }
