@@ -4,33 +4,71 @@
  */
 import { parseArgs } from 'node:util';
 import type { Collection } from './collection.js';
-import { ConfigError, loadConfig, parseDurationSetting } from './config.js';
+import { ACCOUNT_VARIABLES, ConfigError, loadConfig, parseDurationSetting, requireApiKey, wantsDemo } from './config.js';
 import { loadEventsConfig, type EventsConfig } from './events/config.js';
 import type { StateStore } from './events/store.js';
 import { createExporter, type Exporter } from './exporter.js';
 import { Logger, logLevelFromEnv } from './log.js';
-import { renderPrometheus } from './outputs/prometheus/render.js';
+import { loadCloudWatchSdk } from './outputs/cloudwatch/publisher.js';
 import { startServer } from './outputs/http/server.js';
+import { renderPrometheus } from './outputs/prometheus/render.js';
 import { renderTable } from './outputs/table.js';
+import { loadSsmSdk } from './secrets.js';
 import { VERSION } from './version.js';
+
+const SERVE_USAGE = `Usage: unstructured-jobs-exporter serve [options]
+
+Serves /metrics (Prometheus), / (status page) and /healthz until SIGTERM or SIGINT.
+With none of UNSTRUCTURED_API_KEY, UNSTRUCTURED_API_KEY_PARAM and UNSTRUCTURED_API_URL set it runs the
+embedded demo (simulated jobs, labelled demo="true"); a key variable set but empty, or an API URL without
+a key, is a configuration error (exit 2).
+
+Options:
+  --port N                 listen port (PORT, default 9464; 0 picks a free one)
+  --host ADDRESS           listen address (HOST, default 0.0.0.0)
+  --runtime-window DUR     window of the recent-runtime summary, with a unit: 90m, 24h, 7d (RUNTIME_WINDOW)
+  --max-workflows N        workflows exported before the rest fold into "other" (MAX_WORKFLOWS, default 50)
+  --demo                   serve the embedded demo, ignoring the UNSTRUCTURED_API_* variables
+  -h, --help               this help
+`;
+
+const COLLECT_USAGE = `Usage: unstructured-jobs-exporter collect [options]
+
+Pulls the job list once and prints the exposition text, the snapshot as JSON, or a table for people
+(--format table: what the status page shows). With --sink cloudwatch it publishes the CloudWatch metrics
+instead (AWS_REGION, the SDK's credential chain and AWS_ENDPOINT_URL apply; both are checked before the
+pull) and prints what was published. With --state FILE (or STATE_BUCKET) it also publishes the jobs that
+finished since the last run (JobsFinished, JobRuntime), once each, keeping what was published in FILE.
+
+Options:
+  --format F               prometheus (default), json or table (stdout sink only)
+  --sink S                 stdout (default) or cloudwatch
+  --state FILE             with --sink cloudwatch: finished-job events, state kept in FILE (docs/events.md)
+  --now ISO8601            evaluate at this instant (ages, runtime window), e.g. 2026-11-29T12:00:00Z
+  --runtime-window DUR     window of the recent-runtime summary, with a unit: 90m, 24h, 7d (RUNTIME_WINDOW)
+  --max-workflows N        workflows exported before the rest fold into "other" (MAX_WORKFLOWS, default 50)
+  --demo                   collect from the embedded demo (simulated jobs) instead of an account
+  -h, --help               this help
+
+Exit status: 0 ok, 1 the pull or a publish failed, 2 usage or configuration error.
+`;
 
 const USAGE = `unstructured-jobs-exporter ${VERSION}
 
 Usage:
-  unstructured-jobs-exporter serve [--port 9464] [--host 0.0.0.0] [--runtime-window 24h]
+  unstructured-jobs-exporter serve [--port 9464] [--host 0.0.0.0] [--runtime-window 24h] [--max-workflows N] [--demo]
   unstructured-jobs-exporter collect [--format prometheus|json|table] [--now ISO8601] [--runtime-window 24h]
-  unstructured-jobs-exporter collect --sink cloudwatch [--state FILE]
+                                     [--max-workflows N] [--demo]
+  unstructured-jobs-exporter collect --sink cloudwatch [--state FILE] [--now ISO8601]
+  unstructured-jobs-exporter version
+  unstructured-jobs-exporter COMMAND --help
 
-serve    Serves /metrics (Prometheus), / (status page) and /healthz. With no UNSTRUCTURED_API_KEY
-         (nor UNSTRUCTURED_API_KEY_PARAM) it runs an embedded demo with simulated jobs.
-collect  Pulls once and prints the exposition text, the snapshot as JSON, or a table for people
-         (--format table: what the status page shows); exits 1 if the pull fails.
-         With --sink cloudwatch it publishes the CloudWatch metrics instead (AWS_REGION, the SDK's
-         credential chain and AWS_ENDPOINT_URL apply) and prints what was published.
-         With --state FILE (or STATE_BUCKET) it also publishes the jobs that finished since the last
-         run (JobsFinished, JobRuntime), once each, keeping what was published in FILE (docs/events.md).
+serve    Serves /metrics (Prometheus), / (status page) and /healthz. With no account configured it runs an
+         embedded demo with simulated jobs.
+collect  Pulls once and prints the metrics (or publishes them to CloudWatch).
 
 Configuration comes from environment variables (see README.md); flags override them.
+Exit status: 0 ok, 1 the pull or a publish failed, 2 usage or configuration error.
 `;
 
 /** Exit codes: 0 ok, 1 the collection failed, 2 usage or configuration error. */
@@ -43,12 +81,25 @@ interface Io {
 }
 
 const defaultIo: Io = {
-  stdout: (t) => process.stdout.write(t),
+  stdout: (t) => {
+    if (!stdoutClosed) process.stdout.write(t);
+  },
   stderr: (t) => process.stderr.write(t),
   env: process.env,
 };
 
+/** Set once the reader of stdout has gone (`collect | head -1`): the rest of the output is dropped quietly. */
+let stdoutClosed = false;
+
+function quietOnClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stdoutClosed = true;
+  });
+}
+
 export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  if (io === defaultIo) quietOnClosedStdout();
   const [command, ...rest] = argv;
   try {
     switch (command) {
@@ -78,10 +129,24 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   }
 }
 
+/** Options every command takes; each overrides the environment variable of the same meaning. */
+const COMMON_OPTIONS = {
+  'runtime-window': { type: 'string' },
+  'max-workflows': { type: 'string' },
+  demo: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const FLAG_VARIABLES: Readonly<Record<string, string>> = {
+  port: 'PORT',
+  host: 'HOST',
+  'runtime-window': 'RUNTIME_WINDOW',
+  'max-workflows': 'MAX_WORKFLOWS',
+};
+
 function flagsToEnv(env: Io['env'], values: Record<string, string | boolean | undefined>): Record<string, string | undefined> {
   const out = { ...env };
-  const map: Record<string, string> = { port: 'PORT', host: 'HOST', 'runtime-window': 'RUNTIME_WINDOW', 'max-workflows': 'MAX_WORKFLOWS' };
-  for (const [flag, variable] of Object.entries(map)) {
+  for (const [flag, variable] of Object.entries(FLAG_VARIABLES)) {
     const value = values[flag];
     if (typeof value === 'string') {
       if (flag === 'runtime-window') parseDurationSetting('--runtime-window', value); // name the flag in the error
@@ -91,25 +156,43 @@ function flagsToEnv(env: Io['env'], values: Record<string, string | boolean | un
   return out;
 }
 
+/** The environment without the account variables: `--demo` ignores them. */
+function withoutAccount(env: Io['env']): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const variable of ACCOUNT_VARIABLES) delete out[variable];
+  return out;
+}
+
+async function startDemo(env: Io['env']): Promise<{ env: Record<string, string | undefined>; close(): Promise<void>; url: string }> {
+  const { startDemoApi } = await import('./demo-api.js');
+  const demo = await startDemoApi({});
+  return { env: { ...env, UNSTRUCTURED_API_URL: demo.url, UNSTRUCTURED_API_KEY: demo.apiKey }, close: () => demo.close(), url: demo.url };
+}
+
 async function serve(args: readonly string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
-    options: { port: { type: 'string' }, host: { type: 'string' }, 'runtime-window': { type: 'string' }, 'max-workflows': { type: 'string' } },
+    options: { port: { type: 'string' }, host: { type: 'string' }, ...COMMON_OPTIONS },
     strict: true,
+    allowPositionals: false,
   });
-  let env = flagsToEnv(io.env, values);
+  if (values.help === true) {
+    io.stdout(SERVE_USAGE);
+    return EXIT.ok;
+  }
+  let env = flagsToEnv(values.demo === true ? withoutAccount(io.env) : io.env, values);
   const logger = new Logger({ level: logLevelFromEnv(env), write: (line) => io.stderr(`${line}\n`) });
   loadConfig(env); // validate before anything starts
-  let demo: { url: string; apiKey: string; close(): Promise<void> } | undefined;
-  if (!env.UNSTRUCTURED_API_KEY && !env.UNSTRUCTURED_API_KEY_PARAM) {
-    const { startDemoApi } = await import('./demo-api.js');
-    demo = await startDemoApi({});
-    env = { ...env, UNSTRUCTURED_API_URL: demo.url, UNSTRUCTURED_API_KEY: demo.apiKey };
-    logger.warn('no UNSTRUCTURED_API_KEY set: running the embedded DEMO with simulated jobs, not your account', {
+  await loadOptionalSdks(env, { metricsToken: true, cloudwatch: false });
+  let demo: Awaited<ReturnType<typeof startDemo>> | undefined;
+  if (wantsDemo(env)) {
+    demo = await startDemo(env);
+    env = demo.env;
+    logger.warn('DEMO: no account configured (UNSTRUCTURED_API_KEY unset): serving simulated jobs from the embedded demo API, labelled demo="true"', {
       demoApi: demo.url,
     });
   }
-  const exporter = createExporter({ env, logger });
+  const exporter = createExporter({ env, logger, demo: demo !== undefined });
   const { config } = exporter;
   const server = await startServer(exporter.app, { port: config.port, host: config.host, logger });
   logger.info('serving', {
@@ -118,7 +201,7 @@ async function serve(args: readonly string[], io: Io): Promise<number> {
     auth: exporter.metricsToken.configured ? 'bearer token' : 'none',
     demo: demo !== undefined,
   });
-  io.stderr(`unstructured-jobs-exporter ${VERSION} listening on ${server.url}/metrics${demo ? ' (demo data)' : ''}\n`);
+  io.stderr(`unstructured-jobs-exporter ${VERSION} listening on ${server.url}/metrics${demo ? ' (DEMO: simulated jobs, not your account)' : ''}\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info('shutting down', { signal });
@@ -139,12 +222,16 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
       format: { type: 'string', default: 'prometheus' },
       sink: { type: 'string', default: 'stdout' },
       now: { type: 'string' },
-      'runtime-window': { type: 'string' },
-      'max-workflows': { type: 'string' },
       state: { type: 'string' },
+      ...COMMON_OPTIONS,
     },
     strict: true,
+    allowPositionals: false,
   });
+  if (values.help === true) {
+    io.stdout(COLLECT_USAGE);
+    return EXIT.ok;
+  }
   const format = values.format;
   if (format !== 'prometheus' && format !== 'json' && format !== 'table') {
     throw new ConfigError('--format', `expected prometheus, json or table, got ${JSON.stringify(format)}`);
@@ -162,40 +249,90 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   }
   if (values.state !== undefined && sink !== 'cloudwatch') throw new ConfigError('--state', 'only applies with --sink cloudwatch');
   if (values.state !== undefined && values.state.trim() === '') throw new ConfigError('--state', 'expected a file path');
-  const env = flagsToEnv(io.env, values);
+  const demoWanted = values.demo === true;
+  if (demoWanted && sink === 'cloudwatch') throw new ConfigError('--demo', 'not with --sink cloudwatch: simulated jobs would land in your CloudWatch account');
+  let env = flagsToEnv(demoWanted ? withoutAccount(io.env) : io.env, values);
+  loadConfig(env); // configuration errors first, before anything starts
+  if (!demoWanted) requireApiKey(env, ', or pass --demo to collect from the embedded demo');
+  await loadOptionalSdks(env, { metricsToken: false, cloudwatch: sink === 'cloudwatch' });
   const logger = new Logger({ level: logLevelFromEnv(env), write: (line) => io.stderr(`${line}\n`) });
   // Logs go to stderr only when asked: stdout is the data, stderr carries the one-line error.
   const quiet = new Logger({ level: 'error', write: () => undefined });
-  const exporter = createExporter({ env, logger: env.LOG_LEVEL ? logger : quiet });
-  if (sink === 'cloudwatch') return pushToCloudWatch(exporter, env, values.state, nowMs, io);
+  const events = sink === 'cloudwatch' ? await eventsSetup(env, values.state) : undefined;
+  if (sink === 'cloudwatch') {
+    const { checkAwsConfiguration } = await import('./outputs/cloudwatch/preflight.js');
+    await checkAwsConfiguration();
+  }
+  const demo = demoWanted ? await startDemo(env) : undefined;
+  if (demo !== undefined) env = demo.env;
+  try {
+    return await collectOnce(env, { format, sink, nowMs, demo: demo !== undefined, events, logger: env.LOG_LEVEL ? logger : quiet }, io);
+  } finally {
+    await demo?.close();
+  }
+}
+
+interface CollectRun {
+  readonly format: 'prometheus' | 'json' | 'table';
+  readonly sink: 'stdout' | 'cloudwatch';
+  readonly nowMs: number | undefined;
+  readonly demo: boolean;
+  readonly events: CliEvents | undefined;
+  readonly logger: Logger;
+}
+
+async function collectOnce(env: Io['env'], run: CollectRun, io: Io): Promise<number> {
+  const { format, sink, nowMs } = run;
+  const exporter = createExporter({ env, logger: run.logger, demo: run.demo });
+  if (sink === 'cloudwatch') return pushToCloudWatch(exporter, run.events, nowMs, io);
   const collection: Collection = await exporter.collectNow(nowMs === undefined ? {} : { nowMs });
   if (!collection.ok) {
     io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}\n`);
     return EXIT.failed;
   }
-  if (format === 'json') io.stdout(`${JSON.stringify(collection.snapshot, null, 2)}\n`);
-  else if (format === 'table') io.stdout(renderTable(collection, { version: VERSION }));
-  else io.stdout((await renderPrometheus(collection, { version: VERSION })).body); // one-shot: nothing to reuse
+  // The demo's JSON says so in its first field; an account's snapshot is printed as it is.
+  if (format === 'json') io.stdout(`${JSON.stringify(run.demo ? { demo: true, ...collection.snapshot } : collection.snapshot, null, 2)}\n`);
+  else if (format === 'table') io.stdout(renderTable(collection, { version: VERSION, demo: run.demo }));
+  else io.stdout((await renderPrometheus(collection, { version: VERSION, demo: run.demo })).body); // one-shot: nothing to reuse
   return EXIT.ok;
 }
 
+/**
+ * Loads now the optional AWS SDK clients (package.json optionalDependencies) this command will use, so that an
+ * install without them (`npm install --omit=optional`) fails at start with a MissingDependencyError naming the
+ * package (exit 2, a configuration problem), not on every scrape or after a pull.
+ */
+async function loadOptionalSdks(env: Io['env'], uses: { readonly metricsToken: boolean; readonly cloudwatch: boolean }): Promise<void> {
+  const config = loadConfig(env);
+  const apiKeyFromSsm = config.apiKey === undefined && config.apiKeyParam !== undefined;
+  const tokenFromSsm = uses.metricsToken && config.metricsToken === undefined && config.metricsTokenParam !== undefined;
+  if (apiKeyFromSsm || tokenFromSsm) await loadSsmSdk();
+  if (uses.cloudwatch) await loadCloudWatchSdk();
+}
+
+interface CliEvents {
+  readonly config: EventsConfig;
+  readonly store: StateStore;
+}
+
 /** Finished-job events for `collect --sink cloudwatch`: --state FILE, else STATE_BUCKET, else off. */
-async function eventsSetup(env: Io['env'], statePath: string | undefined): Promise<{ config: EventsConfig; store: StateStore } | undefined> {
+async function eventsSetup(env: Io['env'], statePath: string | undefined): Promise<CliEvents | undefined> {
   const config = loadEventsConfig(env);
   if (statePath !== undefined) {
     const { FileStateStore } = await import('./events/file-store.js');
     return { config, store: new FileStateStore(statePath) };
   }
   if (config.stateBucket !== undefined) {
-    const { S3StateStore } = await import('./events/s3-store.js');
+    const { S3StateStore, loadS3Sdk } = await import('./events/s3-store.js');
+    await loadS3Sdk(); // before the pull, like loadOptionalSdks
     return { config, store: new S3StateStore({ bucket: config.stateBucket, key: config.stateKey }) };
   }
   return undefined;
 }
 
-/** `collect --sink cloudwatch`: the scheduled Lambda's push cycle, from the command line. */
-async function pushToCloudWatch(exporter: Exporter, env: Io['env'], statePath: string | undefined, nowMs: number | undefined, io: Io): Promise<number> {
-  const events = await eventsSetup(env, statePath);
+/** `collect --sink cloudwatch`: the scheduled Lambda's push cycle (outputs/push.ts), from the command line. */
+async function pushToCloudWatch(exporter: Exporter, events: CliEvents | undefined, nowMs: number | undefined, io: Io): Promise<number> {
+  // With events, the run needs its "now" before the pull: the events' horizon is measured from it.
   const runNowMs = events === undefined ? nowMs : (nowMs ?? Date.now());
   const [{ pushOutputs }, { reportToTerminal, runPushCycle }] = await Promise.all([import('./outputs/push-outputs.js'), import('./outputs/push.js')]);
   const outputs = pushOutputs({ config: exporter.config, nowMs: runNowMs, logger: exporter.logger, ...(events !== undefined && { events }) });

@@ -52,10 +52,16 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
-/** Parses "90", "90s", "15m", "24h", "7d", "1h30m" into seconds. */
+/**
+ * Parses "90s", "15m", "24h", "7d", "1h30m", "500ms" (and "0") into seconds. A unit is required: a bare "24" is refused
+ * rather than guessed (it was once read as 24 seconds where 24 hours was meant).
+ */
 export function parseDurationSetting(variable: string, raw: string): number {
   const text = raw.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (/^0+(\.0+)?$/.test(text)) return 0; // zero is zero in every unit
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    throw new ConfigError(variable, `a duration needs a unit (ms, s, m, h, d or w), like 90s, 15m, 24h or 7d, got ${JSON.stringify(raw)}`);
+  }
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
   let total = 0;
   let consumed = 0;
@@ -108,6 +114,39 @@ export function optionalSetting(env: Env, variable: string): string | undefined 
   return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
 }
 
+/**
+ * A secret (or the SSM parameter naming one): unset is "not configured", but set and blank is an error.
+ * A blank value is what a failed secret injection looks like, and reading it as "unset" would silently
+ * turn on the demo or turn off the metrics token.
+ */
+function secret(env: Env, variable: string): string | undefined {
+  const raw = env[variable];
+  if (raw === undefined) return undefined;
+  if (raw.trim() === '') throw new ConfigError(variable, 'is set but empty; give the value, or unset the variable');
+  return raw.trim();
+}
+
+/** The variables that point the exporter at an account; with none of them set, `serve` runs the demo. */
+export const ACCOUNT_VARIABLES = ['UNSTRUCTURED_API_KEY', 'UNSTRUCTURED_API_KEY_PARAM', 'UNSTRUCTURED_API_URL'] as const;
+
+/**
+ * Whether `serve` runs the embedded demo: only when no account variable is set at all. An API URL without a
+ * key is a configuration error (the user meant an account), never the demo.
+ */
+export function wantsDemo(env: Env): boolean {
+  if (ACCOUNT_VARIABLES.every((variable) => env[variable] === undefined)) return true;
+  requireApiKey(env);
+  return false;
+}
+
+/** Throws the configuration error a command that needs an account gives when no API key is configured. */
+export function requireApiKey(env: Env, hint = ''): void {
+  if (secret(env, 'UNSTRUCTURED_API_KEY') === undefined && secret(env, 'UNSTRUCTURED_API_KEY_PARAM') === undefined) {
+    const url = env.UNSTRUCTURED_API_URL === undefined ? '' : ' (UNSTRUCTURED_API_URL is set)';
+    throw new ConfigError('UNSTRUCTURED_API_KEY', `not set${url}; set it or UNSTRUCTURED_API_KEY_PARAM${hint}`);
+  }
+}
+
 /** Accepts `https://host`, `https://host/`, `https://host/api/v1` and `https://host/api/v1/`. */
 export function normalizeApiUrl(raw: string): string {
   let url: URL;
@@ -139,8 +178,8 @@ export function loadConfig(env: Env = process.env): Config {
   const host = optionalSetting(env, 'HOST') ?? '0.0.0.0';
   return {
     apiUrl: normalizeApiUrl(optionalSetting(env, 'UNSTRUCTURED_API_URL') ?? DEFAULT_API_URL),
-    apiKey: optionalSetting(env, 'UNSTRUCTURED_API_KEY'),
-    apiKeyParam: optionalSetting(env, 'UNSTRUCTURED_API_KEY_PARAM'),
+    apiKey: secret(env, 'UNSTRUCTURED_API_KEY'),
+    apiKeyParam: secret(env, 'UNSTRUCTURED_API_KEY_PARAM'),
     workflowIds: [...new Set(workflowIds)],
     requestTimeoutMs: positiveDuration(env, 'REQUEST_TIMEOUT', 10) * 1000,
     pullDeadlineMs: positiveDuration(env, 'PULL_DEADLINE', 25) * 1000,
@@ -150,8 +189,8 @@ export function loadConfig(env: Env = process.env): Config {
     histogramBuckets: numberList(env, 'HISTOGRAM_BUCKETS', DEFAULT_HISTOGRAM_BUCKETS, (n) => n > 0, 'a positive number of seconds'),
     quantiles: numberList(env, 'QUANTILES', DEFAULT_QUANTILES, (n) => n >= 0 && n <= 1, 'a quantile between 0 and 1'),
     cacheTtlMs: positiveDuration(env, 'CACHE_TTL', 30) * 1000,
-    metricsToken: optionalSetting(env, 'METRICS_TOKEN'),
-    metricsTokenParam: optionalSetting(env, 'METRICS_TOKEN_PARAM'),
+    metricsToken: secret(env, 'METRICS_TOKEN'),
+    metricsTokenParam: secret(env, 'METRICS_TOKEN_PARAM'),
     cloudwatchNamespace: optionalSetting(env, 'CLOUDWATCH_NAMESPACE') ?? 'Unstructured/Jobs',
     port: integer(env, 'PORT', 9464, 0, 65535),
     host,

@@ -18,6 +18,8 @@ export interface Exporter {
   readonly metricsToken: SecretSource;
   readonly cache: SingleFlightCache<Collection>;
   readonly app: ExporterApp;
+  /** The API is the embedded demo. */
+  readonly demo: boolean;
   /** One collection now, bypassing the cache (`collect`, the scheduled Lambda). */
   collectNow(options?: CollectOptions): Promise<Collection>;
 }
@@ -29,6 +31,8 @@ export interface ExporterOptions {
   readonly readParameter?: ParameterReader;
   readonly maxBodyBytes?: number;
   readonly now?: () => number;
+  /** The API is the embedded demo: outputs are labelled as such. */
+  readonly demo?: boolean;
 }
 
 export function createExporter(options: ExporterOptions = {}): Exporter {
@@ -45,6 +49,7 @@ export function createExporter(options: ExporterOptions = {}): Exporter {
   const cache = new SingleFlightCache(() => collectNow(), { ttlMs: config.cacheTtlMs, now });
   const app = new ExporterApp({
     version: VERSION,
+    demo: options.demo === true,
     collection: () => cache.get(),
     token: async () => {
       try {
@@ -59,5 +64,5 @@ export function createExporter(options: ExporterOptions = {}): Exporter {
     },
     ...(options.maxBodyBytes !== undefined && { maxBodyBytes: options.maxBodyBytes }),
   });
-  return { config, logger, apiKey, metricsToken, cache, app, collectNow };
+  return { config, logger, apiKey, metricsToken, cache, app, collectNow, demo: options.demo === true };
 }

@@ -3,6 +3,7 @@
  * Parameter Store at run time, so they never appear in the CloudFormation template.
  */
 import { ConfigError } from './config.js';
+import { whenMissing } from './common/optional-dependency.js';
 
 /** Re-read SSM parameters this often so a rotated secret is picked up without a redeploy. */
 export const SECRET_TTL_MS = 5 * 60 * 1000;
@@ -11,14 +12,21 @@ export type ParameterReader = (name: string) => Promise<string>;
 
 /**
  * The SSM client package, named through a variable so bundlers leave the import alone: the Lambda runtime
- * ships it (serverless.yml keeps it out of the zip), npm installs it for the CLI, and a /metrics bundle without
+ * ships it (serverless.yml keeps it out of the zip), npm installs it for the CLI (an optional dependency), and a /metrics bundle without
  * it is 60 KB instead of 680 KB, which is what a cold start has to read.
  */
 const SSM_CLIENT_PACKAGE: string = '@aws-sdk/client-ssm';
 
+/** The SSM SDK (an optional dependency): a MissingDependencyError when it is not installed. */
+export function loadSsmSdk(): Promise<typeof import('@aws-sdk/client-ssm')> {
+  return (import(SSM_CLIENT_PACKAGE) as Promise<typeof import('@aws-sdk/client-ssm')>).catch(
+    whenMissing(SSM_CLIENT_PACKAGE, 'reading secrets from SSM (UNSTRUCTURED_API_KEY_PARAM, METRICS_TOKEN_PARAM)'),
+  );
+}
+
 /** Reads a SecureString (or String) parameter with decryption; the SSM SDK is loaded only when needed. */
 export const readSsmParameter: ParameterReader = async (name) => {
-  const { SSMClient, GetParameterCommand } = (await import(SSM_CLIENT_PACKAGE)) as typeof import('@aws-sdk/client-ssm');
+  const { SSMClient, GetParameterCommand } = await loadSsmSdk();
   const client = new SSMClient({});
   try {
     const out = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));

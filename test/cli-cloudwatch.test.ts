@@ -1,6 +1,6 @@
 import { runCli } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorScenario, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
+import { errorScenario, sampleJobsAt, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { cloudWatchClientFor, FAKE_CREDENTIALS, listMetrics, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
 
 describe('collect --sink cloudwatch', () => {
@@ -9,7 +9,9 @@ describe('collect --sink cloudwatch', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    [api, moto] = await Promise.all([startFakeApi({ jobs: sampleJobs() }), startMoto()]);
+    // Dated around the CLI's clock, not pinned with --now: datums carry the collection's "now" as their timestamp,
+    // and CloudWatch takes none older than two weeks.
+    [api, moto] = await Promise.all([startFakeApi({ jobs: sampleJobsAt(Date.now()) }), startMoto()]);
     // The SDK's standard environment, as a user's shell or CI would set it.
     env = {
       UNSTRUCTURED_API_URL: api.url,

@@ -22,6 +22,7 @@ import { renderDatums } from '../lib/outputs/cloudwatch/datums.js';
 import { publishCollection } from '../lib/outputs/cloudwatch/run.js';
 import type { Collection } from '../lib/collection.js';
 import type { Job } from '../lib/records/job.js';
+import { clockEnv } from './support/clock.js';
 import { startFakeApi, type FakeApi } from './support/fake-api.js';
 import { job } from './support/jobs.js';
 import {
@@ -134,6 +135,7 @@ function listMetricsWithAwsCli(endpoint: string, namespace: string): Metric[] {
       timeout: 30_000,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
+        ...clockEnv(),
         HOME: home,
         AWS_ACCESS_KEY_ID: FAKE_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: FAKE_CREDENTIALS.secretAccessKey,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_API_URL, loadConfig, normalizeApiUrl, parseDurationSetting } from '../lib/config.js';
+import { ConfigError, DEFAULT_API_URL, loadConfig, normalizeApiUrl, parseDurationSetting, wantsDemo } from '../lib/config.js';
 
 describe('loadConfig', () => {
   it('has working defaults with an empty environment', () => {
@@ -88,7 +88,7 @@ describe('normalizeApiUrl', () => {
 
 describe('parseDurationSetting', () => {
   it.each([
-    ['90', 90],
+    ['0', 0],
     ['90s', 90],
     ['15m', 900],
     ['24h', 86400],
@@ -98,5 +98,37 @@ describe('parseDurationSetting', () => {
   ])('%s is %d s', (text, seconds) => {
     // Act / Assess
     expect(parseDurationSetting('X', text)).toBe(seconds);
+  });
+
+  it.each(['24', '90', '1.5', ' 30 '])('refuses %j: a duration needs a unit', (text) => {
+    // Act / Assess
+    expect(() => parseDurationSetting('RUNTIME_WINDOW', text)).toThrow('RUNTIME_WINDOW: a duration needs a unit (ms, s, m, h, d or w)');
+  });
+
+  it('refuses RUNTIME_WINDOW=24 at load, naming the variable', () => {
+    // Act / Assess
+    expect(() => loadConfig({ RUNTIME_WINDOW: '24' })).toThrow(ConfigError);
+    expect(() => loadConfig({ RUNTIME_WINDOW: '24' })).toThrow(/^RUNTIME_WINDOW: a duration needs a unit/);
+  });
+});
+
+describe('secrets and the demo rule', () => {
+  it.each(['UNSTRUCTURED_API_KEY', 'UNSTRUCTURED_API_KEY_PARAM', 'METRICS_TOKEN', 'METRICS_TOKEN_PARAM'])('refuses %s set but blank', (variable) => {
+    // Act / Assess
+    for (const blank of ['', '  ', '\t\n']) {
+      expect(() => loadConfig({ [variable]: blank })).toThrow(`${variable}: is set but empty; give the value, or unset the variable`);
+    }
+  });
+
+  it('runs the demo only when no account variable is set at all', () => {
+    // Act / Assess
+    expect(wantsDemo({})).toBe(true);
+    expect(wantsDemo({ PORT: '9464', LOG_LEVEL: 'debug' })).toBe(true);
+    expect(wantsDemo({ UNSTRUCTURED_API_KEY: 'k' })).toBe(false);
+    expect(wantsDemo({ UNSTRUCTURED_API_KEY_PARAM: '/p' })).toBe(false);
+    expect(() => wantsDemo({ UNSTRUCTURED_API_KEY: '' })).toThrow(/^UNSTRUCTURED_API_KEY: is set but empty/);
+    expect(() => wantsDemo({ UNSTRUCTURED_API_URL: 'https://example.test' })).toThrow(
+      'UNSTRUCTURED_API_KEY: not set (UNSTRUCTURED_API_URL is set); set it or UNSTRUCTURED_API_KEY_PARAM',
+    );
   });
 });

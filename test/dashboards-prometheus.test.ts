@@ -196,6 +196,8 @@ describe('the dashboard and the alert rules against a real Prometheus scraping t
 
   beforeAll(async () => {
     // CACHE_TTL 5 s: most 1 s scrapes are served from the cache, so a loaded machine does not time scrapes out.
+    // The exporter keeps Prometheus' clock, as in production (no clockEnv: Prometheus, a Go binary, stays on the
+    // real clock under libfaketime); the range queries below take their "now" from Prometheus.
     exporter = await startProcess(
       process.execPath,
       [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'],
@@ -230,8 +232,8 @@ describe('the dashboard and the alert rules against a real Prometheus scraping t
   });
 
   it('runs every range panel query as a range query', async () => {
-    // Prepare
-    const end = Math.floor(Date.now() / 1000);
+    // Prepare: the range ends at Prometheus' "now", which is not this process's clock under libfaketime
+    const end = Math.floor(await prometheus.now());
 
     // Act
     const results = await Promise.all(

@@ -2,7 +2,7 @@
  * The finished-jobs state stores (S3 against moto, the file store on a temp dir) and the state format:
  * conditional writes, atomic replacement, the lock file, retention pruning, compactness, corrupted state.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -123,6 +123,18 @@ describe('S3 store', () => {
   });
 });
 
+/** A year and a bit: this process's clock that far from the file system's (libfaketime, NFS, a clock set apart). */
+const YEAR_MS = 400 * 24 * HOUR;
+
+/**
+ * Makes a file `ageMs` older on the file system's clock, which stamped it: from its own modification time, not
+ * from Date.now() (under libfaketime, or against a file server, the two clocks differ).
+ */
+function backdate(path: string, ageMs: number): void {
+  const old = new Date(statSync(path).mtimeMs - ageMs);
+  utimesSync(path, old, old);
+}
+
 describe('file store', () => {
   it('replaces the file atomically and leaves no temporary or lock file behind', async () => {
     // Prepare
@@ -170,8 +182,7 @@ describe('file store', () => {
     // Prepare
     const path = join(dir, 'stale.json');
     writeFileSync(`${path}.lock`, '4242 crashed\n');
-    const old = new Date(Date.now() - 60_000);
-    utimesSync(`${path}.lock`, old, old);
+    backdate(`${path}.lock`, 60_000);
     const store = new FileStateStore(path, { lockWaitMs: 2_000, lockStaleMs: 30_000 });
 
     // Act
@@ -180,6 +191,37 @@ describe('file store', () => {
     // Assess
     expect(readFileSync(path, 'utf8')).toBe('fresh');
     expect(readdirSync(dir).filter((f) => f.startsWith('stale'))).toEqual(['stale.json']);
+  });
+
+  it("reads a lock's age on the file system's clock: a process clock a year ahead does not break a live lock", async () => {
+    // Prepare: a live lock, stamped now by the kernel; this process's clock a year ahead of it
+    const path = join(dir, 'ahead.json');
+    writeFileSync(`${path}.lock`, '4242 alive\n');
+    const store = new FileStateStore(path, { lockWaitMs: 200, lockStaleMs: 30_000, now: () => Date.now() + YEAR_MS });
+
+    // Act
+    const write = store.write('x', undefined);
+
+    // Assess: waited and failed; the lock is still there, and no probe file is left behind
+    await expect(write).rejects.toThrow(StateLockError);
+    expect(readFileSync(`${path}.lock`, 'utf8')).toBe('4242 alive\n');
+    expect(readdirSync(dir).filter((f) => f.includes('ahead'))).toEqual(['ahead.json.lock']);
+    rmSync(`${path}.lock`);
+  });
+
+  it("reads a lock's age on the file system's clock: a process clock a year behind still removes a crashed lock", async () => {
+    // Prepare
+    const path = join(dir, 'behind.json');
+    writeFileSync(`${path}.lock`, '4242 crashed\n');
+    backdate(`${path}.lock`, 60_000);
+    const store = new FileStateStore(path, { lockWaitMs: 2_000, lockStaleMs: 30_000, now: () => Date.now() - YEAR_MS });
+
+    // Act
+    await store.write('fresh', undefined);
+
+    // Assess
+    expect(readFileSync(path, 'utf8')).toBe('fresh');
+    expect(readdirSync(dir).filter((f) => f.includes('behind'))).toEqual(['behind.json']);
   });
 });
 

@@ -25,6 +25,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clockEnv } from './support/clock.js';
 import { errorScenario, FAKE_API_KEY, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { createBucket, s3ClientFor } from './support/finished-jobs.js';
 import { cloudWatchClientFor, exactStatistics, FAKE_CREDENTIALS, listMetrics, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
@@ -192,7 +193,10 @@ function functionEnv(name: 'metrics' | 'collect', refs: Record<string, string> =
   };
 }
 
-/** Runs the unzipped handler in a new `node` with exactly `env` (plus PATH/HOME), invoking each event in turn. */
+/**
+ * Runs the unzipped handler in a new `node` with exactly `env` (plus PATH/HOME, and the test's clock: clockEnv),
+ * invoking each event in turn.
+ */
 async function run(dir: string, handlerFile: string, env: Record<string, string>, events: unknown[]): Promise<RunResult> {
   const id = randomUUID();
   const eventsFile = join(work, `events-${id}.json`);
@@ -200,7 +204,7 @@ async function run(dir: string, handlerFile: string, env: Record<string, string>
   writeFileSync(eventsFile, JSON.stringify(events));
   const child = spawn(process.execPath, [join(work, 'runner.mjs'), join(dir, handlerFile), eventsFile, resultFile], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LAMBDA_TASK_ROOT: dir, TZ: 'UTC', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LAMBDA_TASK_ROOT: dir, TZ: 'UTC', ...clockEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

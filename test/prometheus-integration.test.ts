@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAMPLE_EXPECTED, SAMPLE_NOW_MS, SAMPLE_WORKFLOWS, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
+import { clockEnv } from './support/clock.js';
+import { SAMPLE_EXPECTED, SAMPLE_WORKFLOWS, sampleJobsAt, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { startProcess, type Started } from './support/processes.js';
 import { startPrometheus, type RunningPrometheus } from './support/prometheus.js';
 import { promtoolCheckMetrics } from './support/promtool.js';
@@ -24,15 +25,11 @@ describe('a real Prometheus scrapes the exporter', () => {
   let bundleDir: string;
 
   beforeAll(async () => {
-    // The servers run on the real clock: move the sample so that its "now" is the start of this test.
-    const shiftMs = Date.now() - SAMPLE_NOW_MS;
-    const shifted = sampleJobs().map((j) => {
-      const at = typeof j.created_at === 'string' ? Date.parse(j.created_at) : Number.NaN;
-      return Number.isNaN(at) || !/(Z|[+-]\d\d:\d\d)$/.test(j.created_at as string) ? j : { ...j, created_at: new Date(at + shiftMs).toISOString() };
-    });
-    api = await startFakeApi({ jobs: shifted });
+    // The servers run on their own clock (the test's: clockEnv): move the sample so that its "now" is the start of this test.
+    api = await startFakeApi({ jobs: sampleJobsAt(Date.now()) });
     const env = {
       PATH: process.env.PATH ?? '',
+      ...clockEnv(),
       UNSTRUCTURED_API_URL: api.url,
       UNSTRUCTURED_API_KEY: api.apiKey,
       METRICS_TOKEN: TOKEN,
@@ -110,7 +107,7 @@ describe('a real Prometheus scrapes the exporter', () => {
     // hostile names survive the round trip through the exposition format and Prometheus' parser
     const names = Object.fromEntries(perWorkflow.map((r) => [r.metric.workflow_id, r.metric.workflow_name]));
     for (const wf of Object.values(SAMPLE_WORKFLOWS)) expect(names[wf.id]).toBe(wf.name);
-    // ages run on the real clock: the sample's ages plus the seconds this test has been running
+    // ages run on the servers' clock: the sample's ages plus the seconds this test has been running
     const ages = Object.fromEntries(oldest.map((r) => [r.metric.status, Number(r.value[1])]));
     for (const status of ['SCHEDULED', 'IN_PROGRESS'] as const) {
       expect(ages[status]).toBeGreaterThanOrEqual(SAMPLE_EXPECTED.oldestAgeSeconds[status]);

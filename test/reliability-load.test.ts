@@ -13,6 +13,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FAKE_API_KEY, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
+import { clockEnv } from './support/clock.js';
 import { startProcess, type Started } from './support/processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -91,7 +92,7 @@ describe('50 concurrent scrapes share one upstream pull', () => {
   it('on the local server (the CLI binary): one pull per burst, one more after the TTL', async () => {
     // Prepare
     server = await startProcess(process.execPath, [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'], {
-      env: { PATH: process.env.PATH ?? '', UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: FAKE_API_KEY, CACHE_TTL: `${CACHE_TTL_MS}ms`, LOG_LEVEL: 'warn' },
+      env: { PATH: process.env.PATH ?? '', ...clockEnv(), UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: FAKE_API_KEY, CACHE_TTL: `${CACHE_TTL_MS}ms`, LOG_LEVEL: 'warn' },
       ready: /listening on (http:\/\/127\.0\.0\.1:\d+)\/metrics/,
       deadlineMs: 30_000,
     });
@@ -238,7 +239,7 @@ describe('memory over 1,000 scrapes', () => {
     let err = '';
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(process.execPath, ['--expose-gc', join(dir, 'load-child.mjs')], {
-        env: { PATH: process.env.PATH ?? '', API_URL: api.url, API_KEY: FAKE_API_KEY },
+        env: { PATH: process.env.PATH ?? '', ...clockEnv(), API_URL: api.url, API_KEY: FAKE_API_KEY },
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

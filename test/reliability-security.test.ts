@@ -24,6 +24,7 @@ import { createExporter } from '../lib/exporter.js';
 import { authorized } from '../lib/outputs/http/app.js';
 import { Logger } from '../lib/log.js';
 import { FAKE_API_KEY, sampleJobs, startFakeApi, type FakeApi, type Scenario } from './support/fake-api.js';
+import { clockEnv } from './support/clock.js';
 import { FAKE_CREDENTIALS, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
 import { startProcess } from './support/processes.js';
 
@@ -227,7 +228,7 @@ function localServer(name: string, token: string, upstream: () => FakeApi, env: 
     upstream,
     async open() {
       const server = await startProcess(process.execPath, [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'], {
-        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'debug', UNSTRUCTURED_API_URL: upstream().url, ...env() },
+        env: { PATH: process.env.PATH ?? '', ...clockEnv(), LOG_LEVEL: 'debug', UNSTRUCTURED_API_URL: upstream().url, ...env() },
         ready: /listening on (http:\/\/127\.0\.0\.1:\d+)\/metrics/,
         deadlineMs: 30_000,
       });

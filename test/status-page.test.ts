@@ -15,7 +15,8 @@ import { escapeHtml, renderStatusPage } from '../lib/outputs/status-page.js';
 import { humanDuration, quantileLabel } from '../lib/outputs/view.js';
 import { displayWidth, NAME_WIDTH, renderTable } from '../lib/outputs/table.js';
 import { runCli } from './support/cli.js';
-import { SAMPLE_EXPECTED, SAMPLE_NOW, SAMPLE_NOW_MS, SAMPLE_WORKFLOWS, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
+import { clockEnv } from './support/clock.js';
+import { SAMPLE_EXPECTED, SAMPLE_NOW, SAMPLE_NOW_MS, SAMPLE_WORKFLOWS, sampleJobs, sampleJobsAt, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { job, NOW_MS } from './support/jobs.js';
 import { startProcess, type Started } from './support/processes.js';
 
@@ -356,19 +357,14 @@ describe('the status page in headless Chromium', () => {
   let demo: Started;
 
   beforeAll(async () => {
-    // The server runs on the real clock: move the sample so that its "now" is the start of this test.
-    const shiftMs = Date.now() - SAMPLE_NOW_MS;
-    const shifted = sampleJobs().map((j) => {
-      const at = typeof j.created_at === 'string' ? Date.parse(j.created_at) : Number.NaN;
-      return Number.isNaN(at) || !/(Z|[+-]\d\d:\d\d)$/.test(j.created_at as string) ? j : { ...j, created_at: new Date(at + shiftMs).toISOString() };
-    });
-    api = await startFakeApi({ jobs: shifted });
+    // The servers run on their own clock (the test's: clockEnv): move the sample so that its "now" is the start of this test.
+    api = await startFakeApi({ jobs: sampleJobsAt(Date.now()) });
     const serve = [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'];
     const ready = /listening on (http:\/\/127\.0\.0\.1:\d+)\/metrics/;
     [exporter, demo] = await Promise.all([
-      startProcess(process.execPath, serve, { env: { PATH: process.env.PATH ?? '', UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: api.apiKey }, ready }),
+      startProcess(process.execPath, serve, { env: { PATH: process.env.PATH ?? '', ...clockEnv(), UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: api.apiKey }, ready }),
       // No API key: the embedded demo, realistic data for the screenshot in the docs.
-      startProcess(process.execPath, serve, { env: { PATH: process.env.PATH ?? '' }, ready }),
+      startProcess(process.execPath, serve, { env: { PATH: process.env.PATH ?? '', ...clockEnv() }, ready }),
     ]);
   }, 60_000);
 

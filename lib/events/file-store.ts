@@ -8,7 +8,10 @@
  *   directory, fsyncs it and renames it over the file (atomic: a reader sees the old or the new state, never
  *   half of one), then removes the lock;
  * - the lock is held for one read and one write of a small file (milliseconds). A lock older than
- *   LOCK_STALE_MS was left by a process that died inside that window: it is removed (docs/events.md).
+ *   LOCK_STALE_MS was left by a process that died inside that window: it is removed (docs/events.md). Its age
+ *   is read on the clock that stamped it, the file system's (the kernel's, or a file server's), which need not
+ *   be this process's: a clock ahead by more than LOCK_STALE_MS would take every live lock for a crashed one
+ *   and let two writers in.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
@@ -35,6 +38,8 @@ function isCode(error: unknown, code: string): boolean {
 export interface FileStateStoreOptions {
   readonly lockStaleMs?: number;
   readonly lockWaitMs?: number;
+  /** This process's clock (default Date.now), for the wait deadline and to read the file system's clock. */
+  readonly now?: () => number;
 }
 
 export class FileStateStore implements StateStore {
@@ -43,6 +48,7 @@ export class FileStateStore implements StateStore {
   readonly lockPath: string;
   readonly #staleMs: number;
   readonly #waitMs: number;
+  readonly #now: () => number;
 
   constructor(path: string, options: FileStateStoreOptions = {}) {
     this.path = path;
@@ -50,6 +56,7 @@ export class FileStateStore implements StateStore {
     this.description = path;
     this.#staleMs = options.lockStaleMs ?? LOCK_STALE_MS;
     this.#waitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
+    this.#now = options.now ?? Date.now;
   }
 
   async read(): Promise<StoredState | undefined> {
@@ -99,7 +106,8 @@ export class FileStateStore implements StateStore {
   async #lock(): Promise<() => Promise<void>> {
     const token = `${process.pid} ${randomUUID()}`;
     await fs.mkdir(dirname(this.path), { recursive: true });
-    const deadline = Date.now() + this.#waitMs;
+    const deadline = this.#now() + this.#waitMs;
+    let skewMs: number | undefined; // measured once, at the first wait: most writes never wait
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       try {
         const handle = await fs.open(this.lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -116,8 +124,9 @@ export class FileStateStore implements StateStore {
       } catch (error) {
         if (!isCode(error, 'EEXIST')) throw error;
       }
-      await this.#breakIfStale();
-      if (Date.now() > deadline) {
+      skewMs ??= await this.#fileClockSkewMs();
+      await this.#breakIfStale(skewMs);
+      if (this.#now() > deadline) {
         throw new StateLockError(
           `${this.description}: the lock file ${this.lockPath} is held by another run for more than ${this.#waitMs} ms ` +
             `(a lock older than ${this.#staleMs} ms is taken as left by a crash and removed)`,
@@ -127,9 +136,24 @@ export class FileStateStore implements StateStore {
     }
   }
 
-  async #breakIfStale(): Promise<void> {
+  /** The file system's clock minus this process's (ms), read off the modification time of a probe file it stamps. */
+  async #fileClockSkewMs(): Promise<number> {
+    const probe = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.${randomUUID()}.clock`);
+    const before = this.#now();
+    const handle = await fs.open(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      const after = this.#now();
+      return (await handle.stat()).mtimeMs - (before + after) / 2;
+    } finally {
+      await handle.close();
+      await fs.rm(probe, { force: true });
+    }
+  }
+
+  /** Removes the lock if it is older than the stale limit on the file system's clock (ours + `skewMs`). */
+  async #breakIfStale(skewMs: number): Promise<void> {
     const before = await fs.stat(this.lockPath).catch(() => undefined);
-    if (before === undefined || Date.now() - before.mtimeMs < this.#staleMs) return;
+    if (before === undefined || this.#now() + skewMs - before.mtimeMs < this.#staleMs) return;
     // Only the lock we judged stale (same inode, same mtime) is removed.
     const again = await fs.stat(this.lockPath).catch(() => undefined);
     if (again !== undefined && again.ino === before.ino && again.mtimeMs === before.mtimeMs) {

@@ -8,6 +8,7 @@
  * The SDK is imported lazily (only when the store is used), like the CloudWatch client.
  */
 import type { GetObjectCommand, PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { whenMissing } from '../common/optional-dependency.js';
 import { StateConflictError, type StateStore, type StoredState } from './store.js';
 
 /** What the store needs of a client: a real S3Client, or a wrapper in tests. */
@@ -30,12 +31,17 @@ export interface S3StateStoreOptions {
   readonly client?: S3ClientLike;
 }
 
+/** The S3 SDK (an optional dependency): a MissingDependencyError when it is not installed. */
+export function loadS3Sdk(): Promise<typeof import('@aws-sdk/client-s3')> {
+  return import('@aws-sdk/client-s3').catch(whenMissing('@aws-sdk/client-s3', 'the finished-job events state in S3 (STATE_BUCKET)'));
+}
+
 /**
  * An S3Client with the exporter's retry settings. With an endpoint override (AWS_ENDPOINT_URL[_S3]: moto,
  * LocalStack, MinIO) it uses path-style addressing, which those need; anything in `config` wins.
  */
 export async function createS3Client(config: S3ClientConfig = {}, env: Readonly<Record<string, string | undefined>> = process.env): Promise<S3Client> {
-  const { S3Client } = await import('@aws-sdk/client-s3');
+  const { S3Client } = await loadS3Sdk();
   const overridden = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || config.endpoint);
   return new S3Client({ ...S3_CLIENT_RETRY, ...(overridden && { forcePathStyle: true }), ...config });
 }
@@ -68,7 +74,7 @@ export class S3StateStore implements StateStore {
 
   async read(): Promise<StoredState | undefined> {
     const client = await this.#getClient();
-    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const { GetObjectCommand } = await loadS3Sdk();
     try {
       const out = (await client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key }))) as GetOutput;
       if (out.ETag === undefined || out.Body === undefined) throw new Error(`${this.description}: GetObject answered without an ETag or a body`);
@@ -82,7 +88,7 @@ export class S3StateStore implements StateStore {
 
   async write(text: string, expectedVersion: string | undefined): Promise<string> {
     const client = await this.#getClient();
-    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const { PutObjectCommand } = await loadS3Sdk();
     try {
       const out = (await client.send(
         new PutObjectCommand({

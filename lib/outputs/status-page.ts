@@ -31,8 +31,8 @@ export function escapeHtml(text: string): string {
 }
 
 const CSS = `
-:root{color-scheme:light dark;--fg:#1d2330;--muted:#6b7385;--bg:#fff;--line:#e3e6ee;--head:#f5f6fa;--ok:#1a7f37;--bad:#c62828;--badbg:#fde8e8;--warn:#9a6700}
-@media (prefers-color-scheme:dark){:root{--fg:#e6e8ee;--muted:#9aa3b5;--bg:#14171f;--line:#2b303c;--head:#1c202a;--ok:#4ac26b;--bad:#ff6b6b;--badbg:#3a1d20;--warn:#d4a72c}}
+:root{color-scheme:light dark;--fg:#1d2330;--muted:#6b7385;--bg:#fff;--line:#e3e6ee;--head:#f5f6fa;--ok:#1a7f37;--bad:#c62828;--badbg:#fde8e8;--warn:#9a6700;--warnbg:#fff4d6}
+@media (prefers-color-scheme:dark){:root{--fg:#e6e8ee;--muted:#9aa3b5;--bg:#14171f;--line:#2b303c;--head:#1c202a;--ok:#4ac26b;--bad:#ff6b6b;--badbg:#3a1d20;--warn:#d4a72c;--warnbg:#3a2f12}}
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:1200px;padding:1.25rem 1.5rem 2rem;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 h1{font-size:1.35rem;margin:0}
@@ -56,6 +56,7 @@ th.unknown{font-style:italic}
 td.warn{color:var(--warn);font-weight:600}
 .error{border-left:4px solid var(--bad);background:var(--badbg);padding:.6rem .9rem;margin:1rem 0;white-space:pre-wrap;overflow-wrap:anywhere}
 .error code{font-weight:700}
+.demo{border-left:4px solid var(--warn);background:var(--warnbg);padding:.6rem .9rem;margin:1rem 0}
 .scroll{overflow-x:auto}
 footer{margin-top:2rem;color:var(--muted);font-size:.85rem}
 a{color:inherit}
@@ -168,12 +169,12 @@ ${rows.join('\n')}
 </tbody></table></section>`;
 }
 
-function upPage(c: CollectionSuccess, version: string): string {
+function upPage(c: CollectionSuccess, version: string, demo: boolean): string {
   const s = c.snapshot;
   const rows = groupRows(s);
   const folded = foldedWorkflows(s);
   const body = `<header><h1>unstructured-jobs-exporter</h1><span class="badge up">UP</span><span class="muted">last pull succeeded</span></header>
-<dl class="facts">
+${demo ? DEMO_BANNER : ''}<dl class="facts">
 ${fact('Collected at', utcTimestamp(Date.parse(s.generatedAt)))}
 ${fact('Pull took', humanDuration(c.durationSeconds))}
 ${fact('Jobs counted', String(totalJobs(s.total)))}
@@ -189,9 +190,9 @@ ${recordsSection(s)}`;
   return page(`UP · unstructured-jobs-exporter`, body);
 }
 
-function downPage(c: CollectionFailure, version: string): string {
+function downPage(c: CollectionFailure, version: string, demo: boolean): string {
   const body = `<header><h1>unstructured-jobs-exporter</h1><span class="badge down">DOWN</span><span class="muted">the last pull of the job list failed</span></header>
-<p class="error"><code>${escapeHtml(c.errorKind)}</code>: ${escapeHtml(c.errorMessage)}</p>
+${demo ? DEMO_BANNER : ''}<p class="error"><code>${escapeHtml(c.errorKind)}</code>: ${escapeHtml(c.errorMessage)}</p>
 <dl class="facts">
 ${fact('Failed at', utcTimestamp(c.finishedAtMs))}
 ${fact('Pull took', humanDuration(c.durationSeconds))}
@@ -202,6 +203,10 @@ ${fact('Version', version)}
   return page(`DOWN · unstructured-jobs-exporter`, body);
 }
 
-export function renderStatusPage(collection: Collection, options: { version: string }): string {
-  return collection.ok ? upPage(collection, options.version) : downPage(collection, options.version);
+const DEMO_BANNER = `<p class="demo" role="alert"><strong>DEMO</strong> — simulated jobs from the embedded demo API, not your account. Set <code>UNSTRUCTURED_API_KEY</code> to watch your own jobs.</p>
+`;
+
+export function renderStatusPage(collection: Collection, options: { version: string; demo?: boolean }): string {
+  const demo = options.demo === true;
+  return collection.ok ? upPage(collection, options.version, demo) : downPage(collection, options.version, demo);
 }

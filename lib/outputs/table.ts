@@ -28,6 +28,8 @@ const GAP = '  ';
 
 export interface TableOptions {
   readonly version?: string;
+  /** Simulated jobs from the embedded demo: says so on the first line. */
+  readonly demo?: boolean;
 }
 
 export function renderTable(collection: Collection, options: TableOptions = {}): string {
@@ -194,13 +196,17 @@ function runtimeTable(s: Snapshot, rows: readonly GroupRow[]): string[] {
   return layout(columns, body);
 }
 
+function heading(options: TableOptions): string {
+  return `unstructured-jobs-exporter${options.version ? ` ${options.version}` : ''}${options.demo ? '  DEMO (simulated jobs, not your account)' : ''}`;
+}
+
 function upTable(c: CollectionSuccess, options: TableOptions): string {
   const s = c.snapshot;
   const rows = groupRows(s);
   const folded = foldedWorkflows(s);
   const skipped = skippedReasons(s);
   const lines = [
-    `unstructured-jobs-exporter${options.version ? ` ${options.version}` : ''}  UP  collected ${utcTimestamp(Date.parse(s.generatedAt))} in ${humanDuration(c.durationSeconds)}`,
+    `${heading(options)}  UP  collected ${utcTimestamp(Date.parse(s.generatedAt))} in ${humanDuration(c.durationSeconds)}`,
     `${totalJobs(s.total)} jobs counted, ${s.jobsFetched} records fetched, ${s.workflowsSeen} workflows${folded > 0 ? ` (${folded} folded into other)` : ''}`,
     '',
     'JOBS BY STATUS',
@@ -219,7 +225,7 @@ function upTable(c: CollectionSuccess, options: TableOptions): string {
 
 function downTable(c: CollectionFailure, options: TableOptions): string {
   return [
-    `unstructured-jobs-exporter${options.version ? ` ${options.version}` : ''}  DOWN  pull failed ${utcTimestamp(c.finishedAtMs)} after ${humanDuration(c.durationSeconds)}`,
+    `${heading(options)}  DOWN  pull failed ${utcTimestamp(c.finishedAtMs)} after ${humanDuration(c.durationSeconds)}`,
     `error (${terminalSafe(c.errorKind)}): ${terminalSafe(c.errorMessage)}`,
     'No job figures while the pull fails.',
     '',

@@ -338,6 +338,29 @@ export function sampleJobs(): Record<string, unknown>[] {
 }
 
 /**
+ * sampleJobs() moved in time so that its "now" is `nowMs` (rounded down to the second), for a peer that keeps its
+ * own clock and cannot be given `--now`: a spawned server, or the CLI publishing to CloudWatch (datums are
+ * stamped with the collection's "now", and CloudWatch takes none older than two weeks). Every created_at keeps
+ * its written form (fraction, `Z`, `+00:00`, `+02:00`); the one without an offset stays invalid. The shift is
+ * whole seconds, so the expected figures (SAMPLE_EXPECTED) are unchanged at that "now".
+ */
+export function sampleJobsAt(nowMs: number): Record<string, unknown>[] {
+  const shiftMs = Math.floor((nowMs - SAMPLE_NOW_MS) / 1000) * 1000;
+  return sampleJobs().map((j) => (typeof j.created_at === 'string' ? { ...j, created_at: shiftTimestamp(j.created_at, shiftMs) } : j));
+}
+
+/** An RFC 3339 date-time moved by whole seconds, written in its own offset with its own fraction. */
+function shiftTimestamp(text: string, shiftMs: number): string {
+  const m = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|([+-])(\d\d):(\d\d))$/.exec(text);
+  if (m === null) return text; // invalid as written: stays invalid
+  const [, fraction = '', zone, sign, hours, minutes] = m;
+  const offsetMs = zone === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes)) * 60_000;
+  // The wall-clock time in that offset, read off a UTC rendering of the instant moved by the offset.
+  const wall = new Date(Date.parse(text) + shiftMs + offsetMs).toISOString().slice(0, 19);
+  return `${wall}${fraction}${zone}`;
+}
+
+/**
  * What a correct validation + aggregation makes of sampleJobs() at SAMPLE_NOW, computed by hand:
  * - byStatus: COMPLETED j01 j02 j05 j08 j10 j11 j15 j16 = 8; FAILED j03 j09 j17 = 3; STOPPED j06 = 1;
  *   IN_PROGRESS j04 j13 = 2; SCHEDULED j07 j14 = 2; active j12 = 1 (17 in all).

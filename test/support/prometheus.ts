@@ -17,6 +17,11 @@ export interface RunningPrometheus {
   query(expr: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
   /** Polls a query until it returns at least one series (first scrapes land ~5 s after start). */
   waitFor(expr: string, deadlineMs?: number): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
+  /**
+   * Prometheus' own "now" (epoch seconds, the time an instant query is evaluated at). A Go binary, Prometheus
+   * keeps the real clock when the tests run under libfaketime: ranges and offsets must be taken from here.
+   */
+  now(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -74,9 +79,16 @@ export async function startPrometheus(targets: readonly ScrapeTarget[], extraCon
     if (body.status !== 'success') throw new Error(`query ${expr} failed: ${body.error}`);
     return body.data?.result ?? [];
   };
+  const now = async () => {
+    const res = await fetch(`${url}/api/v1/query?query=time()`);
+    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: [number, string] } };
+    if (body.status !== 'success' || body.data?.resultType !== 'scalar') throw new Error(`query time() failed: ${body.error ?? JSON.stringify(body)}`);
+    return body.data.result[0];
+  };
   return {
     url,
     query,
+    now,
     waitFor: (expr, deadlineMs = 20_000) =>
       pollUntil(`series for ${expr}`, async () => {
         const r = await query(expr);

@@ -6,6 +6,7 @@
  * starts that never publish do not pay for it.
  */
 import type { CloudWatchClient, CloudWatchClientConfig, MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { whenMissing } from '../../common/optional-dependency.js';
 import { dimensionRecord, validateDatum, validateNamespace } from './datums.js';
 import { MAX_DATUMS_PER_REQUEST, SAFE_REQUEST_BYTES } from './limits.js';
 
@@ -88,9 +89,14 @@ export function assertPublished(report: PublishReport): void {
   if (report.failed.length > 0 || report.invalid.length > 0) throw new PublishError(report);
 }
 
+/** The CloudWatch SDK (an optional dependency): a MissingDependencyError when it is not installed. */
+export function loadCloudWatchSdk(): Promise<typeof import('@aws-sdk/client-cloudwatch')> {
+  return import('@aws-sdk/client-cloudwatch').catch(whenMissing('@aws-sdk/client-cloudwatch', 'publishing to CloudWatch'));
+}
+
 /** A CloudWatchClient with the exporter's retry settings; anything in `config` wins. */
 export async function createCloudWatchClient(config: CloudWatchClientConfig = {}): Promise<CloudWatchClient> {
-  const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
+  const { CloudWatchClient } = await loadCloudWatchSdk();
   return new CloudWatchClient({ ...CLIENT_RETRY, ...config });
 }
 
@@ -196,7 +202,7 @@ export async function publishDatums(datums: readonly MetricDatum[], options: Pub
   const batches = planRequests(valid, options.namespace);
   const errors: Array<string | undefined> = batches.map(() => undefined);
   if (batches.length > 0) {
-    const { PutMetricDataCommand } = await import('@aws-sdk/client-cloudwatch');
+    const { PutMetricDataCommand } = await loadCloudWatchSdk();
     const client = options.client ?? (await defaultClient(options.region, options.endpoint));
     let next = 0;
     const worker = async (): Promise<void> => {

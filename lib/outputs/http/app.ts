@@ -35,6 +35,8 @@ const GZIP_MIN_BYTES = 1024;
 
 export interface AppOptions {
   readonly version: string;
+  /** The collection comes from the embedded demo: every output says so. */
+  readonly demo?: boolean;
   /** The current collection (cached, single-flight). */
   readonly collection: () => Promise<Collection>;
   /** The token /metrics and / require; undefined means no auth (local use). */
@@ -86,7 +88,7 @@ export class ExporterApp {
   async #metrics(request: HttpRequest): Promise<HttpResponse> {
     const collection = await this.#options.collection();
     const openMetrics = (request.headers.accept ?? '').includes('application/openmetrics-text');
-    const rendered = await renderPrometheus(collection, { version: this.#options.version, openMetrics });
+    const rendered = await renderPrometheus(collection, { version: this.#options.version, demo: this.#options.demo === true, openMetrics });
     const response = await this.#encode(request, rendered.bytes, rendered.contentType);
     if (response.body.buffer === rendered.bytes.buffer) return { ...response, release: () => rendered.release() };
     rendered.release(); // gzipped or refused: the exposition's bytes are no longer needed
@@ -95,7 +97,7 @@ export class ExporterApp {
 
   async #statusPage(request: HttpRequest): Promise<HttpResponse> {
     const collection = await this.#options.collection();
-    return await this.#encode(request, renderStatusPage(collection, { version: this.#options.version }), 'text/html; charset=utf-8');
+    return await this.#encode(request, renderStatusPage(collection, { version: this.#options.version, demo: this.#options.demo === true }), 'text/html; charset=utf-8');
   }
 
   async #encode(request: HttpRequest, body: string | Buffer, contentType: string): Promise<HttpResponse> {

@@ -20,6 +20,8 @@ type MetricType = 'gauge' | 'histogram' | 'summary';
 
 export interface RenderOptions {
   readonly version: string;
+  /** Simulated jobs from the embedded demo: labels build_info `demo="true"` so nobody alerts on them. */
+  readonly demo?: boolean;
   readonly openMetrics?: boolean;
 }
 
@@ -67,7 +69,7 @@ class RenderedExposition implements Rendered {
 export async function renderPrometheus(collection: Collection, options: RenderOptions): Promise<Rendered> {
   const openMetrics = options.openMetrics === true;
   const contentType = openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
-  return new RenderedExposition(contentType, writeExposition(collection, options.version, openMetrics));
+  return new RenderedExposition(contentType, writeExposition(collection, options.version, options.demo === true, openMetrics));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -255,14 +257,14 @@ const HELP = {
   oldest: 'Age of the oldest job in SCHEDULED or IN_PROGRESS (now - created_at); 0 when there is none.',
 } as const;
 
-function writeExposition(collection: Collection, version: string, openMetrics: boolean): { bytes: Buffer; arena: Buffer } {
+function writeExposition(collection: Collection, version: string, demo: boolean, openMetrics: boolean): { bytes: Buffer; arena: Buffer } {
   const out = new Exposition(openMetrics);
   out.family('unstructured_up', HELP.up, 'gauge').sample('unstructured_up', '', collection.ok ? 1 : 0);
   out.family('unstructured_scrape_duration_seconds', HELP.duration, 'gauge').sample('unstructured_scrape_duration_seconds', '', collection.durationSeconds);
   out
     .family('unstructured_collection_timestamp_seconds', HELP.collectedAt, 'gauge')
     .sample('unstructured_collection_timestamp_seconds', '', collection.finishedAtMs / 1000);
-  out.family('unstructured_exporter_build_info', HELP.buildInfo, 'gauge').sample('unstructured_exporter_build_info', `{version="${escapeLabel(version)}"}`, 1);
+  out.family('unstructured_exporter_build_info', HELP.buildInfo, 'gauge').sample('unstructured_exporter_build_info', `{version="${escapeLabel(version)}"${demo ? ',demo="true"' : ''}}`, 1);
   if (!collection.ok) {
     out.family('unstructured_collect_error', HELP.error, 'gauge').sample('unstructured_collect_error', `{kind="${escapeLabel(collection.errorKind)}"}`, 1);
     return out.finish();
