@@ -24,6 +24,7 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import { assertPublished, createCloudWatchClient, type CloudWatchClientLike } from '../lib/cloudwatch/publisher.js';
 import { publishCollection } from '../lib/cloudwatch/run.js';
+import { loadCloudWatchSettings, type CloudWatchMetricSettings } from '../lib/cloudwatch/settings.js';
 import { loadEventsConfig, type EventsConfig } from '../lib/events/config.js';
 import { FinishedJobs } from '../lib/events/finished.js';
 import { assertFinishedJobsPublished, publishFinishedJobs, summarizeFinishedJobs, type FinishedJobsReport } from '../lib/events/run.js';
@@ -48,7 +49,7 @@ export interface CollectSummary {
 
 let exporter: Exporter | undefined;
 let client: Promise<CloudWatchClientLike> | undefined;
-let events: { readonly config: EventsConfig; readonly store: S3StateStore | undefined } | undefined;
+let events: { readonly config: EventsConfig; readonly store: S3StateStore | undefined; readonly metrics: CloudWatchMetricSettings } | undefined;
 
 /** The CloudWatch client from the SDK's standard environment (AWS_REGION, credentials, AWS_ENDPOINT_URL …), made once. */
 function cloudWatchClient(): Promise<CloudWatchClientLike> {
@@ -65,7 +66,8 @@ function eventsSetup(exp: Exporter): NonNullable<typeof events> {
     const config = loadEventsConfig();
     const store = config.stateBucket === undefined ? undefined : new S3StateStore({ bucket: config.stateBucket, key: config.stateKey });
     if (store === undefined) exp.logger.info('finished-job events off: STATE_BUCKET is not set (docs/events.md)');
-    events = { config, store };
+    // Per-workflow metrics the events make redundant are off by default with them (lib/cloudwatch/settings.ts).
+    events = { config, store, metrics: loadCloudWatchSettings(process.env, { eventsOn: store !== undefined }) };
   }
   return events;
 }
@@ -73,7 +75,7 @@ function eventsSetup(exp: Exporter): NonNullable<typeof events> {
 export async function handler(event: ScheduledEvent): Promise<CollectSummary> {
   exporter ??= createExporter();
   const { config, logger } = exporter;
-  const { config: eventsConfig, store } = eventsSetup(exporter);
+  const { config: eventsConfig, store, metrics } = eventsSetup(exporter);
   const nowMs = Date.now();
   const finished = store === undefined ? undefined : new FinishedJobs({ nowMs, retentionSeconds: eventsConfig.retentionSeconds });
   const collection = await exporter.collectNow({ nowMs, ...(finished !== undefined && { onJob: finished.add }) });
@@ -81,6 +83,7 @@ export async function handler(event: ScheduledEvent): Promise<CollectSummary> {
   const report = await publishCollection(collection, {
     namespace: config.cloudwatchNamespace,
     quantiles: config.quantiles,
+    ...metrics,
     client: cw,
   });
   // Events after the snapshot: a problem with them never holds the snapshot back.

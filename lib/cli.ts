@@ -258,6 +258,7 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   const quiet = new Logger({ level: 'error', write: () => undefined });
   const events = sink === 'cloudwatch' ? await eventsSetup(env, values.state) : undefined;
   if (sink === 'cloudwatch') {
+    (await import('./cloudwatch/settings.js')).loadCloudWatchSettings(env, { eventsOn: false }); // a bad value is named before the pull
     const { checkAwsConfiguration } = await import('./cloudwatch/preflight.js');
     await checkAwsConfiguration();
   }
@@ -330,7 +331,9 @@ async function publishToCloudWatch(
   events?: CliEvents & { readonly finished: FinishedJobs; readonly logger: Logger },
 ): Promise<number> {
   const { publishCollection } = await import('./cloudwatch/run.js');
-  const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles });
+  const { loadCloudWatchSettings } = await import('./cloudwatch/settings.js');
+  const settings = loadCloudWatchSettings(io.env, { eventsOn: events !== undefined });
+  const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles, ...settings });
   let eventsSummary: Record<string, unknown> | undefined;
   let eventsProblem: string | undefined;
   if (events !== undefined) {
