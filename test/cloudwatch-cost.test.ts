@@ -3,7 +3,7 @@
  * `collect --sink cloudwatch --dry-run` (lib/cloudwatch/dry-run.ts), which must make no AWS call at all.
  * The cost figures in the README and docs/cloudwatch.md are the dry run's, checked here.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,7 @@ import { runCli } from './support/cli.js';
 import { startFakeApi, type FakeApi } from './support/fake-api.js';
 import { job, NOW_MS } from './support/jobs.js';
 
+const ROOT = new URL('..', import.meta.url).pathname;
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const NOW_ISO = new Date(NOW_MS).toISOString();
@@ -280,6 +281,19 @@ describe('dryRun', () => {
     return summary as Record<string, any>;
   }
 
+  /** Rows `| <max workflows> … | <custom metrics> | <requests/run> | <$/month> |` between the dry-run markers of a doc. */
+  function documentedRows(file: string): { maxWorkflows: number; customMetrics: number; requestsPerRun: number; usd: number }[] {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    const block = /<!-- dry-run figures: begin -->([\s\S]*?)<!-- dry-run figures: end -->/.exec(text)?.[1];
+    expect(block, `${file}: the dry-run figures block`).toBeDefined();
+    return [...(block as string).matchAll(/^\| (\d+)[^|]*\| \*{0,2}([\d,]+)\*{0,2} \| (\d+) \| \*{0,2}\$([\d,.]+)\*{0,2} \|$/gm)].map((m) => ({
+      maxWorkflows: Number(m[1]),
+      customMetrics: Number((m[2] as string).replace(/,/g, '')),
+      requestsPerRun: Number(m[3]),
+      usd: Number((m[4] as string).replace(/,/g, '')),
+    }));
+  }
+
   it('reports at most 250 custom metrics for the deployed defaults (20 workflows and Other)', async () => {
     // Act
     const summary = await dryRunFor({});
@@ -289,6 +303,38 @@ describe('dryRun', () => {
     expect(summary.workflows).toBe(21);
     expect(summary.customMetrics).toBeLessThanOrEqual(250);
     expect(summary).toMatchObject({ customMetrics: 242, requestsPerRun: 2, estimatedMonthlyCostUsd: 72.77 });
+  });
+
+  it('matches the figures docs/cloudwatch.md gives (default, each extra workflow, the prod stage)', async () => {
+    // Prepare
+    const rows = documentedRows('docs/cloudwatch.md');
+    expect(rows.map((r) => r.maxWorkflows)).toEqual([20, 21, 50]);
+
+    // Act / Assess
+    for (const row of rows) {
+      const summary = await dryRunFor({ MAX_WORKFLOWS: String(row.maxWorkflows) });
+      expect({ maxWorkflows: row.maxWorkflows, customMetrics: summary.customMetrics, requestsPerRun: summary.requestsPerRun, usd: summary.estimatedMonthlyCostUsd }).toEqual(row);
+    }
+  });
+
+  it('matches the default cost and the cost per extra workflow the README and docs state', async () => {
+    // Prepare
+    const at20 = await dryRunFor({});
+    const at21 = await dryRunFor({ MAX_WORKFLOWS: '21' });
+    const perWorkflow = { metrics: at21.customMetrics - at20.customMetrics, usd: (at21.costBreakdownUsd.customMetrics - at20.costBreakdownUsd.customMetrics).toFixed(2) };
+
+    // Assess
+    expect(perWorkflow).toEqual({ metrics: 10, usd: '3.00' });
+    for (const file of ['README.md', 'docs/cloudwatch.md', 'docs/deploy.md']) {
+      const text = readFileSync(join(ROOT, file), 'utf8').replace(/\s+/g, ' ');
+      for (const phrase of [
+        `${at20.customMetrics} custom metrics`,
+        `$${at20.estimatedMonthlyCostUsd.toFixed(2)} a month`,
+        `${perWorkflow.metrics} custom metrics ($${perWorkflow.usd} a month) per extra workflow`,
+      ]) {
+        expect(text.includes(phrase), `${file} says "${phrase}"`).toBe(true);
+      }
+    }
   });
 });
 
