@@ -1,6 +1,12 @@
 import { runCli } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorScenario, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
+import { errorScenario, SAMPLE_NOW_MS, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
+
+/** sampleJobs() moved to the clock's "now": the runtime window holds jobs whatever the date the test runs on. */
+function sampleJobsNow(): Record<string, unknown>[] {
+  const shift = Date.now() - SAMPLE_NOW_MS;
+  return sampleJobs().map((j) => (typeof j.created_at === 'string' && !Number.isNaN(Date.parse(j.created_at)) ? { ...j, created_at: new Date(Date.parse(j.created_at) + shift).toISOString() } : j));
+}
 import { cloudWatchClientFor, FAKE_CREDENTIALS, listMetrics, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
 
 describe('collect --sink cloudwatch', () => {
@@ -9,7 +15,7 @@ describe('collect --sink cloudwatch', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    [api, moto] = await Promise.all([startFakeApi({ jobs: sampleJobs() }), startMoto()]);
+    [api, moto] = await Promise.all([startFakeApi({ jobs: sampleJobsNow() }), startMoto()]);
     // The SDK's standard environment, as a user's shell or CI would set it.
     env = {
       UNSTRUCTURED_API_URL: api.url,
