@@ -23,6 +23,7 @@
  * refused) fails the invocation after the snapshot has been published.
  */
 import type { ScheduledEvent } from 'aws-lambda';
+import { loadCloudWatchSettings, type CloudWatchMetricSettings } from '../lib/outputs/cloudwatch/settings.js';
 import { loadEventsConfig, type EventsConfig } from '../lib/events/config.js';
 import { S3StateStore } from '../lib/events/s3-store.js';
 import { createExporter, type Exporter } from '../lib/exporter.js';
@@ -49,7 +50,7 @@ export interface CollectSummary {
 
 let exporter: Exporter | undefined;
 let client: Promise<CloudWatchClientLike> | undefined;
-let events: { readonly config: EventsConfig; readonly store: S3StateStore | undefined } | undefined;
+let events: { readonly config: EventsConfig; readonly store: S3StateStore | undefined; readonly metrics: CloudWatchMetricSettings } | undefined;
 
 /** The CloudWatch client from the SDK's standard environment (AWS_REGION, credentials, AWS_ENDPOINT_URL …), made once. */
 function cloudWatchClient(): Promise<CloudWatchClientLike> {
@@ -66,7 +67,8 @@ function eventsSetup(exp: Exporter): NonNullable<typeof events> {
     const config = loadEventsConfig();
     const store = config.stateBucket === undefined ? undefined : new S3StateStore({ bucket: config.stateBucket, key: config.stateKey });
     if (store === undefined) exp.logger.info('finished-job events off: STATE_BUCKET is not set (docs/events.md)');
-    events = { config, store };
+    // Per-workflow metrics the events make redundant are off by default with them (lib/outputs/cloudwatch/settings.ts).
+    events = { config, store, metrics: loadCloudWatchSettings(process.env, { eventsOn: store !== undefined }) };
   }
   return events;
 }
@@ -74,9 +76,9 @@ function eventsSetup(exp: Exporter): NonNullable<typeof events> {
 export async function handler(event: ScheduledEvent): Promise<CollectSummary> {
   exporter ??= createExporter();
   const { config, logger } = exporter;
-  const { config: eventsConfig, store } = eventsSetup(exporter);
+  const { config: eventsConfig, store, metrics } = eventsSetup(exporter);
   const nowMs = Date.now();
-  const outputs = pushOutputs({ config, nowMs, logger, cloudWatchClient, ...(store !== undefined && { events: { config: eventsConfig, store } }) });
+  const outputs = pushOutputs({ config, nowMs, logger, cloudWatchClient, cloudWatchMetrics: metrics, ...(store !== undefined && { events: { config: eventsConfig, store } }) });
   const run = await runPushCycle({ collect: exporter.collectNow, nowMs, outputs });
   return reportToLog(run, logger, { message: 'cloudwatch publish', fields: { event: event.id } }) as unknown as CollectSummary;
 }

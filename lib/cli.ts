@@ -39,11 +39,16 @@ Pulls the job list once and prints the exposition text, the snapshot as JSON, or
 instead (AWS_REGION, the SDK's credential chain and AWS_ENDPOINT_URL apply; both are checked before the
 pull) and prints what was published. With --state FILE (or STATE_BUCKET) it also publishes the jobs that
 finished since the last run (JobsFinished, JobRuntime), once each, keeping what was published in FILE.
+With --dry-run it publishes nothing and needs no AWS access: it renders as the deployed collect function
+(MAX_WORKFLOWS 20 and its other defaults, events on, unless set) and prints the custom metrics and the
+monthly cost it would create (docs/cloudwatch.md).
 
 Options:
   --format F               prometheus (default), json or table (stdout sink only)
   --sink S                 stdout (default) or cloudwatch
   --state FILE             with --sink cloudwatch: finished-job events, state kept in FILE (docs/events.md)
+  --dry-run                with --sink cloudwatch: no AWS call; print metrics and cost instead (--demo allowed)
+  --schedule RATE          with --dry-run: the collect schedule, e.g. 'rate(1 minute)' (default rate(5 minutes))
   --now ISO8601            evaluate at this instant (ages, runtime window), e.g. 2026-11-29T12:00:00Z
   --runtime-window DUR     window of the recent-runtime summary, with a unit: 90m, 24h, 7d (RUNTIME_WINDOW)
   --max-workflows N        workflows exported before the rest fold into "other" (MAX_WORKFLOWS, default 50)
@@ -60,6 +65,7 @@ Usage:
   unstructured-jobs-exporter collect [--format prometheus|json|table] [--now ISO8601] [--runtime-window 24h]
                                      [--max-workflows N] [--demo]
   unstructured-jobs-exporter collect --sink cloudwatch [--state FILE] [--now ISO8601]
+  unstructured-jobs-exporter collect --sink cloudwatch --dry-run [--schedule RATE] [--max-workflows N] [--demo]
   unstructured-jobs-exporter version
   unstructured-jobs-exporter COMMAND --help
 
@@ -223,6 +229,8 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
       sink: { type: 'string', default: 'stdout' },
       now: { type: 'string' },
       state: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      schedule: { type: 'string' },
       ...COMMON_OPTIONS,
     },
     strict: true,
@@ -250,23 +258,30 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   if (values.state !== undefined && sink !== 'cloudwatch') throw new ConfigError('--state', 'only applies with --sink cloudwatch');
   if (values.state !== undefined && values.state.trim() === '') throw new ConfigError('--state', 'expected a file path');
   const demoWanted = values.demo === true;
-  if (demoWanted && sink === 'cloudwatch') throw new ConfigError('--demo', 'not with --sink cloudwatch: simulated jobs would land in your CloudWatch account');
+  const dryRun = values['dry-run'] === true;
+  if ((dryRun || values.schedule !== undefined) && sink !== 'cloudwatch') throw new ConfigError(dryRun ? '--dry-run' : '--schedule', 'only applies with --sink cloudwatch');
+  if (values.schedule !== undefined && !dryRun) throw new ConfigError('--schedule', 'only applies with --dry-run');
+  if (dryRun && values.state !== undefined) throw new ConfigError('--state', 'not with --dry-run: a dry run reads and writes no state');
+  if (demoWanted && sink === 'cloudwatch' && !dryRun) throw new ConfigError('--demo', 'not with --sink cloudwatch (only with --dry-run): simulated jobs would land in your CloudWatch account');
   let env = flagsToEnv(demoWanted ? withoutAccount(io.env) : io.env, values);
+  if (dryRun) env = (await import('./outputs/cloudwatch/cost.js')).withDeployedDefaults(env);
   loadConfig(env); // configuration errors first, before anything starts
   if (!demoWanted) requireApiKey(env, ', or pass --demo to collect from the embedded demo');
-  await loadOptionalSdks(env, { metricsToken: false, cloudwatch: sink === 'cloudwatch' });
+  await loadOptionalSdks(env, { metricsToken: false, cloudwatch: sink === 'cloudwatch' && !dryRun });
   const logger = new Logger({ level: logLevelFromEnv(env), write: (line) => io.stderr(`${line}\n`) });
   // Logs go to stderr only when asked: stdout is the data, stderr carries the one-line error.
   const quiet = new Logger({ level: 'error', write: () => undefined });
-  const events = sink === 'cloudwatch' ? await eventsSetup(env, values.state) : undefined;
-  if (sink === 'cloudwatch') {
+  const events = sink === 'cloudwatch' && !dryRun ? await eventsSetup(env, values.state) : undefined;
+  if (sink === 'cloudwatch' && !dryRun) {
+    (await import('./outputs/cloudwatch/settings.js')).loadCloudWatchSettings(env, { eventsOn: false }); // a bad value is named before the pull
     const { checkAwsConfiguration } = await import('./outputs/cloudwatch/preflight.js');
     await checkAwsConfiguration();
   }
   const demo = demoWanted ? await startDemo(env) : undefined;
   if (demo !== undefined) env = demo.env;
   try {
-    return await collectOnce(env, { format, sink, nowMs, demo: demo !== undefined, events, logger: env.LOG_LEVEL ? logger : quiet }, io);
+    const run: CollectRun = { format, sink, nowMs, demo: demo !== undefined, events, logger: env.LOG_LEVEL ? logger : quiet };
+    return dryRun ? await dryRunOnce(env, { ...run, schedule: values.schedule }, io) : await collectOnce(env, run, io);
   } finally {
     await demo?.close();
   }
@@ -284,7 +299,7 @@ interface CollectRun {
 async function collectOnce(env: Io['env'], run: CollectRun, io: Io): Promise<number> {
   const { format, sink, nowMs } = run;
   const exporter = createExporter({ env, logger: run.logger, demo: run.demo });
-  if (sink === 'cloudwatch') return pushToCloudWatch(exporter, run.events, nowMs, io);
+  if (sink === 'cloudwatch') return pushToCloudWatch(exporter, env, run.events, nowMs, io);
   const collection: Collection = await exporter.collectNow(nowMs === undefined ? {} : { nowMs });
   if (!collection.ok) {
     io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}\n`);
@@ -310,6 +325,19 @@ async function loadOptionalSdks(env: Io['env'], uses: { readonly metricsToken: b
   if (uses.cloudwatch) await loadCloudWatchSdk();
 }
 
+/** `collect --sink cloudwatch --dry-run` (lib/outputs/cloudwatch/dry-run.ts): no AWS call, the cost on stdout. */
+async function dryRunOnce(env: Io['env'], run: CollectRun & { readonly schedule: string | undefined }, io: Io): Promise<number> {
+  const { dryRun } = await import('./outputs/cloudwatch/dry-run.js');
+  const exporter = createExporter({ env, logger: run.logger, demo: run.demo });
+  const { collection, summary } = await dryRun(exporter, { env, ...(run.nowMs !== undefined && { nowMs: run.nowMs }), ...(run.schedule !== undefined && { schedule: run.schedule }) });
+  if (!collection.ok) {
+    io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}\n`);
+    return EXIT.failed;
+  }
+  io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+  return EXIT.ok;
+}
+
 interface CliEvents {
   readonly config: EventsConfig;
   readonly store: StateStore;
@@ -331,11 +359,16 @@ async function eventsSetup(env: Io['env'], statePath: string | undefined): Promi
 }
 
 /** `collect --sink cloudwatch`: the scheduled Lambda's push cycle (outputs/push.ts), from the command line. */
-async function pushToCloudWatch(exporter: Exporter, events: CliEvents | undefined, nowMs: number | undefined, io: Io): Promise<number> {
+async function pushToCloudWatch(exporter: Exporter, env: Io['env'], events: CliEvents | undefined, nowMs: number | undefined, io: Io): Promise<number> {
   // With events, the run needs its "now" before the pull: the events' horizon is measured from it.
   const runNowMs = events === undefined ? nowMs : (nowMs ?? Date.now());
-  const [{ pushOutputs }, { reportToTerminal, runPushCycle }] = await Promise.all([import('./outputs/push-outputs.js'), import('./outputs/push.js')]);
-  const outputs = pushOutputs({ config: exporter.config, nowMs: runNowMs, logger: exporter.logger, ...(events !== undefined && { events }) });
+  const [{ pushOutputs }, { reportToTerminal, runPushCycle }, { loadCloudWatchSettings }] = await Promise.all([
+    import('./outputs/push-outputs.js'),
+    import('./outputs/push.js'),
+    import('./outputs/cloudwatch/settings.js'),
+  ]);
+  const cloudWatchMetrics = loadCloudWatchSettings(env, { eventsOn: events !== undefined });
+  const outputs = pushOutputs({ config: exporter.config, nowMs: runNowMs, logger: exporter.logger, cloudWatchMetrics, ...(events !== undefined && { events }) });
   const run = await runPushCycle({ collect: exporter.collectNow, ...(runNowMs !== undefined && { nowMs: runNowMs }), outputs });
   return reportToTerminal(run, io) ? EXIT.ok : EXIT.failed;
 }

@@ -28,6 +28,10 @@ if ! command -v moto_server >/dev/null 2>&1; then
   echo "test.sh: moto_server (Python moto[server]) is required for the CloudWatch tests; installing it with pip"
   python3 -m pip install --quiet 'moto[server]'
 fi
+if ! command -v cfn-lint >/dev/null 2>&1; then
+  echo "test.sh: cfn-lint is required for the template tests (test/deploy-cfn-lint.test.ts); installing it with pip"
+  python3 -m pip install --quiet cfn-lint
+fi
 
 npm run --silent lint
 node scripts/build.mjs

@@ -9,6 +9,7 @@ import type { StateStore } from '../events/store.js';
 import type { Logger } from '../log.js';
 import { cloudWatchOutput } from './cloudwatch/output.js';
 import type { CloudWatchClientLike } from './cloudwatch/publisher.js';
+import type { CloudWatchMetricSettings } from './cloudwatch/settings.js';
 import type { PushOutput } from './push.js';
 
 export interface PushSetup {
@@ -18,6 +19,8 @@ export interface PushSetup {
   readonly logger: Logger;
   /** The CloudWatch client (made once per container); default the publisher's own. */
   readonly cloudWatchClient?: () => Promise<CloudWatchClientLike>;
+  /** Which optional per-workflow CloudWatch metrics to publish (outputs/cloudwatch/settings.ts); default all. */
+  readonly cloudWatchMetrics?: CloudWatchMetricSettings;
   /** Finished-job events: their settings and state store; undefined when they are off. */
   readonly events?: { readonly config: EventsConfig; readonly store: StateStore };
 }
@@ -25,7 +28,7 @@ export interface PushSetup {
 export function pushOutputs(setup: PushSetup): PushOutput[] {
   const { config, cloudWatchClient: client } = setup;
   const namespace = config.cloudwatchNamespace;
-  const outputs: PushOutput[] = [cloudWatchOutput({ namespace, quantiles: config.quantiles, ...(client && { client }) })];
+  const outputs: PushOutput[] = [cloudWatchOutput({ namespace, quantiles: config.quantiles, ...setup.cloudWatchMetrics, ...(client && { client }) })];
   if (setup.events !== undefined) {
     // The events' horizon and the collection's window must be measured from the same "now".
     if (setup.nowMs === undefined) throw new TypeError('pushOutputs: finished-job events need the run\'s nowMs');

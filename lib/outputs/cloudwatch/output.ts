@@ -6,8 +6,9 @@ import type { PushOutput, PushReport } from '../push.js';
 import type { CloudWatchClientLike, PublishReport } from './publisher.js';
 import { PublishError } from './publisher.js';
 import { publishCollection } from './run.js';
+import type { CloudWatchMetricSettings } from './settings.js';
 
-export interface CloudWatchOutputOptions {
+export interface CloudWatchOutputOptions extends Partial<CloudWatchMetricSettings> {
   /** CLOUDWATCH_NAMESPACE. */
   readonly namespace: string;
   /** The configured QUANTILES. */
@@ -25,6 +26,8 @@ export function cloudWatchOutput(options: CloudWatchOutputOptions): PushOutput {
       const report = await publishCollection(collection, {
         namespace,
         quantiles: options.quantiles,
+        ...(options.workflowRuntimeQuantiles !== undefined && { workflowRuntimeQuantiles: options.workflowRuntimeQuantiles }),
+        ...(options.workflowTerminalJobs !== undefined && { workflowTerminalJobs: options.workflowTerminalJobs }),
         ...(client !== undefined && { client }),
       });
       const summary = {
