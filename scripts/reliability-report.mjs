@@ -160,7 +160,7 @@ if (security === undefined) {
     'Access is checked on the local server (the CLI binary) and the metrics Lambda handler, each with the token from ' +
       '`METRICS_TOKEN` and from SSM (`METRICS_TOKEN_PARAM`, with `UNSTRUCTURED_API_KEY_PARAM`, as SecureString parameters in moto). ' +
       'The token comparison hashes both sides with SHA-256 and compares the digests with `timingSafeEqual` (no length or content ' +
-      'timing); it is asserted by behaviour: every near miss is refused. Leaks are searched as any 12-character piece of the API ' +
+      'timing); it is asserted by behaviour: every near miss is refused. Leaks are searched as any 6-character piece of the API ' +
       'key or the token (a cut-off key is a leak too).',
     table(['area', 'check', 'result'], security.checks.map((c) => [c.area, c.check, c.passed ? 'pass' : `**FAIL**: ${c.failure ?? ''}`])),
   );
