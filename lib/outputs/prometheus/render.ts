@@ -31,8 +31,9 @@ export interface RenderOptions {
 /**
  * Largest exposition rendered, in bytes. Past it the render is abandoned and /metrics reads `unstructured_up 0`
  * with `kind="exposition_too_large"`: a failed pull's form, never a 500. With the defaults a workflow is about
- * 90 series and 15 KB, so 1 GiB is ~70,000 workflows, far past any MAX_WORKFLOWS that Prometheus can ingest at
- * each scrape; and a 1 GiB exposition already takes 1.25 GiB of arena (plus its chunks while it grows).
+ * 90 series, 13 KB with a short name and 28 KB with a 200-character one (test/reliability-serve.test.ts), so
+ * 1 GiB is 37,000–79,000 workflows, far past what Prometheus ingests at each scrape; and a 1 GiB exposition
+ * already takes 1.25 GiB of arena (plus its chunks while it grows).
  * Node 20's largest Buffer (4 GiB) was the only limit before: five workflows with 12 MB names made the
  * arena's allocation throw (a 500).
  */
