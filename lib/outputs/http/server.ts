@@ -15,8 +15,8 @@ export interface RunningServer {
 }
 
 /**
- * What one client may hold of the server. The defaults, and which are settings, are in the README
- * ("Limits of serve"); tests pass smaller ones.
+ * What one client may hold of the server. The defaults, and which are settings, are listed in the README
+ * (Commands, `serve`); tests pass smaller ones.
  */
 export interface ServerLimits {
   /** Open connections (MAX_CONNECTIONS); see ConnectionLimiter for what happens when full. */
