@@ -200,7 +200,8 @@ async function serve(args: readonly string[], io: Io): Promise<number> {
   }
   const exporter = createExporter({ env, logger, demo: demo !== undefined });
   const { config } = exporter;
-  const server = await startServer(exporter.app, { port: config.port, host: config.host, logger });
+  const limits = { maxConnections: config.maxConnections, sendTimeoutMs: config.sendTimeoutMs };
+  const server = await startServer(exporter.app, { port: config.port, host: config.host, logger, limits });
   logger.info('serving', {
     url: `${server.url}/metrics`,
     version: VERSION,

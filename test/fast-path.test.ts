@@ -406,6 +406,32 @@ describe('collection through the fast path', () => {
       { numRuns: 300 },
     );
   });
+
+  it('cuts a huge workflow name to the same 200 characters on both paths, plain, escaped or not ASCII', () => {
+    // Prepare: names past the interned size (MAX_WORKFLOW_NAME_CHARS × 12 bytes), each on two jobs of one workflow.
+    const names = ['p'.repeat(100_000), `${'e\\"'.repeat(2_000)}`, `${'é'.repeat(150)}${'😀'.repeat(5_000)}`, `${'\\ud83d\\ude00'.repeat(400)}`];
+    const records = names.flatMap((name, w) =>
+      [0, 1].map((j) => `{"id":"00000000-0000-4000-8000-00000000${w}${j}00","workflow_id":"wf-${w}","workflow_name":"${name}","status":"COMPLETED","created_at":"2026-11-29T11:0${j}:00Z","runtime":"PT1S"}`),
+    );
+    const doc = Buffer.from(`[${records.join(',')}]`);
+    const options = { nowMs: Date.parse('2026-11-29T12:00:00Z'), runtimeWindowSeconds: 86_400, maxWorkflows: 10, histogramBuckets: [1, 60], quantiles: [0.5, 1] };
+    const expected = new Aggregator(options);
+    const actual = new Aggregator(options);
+    const scanner = new JobRecordScanner((job) => (job.reason !== undefined ? actual.skip(job.reason) : actual.addScanned(job)));
+
+    // Act
+    for (const outcome of reference(doc)) if (typeof outcome !== 'string') expected.add(outcome);
+    const stream = new JsonArrayStream(() => expect.unreachable('every record is read by the fast path'), { objectScanner: scanner });
+    stream.write(doc);
+    stream.end();
+
+    // Assess
+    const shown = actual.snapshot().workflows.map((w) => w.name);
+    expect(shown).toEqual(expected.snapshot().workflows.map((w) => w.name));
+    expect(scanner.count).toBe(records.length);
+    expect(shown.map((name) => [...name].length)).toEqual([200, 200, 200, 200]);
+    expect(shown.every((name) => name.endsWith('…'))).toBe(true);
+  });
 });
 
 describe('IdSet', () => {

@@ -38,20 +38,38 @@ let holdLoaded: Promise<YoungGenerationHold> | undefined;
 
 /** The process's minor-collection function, made once. */
 export function loadMinorGc(): Promise<MinorGc> {
-  loaded ??= (async () => {
+  loaded ??= loadGc().then((gc) => (gc === undefined ? () => undefined : () => gc({ type: 'minor' })));
+  return loaded;
+}
+
+let gcLoaded: Promise<GcFunction | undefined> | undefined;
+
+/** V8's `gc`, taken as the module comment says; undefined when it cannot be had. */
+function loadGc(): Promise<GcFunction | undefined> {
+  gcLoaded ??= (async () => {
     const exposed = (globalThis as { gc?: GcFunction }).gc;
-    if (typeof exposed === 'function') return () => exposed({ type: 'minor' });
+    if (typeof exposed === 'function') return exposed;
     try {
       const [v8, vm] = await Promise.all([import('node:v8'), import('node:vm')]);
       v8.setFlagsFromString('--expose-gc');
       const gc = vm.runInNewContext('gc') as unknown;
-      if (typeof gc === 'function') return () => (gc as GcFunction)({ type: 'minor' });
+      if (typeof gc === 'function') return gc as GcFunction;
     } catch {
       // no way to collect here: nudges do nothing
     }
-    return () => undefined;
+    return undefined;
   })();
-  return loaded;
+  return gcLoaded;
+}
+
+/**
+ * Asks for a full collection, run by V8 in a task of its own (not in the caller's stack), for when a large buffer
+ * has just become garbage: on the old generation it would wait for the next full collection, which a process
+ * that allocates little may not run for a long time (docs/reliability.md, the large render). Does nothing where
+ * `gc` cannot be had.
+ */
+export function collectSoon(): void {
+  void loadGc().then((gc) => gc?.({ type: 'major', execution: 'async' }));
 }
 
 /**

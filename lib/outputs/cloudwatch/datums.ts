@@ -24,7 +24,7 @@ import {
   TIMESTAMP_WINDOW_MS,
   VALUE_RANGE,
 } from './limits.js';
-import { compareCodeUnits } from '../../common/text.js';
+import { compareCodeUnits, cutText, MAX_WORKFLOW_NAME_CHARS } from '../../common/text.js';
 
 export const METRIC_NAMES = {
   jobs: 'Jobs',
@@ -49,8 +49,11 @@ export const DIMENSION_NAMES = { status: 'Status', workflow: 'Workflow' } as con
 /** Workflow dimension value of the entry folding every workflow past MAX_WORKFLOWS. */
 export const OTHER_WORKFLOW_DIMENSION_VALUE = 'Other';
 
-/** Workflow names longer than this are cut (with "...") in the Workflow dimension; the id keeps it unique. */
-export const MAX_WORKFLOW_NAME_CHARS = 200;
+/**
+ * Workflow names longer than this are cut (with "...") in the Workflow dimension; the id keeps it unique. The
+ * rule every output shares (lib/common/text.ts), re-exported where CloudWatch's contract is documented.
+ */
+export { MAX_WORKFLOW_NAME_CHARS };
 /** Workflow ids longer than this or not plain, and statuses longer than this or not clean, are shortened and tagged with a hash. */
 export const MAX_ID_CHARS = 128;
 
@@ -229,8 +232,9 @@ export function sanitiseDimensionText(raw: string): string {
     .trim();
 }
 
+/** cutText with an ASCII mark: dimension values are ASCII (sanitised), where code points are characters. */
 function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - ELLIPSIS.length).trimEnd()}${ELLIPSIS}`;
+  return cutText(text, max, ELLIPSIS);
 }
 
 /** 32-bit FNV-1a over UTF-16 code units, 8 hex digits: a short stable tag for text sanitising altered. */
