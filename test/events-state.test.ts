@@ -20,6 +20,7 @@ import {
   MAX_STATE_TIME_MS,
   STATE_VERSION,
   StateEncodeError,
+  type DecodedState,
   type EventsState,
   type FinishedEvent,
 } from '../lib/events/state.js';
@@ -162,7 +163,7 @@ describe('the state encoder and decoder cannot disagree', () => {
           seen: [...(doc.seen as object[]), { hour: b, ...(doc.version === 1 ? { ids: ['x'] } : { keys: Buffer.alloc(16, 1).toString('base64') }) }],
           pending: [...(doc.pending as object[]), { id: 'p', status: 'FAILED', workflow: 'Other', runtimeSeconds: c, finishedAtMs: d }],
         });
-        let decoded;
+        let decoded: DecodedState;
         try {
           decoded = decodeState(text, 'property');
         } catch {

@@ -19,7 +19,7 @@ import {
   type SkipReason,
   type TerminalStatus,
 } from '../vocabulary.js';
-import { compareCodeUnits, wellFormed } from '../common/text.js';
+import { compareCodeUnits, shownWorkflowName, wellFormed } from '../common/text.js';
 
 /**
  * Bounds on label values the API controls. A misbehaving upstream sending thousands of distinct
@@ -253,6 +253,7 @@ export class Aggregator {
     if (runtimeLongerThanAge) this.#runtimeLongerThanAge++;
 
     const t = status.terminal;
+    // biome-ignore lint/suspicious/noSelfCompare: `runtime === runtime` is the counting loop's NaN test (NaN: no runtime)
     if (t >= 0 && runtime === runtime) {
       const buckets = group.buckets[t] as Float64Array;
       const b = bucketIndex(this.#options.histogramBuckets, runtime);
@@ -276,7 +277,7 @@ export class Aggregator {
     const id = wellFormed(rawId);
     let wf = this.#workflows.get(id);
     if (wf === undefined) {
-      wf = { id, name: wellFormed(named.workflowName), nameCreatedMs: createdAtMs, group: new GroupAccumulator(this.#options.histogramBuckets.length) };
+      wf = { id, name: shownWorkflowName(named.workflowName), nameCreatedMs: createdAtMs, group: new GroupAccumulator(this.#options.histogramBuckets.length) };
       this.#workflows.set(id, wf);
     } else if (createdAtMs > wf.nameCreatedMs) this.#rename(wf, named, createdAtMs);
     return wf;
@@ -284,7 +285,7 @@ export class Aggregator {
 
   /** A renamed workflow shows its newest name. */
   #rename(wf: WorkflowAccumulator, named: Named, createdAtMs: number): void {
-    wf.name = wellFormed(named.workflowName);
+    wf.name = shownWorkflowName(named.workflowName);
     wf.nameCreatedMs = createdAtMs;
   }
 

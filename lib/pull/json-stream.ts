@@ -448,8 +448,7 @@ export class JsonArrayStream {
   }
 
   #invalidElement(error: unknown, text: string): JsonStreamError {
-    // V8 quotes a little of the source, which may hold newlines: keep the message one line.
-    const reason = oneLine(error instanceof Error ? error.message : String(error));
+    const reason = withoutSourceExcerpt(oneLine(error instanceof Error ? error.message : String(error)));
     // V8 reports a UTF-16 position in the decoded text for most errors; turn it into a stream byte offset.
     // Without one (e.g. "Unexpected token"), the element's own offset is the best there is.
     const position = /at position (\d+)/.exec(reason)?.[1];
@@ -463,6 +462,19 @@ export class JsonArrayStream {
   #unexpected(byte: number, offset: number, expected: string): JsonStreamError {
     return new JsonStreamError(`invalid JSON at offset ${offset}: unexpected ${describeByte(byte)}, expected ${expected}`, offset);
   }
+}
+
+/**
+ * A JSON.parse message without the source V8 quotes in it (`Unexpected token 'k', "{"a": key-012345"... is not
+ * valid JSON`: about ten characters either side of the error). The source is the upstream's answer, which may
+ * echo the API key: ten characters of it went into the log and onto the status page. V8 writes its own words
+ * with single quotes, so everything from the first double quote to the last is the excerpt.
+ */
+export function withoutSourceExcerpt(message: string): string {
+  const first = message.indexOf('"');
+  if (first < 0) return message;
+  const head = message.slice(0, first).replace(/[\s,.]+$/, '');
+  return `${head === '' ? 'not valid JSON' : head} (source not quoted)`;
 }
 
 const BOM = [0xef, 0xbb, 0xbf] as const;
