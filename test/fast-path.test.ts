@@ -363,6 +363,39 @@ describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob
     );
   });
 
+  it('passes over the same elements over maxElementBytes as without the fast path, and reads the same others', () => {
+    /** Each element's outcome, 'too_large' for those passed over, or the stream's error message. */
+    const outcomes = (doc: Buffer, points: readonly number[], fast: boolean, max: number): (Outcome | 'too_large')[] | string => {
+      const out: (Outcome | 'too_large')[] = [];
+      const scanner = new JobRecordScanner((job: ScannedJob) => out.push(job.reason ?? job.toJob()));
+      const stream = new JsonArrayStream((raw) => out.push(toJob(raw)), {
+        maxElementBytes: max,
+        onOversized: () => out.push('too_large'),
+        ...(fast && { objectScanner: scanner }),
+      });
+      try {
+        for (const chunk of splitAt(doc, points)) stream.write(chunk);
+        stream.end();
+      } catch (error) {
+        if (!(error instanceof JsonStreamError)) throw error;
+        return error.message;
+      }
+      expect(stream.elementCount).toBe(out.length);
+      return out;
+    };
+    let passedOver = 0;
+    fc.assert(
+      fc.property(documentArb, fc.integer({ min: 2, max: 400 }), fc.array(fc.nat({ max: 2000 }), { maxLength: 3 }), (doc, max, points) => {
+        const cuts = points.map((p) => Math.min(p, doc.length));
+        const expected = outcomes(doc, cuts, false, max);
+        expect(outcomes(doc, cuts, true, max)).toEqual(expected);
+        if (Array.isArray(expected)) passedOver += expected.filter((o) => o === 'too_large').length;
+      }),
+      { numRuns: 500 },
+    );
+    expect(passedOver).toBeGreaterThan(50); // the property was exercised
+  });
+
   it('consumes a typical compact record itself, and asks for more bytes when it is cut', () => {
     const element = Buffer.from(
       '{"id":"b2c3d4e5-6f7a-8b9c-0d1e-2f3a4b5c6d7e","workflow_id":"f0a1b2c3-4d5e-6f7a-8b9c-0d1e2f3a4b5c","workflow_name":"My ETL Workflow","status":"COMPLETED","created_at":"2026-01-01T00:00:00Z","runtime":"PT2M30S","input_file_ids":null,"output_node_files":[{"node_id":"n1","file_id":"o.json","node_type":"destination","node_subtype":"s3"}],"job_type":"ephemeral"}',
