@@ -73,7 +73,8 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
           onJob?.(job);
         }
       },
-      { apiKey: key, version: VERSION, objectScanner: scanner },
+      // An element over the stream's element limit is passed over unread and counted (never the whole pull lost).
+      { apiKey: key, version: VERSION, objectScanner: scanner, onOversizedRecord: () => aggregator.skip('too_large') },
     );
     const snapshot = aggregator.snapshot();
     aggregator.release();

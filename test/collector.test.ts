@@ -42,6 +42,28 @@ describe('collect', () => {
     expect(new Set(seen.map((j) => j.status))).toEqual(new Set(Object.keys(SAMPLE_EXPECTED.byStatus)));
   });
 
+  it('counts an element the pull passed over as too large as a skipped record, and the others as usual', async () => {
+    // Prepare: a pull that passes over one element between the sample records, as the HTTP client does.
+    const withOversized: typeof pullJobs = async (_config, onRecord, options) => {
+      const records = sampleJobs();
+      records.forEach((r, i) => {
+        if (i === 3) options.onOversizedRecord?.();
+        onRecord(r);
+      });
+      return { attempts: 1, bytes: 0, elements: records.length + 1, statusCode: 200 };
+    };
+
+    // Act
+    const c = await collect(deps(withOversized), { nowMs: SAMPLE_NOW_MS });
+
+    // Assess
+    expect(c.ok).toBe(true);
+    if (!c.ok) return;
+    expect(c.snapshot.recordsSkipped).toEqual({ ...SAMPLE_EXPECTED.recordsSkipped, too_large: 1 });
+    expect(c.snapshot.jobsFetched).toBe(SAMPLE_EXPECTED.jobsFetched + 1);
+    expect(c.snapshot.total.byStatus).toEqual(SAMPLE_EXPECTED.byStatus);
+  });
+
   it('turns a pull error into a failure with its kind, and never a snapshot', async () => {
     // Prepare
     const failing: typeof pullJobs = async (_c, onRecord) => {
