@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Job } from '../lib/records/job.js';
 import { parseRfc3339 } from '../lib/records/rfc3339.js';
 import { MAX_ID_LENGTH, toJob } from '../lib/records/to-job.js';
+import { ByteInterner, TOKEN_ESCAPE, TOKEN_NON_ASCII } from '../lib/records/byte-interner.js';
 import { DEFAULT_JOB_TYPE, KNOWN_JOB_TYPES, KNOWN_STATUSES } from '../lib/vocabulary.js';
 
 /** The response example of shared/seeds/list-jobs.md, verbatim. */
@@ -405,5 +406,24 @@ describe('parseRfc3339', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('ByteInterner', () => {
+  it('keeps short values, decodes long ones each time without keeping them', () => {
+    // Prepare: tokens as they sit in a body (inside the quotes).
+    const interner = new ByteInterner();
+    const body = (text: string) => Buffer.from(JSON.stringify(text));
+    const short = body('6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a01');
+    const long = body(`Long ${'é'.repeat(200)}`); // 405 bytes
+    const escaped = body('tab\there');
+
+    // Act
+    const values = [short, long, escaped, short, long].map((b) => interner.get(b, 1, b.length - 1, b.includes(0x5c) ? TOKEN_ESCAPE : b.some((x) => x >= 0x80) ? TOKEN_NON_ASCII : 0));
+
+    // Assess: the right strings every time; the long one was never kept.
+    expect(values).toEqual(['6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a01', `Long ${'é'.repeat(200)}`, 'tab\there', '6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a01', `Long ${'é'.repeat(200)}`]);
+    expect(interner.size).toBe(2);
+    expect(long.length - 2).toBeGreaterThan(ByteInterner.MAX_INTERNED_BYTES);
   });
 });
