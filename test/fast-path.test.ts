@@ -363,6 +363,26 @@ describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob
     );
   });
 
+  it('reads the right workflow id when records of one layout keep spanning chunks (the carry-over buffer is reused)', () => {
+    // Prepare: records laid out alike, whose workflow ids differ in one byte the interner's front cache does not
+    // sample; 97-byte chunks, so most records are completed in the carry-over buffer, at the same offsets.
+    const records = Array.from({ length: 2_000 }, (_, i) => ({
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      workflow_id: `10000000-0000-4000-8000-000000${i % 10}00000`,
+      workflow_name: `W${i % 10}`,
+      status: 'COMPLETED',
+      created_at: '2026-11-29T11:00:00Z',
+    }));
+    const doc = Buffer.from(JSON.stringify(records));
+    const points = Array.from({ length: Math.floor(doc.length / 97) }, (_, k) => (k + 1) * 97);
+
+    // Act
+    const { outcomes } = fastPath(doc, points);
+
+    // Assess
+    expect(outcomes).toEqual(reference(doc));
+  });
+
   it('passes over the same elements over maxElementBytes as without the fast path, and reads the same others', () => {
     /** Each element's outcome, 'too_large' for those passed over, or the stream's error message. */
     const outcomes = (doc: Buffer, points: readonly number[], fast: boolean, max: number): (Outcome | 'too_large')[] | string => {

@@ -427,3 +427,24 @@ describe('ByteInterner', () => {
     expect(long.length - 2).toBeGreaterThan(ByteInterner.MAX_INTERNED_BYTES);
   });
 });
+
+describe('ByteInterner: keys are its own', () => {
+  it('copies the bytes of a key: a buffer reused for another token later (the stream reuses its carry-over buffer) is read afresh', () => {
+    // Prepare: a token interned from a buffer that is then overwritten in place with another token that
+    // differs in a byte the front cache does not sample (it picks its slot by bytes 0, n/4, n/2 and n − 1).
+    const interner = new ByteInterner();
+    const buffer = Buffer.from('"10000000-0000-4000-8000-000000100000"');
+    const first = interner.get(buffer, 1, buffer.length - 1, 0);
+
+    // Act: the same memory now holds the other id; then a fresh buffer holds the first id again.
+    buffer.write('10000000-0000-4000-8000-000000200000', 1, 'latin1');
+    const second = interner.get(buffer, 1, buffer.length - 1, 0);
+    const again = Buffer.from('"10000000-0000-4000-8000-000000100000"');
+    const third = interner.get(again, 1, again.length - 1, 0);
+
+    // Assess
+    expect(first).toBe('10000000-0000-4000-8000-000000100000');
+    expect(second).toBe('10000000-0000-4000-8000-000000200000');
+    expect(third).toBe('10000000-0000-4000-8000-000000100000');
+  });
+});

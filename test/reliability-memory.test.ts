@@ -305,3 +305,66 @@ describe('memory per distinct workflow is small and fixed, counts exact', () => 
     (figures.workflows50k as Record<string, unknown>).passed = true;
   });
 });
+
+describe('a response that never ends stops at MAX_RESPONSE_BYTES, with memory flat up to there', () => {
+  it('an endless stream of new workflows: too_large at 1 GiB', { timeout: 180_000 }, async () => {
+    // Prepare: every job in a workflow of its own, without end.
+    const api = await serve(() => records((n) => [JOB_TEMPLATES[n % 5] as Template, n], Number.POSITIVE_INFINITY));
+
+    // Act
+    const r = await collectInChild(api.url).finally(() => api.close());
+
+    // Assess
+    figures.endlessWorkflows = { recordBytes: (JOB_TEMPLATES[0] as Template).bytes.length, sentMb: round1(api.sent() / MB), peakRssMb: mb(r.vmHwmKb), seconds: round1(r.seconds), errorKind: r.errorKind, message: r.errorMessage };
+    expect(r.ok).toBe(false);
+    expect(r.errorKind).toBe('too_large');
+    expect(r.errorMessage).toContain(`passed MAX_RESPONSE_BYTES (${DEFAULT_MAX_RESPONSE_BYTES} bytes)`);
+    expect(mb(r.vmHwmKb)).toBeLessThanOrEqual(300);
+    (figures.endlessWorkflows as Record<string, unknown>).passed = true;
+  });
+
+  it('an endless stream of 256-character ids (not UUIDs): too_large at 1 GiB', { timeout: 180_000 }, async () => {
+    // Prepare: ids of 256 characters, each its own, in 20 workflows.
+    const id = `job-${'x'.repeat(240)}############`;
+    const templates = STATUSES.map((status) => {
+      const runtime = status === 'COMPLETED' || status === 'FAILED' || status === 'STOPPED' ? '"PT2M30.456S"' : 'null';
+      return new Template(`{"id":"${id}","workflow_id":"10000000-0000-4000-8000-@@@@@@@@@@@@","workflow_name":"Workflow @@@@@@@@@@@@","status":"${status}","created_at":"${iso(NOW_MS - 3_600_000)}","runtime":${runtime},${OUTPUT}}`);
+    });
+    const api = await serve(() => records((n) => [templates[n % 5] as Template, n % 20], Number.POSITIVE_INFINITY));
+
+    // Act
+    const r = await collectInChild(api.url).finally(() => api.close());
+
+    // Assess
+    figures.endlessLongIds = { idLength: id.length, recordBytes: (templates[0] as Template).bytes.length, sentMb: round1(api.sent() / MB), peakRssMb: mb(r.vmHwmKb), seconds: round1(r.seconds), errorKind: r.errorKind };
+    expect(id.length).toBe(256);
+    expect(r.ok).toBe(false);
+    expect(r.errorKind).toBe('too_large');
+    expect(mb(r.vmHwmKb)).toBeLessThanOrEqual(200);
+    (figures.endlessLongIds as Record<string, unknown>).passed = true;
+  });
+});
+
+describe('an element over the 16 MiB element limit', () => {
+  it('is skipped as too_large and passed over without being held; every other record counts', { timeout: 120_000 }, async () => {
+    // Prepare: 20,000 jobs, a 40 MiB record, 20,000 more.
+    const JOBS = 40_000;
+    const hugeBytes = 40 * MB;
+    const huge = new Template(`{"id":"huge","workflow_id":"10000000-0000-4000-8000-000000000000","output_node_files":"${'o'.repeat(hugeBytes)}"}`);
+    const api = await serve(() => records((n) => (n === JOBS / 2 ? [huge, 0] : [JOB_TEMPLATES[n % 5] as Template, n % 7]), JOBS + 1));
+
+    // Act
+    const r = await collectInChild(api.url).finally(() => api.close());
+
+    // Assess
+    figures.tooLargeElement = { elementMb: round1(huge.bytes.length / MB), bodyMb: round1(api.sent() / MB), peakRssMb: mb(r.vmHwmKb), seconds: round1(r.seconds), skipped: r.recordsSkipped?.too_large };
+    expect(r.ok, r.errorMessage).toBe(true);
+    expect(r.jobsFetched).toBe(JOBS + 1);
+    expect(r.recordsSkipped).toMatchObject({ too_large: 1, duplicate_id: 0, invalid_id: 0 });
+    expect(r.total?.byStatus).toEqual({ SCHEDULED: 8_000, IN_PROGRESS: 8_000, COMPLETED: 8_000, STOPPED: 8_000, FAILED: 8_000 });
+    expect(r.workflowsSeen).toBe(7);
+    // Held at most the 16 MiB limit of it (plus the carry buffer's doubling), never its 40 MiB.
+    expect(mb(r.vmHwmKb)).toBeLessThanOrEqual(150);
+    (figures.tooLargeElement as Record<string, unknown>).passed = true;
+  });
+});

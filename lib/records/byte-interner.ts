@@ -75,7 +75,10 @@ export class ByteInterner {
     }
     const value = decodeToken(bytes, start, end, flags);
     if (this.#size < ByteInterner.MAX_INTERNED) {
-      const key = bytes.slice(start, end);
+      // A copy, never a view (Buffer#slice is one): the bytes are a socket chunk, which a view would keep
+      // alive whole (64 KiB for a 36-byte id), or the stream's carry-over buffer, which the next element
+      // spanning chunks overwrites: the key would then read as another token and map it to this value.
+      const key = new Uint8Array(bytes.subarray(start, end));
       this.#insert(h, key, value);
       this.#lastKey = key;
     }
