@@ -413,7 +413,8 @@ export class Aggregator {
     const untrackedCount = this.#untrackedIds?.size ?? 0;
     let kept = ranked.slice(0, o.maxWorkflows);
     let folded = ranked.slice(o.maxWorkflows);
-    if ((folded.length > 0 || untracked !== undefined) && kept.some((row) => ids[row] === OTHER_WORKFLOW_ID)) {
+    const hasRest = folded.length > 0 || untracked !== undefined;
+    if (hasRest && kept.some((row) => ids[row] === OTHER_WORKFLOW_ID)) {
       // A workflow whose id is literally "other" cannot stand beside the folded rest (the same id: duplicate
       // series and CloudWatch datums): it joins the rest, and the next busiest takes its place.
       const real = ranked.filter((row) => ids[row] !== OTHER_WORKFLOW_ID);
@@ -422,29 +423,58 @@ export class Aggregator {
     }
     // Cold rows are replayed into one scratch group, merged, and replayed again when needed: sums are added in
     // the same order as with a group per workflow (each workflow's own sums first, then workflow by workflow).
-    const scratch = new GroupAccumulator(this.#bucketCount);
+    const bucketCount = this.#bucketCount;
+    const scratch = new GroupAccumulator(bucketCount);
     const groupOf = (row: number): GroupAccumulator => {
       const group = rows.groups[row];
       if (group !== undefined) return group;
       scratch.reset();
       return this.#replay(row, scratch);
     };
-    const total = new GroupAccumulator(this.#bucketCount);
-    for (const row of ranked) total.merge(groupOf(row));
-    if (untracked !== undefined) total.merge(untracked);
+    const keptGroups = kept.map((row) => rows.groups[row] ?? this.#replay(row, new GroupAccumulator(bucketCount)));
+    // The window's runtimes of the total and the rest are not copied into each (that took up to three times
+    // their memory): one array per terminal status holds the rest's, then the exported ones'. The rest's
+    // quantiles are selected in its part, then the total's in the whole (selection only reorders).
+    const total = new GroupAccumulator(bucketCount);
+    const recentCount = [0, 0, 0];
+    const countRecent = (g: GroupAccumulator) => g.recent.forEach((list, t) => (recentCount[t] = (recentCount[t] as number) + list.length));
+    for (const row of ranked) {
+      const group = groupOf(row);
+      total.merge(group, false);
+      countRecent(group);
+    }
+    if (untracked !== undefined) {
+      total.merge(untracked, false);
+      countRecent(untracked);
+    }
+    const recent = recentCount.map((n) => new Float64Array(n));
+    const filled = [0, 0, 0];
+    const gather = (g: GroupAccumulator) =>
+      g.recent.forEach((list, t) => {
+        (recent[t] as Float64Array).set(list.view(), filled[t]);
+        filled[t] = (filled[t] as number) + list.length;
+      });
+    const rest = new GroupAccumulator(bucketCount);
+    for (const row of folded) {
+      const group = groupOf(row);
+      rest.merge(group, false);
+      gather(group);
+    }
+    if (untracked !== undefined) {
+      rest.merge(untracked, false);
+      gather(untracked);
+    }
+    const restRecent = recent.map((values, t) => values.subarray(0, filled[t]));
+    keptGroups.forEach(gather);
 
-    const workflows: WorkflowStats[] = kept.map((row) => ({
+    const workflows: WorkflowStats[] = kept.map((row, i) => ({
       id: ids[row] as string,
       name: rows.names[row] as string,
       workflowCount: 1,
-      ...this.#stats(rows.groups[row] ?? this.#replay(row, new GroupAccumulator(this.#bucketCount))),
+      ...this.#stats(keptGroups[i] as GroupAccumulator),
     }));
-    if (folded.length > 0 || untracked !== undefined) {
-      const rest = new GroupAccumulator(this.#bucketCount);
-      for (const row of folded) rest.merge(groupOf(row));
-      if (untracked !== undefined) rest.merge(untracked);
-      workflows.push({ id: OTHER_WORKFLOW_ID, name: OTHER_WORKFLOW_ID, workflowCount: folded.length + untrackedCount, ...this.#stats(rest) });
-    }
+    if (hasRest) workflows.push({ id: OTHER_WORKFLOW_ID, name: OTHER_WORKFLOW_ID, workflowCount: folded.length + untrackedCount, ...this.#stats(rest, restRecent) });
+    const totalStats = this.#stats(total, recent);
     return {
       generatedAt: new Date(o.nowMs).toISOString(),
       runtimeWindowSeconds: o.runtimeWindowSeconds,
@@ -455,12 +485,13 @@ export class Aggregator {
       runtimeUnparsable: this.#runtimeUnparsable,
       workflowsSeen: rows.count + untrackedCount,
       workflowsUntracked: untrackedCount,
-      total: this.#stats(total),
+      total: totalStats,
       workflows,
     };
   }
 
-  #stats(g: GroupAccumulator): GroupStats {
+  /** The stats of a group; its window runtimes from `recentValues` when given (reordered by the selection). */
+  #stats(g: GroupAccumulator, recentValues?: readonly Float64Array[]): GroupStats {
     const jobs = dict<Record<string, number>>();
     const byStatus = dict<number>(KNOWN_STATUSES.map((s) => [s, 0] as const));
     const jobTypeLabels = this.#jobTypeLabels.labels;
@@ -484,7 +515,7 @@ export class Aggregator {
     for (const status of TERMINAL_STATUSES) {
       const t = TERMINAL_INDEX[status] as number;
       runtime[status] = { bucketCounts: g.buckets(t), count: g.runtimeCount(t), sum: g.runtimeSum(t) };
-      const values = (g.recent[t] as FloatList).view();
+      const values = recentValues?.[t] ?? (g.recent[t] as FloatList).view();
       recent[status] = {
         count: values.length,
         sum: g.recentSum(t),

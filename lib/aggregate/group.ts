@@ -85,8 +85,11 @@ export class GroupAccumulator {
     return slot;
   }
 
-  /** Adds another group's totals (label indexes of the same Aggregator). */
-  merge(other: GroupAccumulator): void {
+  /**
+   * Adds another group's totals (label indexes of the same Aggregator); its window runtimes too unless
+   * `withRecent` is false (the caller then gathers them itself, see Aggregator.snapshot).
+   */
+  merge(other: GroupAccumulator, withRecent = true): void {
     other.slotJobType.forEach((jobType, from) => {
       const into = this.#countsAt + this.slot(jobType) * STATUS_SLOTS;
       const at = other.#countsAt + from * STATUS_SLOTS;
@@ -99,7 +102,7 @@ export class GroupAccumulator {
       if (k === OLDEST || k === OLDEST + 1) cells[k] = Math.min(cells[k] as number, theirs[k] as number);
       else cells[k] = (cells[k] as number) + (theirs[k] as number);
     }
-    for (let t = 0; t < 3; t++) (this.recent[t] as FloatList).pushAll(other.recent[t] as FloatList);
+    if (withRecent) for (let t = 0; t < 3; t++) (this.recent[t] as FloatList).pushAll(other.recent[t] as FloatList);
     this.total += other.total;
   }
 
