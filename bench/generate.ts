@@ -258,7 +258,7 @@ export function generate(options: GenerateOptions): Dataset {
     const jobType = r.pick(wf.jobTypes);
     const nInputs = r.next() < 0.25 ? -1 : r.int(3);
     let inputs = '';
-    for (let k = 0; k < nInputs; k++) inputs += (k === 0 ? '"' : ',"') + uuid(r) + '"';
+    for (let k = 0; k < nInputs; k++) inputs += `${k === 0 ? '"' : ',"'}${uuid(r)}"`;
     const nOutputs = r.next() < 0.2 ? -1 : 1 + (r.next() < 0.2 ? 1 : 0);
     let outputs = '';
     for (let k = 0; k < nOutputs; k++) {

@@ -10,7 +10,7 @@ import { parseIsoDuration, parseIsoDurationBytes } from '../lib/records/duration
 import type { Job } from '../lib/records/job.js';
 import { JsonArrayStream } from '../lib/pull/json-stream.js';
 import { quantiles, selectQuantiles } from '../lib/aggregate/percentile.js';
-import { JobRecordScanner, ScannedJob } from '../lib/records/scanner.js';
+import { JobRecordScanner, type ScannedJob } from '../lib/records/scanner.js';
 import { toJob } from '../lib/records/to-job.js';
 import { uuidFromString } from '../lib/records/uuid.js';
 import { renderPrometheus } from '../lib/outputs/prometheus/render.js';

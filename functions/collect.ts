@@ -1,7 +1,8 @@
 /**
- * Lambda handler run on a schedule by EventBridge: one fresh collection (no cache), published to CloudWatch.
- * Thin wiring: the exporter and the CloudWatch client live across warm invocations; the AWS SDK is imported
- * lazily by the publisher, on the first publish, never at module load.
+ * Lambda handler run on a schedule by EventBridge: one fresh collection (no cache), published to CloudWatch by
+ * the push cycle (lib/outputs/push.ts), the same code as `collect --sink cloudwatch`. Thin wiring: the exporter
+ * and the CloudWatch client live across warm invocations; the AWS SDK is imported lazily by the publisher, on
+ * the first publish, never at module load.
  *
  * Outcomes:
  * - collection succeeded, everything published → returns the summary;
@@ -22,14 +23,15 @@
  * refused) fails the invocation after the snapshot has been published.
  */
 import type { ScheduledEvent } from 'aws-lambda';
-import { assertPublished, createCloudWatchClient, type CloudWatchClientLike } from '../lib/outputs/cloudwatch/publisher.js';
-import { publishCollection } from '../lib/outputs/cloudwatch/run.js';
+import { loadCloudWatchSettings, type CloudWatchMetricSettings } from '../lib/outputs/cloudwatch/settings.js';
 import { loadEventsConfig, type EventsConfig } from '../lib/events/config.js';
-import { FinishedJobs } from '../lib/events/finished.js';
-import { assertFinishedJobsPublished, publishFinishedJobs, summarizeFinishedJobs, type FinishedJobsReport } from '../lib/events/run.js';
 import { S3StateStore } from '../lib/events/s3-store.js';
 import { createExporter, type Exporter } from '../lib/exporter.js';
+import { createCloudWatchClient, type CloudWatchClientLike } from '../lib/outputs/cloudwatch/publisher.js';
+import { pushOutputs } from '../lib/outputs/push-outputs.js';
+import { reportToLog, runPushCycle } from '../lib/outputs/push.js';
 
+/** The invocation's result: the push outputs' summaries (outputs/cloudwatch/output.ts, events/output.ts). */
 export interface CollectSummary {
   readonly namespace: string;
   readonly collectorUp: boolean;
@@ -48,7 +50,7 @@ export interface CollectSummary {
 
 let exporter: Exporter | undefined;
 let client: Promise<CloudWatchClientLike> | undefined;
-let events: { readonly config: EventsConfig; readonly store: S3StateStore | undefined } | undefined;
+let events: { readonly config: EventsConfig; readonly store: S3StateStore | undefined; readonly metrics: CloudWatchMetricSettings } | undefined;
 
 /** The CloudWatch client from the SDK's standard environment (AWS_REGION, credentials, AWS_ENDPOINT_URL …), made once. */
 function cloudWatchClient(): Promise<CloudWatchClientLike> {
@@ -65,7 +67,8 @@ function eventsSetup(exp: Exporter): NonNullable<typeof events> {
     const config = loadEventsConfig();
     const store = config.stateBucket === undefined ? undefined : new S3StateStore({ bucket: config.stateBucket, key: config.stateKey });
     if (store === undefined) exp.logger.info('finished-job events off: STATE_BUCKET is not set (docs/events.md)');
-    events = { config, store };
+    // Per-workflow metrics the events make redundant are off by default with them (lib/outputs/cloudwatch/settings.ts).
+    events = { config, store, metrics: loadCloudWatchSettings(process.env, { eventsOn: store !== undefined }) };
   }
   return events;
 }
@@ -73,68 +76,9 @@ function eventsSetup(exp: Exporter): NonNullable<typeof events> {
 export async function handler(event: ScheduledEvent): Promise<CollectSummary> {
   exporter ??= createExporter();
   const { config, logger } = exporter;
-  const { config: eventsConfig, store } = eventsSetup(exporter);
+  const { config: eventsConfig, store, metrics } = eventsSetup(exporter);
   const nowMs = Date.now();
-  const finished = store === undefined ? undefined : new FinishedJobs({ nowMs, retentionSeconds: eventsConfig.retentionSeconds });
-  const collection = await exporter.collectNow({ nowMs, ...(finished !== undefined && { onJob: finished.add }) });
-  const cw = await cloudWatchClient();
-  const report = await publishCollection(collection, {
-    namespace: config.cloudwatchNamespace,
-    quantiles: config.quantiles,
-    client: cw,
-  });
-  // Events after the snapshot: a problem with them never holds the snapshot back.
-  let eventsReport: FinishedJobsReport | undefined;
-  let eventsError: unknown;
-  if (finished !== undefined && store !== undefined) {
-    try {
-      eventsReport = await publishFinishedJobs(finished, collection, {
-        store,
-        namespace: config.cloudwatchNamespace,
-        backfillSeconds: eventsConfig.backfillSeconds,
-        client: cw,
-        logger,
-      });
-    } catch (error) {
-      eventsError = error;
-    }
-  }
-  const summary: CollectSummary = {
-    namespace: config.cloudwatchNamespace,
-    collectorUp: collection.ok,
-    ...(!collection.ok && { errorKind: collection.errorKind }),
-    datums: report.total,
-    requests: report.requests,
-    published: report.published,
-    failed: report.failed.length,
-    invalid: report.invalid.length,
-    collectionSeconds: collection.durationSeconds,
-    ...(eventsReport !== undefined && { events: summarizeFinishedJobs(eventsReport) }),
-  };
-  const complete = report.failed.length === 0 && report.invalid.length === 0;
-  if (complete) {
-    logger.info('cloudwatch publish', { event: event.id, ...summary });
-  } else {
-    logger.error('cloudwatch publish incomplete', {
-      event: event.id,
-      ...summary,
-      firstError: report.failed[0]?.error,
-      firstInvalid: report.invalid[0] && `${report.invalid[0].metricName}: ${report.invalid[0].reason}`,
-    });
-  }
-  if (eventsError !== undefined) {
-    const message = eventsError instanceof Error ? `${eventsError.name}: ${eventsError.message}` : String(eventsError);
-    logger.error('finished-job events failed', { event: event.id, error: logger.scrub(message) });
-  } else if (eventsReport !== undefined && (eventsReport.publish.failed.length > 0 || eventsReport.publish.invalid.length > 0)) {
-    logger.error('finished-job events incomplete', {
-      event: event.id,
-      ...summarizeFinishedJobs(eventsReport),
-      firstError: eventsReport.publish.failed[0]?.error,
-      firstInvalid: eventsReport.publish.invalid[0] && `${eventsReport.publish.invalid[0].metricName}: ${eventsReport.publish.invalid[0].reason}`,
-    });
-  }
-  assertPublished(report);
-  if (eventsError !== undefined) throw eventsError;
-  if (eventsReport !== undefined) assertFinishedJobsPublished(eventsReport);
-  return summary;
+  const outputs = pushOutputs({ config, nowMs, logger, cloudWatchClient, cloudWatchMetrics: metrics, ...(store !== undefined && { events: { config: eventsConfig, store } }) });
+  const run = await runPushCycle({ collect: exporter.collectNow, nowMs, outputs });
+  return reportToLog(run, logger, { message: 'cloudwatch publish', fields: { event: event.id } }) as unknown as CollectSummary;
 }

@@ -4,16 +4,14 @@
  */
 import { parseArgs } from 'node:util';
 import type { Collection } from './collection.js';
-import { loadCloudWatchSdk } from './outputs/cloudwatch/publisher.js';
 import { ACCOUNT_VARIABLES, ConfigError, loadConfig, parseDurationSetting, requireApiKey, wantsDemo } from './config.js';
-import type { Config } from './config.js';
 import { loadEventsConfig, type EventsConfig } from './events/config.js';
-import { FinishedJobs } from './events/finished.js';
 import type { StateStore } from './events/store.js';
-import { createExporter } from './exporter.js';
+import { createExporter, type Exporter } from './exporter.js';
 import { Logger, logLevelFromEnv } from './log.js';
-import { renderPrometheus } from './outputs/prometheus/render.js';
+import { loadCloudWatchSdk } from './outputs/cloudwatch/publisher.js';
 import { startServer } from './outputs/http/server.js';
+import { renderPrometheus } from './outputs/prometheus/render.js';
 import { renderTable } from './outputs/table.js';
 import { loadSsmSdk } from './secrets.js';
 import { VERSION } from './version.js';
@@ -41,11 +39,16 @@ Pulls the job list once and prints the exposition text, the snapshot as JSON, or
 instead (AWS_REGION, the SDK's credential chain and AWS_ENDPOINT_URL apply; both are checked before the
 pull) and prints what was published. With --state FILE (or STATE_BUCKET) it also publishes the jobs that
 finished since the last run (JobsFinished, JobRuntime), once each, keeping what was published in FILE.
+With --dry-run it publishes nothing and needs no AWS access: it renders as the deployed collect function
+(MAX_WORKFLOWS 20 and its other defaults, events on, unless set) and prints the custom metrics and the
+monthly cost it would create (docs/cloudwatch.md).
 
 Options:
   --format F               prometheus (default), json or table (stdout sink only)
   --sink S                 stdout (default) or cloudwatch
   --state FILE             with --sink cloudwatch: finished-job events, state kept in FILE (docs/events.md)
+  --dry-run                with --sink cloudwatch: no AWS call; print metrics and cost instead (--demo allowed)
+  --schedule RATE          with --dry-run: the collect schedule, e.g. 'rate(1 minute)' (default rate(5 minutes))
   --now ISO8601            evaluate at this instant (ages, runtime window), e.g. 2026-11-29T12:00:00Z
   --runtime-window DUR     window of the recent-runtime summary, with a unit: 90m, 24h, 7d (RUNTIME_WINDOW)
   --max-workflows N        workflows exported before the rest fold into "other" (MAX_WORKFLOWS, default 50)
@@ -62,6 +65,7 @@ Usage:
   unstructured-jobs-exporter collect [--format prometheus|json|table] [--now ISO8601] [--runtime-window 24h]
                                      [--max-workflows N] [--demo]
   unstructured-jobs-exporter collect --sink cloudwatch [--state FILE] [--now ISO8601]
+  unstructured-jobs-exporter collect --sink cloudwatch --dry-run [--schedule RATE] [--max-workflows N] [--demo]
   unstructured-jobs-exporter version
   unstructured-jobs-exporter COMMAND --help
 
@@ -196,7 +200,8 @@ async function serve(args: readonly string[], io: Io): Promise<number> {
   }
   const exporter = createExporter({ env, logger, demo: demo !== undefined });
   const { config } = exporter;
-  const server = await startServer(exporter.app, { port: config.port, host: config.host, logger });
+  const limits = { maxConnections: config.maxConnections, sendTimeoutMs: config.sendTimeoutMs };
+  const server = await startServer(exporter.app, { port: config.port, host: config.host, logger, limits });
   logger.info('serving', {
     url: `${server.url}/metrics`,
     version: VERSION,
@@ -225,6 +230,8 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
       sink: { type: 'string', default: 'stdout' },
       now: { type: 'string' },
       state: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      schedule: { type: 'string' },
       ...COMMON_OPTIONS,
     },
     strict: true,
@@ -252,23 +259,30 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   if (values.state !== undefined && sink !== 'cloudwatch') throw new ConfigError('--state', 'only applies with --sink cloudwatch');
   if (values.state !== undefined && values.state.trim() === '') throw new ConfigError('--state', 'expected a file path');
   const demoWanted = values.demo === true;
-  if (demoWanted && sink === 'cloudwatch') throw new ConfigError('--demo', 'not with --sink cloudwatch: simulated jobs would land in your CloudWatch account');
+  const dryRun = values['dry-run'] === true;
+  if ((dryRun || values.schedule !== undefined) && sink !== 'cloudwatch') throw new ConfigError(dryRun ? '--dry-run' : '--schedule', 'only applies with --sink cloudwatch');
+  if (values.schedule !== undefined && !dryRun) throw new ConfigError('--schedule', 'only applies with --dry-run');
+  if (dryRun && values.state !== undefined) throw new ConfigError('--state', 'not with --dry-run: a dry run reads and writes no state');
+  if (demoWanted && sink === 'cloudwatch' && !dryRun) throw new ConfigError('--demo', 'not with --sink cloudwatch (only with --dry-run): simulated jobs would land in your CloudWatch account');
   let env = flagsToEnv(demoWanted ? withoutAccount(io.env) : io.env, values);
+  if (dryRun) env = (await import('./outputs/cloudwatch/cost.js')).withDeployedDefaults(env);
   loadConfig(env); // configuration errors first, before anything starts
   if (!demoWanted) requireApiKey(env, ', or pass --demo to collect from the embedded demo');
-  await loadOptionalSdks(env, { metricsToken: false, cloudwatch: sink === 'cloudwatch' });
+  await loadOptionalSdks(env, { metricsToken: false, cloudwatch: sink === 'cloudwatch' && !dryRun });
   const logger = new Logger({ level: logLevelFromEnv(env), write: (line) => io.stderr(`${line}\n`) });
   // Logs go to stderr only when asked: stdout is the data, stderr carries the one-line error.
   const quiet = new Logger({ level: 'error', write: () => undefined });
-  const events = sink === 'cloudwatch' ? await eventsSetup(env, values.state) : undefined;
-  if (sink === 'cloudwatch') {
+  const events = sink === 'cloudwatch' && !dryRun ? await eventsSetup(env, values.state) : undefined;
+  if (sink === 'cloudwatch' && !dryRun) {
+    (await import('./outputs/cloudwatch/settings.js')).loadCloudWatchSettings(env, { eventsOn: false }); // a bad value is named before the pull
     const { checkAwsConfiguration } = await import('./outputs/cloudwatch/preflight.js');
     await checkAwsConfiguration();
   }
   const demo = demoWanted ? await startDemo(env) : undefined;
   if (demo !== undefined) env = demo.env;
   try {
-    return await collectOnce(env, { format, sink, nowMs, demo: demo !== undefined, events, logger: env.LOG_LEVEL ? logger : quiet }, io);
+    const run: CollectRun = { format, sink, nowMs, demo: demo !== undefined, events, logger: env.LOG_LEVEL ? logger : quiet };
+    return dryRun ? await dryRunOnce(env, { ...run, schedule: values.schedule }, io) : await collectOnce(env, run, io);
   } finally {
     await demo?.close();
   }
@@ -284,18 +298,10 @@ interface CollectRun {
 }
 
 async function collectOnce(env: Io['env'], run: CollectRun, io: Io): Promise<number> {
-  const { format, sink, events } = run;
-  let { nowMs } = run;
+  const { format, sink, nowMs } = run;
   const exporter = createExporter({ env, logger: run.logger, demo: run.demo });
-  if (events !== undefined) nowMs ??= Date.now();
-  const finished = events === undefined ? undefined : new FinishedJobs({ nowMs: nowMs as number, retentionSeconds: events.config.retentionSeconds });
-  const collection: Collection = await exporter.collectNow({
-    ...(nowMs !== undefined && { nowMs }),
-    ...(finished !== undefined && { onJob: finished.add }),
-  });
-  if (sink === 'cloudwatch') {
-    return publishToCloudWatch(collection, exporter.config, io, events && finished && { ...events, finished, logger: exporter.logger });
-  }
+  if (sink === 'cloudwatch') return pushToCloudWatch(exporter, env, run.events, nowMs, io);
+  const collection: Collection = await exporter.collectNow(nowMs === undefined ? {} : { nowMs });
   if (!collection.ok) {
     io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}\n`);
     return EXIT.failed;
@@ -320,6 +326,19 @@ async function loadOptionalSdks(env: Io['env'], uses: { readonly metricsToken: b
   if (uses.cloudwatch) await loadCloudWatchSdk();
 }
 
+/** `collect --sink cloudwatch --dry-run` (lib/outputs/cloudwatch/dry-run.ts): no AWS call, the cost on stdout. */
+async function dryRunOnce(env: Io['env'], run: CollectRun & { readonly schedule: string | undefined }, io: Io): Promise<number> {
+  const { dryRun } = await import('./outputs/cloudwatch/dry-run.js');
+  const exporter = createExporter({ env, logger: run.logger, demo: run.demo });
+  const { collection, summary } = await dryRun(exporter, { env, ...(run.nowMs !== undefined && { nowMs: run.nowMs }), ...(run.schedule !== undefined && { schedule: run.schedule }) });
+  if (!collection.ok) {
+    io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}\n`);
+    return EXIT.failed;
+  }
+  io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+  return EXIT.ok;
+}
+
 interface CliEvents {
   readonly config: EventsConfig;
   readonly store: StateStore;
@@ -340,61 +359,17 @@ async function eventsSetup(env: Io['env'], statePath: string | undefined): Promi
   return undefined;
 }
 
-/** `collect --sink cloudwatch`: the scheduled Lambda's work, from the command line, with the same code. */
-async function publishToCloudWatch(
-  collection: Collection,
-  config: Config,
-  io: Io,
-  events?: CliEvents & { readonly finished: FinishedJobs; readonly logger: Logger },
-): Promise<number> {
-  const { publishCollection } = await import('./outputs/cloudwatch/run.js');
-  const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles });
-  let eventsSummary: Record<string, unknown> | undefined;
-  let eventsProblem: string | undefined;
-  if (events !== undefined) {
-    const { publishFinishedJobs, summarizeFinishedJobs } = await import('./events/run.js');
-    try {
-      const eventsReport = await publishFinishedJobs(events.finished, collection, {
-        store: events.store,
-        namespace: config.cloudwatchNamespace,
-        backfillSeconds: events.config.backfillSeconds,
-        logger: events.logger,
-      });
-      eventsSummary = summarizeFinishedJobs(eventsReport);
-      const p = eventsReport.publish;
-      if (p.failed.length > 0 || p.invalid.length > 0) {
-        const first = p.failed[0]?.error ?? `${p.invalid[0]?.metricName}: ${p.invalid[0]?.reason}`;
-        eventsProblem = `published ${p.published} of ${p.total} finished-job datums to CloudWatch (${eventsReport.released} jobs kept for the next run); first problem: ${first}`;
-      }
-    } catch (error) {
-      eventsProblem = `finished-job events: ${error instanceof Error ? error.message : String(error)}`;
-    }
-  }
-  io.stdout(
-    `${JSON.stringify({
-      namespace: config.cloudwatchNamespace,
-      collectorUp: collection.ok,
-      datums: report.total,
-      requests: report.requests,
-      published: report.published,
-      failed: report.failed.length,
-      invalid: report.invalid.length,
-      ...(eventsSummary !== undefined && { events: eventsSummary }),
-    })}\n`,
-  );
-  let code: number = EXIT.ok;
-  if (!collection.ok) {
-    io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}; published CollectorUp 0\n`);
-    code = EXIT.failed;
-  }
-  if (report.failed.length > 0 || report.invalid.length > 0) {
-    const first = report.failed[0]?.error ?? `${report.invalid[0]?.metricName}: ${report.invalid[0]?.reason}`;
-    io.stderr(`error: published ${report.published} of ${report.total} datums to CloudWatch; first problem: ${first}\n`);
-    code = EXIT.failed;
-  }
-  if (eventsProblem !== undefined) {
-    io.stderr(`error: ${eventsProblem}\n`);
-    code = EXIT.failed;
-  }
-  return code;
+/** `collect --sink cloudwatch`: the scheduled Lambda's push cycle (outputs/push.ts), from the command line. */
+async function pushToCloudWatch(exporter: Exporter, env: Io['env'], events: CliEvents | undefined, nowMs: number | undefined, io: Io): Promise<number> {
+  // With events, the run needs its "now" before the pull: the events' horizon is measured from it.
+  const runNowMs = events === undefined ? nowMs : (nowMs ?? Date.now());
+  const [{ pushOutputs }, { reportToTerminal, runPushCycle }, { loadCloudWatchSettings }] = await Promise.all([
+    import('./outputs/push-outputs.js'),
+    import('./outputs/push.js'),
+    import('./outputs/cloudwatch/settings.js'),
+  ]);
+  const cloudWatchMetrics = loadCloudWatchSettings(env, { eventsOn: events !== undefined });
+  const outputs = pushOutputs({ config: exporter.config, nowMs: runNowMs, logger: exporter.logger, cloudWatchMetrics, ...(events !== undefined && { events }) });
+  const run = await runPushCycle({ collect: exporter.collectNow, ...(runNowMs !== undefined && { nowMs: runNowMs }), outputs });
+  return reportToTerminal(run, io) ? EXIT.ok : EXIT.failed;
 }

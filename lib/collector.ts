@@ -10,7 +10,8 @@ import type { Job } from './records/job.js';
 import { JobRecordScanner } from './records/scanner.js';
 import { toJob } from './records/to-job.js';
 import type { SecretSource } from './secrets.js';
-import { PullError, pullJobs } from './pull/unstructured-api.js';
+import { PullError } from './pull/pull-error.js';
+import { pullJobs } from './pull/unstructured-api.js';
 import { VERSION } from './version.js';
 
 export interface CollectorDeps {

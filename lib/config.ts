@@ -17,6 +17,9 @@ export const DEFAULT_QUANTILES = [0.5, 0.9, 0.95, 0.99, 1] as const;
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 ** 3;
 /** Bounds of MAX_RESPONSE_BYTES: below 1 KiB no real list fits; above 64 GiB the bound says nothing. */
 export const MAX_RESPONSE_BYTES_RANGE = { min: 1024, max: 64 * 1024 ** 3 } as const;
+/** `serve`'s defaults (their reasons: lib/outputs/http/server.ts). */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
 
 export interface Config {
   /** Base URL without a trailing `/` or `/api/v1`. */
@@ -46,6 +49,10 @@ export interface Config {
   readonly cloudwatchNamespace: string;
   readonly port: number;
   readonly host: string;
+  /** Open connections `serve` allows (MAX_CONNECTIONS). */
+  readonly maxConnections: number;
+  /** A `serve` response not fully sent within this closes its connection (SEND_TIMEOUT, ms). */
+  readonly sendTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -165,6 +172,38 @@ function secret(env: Env, variable: string): string | undefined {
   return raw.trim();
 }
 
+/**
+ * The metrics token: a secret, and printable ASCII. HTTP header values reach the server as Latin-1 bytes, so a
+ * token with other characters could never equal a `Bearer` header (only basic auth, base64-encoded, carries
+ * UTF-8): refused at start rather than locking every scraper out. The message never shows the value.
+ */
+function metricsToken(env: Env): string | undefined {
+  const token = secret(env, 'METRICS_TOKEN');
+  if (token !== undefined) checkMetricsToken('METRICS_TOKEN', token);
+  return token;
+}
+
+/** Throws the ConfigError `variable` gets for a token that cannot travel in a Bearer header (see metricsToken). */
+export function checkMetricsToken(variable: string, token: string): void {
+  if (!PRINTABLE_ASCII.test(token)) {
+    throw new ConfigError(
+      variable,
+      'holds a character outside printable ASCII (space to ~), which an HTTP Bearer header cannot carry; choose a token of ASCII letters, digits and punctuation (e.g. openssl rand -hex 32)',
+    );
+  }
+}
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+
+/** `true` or `false` (any case); unset or blank is `fallback`. */
+function boolean(env: Env, variable: string, fallback: boolean): boolean {
+  const raw = optionalSetting(env, variable);
+  if (raw === undefined) return fallback;
+  const value = raw.toLowerCase();
+  if (value !== 'true' && value !== 'false') throw new ConfigError(variable, `expected true or false, got ${JSON.stringify(raw)}`);
+  return value === 'true';
+}
+
 /** The variables that point the exporter at an account; with none of them set, `serve` runs the demo. */
 export const ACCOUNT_VARIABLES = ['UNSTRUCTURED_API_KEY', 'UNSTRUCTURED_API_KEY_PARAM', 'UNSTRUCTURED_API_URL'] as const;
 
@@ -186,13 +225,17 @@ export function requireApiKey(env: Env, hint = ''): void {
   }
 }
 
-/** Accepts `https://host`, `https://host/`, `https://host/api/v1` and `https://host/api/v1/`. */
-export function normalizeApiUrl(raw: string): string {
+/**
+ * Accepts `https://host`, `https://host/`, `https://host/api/v1` and `https://host/api/v1/`; `http://` only for a
+ * loopback host (isLoopbackHost) unless `allowInsecure` (ALLOW_INSECURE_API_URL=true): the API key travels in a
+ * request header, in clear text over http. No message quotes the value, which may hold credentials.
+ */
+export function normalizeApiUrl(raw: string, allowInsecure = false): string {
   let url: URL;
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError('UNSTRUCTURED_API_URL', `not a URL: ${JSON.stringify(raw)}`);
+    throw new ConfigError('UNSTRUCTURED_API_URL', 'not a URL (the value is not repeated here: it may hold credentials); expected https://host[/api/v1]');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigError('UNSTRUCTURED_API_URL', `must be http(s), got ${url.protocol}`);
@@ -200,8 +243,23 @@ export function normalizeApiUrl(raw: string): string {
   if (url.search || url.hash || url.username || url.password) {
     throw new ConfigError('UNSTRUCTURED_API_URL', 'must not carry a query, fragment or credentials');
   }
+  if (url.protocol === 'http:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
+    throw new ConfigError(
+      'UNSTRUCTURED_API_URL',
+      `http:// would send the API key in clear text to ${url.host}; use https://, or set ALLOW_INSECURE_API_URL=true if the network path is otherwise protected (http:// to 127.0.0.0/8, ::1 or localhost needs no setting)`,
+    );
+  }
   const path = url.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
   return `${url.origin}${path}`;
+}
+
+/**
+ * A host the key cannot leave the machine for: `localhost`, 127.0.0.0/8 and ::1, as the WHATWG URL parser
+ * writes them (it turns `127.1` or `0x7f.0.0.1` into `127.0.0.1`, `[::1]`'s other spellings into `[::1]`, and
+ * lower-cases names).
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 const UUIDISH = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
@@ -216,7 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const host = optionalSetting(env, 'HOST') ?? '0.0.0.0';
   return {
-    apiUrl: normalizeApiUrl(optionalSetting(env, 'UNSTRUCTURED_API_URL') ?? DEFAULT_API_URL),
+    apiUrl: normalizeApiUrl(optionalSetting(env, 'UNSTRUCTURED_API_URL') ?? DEFAULT_API_URL, boolean(env, 'ALLOW_INSECURE_API_URL', false)),
     apiKey: secret(env, 'UNSTRUCTURED_API_KEY'),
     apiKeyParam: secret(env, 'UNSTRUCTURED_API_KEY_PARAM'),
     workflowIds: [...new Set(workflowIds)],
@@ -229,10 +287,12 @@ export function loadConfig(env: Env = process.env): Config {
     histogramBuckets: numberList(env, 'HISTOGRAM_BUCKETS', DEFAULT_HISTOGRAM_BUCKETS, (n) => n > 0, 'a positive number of seconds'),
     quantiles: numberList(env, 'QUANTILES', DEFAULT_QUANTILES, (n) => n >= 0 && n <= 1, 'a quantile between 0 and 1'),
     cacheTtlMs: positiveDuration(env, 'CACHE_TTL', 30) * 1000,
-    metricsToken: secret(env, 'METRICS_TOKEN'),
+    metricsToken: metricsToken(env),
     metricsTokenParam: secret(env, 'METRICS_TOKEN_PARAM'),
     cloudwatchNamespace: optionalSetting(env, 'CLOUDWATCH_NAMESPACE') ?? 'Unstructured/Jobs',
     port: integer(env, 'PORT', 9464, 0, 65535),
     host,
+    maxConnections: integer(env, 'MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1, 100_000),
+    sendTimeoutMs: positiveDuration(env, 'SEND_TIMEOUT', DEFAULT_SEND_TIMEOUT_MS / 1000) * 1000,
   };
 }

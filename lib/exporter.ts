@@ -5,7 +5,7 @@
 import { SingleFlightCache } from './outputs/http/cache.js';
 import type { Collection } from './collection.js';
 import { collect, type CollectOptions } from './collector.js';
-import { loadConfig, type Config } from './config.js';
+import { checkMetricsToken, loadConfig, type Config } from './config.js';
 import { ExporterApp } from './outputs/http/app.js';
 import { Logger, logLevelFromEnv } from './log.js';
 import { SecretSource, type ParameterReader } from './secrets.js';
@@ -55,6 +55,8 @@ export function createExporter(options: ExporterOptions = {}): Exporter {
       try {
         const token = await metricsToken.get();
         logger.addSecret(token);
+        // A token read from SSM is checked when read: one a Bearer header cannot carry fails closed (503), logged.
+        if (token !== undefined && config.metricsToken === undefined) checkMetricsToken('METRICS_TOKEN_PARAM', token);
         return token;
       } catch (error) {
         // The app answers 503 (fail closed); this line says why. ConfigError names the parameter, never a value.

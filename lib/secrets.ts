@@ -3,14 +3,12 @@
  * Parameter Store at run time, so they never appear in the CloudFormation template.
  */
 import { ConfigError } from './config.js';
-import { whenMissing } from './optional-dependency.js';
+import { whenMissing } from './common/optional-dependency.js';
 
 /** Re-read SSM parameters this often so a rotated secret is picked up without a redeploy. */
 export const SECRET_TTL_MS = 5 * 60 * 1000;
 
-export interface ParameterReader {
-  (name: string): Promise<string>;
-}
+export type ParameterReader = (name: string) => Promise<string>;
 
 /**
  * The SSM client package, named through a variable so bundlers leave the import alone: the Lambda runtime

@@ -5,6 +5,7 @@
 //   reliability-load.json      (test/reliability-load.test.ts)      concurrent scrapes, memory over 1,000 scrapes
 //   reliability-memory.json    (test/reliability-memory.test.ts)    memory bounds: many workflows, endless bodies, a huge record
 //   reliability-security.json  (test/reliability-security.test.ts)  access, secrets, dependencies
+//   reliability-serve.json     (test/reliability-serve.test.ts)     hostile names and hostile clients against serve
 // Run it after the suite:  npx vitest run test/reliability-*.test.ts && node scripts/reliability-report.mjs
 // A missing artifact is reported as "not run" in the document (and makes this script exit 1), never skipped silently.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ const hostile = load('hostile');
 const load_ = load('load');
 const security = load('security');
 const memory = load('memory');
+const serve = load('serve');
 
 /** Problems found in the figures: listed under "What was lost". */
 const lost = [];
@@ -187,6 +189,99 @@ if (memory === undefined) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+p('## Hostile names and hostile clients against `serve`', 'Source: `test/reliability-serve.test.ts`.');
+if (serve === undefined) {
+  p('_Not run: test/.artifacts/reliability-serve.json is missing._');
+  lost.push('the serve suite did not run');
+} else {
+  const before = serve.before ?? {};
+  p(
+    'The exporter\'s own server (the CLI binary) against the fake API on 127.0.0.1, its memory read from `/proc/<pid>/status` ' +
+      '(VmRSS, and VmHWM for the peak since start), its descriptors from `/proc/<pid>/fd`; the attacking clients run in child ' +
+      'processes of their own (`test/support/socket-flood.mjs`), with the default limits (`MAX_CONNECTIONS=256`, `SEND_TIMEOUT=30s`).',
+  );
+  const n = serve.names;
+  if (n === undefined) {
+    p('_Hostile names: not run._');
+    lost.push('serve: the hostile-name attacks did not run');
+  } else {
+    p(
+      `**Workflow names of megabytes.** Each list is pulled and scraped once (baseline RSS ${n.baselineRssMb} MB). A name is cut to ` +
+        '200 characters (ending "…") where the aggregation stores it, so every output carries the cut name; the workflow id keeps ' +
+        'the series unique.',
+      table(
+        ['attack', 'before', 'answer', 'exposition', 'longest name label', 'promtool', 'peak RSS', 'scrape'],
+        n.cases.map((c) => [
+          c.attack,
+          c.before,
+          `HTTP ${c.status}${c.up ? ', unstructured_up 1' : ''}`,
+          `${(c.expositionBytes / 1024).toFixed(0)} KB`,
+          `${c.longestNameChars} characters`,
+          c.promtool ? 'valid' : '**invalid**',
+          `${c.peakRssMb} MB`,
+          `${c.seconds.toFixed(2)} s`,
+        ]),
+      ),
+    );
+    if (!n.passed) lost.push('serve: a hostile-name attack failed its checks');
+  }
+  const l = serve.largeRender;
+  if (l === undefined) lost.push('serve: the large-render memory check did not run');
+  else {
+    p(
+      `**Memory after an unusually large render.** ${l.workflows.toLocaleString('en')} workflows with 5 KB names (an ${l.expositionMb} MB ` +
+        `exposition), then an ordinary list scraped ${l.ordinaryScrapes} times: RSS ${l.rssBeforeMb} MB before, ${l.rssAfterLargeMb} MB ` +
+        `after the large render, ${l.rssAfterOrdinaryMb} MB after the ordinary ones. Before: ${before.largeRender ?? '—'}. ` +
+        'The renderer keeps an arena only while it is at most twice the last exposition, and asks for a full collection after ' +
+        `dropping one of 32 MB or more. An exposition past 1 GiB is never written: /metrics answers \`unstructured_up 0\` with ` +
+        '`kind="exposition_too_large"` (unit-tested with a small limit in `test/render-prometheus.test.ts`). ' +
+        `Result: ${yes(l.passed)}.`,
+    );
+    if (!l.passed) lost.push('serve: memory did not shrink back after the large render');
+  }
+  const rows = [];
+  const r = serve.noRead;
+  if (r !== undefined) {
+    rows.push([
+      `${r.clients.toLocaleString('en')} clients send GET /metrics (a ${r.expositionKb} KB exposition) and never read`,
+      before.noRead,
+      `RSS ${r.baselineRssMb} → ${r.rssMaxMb} MB (peak ${r.peakRssMb} MB), ${r.descriptorsMax} descriptors; a scrape meanwhile: ${r.duringAttack}; ` +
+        `/metrics answers ${r.recoveredMs} ms after they leave`,
+      yes(r.passed),
+    ]);
+  }
+  const h = serve.healthzFlood;
+  if (h !== undefined) {
+    rows.push([
+      `${h.sockets.toLocaleString('en')} keep-alive sockets asking /healthz every second`,
+      before.healthzFlood,
+      `${h.descriptorsMax} descriptors, ${h.closedByServer.toLocaleString('en')} sockets closed by the cap; /metrics meanwhile: ${h.metricsDuring} ` +
+        `(p50 ${h.metricsP50Ms} ms, max ${h.metricsMaxMs} ms); RSS ${h.baselineRssMb} → ${h.rssDuringMb} MB`,
+      yes(h.passed),
+    ]);
+  }
+  const c = serve.reconnectFlood;
+  if (c !== undefined) {
+    rows.push([
+      `${c.clients.toLocaleString('en')} clients asking /healthz, reconnecting 100 ms after the cap closes them`,
+      before.reconnectFlood,
+      `${c.connectionsMade.toLocaleString('en')} connections made, ${c.descriptorsMax} descriptors at most; /metrics meanwhile: ${c.metricsDuring} ` +
+        `(p50 ${c.metricsP50Ms} ms, max ${c.metricsMaxMs} ms)`,
+      yes(c.passed),
+    ]);
+  }
+  p(
+    '**Clients that hold the server.** A full server closes the connection idle the longest to admit a new one and refuses a ' +
+      'new one only while every connection is in the middle of a request; concurrent requests share one body per collection, ' +
+      'page, format and encoding; a response not sent within `SEND_TIMEOUT` closes its connection.',
+    table(['attack', 'before', 'now', 'result'], rows),
+  );
+  for (const [name, section] of [['3,000 non-reading clients', r], ['20,000 keep-alive sockets', h], ['reconnecting clients', c]]) {
+    if (!section?.passed) lost.push(`serve: ${name} ${section ? 'failed its checks' : 'did not run'}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 p('## Security', 'Source: `test/reliability-security.test.ts`. The IAM least-privilege check of the packaged CloudFormation template is in `test/deploy-package.test.ts`.');
 if (security === undefined) {
   p('_Not run: test/.artifacts/reliability-security.json is missing._');
@@ -196,7 +291,7 @@ if (security === undefined) {
     'Access is checked on the local server (the CLI binary) and the metrics Lambda handler, each with the token from ' +
       '`METRICS_TOKEN` and from SSM (`METRICS_TOKEN_PARAM`, with `UNSTRUCTURED_API_KEY_PARAM`, as SecureString parameters in moto). ' +
       'The token comparison hashes both sides with SHA-256 and compares the digests with `timingSafeEqual` (no length or content ' +
-      'timing); it is asserted by behaviour: every near miss is refused. Leaks are searched as any 12-character piece of the API ' +
+      'timing); it is asserted by behaviour: every near miss is refused. Leaks are searched as any 6-character piece of the API ' +
       'key or the token (a cut-off key is a leak too).',
     table(['area', 'check', 'result'], security.checks.map((c) => [c.area, c.check, c.passed ? 'pass' : `**FAIL**: ${c.failure ?? ''}`])),
   );
@@ -207,13 +302,13 @@ if (security === undefined) {
 p(
   '## Bugs this suite found (fixed)',
   [
-    '- **A status named like an `Object.prototype` member failed the whole pull.** `constructor`, `__proto__`, `toString` … looked up in plain-object tables (`TERMINAL_INDEX`) found inherited values: one such record with a runtime crashed aggregation (`unstructured_up 0`, kind `internal`); without a runtime its counts vanished or became strings (an invalid CloudWatch datum). Fixed in `lib/aggregate.ts`: prototype-free tables.',
-    '- **Junk job types pushed valid ones into `job_type="other"`.** The cap of 20 unknown job types counted the documented ones too, so 20 junk types seen first folded every later `persistent`/`scheduled`/`template` job. Fixed in `lib/aggregate.ts`: the documented job types are never folded.',
-    '- **Duplicate series from lone surrogates.** Workflow ids, statuses or job types differing only by a lone surrogate (JSON `"\\ud800"`) were two groups but one UTF-8 label value: a duplicate series (rejected by Prometheus) and duplicate CloudWatch datums. Fixed in `lib/aggregate.ts`: label strings are made well-formed (U+FFFD) before grouping, as invalid UTF-8 bytes already were.',
-    '- **A workflow whose id is literally `other` beside the folded rest.** When it survived the `MAX_WORKFLOWS` cap while others were folded, the snapshot held two entries with id `other`: duplicate series (with no name, identical labels) and duplicate CloudWatch datums (both `Workflow=Other`). Fixed in `lib/aggregate.ts`: such a workflow joins the folded rest, the next busiest takes its place.',
-    '- **Half an API key leaked at a truncation point.** An upstream error echoing the key where the 300-character detail (or the 200-character excerpt of a 200 error object) was cut left the key\'s first characters in the error, log, status page and metrics: whole-key redaction could not see them. Fixed in `lib/unstructured-api.ts`: a prefix of the key before the cut ("…") is redacted too.',
+    '- **A status named like an `Object.prototype` member failed the whole pull.** `constructor`, `__proto__`, `toString` … looked up in plain-object tables (`TERMINAL_INDEX`) found inherited values: one such record with a runtime crashed aggregation (`unstructured_up 0`, kind `internal`); without a runtime its counts vanished or became strings (an invalid CloudWatch datum). Fixed in `lib/aggregate/aggregator.ts`: prototype-free tables.',
+    '- **Junk job types pushed valid ones into `job_type="other"`.** The cap of 20 unknown job types counted the documented ones too, so 20 junk types seen first folded every later `persistent`/`scheduled`/`template` job. Fixed in `lib/aggregate/aggregator.ts`: the documented job types are never folded.',
+    '- **Duplicate series from lone surrogates.** Workflow ids, statuses or job types differing only by a lone surrogate (JSON `"\\ud800"`) were two groups but one UTF-8 label value: a duplicate series (rejected by Prometheus) and duplicate CloudWatch datums. Fixed in `lib/aggregate/aggregator.ts`: label strings are made well-formed (U+FFFD) before grouping, as invalid UTF-8 bytes already were.',
+    '- **A workflow whose id is literally `other` beside the folded rest.** When it survived the `MAX_WORKFLOWS` cap while others were folded, the snapshot held two entries with id `other`: duplicate series (with no name, identical labels) and duplicate CloudWatch datums (both `Workflow=Other`). Fixed in `lib/aggregate/aggregator.ts`: such a workflow joins the folded rest, the next busiest takes its place.',
+    '- **Half an API key leaked at a truncation point.** An upstream error echoing the key where the 300-character detail (or the 200-character excerpt of a 200 error object) was cut left the key\'s first characters in the error, log, status page and metrics: whole-key redaction could not see them. Fixed in `lib/pull/pull-error.ts`: a prefix of the key before the cut ("…") is redacted too.',
     '- **A job counted under another workflow.** The scanner\'s interner kept each token\'s bytes as a view of the body (`Buffer#slice` does not copy). A key read from the stream\'s carry-over buffer (an element spanning two chunks) changed when the next such element overwrote that buffer, and a later record of the same layout could match it and be counted under the first record\'s workflow; a key read from a socket chunk kept the whole 64 KiB chunk alive. Found by the memory-bounds suite (one of 50,005 workflows lost); fixed in `lib/records/byte-interner.ts` (keys are copies), with regression tests in `test/records.test.ts` and `test/fast-path.test.ts`.',
-    '- **An unreadable token parameter threw out of the handler.** With `METRICS_TOKEN_PARAM` unreadable (SSM down, parameter missing) the app rejected, so the Lambda invocation failed (502) and the local server answered a bare 500 with no log of why. Fixed in `lib/http-app.ts` (fail closed: 503 for everyone, nothing thrown) and `lib/exporter.ts` (the reason is logged, naming the parameter).',
+    '- **An unreadable token parameter threw out of the handler.** With `METRICS_TOKEN_PARAM` unreadable (SSM down, parameter missing) the app rejected, so the Lambda invocation failed (502) and the local server answered a bare 500 with no log of why. Fixed in `lib/outputs/http/app.ts` (fail closed: 503 for everyone, nothing thrown) and `lib/exporter.ts` (the reason is logged, naming the parameter).',
   ].join('\n'),
 );
 
@@ -229,4 +324,4 @@ else {
 mkdirSync(`${root}docs`, { recursive: true });
 writeFileSync(out, `${lines.join('\n').trimEnd()}\n`);
 console.log(`wrote ${out}${lost.length ? ` (${lost.length} item(s) lost: see "What was lost")` : ''}`);
-process.exitCode = [upstream, hostile, load_, security, memory].some((a) => a === undefined) ? 1 : 0;
+process.exitCode = [upstream, hostile, load_, security, serve, memory].some((a) => a === undefined) ? 1 : 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what the tests need, then typechecks and runs vitest twice:
-# with the clock shifted more than a year ahead (libfaketime), then on today's clock. No test may depend on the
-# day it runs; the shifted run makes a date bomb fail here rather than on the day it goes off.
+# The whole test suite on a fresh machine: installs what the tests need, then lints, typechecks and runs vitest
+# twice: with the clock shifted more than a year ahead (libfaketime), then on today's clock. No test may depend on
+# the day it runs; the shifted run makes a date bomb fail here rather than on the day it goes off.
 # Peers (Prometheus, moto, Chromium) are started and stopped by the tests themselves on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,12 @@ if ! command -v moto_server >/dev/null 2>&1; then
   echo "test.sh: moto_server (Python moto[server]) is required for the CloudWatch tests; installing it with pip"
   python3 -m pip install --quiet 'moto[server]'
 fi
+if ! command -v cfn-lint >/dev/null 2>&1; then
+  echo "test.sh: cfn-lint is required for the template tests (test/deploy-cfn-lint.test.ts); installing it with pip"
+  python3 -m pip install --quiet cfn-lint
+fi
 
+npm run --silent lint
 node scripts/build.mjs
 npx tsc --noEmit -p .
 

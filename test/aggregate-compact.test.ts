@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Aggregator, keptName, MAX_WORKFLOW_NAME_LENGTH, type AggregateOptions } from '../lib/aggregate/aggregator.js';
+import { Aggregator, type AggregateOptions } from '../lib/aggregate/aggregator.js';
 import type { GroupStats, Snapshot, WorkflowStats } from '../lib/aggregate/snapshot.js';
 import { compareCodeUnits, wellFormed } from '../lib/common/text.js';
 import type { Job } from '../lib/records/job.js';
@@ -132,19 +132,6 @@ describe('compact Aggregator against the full-state reference', () => {
       ),
       { numRuns: 400 },
     );
-  });
-});
-
-describe('keptName', () => {
-  it('keeps names up to the limit as they are (well-formed), cuts longer ones to the limit with an ellipsis', () => {
-    const limit = MAX_WORKFLOW_NAME_LENGTH;
-    expect(keptName('a'.repeat(limit))).toBe('a'.repeat(limit));
-    expect(keptName('a'.repeat(limit + 1))).toBe(`${'a'.repeat(limit - 1)}…`);
-    expect(keptName('x\uD800')).toBe('x\uFFFD');
-    // A surrogate pair across the cut is not split: it goes, whole.
-    const pair = `${'p'.repeat(limit - 2)}😀tail`;
-    expect(keptName(pair)).toBe(`${'p'.repeat(limit - 2)}…`);
-    expect(keptName(pair).length).toBeLessThanOrEqual(limit);
   });
 });
 

@@ -3,9 +3,13 @@
  * every alert firing and not firing) pass `promtool test rules`.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+// @ts-expect-error -- a plain ES module script without type declarations
+import { DEFAULT_RUNBOOK_BASE } from '../scripts/runbook-urls.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RULES = join(ROOT, 'alerts/unstructured-jobs.rules.yml');
@@ -49,7 +53,7 @@ describe('alert rules', () => {
     }
   });
 
-  it('carry a severity, a summary, a description and a runbook anchor in docs/alerts.md', () => {
+  it('carry a severity, a summary, a description and an absolute runbook URL whose anchor is in docs/alerts.md', () => {
     // Prepare
     const rules = readFileSync(RULES, 'utf8');
     const docs = readFileSync(join(ROOT, 'docs/alerts.md'), 'utf8');
@@ -62,10 +66,57 @@ describe('alert rules', () => {
       expect(block, name).toMatch(/\n\s+severity: (critical|warning)\n/);
       expect(block, name).toMatch(/\n\s+summary: /);
       expect(block, name).toMatch(/\n\s+description: /);
-      const anchor = /runbook_url: "docs\/alerts\.md#([a-z0-9-]+)"/.exec(block)?.[1];
-      expect(anchor, name).toBe(name.toLowerCase());
+      const url = /runbook_url: "([^"]+)"/.exec(block)?.[1] ?? '';
+      expect(url, name).toBe(`${DEFAULT_RUNBOOK_BASE}#${name.toLowerCase()}`);
       // GitHub's anchor for a "### UnstructuredFoo" heading is "#unstructuredfoo"
       expect(docs, name).toMatch(new RegExp(`^### ${name}$`, 'm'));
     }
+  });
+
+  it('say which runbook base they carry, in docs/alerts.md', () => {
+    // Assess
+    const docs = readFileSync(join(ROOT, 'docs/alerts.md'), 'utf8');
+    expect(new URL(DEFAULT_RUNBOOK_BASE).protocol).toBe('https:');
+    expect(docs).toContain(DEFAULT_RUNBOOK_BASE);
+    expect(docs).toMatch(/^## Runbook URLs$/m);
+  });
+});
+
+describe('scripts/runbook-urls.mjs', () => {
+  function run(args: readonly string[], input: string): { status: number | null; stdout: string; stderr: string } {
+    const result = spawnSync(process.execPath, [join(ROOT, 'scripts/runbook-urls.mjs'), ...args], { input, encoding: 'utf8', timeout: 30_000 });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  it('moves every runbook_url to another base, changing nothing else, and the rules and their tests still pass', () => {
+    // Prepare
+    const base = 'https://wiki.example.com/ops/unstructured-jobs';
+    const dir = mkdtempSync(join(tmpdir(), 'runbooks-'));
+    try {
+      // Act
+      const rules = run([base], readFileSync(RULES, 'utf8'));
+      const tests = run([base], readFileSync(RULE_TESTS, 'utf8'));
+      writeFileSync(join(dir, 'unstructured-jobs.rules.yml'), rules.stdout);
+      writeFileSync(join(dir, 'unstructured-jobs.rules.test.yml'), tests.stdout);
+      const check = spawnSync('promtool', ['test', 'rules', 'unstructured-jobs.rules.test.yml'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+
+      // Assess
+      expect([rules.status, tests.status]).toEqual([0, 0]);
+      const urls = [...rules.stdout.matchAll(/runbook_url: "([^"]+)"/g)].map((m) => m[1]);
+      expect(urls).toEqual(alertNames.map((name) => `${base}#${name.toLowerCase()}`));
+      expect(rules.stdout.replaceAll(base, DEFAULT_RUNBOOK_BASE)).toBe(readFileSync(RULES, 'utf8'));
+      expect({ status: check.status, output: `${check.stdout}${check.stderr}` }).toMatchObject({ status: 0, output: expect.stringContaining('SUCCESS') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([['docs/alerts.md'], ['ftp://host/runbooks'], ['https://host/runbooks#x']])('refuses the base %s (exit 2)', (base) => {
+    // Act
+    const { status, stderr } = run([base], readFileSync(RULES, 'utf8'));
+
+    // Assess
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/^error: /);
   });
 });

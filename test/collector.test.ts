@@ -5,10 +5,13 @@ import { loadConfig } from '../lib/config.js';
 import type { Job } from '../lib/records/job.js';
 import { Logger } from '../lib/log.js';
 import { SecretSource } from '../lib/secrets.js';
-import { PullError, type pullJobs } from '../lib/pull/unstructured-api.js';
+import { PullError } from '../lib/pull/pull-error.js';
+import type { pullJobs } from '../lib/pull/unstructured-api.js';
 import { SAMPLE_EXPECTED, SAMPLE_NOW_MS, sampleJobs } from './support/fake-api.js';
 
-const KEY = 'sk-collector-test-0123456789';
+// Random-looking, as real keys are: the logger scrubs every 6-character piece of a secret, so a key made of words
+// ("collector") would also scrub the log's own words ("collection failed").
+const KEY = 'sk-9c41d7e2b0a85f36e1d4';
 
 function deps(pull: typeof pullJobs, lines: string[] = [], key: string | null = KEY) {
   return {

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareCodeUnits, oneLine, wellFormed } from '../lib/common/text.js';
+import { compareCodeUnits, CUT_MARK, cutText, MAX_WORKFLOW_NAME_CHARS, oneLine, shownWorkflowName, wellFormed } from '../lib/common/text.js';
 
 /** The JSON reader's former oneLine: control characters only. */
 const readerOneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
@@ -65,5 +65,66 @@ describe('compareCodeUnits', () => {
         expect(sorted).toEqual([...texts].sort());
       }),
     );
+  });
+});
+
+describe('cutText and shownWorkflowName', () => {
+  const codePoints = (text: string) => [...text].length;
+  /** Long text of every width: ASCII, accents, CJK, emoji (surrogate pairs), lone surrogates, spaces. */
+  const longText = fc.string({
+    unit: fc.constantFrom('a', 'é', '日', '😀', '\ud800', '\udc00', ' ', '\n', '"'),
+    maxLength: 600,
+  });
+
+  it('keeps at most `max` code points, marks a cut with "…", never splits a surrogate pair', () => {
+    fc.assert(
+      fc.property(longText, fc.integer({ min: 2, max: 300 }), (text, max) => {
+        // Act
+        const cut = cutText(text, max);
+
+        // Assess
+        expect(codePoints(cut)).toBeLessThanOrEqual(max);
+        if (codePoints(text) <= max) expect(cut).toBe(text);
+        else {
+          expect(cut.endsWith(CUT_MARK)).toBe(true);
+          const kept = cut.slice(0, -CUT_MARK.length);
+          // A prefix of the text that ends between two of its code points (never inside a pair).
+          expect(text.startsWith(kept)).toBe(true);
+          expect(Array.from(kept)).toEqual(Array.from(text).slice(0, codePoints(kept)));
+        }
+      }),
+    );
+  });
+
+  it('shows a workflow name cut to MAX_WORKFLOW_NAME_CHARS and well-formed, in either order', () => {
+    fc.assert(
+      fc.property(longText, (name) => {
+        // Act
+        const shown = shownWorkflowName(name);
+
+        // Assess
+        expect(shown).toBe(cutText(wellFormed(name), MAX_WORKFLOW_NAME_CHARS));
+        expect(codePoints(shown)).toBeLessThanOrEqual(MAX_WORKFLOW_NAME_CHARS);
+        expect(shown).not.toMatch(/[\uD800-\uDFFF]/u);
+      }),
+    );
+  });
+
+  it('cuts a 1 MB name to 200 characters', () => {
+    // Prepare
+    const name = '😀'.repeat(512 * 1024); // 1 MB of UTF-16, 512k code points
+
+    // Act
+    const shown = shownWorkflowName(name);
+
+    // Assess
+    expect(shown).toBe(`${'😀'.repeat(MAX_WORKFLOW_NAME_CHARS - 1)}…`);
+  });
+
+  it('is the rule of the CloudWatch dimension too (ASCII mark): 200 characters exactly at most', () => {
+    // Act + Assess
+    expect(cutText('x'.repeat(201), 200, '...')).toBe(`${'x'.repeat(197)}...`);
+    expect(cutText('x'.repeat(200), 200, '...')).toBe('x'.repeat(200));
+    expect(cutText(`${'x'.repeat(196)}    tail`, 200, '...')).toBe(`${'x'.repeat(196)}...`); // no space before the mark
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_API_URL, loadConfig, normalizeApiUrl, parseDurationSetting, wantsDemo } from '../lib/config.js';
+import { ConfigError, DEFAULT_API_URL, isLoopbackHost, loadConfig, normalizeApiUrl, parseDurationSetting, wantsDemo } from '../lib/config.js';
 
 describe('loadConfig', () => {
   it('has working defaults with an empty environment', () => {
@@ -75,6 +75,9 @@ describe('loadConfig', () => {
     ['MAX_RESPONSE_BYTES', '2GB extra'],
     ['MAX_RESPONSE_BYTES', '-5MB'],
     ['MAX_RESPONSE_BYTES', '5 mb'],
+    ['MAX_CONNECTIONS', '0'],
+    ['SEND_TIMEOUT', '30'],
+    ['ALLOW_INSECURE_API_URL', 'yes'],
   ])('rejects %s=%s with an error naming the variable', (variable, value) => {
     // Act / Assess
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
@@ -111,6 +114,87 @@ describe('normalizeApiUrl', () => {
   it('keeps a path prefix in front of /api/v1', () => {
     // Act / Assess
     expect(normalizeApiUrl('http://127.0.0.1:8080/proxy/api/v1')).toBe('http://127.0.0.1:8080/proxy');
+  });
+
+  it.each(['http://127.0.0.1:8080', 'http://127.1.2.3', 'http://127.1', 'http://0x7f.0.0.1', 'http://localhost:9', 'http://LOCALHOST', 'http://[::1]:80', 'http://[0:0:0:0:0:0:0:1]'])(
+    'accepts http:// to the loopback host of %s (the key never leaves the machine)',
+    (url) => {
+      // Act / Assess
+      expect(normalizeApiUrl(url)).toMatch(/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/);
+    },
+  );
+
+  it.each(['http://platform.unstructuredapp.io', 'http://10.0.0.5', 'http://128.0.0.1', 'http://127.0.0.1.example.com', 'http://localhost.example.com', 'http://[::2]', 'http://[::ffff:127.0.0.1]', 'http://0.0.0.0'])(
+    'refuses http:// to %s unless ALLOW_INSECURE_API_URL=true: the key would travel in clear text',
+    (url) => {
+      // Act / Assess
+      expect(() => loadConfig({ UNSTRUCTURED_API_URL: url })).toThrow(/^UNSTRUCTURED_API_URL: http:\/\/ would send the API key in clear text to .*ALLOW_INSECURE_API_URL=true/);
+      expect(loadConfig({ UNSTRUCTURED_API_URL: url, ALLOW_INSECURE_API_URL: 'true' }).apiUrl).toBe(new URL(url).origin);
+      expect(() => loadConfig({ UNSTRUCTURED_API_URL: url, ALLOW_INSECURE_API_URL: 'false' })).toThrow(ConfigError);
+    },
+  );
+
+  it('knows loopback hosts as the URL parser writes them', () => {
+    // Act / Assess
+    expect(['localhost', '127.0.0.1', '127.255.255.255', '[::1]'].every(isLoopbackHost)).toBe(true);
+    expect(['localhost.', 'example.com', '126.0.0.1', '[::]', '127.0.0.1.nip.io'].some(isLoopbackHost)).toBe(false);
+  });
+
+  it.each([
+    ['an unparsable URL with credentials', 'https://user:pa55-w0rd-s3cret@exa mple.com'],
+    ['a parsable URL with credentials', 'https://user:pa55-w0rd-s3cret@example.com'],
+    ['a URL with the key in its query', 'https://example.com/?key=pa55-w0rd-s3cret'],
+    ['an http:// URL with credentials', 'http://user:pa55-w0rd-s3cret@example.com'],
+    ['a URL of another scheme', 'ftp://user:pa55-w0rd-s3cret@example.com'],
+  ])('never repeats %s in its error', (_what, url) => {
+    // Act
+    let message = '';
+    try {
+      loadConfig({ UNSTRUCTURED_API_URL: url });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+
+    // Assess
+    expect(message).toMatch(/^UNSTRUCTURED_API_URL: /);
+    for (let i = 0; i + 6 <= 'pa55-w0rd-s3cret'.length; i++) expect(message).not.toContain('pa55-w0rd-s3cret'.slice(i, i + 6));
+    expect(message).not.toContain('user');
+  });
+});
+
+describe('the metrics token', () => {
+  it.each([
+    ['an accented letter', 'tökén-0123456789'],
+    ['an emoji', 'token-🔑-0123456789'],
+    ['a euro sign', 'token-€-0123456789'],
+    ['a control character', 'token\u0007-0123456789'],
+    ['a newline inside', 'token\n0123456789'],
+  ])('refuses a token with %s at start, with a clear message that never shows it', (_what, token) => {
+    // Act
+    let error: unknown;
+    try {
+      loadConfig({ METRICS_TOKEN: token });
+    } catch (thrown) {
+      error = thrown;
+    }
+
+    // Assess
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(/^METRICS_TOKEN: holds a character outside printable ASCII .* Bearer header cannot carry/);
+    expect((error as ConfigError).message).not.toContain('0123456789');
+  });
+
+  it('accepts any printable ASCII token, spaces inside included', () => {
+    // Act / Assess
+    expect(loadConfig({ METRICS_TOKEN: ' a-Z_0.9~!"#$%&()*+,/:;<=>?@[]^`{|}\\ x ' }).metricsToken).toBe('a-Z_0.9~!"#$%&()*+,/:;<=>?@[]^`{|}\\ x');
+  });
+});
+
+describe('serve limits', () => {
+  it('has documented defaults and takes MAX_CONNECTIONS and SEND_TIMEOUT', () => {
+    // Act / Assess
+    expect(loadConfig({})).toMatchObject({ maxConnections: 256, sendTimeoutMs: 30_000 });
+    expect(loadConfig({ MAX_CONNECTIONS: '1000', SEND_TIMEOUT: '2m' })).toMatchObject({ maxConnections: 1000, sendTimeoutMs: 120_000 });
   });
 });
 

@@ -1,16 +1,17 @@
 /**
- * The CloudWatch dashboard only asks for what the collector publishes: every (metric name, dimension names)
- * pair of its queries, and every fixed dimension value, must be among the datums renderDatums() produces for a
- * collection covering every status; and every published metric has a panel.
+ * The CloudWatch dashboard only asks for what the deployed collector publishes: every (metric name, dimension
+ * names) pair of its queries, and every fixed dimension value, must be among the custom metrics the dry run
+ * (lib/outputs/cloudwatch/cost.ts) lists for a collection covering every status, with the deployed defaults (finished-job
+ * events on, so the per-workflow metrics they replace are off); and every published metric has a panel.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../lib/aggregate/aggregator.js';
-import type { Collection } from '../lib/collection.js';
+import type { CollectionSuccess } from '../lib/collection.js';
 import { loadConfig } from '../lib/config.js';
-import { renderDatums } from '../lib/outputs/cloudwatch/datums.js';
+import { DEPLOYED_COLLECT_DEFAULTS, estimateCost, scheduleIntervalSeconds } from '../lib/outputs/cloudwatch/cost.js';
+import { loadCloudWatchSettings } from '../lib/outputs/cloudwatch/settings.js';
 import { job, NOW_MS } from './support/jobs.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -59,7 +60,7 @@ const panels = ((list: readonly Panel[]): Panel[] => list.flatMap((p) => [p, ...
 const metricTargets = panels.flatMap((p) => (p.targets ?? []).filter((t) => t.metricEditorMode !== 1).map((t) => ({ panel: p.title, target: t })));
 
 /** A collection with two workflows and jobs in every known status (and the runtime window non-empty for each terminal one). */
-function everyStatusCollection(): Collection {
+function everyStatusCollection(): CollectionSuccess {
   const aggregator = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 86_400, maxWorkflows: 50, histogramBuckets: [1, 10, 100], quantiles: [0.5, 0.9, 0.95, 0.99, 1] });
   for (const workflowId of ['wf-a', 'wf-b']) {
     const workflowName = `Workflow ${workflowId}`;
@@ -70,18 +71,30 @@ function everyStatusCollection(): Collection {
   return { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.2, finishedAtMs: NOW_MS };
 }
 
-const datums: MetricDatum[] = renderDatums(everyStatusCollection());
+/** The custom metrics of the deployed configuration (what `collect --sink cloudwatch --dry-run` lists). */
+const deployed = loadConfig(DEPLOYED_COLLECT_DEFAULTS.env);
+const metrics = estimateCost(everyStatusCollection(), undefined, {
+  namespace: deployed.cloudwatchNamespace,
+  quantiles: deployed.quantiles,
+  events: DEPLOYED_COLLECT_DEFAULTS.events,
+  scheduleSeconds: scheduleIntervalSeconds(DEPLOYED_COLLECT_DEFAULTS.schedule),
+  ...loadCloudWatchSettings({}, { eventsOn: DEPLOYED_COLLECT_DEFAULTS.events }),
+}).metrics.map((key) => {
+  const [, name, dims] = /^([^{]+)\{(.*)\}$/.exec(key) as RegExpExecArray;
+  const dimensions = (dims as string).split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const);
+  return { name: name as string, dimensions };
+});
 const pairKey = (metric: string, dimensionNames: readonly string[]) => `${metric}(${[...dimensionNames].sort().join(',')})`;
-const published = new Set(datums.map((d) => pairKey(d.MetricName as string, (d.Dimensions ?? []).map((x) => x.Name as string))));
+const published = new Set(metrics.map((m) => pairKey(m.name, m.dimensions.map(([n]) => n))));
 /** metric → dimension name → values published. */
 const publishedValues = new Map<string, Map<string, Set<string>>>();
-for (const d of datums) {
-  const byDimension = publishedValues.get(d.MetricName as string) ?? new Map<string, Set<string>>();
-  publishedValues.set(d.MetricName as string, byDimension);
-  for (const dim of d.Dimensions ?? []) {
-    const values = byDimension.get(dim.Name as string) ?? new Set<string>();
-    byDimension.set(dim.Name as string, values);
-    values.add(dim.Value as string);
+for (const m of metrics) {
+  const byDimension = publishedValues.get(m.name) ?? new Map<string, Set<string>>();
+  publishedValues.set(m.name, byDimension);
+  for (const [name, value] of m.dimensions) {
+    const values = byDimension.get(name) ?? new Set<string>();
+    byDimension.set(name, values);
+    values.add(value);
   }
 }
 
@@ -132,10 +145,21 @@ describe('the CloudWatch dashboard', () => {
     const queried = new Set(metricTargets.map(({ target }) => target.metricName));
 
     // Act
-    const missing = [...new Set(datums.map((d) => d.MetricName as string))].filter((m) => !queried.has(m));
+    const missing = [...new Set(metrics.map((m) => m.name))].filter((m) => !queried.has(m));
 
     // Assess
+    expect(queried).toContain('JobsFinished');
+    expect(queried).toContain('JobRuntime');
     expect(missing).toEqual([]);
+  });
+
+  it('charts JobsFinished as a Sum and JobRuntime with percentile statistics', () => {
+    // Prepare
+    const byMetric = (name: string) => metricTargets.filter(({ target }) => target.metricName === name).map(({ target }) => (target as { statistic?: string }).statistic);
+
+    // Assess
+    expect(new Set(byMetric('JobsFinished'))).toEqual(new Set(['Sum']));
+    expect(byMetric('JobRuntime')).toEqual(expect.arrayContaining(['p50', 'p90', 'p95', 'p99', 'Maximum']));
   });
 
   it('queries exact dimension sets in the namespace and region variables, through the datasource variable', () => {

@@ -7,15 +7,18 @@
  * Last, every metric an alarm or the dashboard reads (name, dimension names and values, SEARCH schemas) is
  * checked against what the real publisher emits: a collection and finished-job events (docs/events.md) are
  * published to moto (a local CloudWatch) with the deployed function's own configuration, and moto's ListMetrics
- * is the reference.
+ * is the reference; and against the metric list of the dry run (`collect --sink cloudwatch --dry-run`).
+ * The other param combinations (no Prometheus endpoint, KMS, e-mail): test/deploy-options.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import type { Metric } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../lib/aggregate/aggregator.js';
+import { DEPLOYED_COLLECT_DEFAULTS, estimateCost } from '../lib/outputs/cloudwatch/cost.js';
 import { workflowDimensionValue } from '../lib/outputs/cloudwatch/datums.js';
 import { publishDatums } from '../lib/outputs/cloudwatch/publisher.js';
 import { publishCollection } from '../lib/outputs/cloudwatch/run.js';
+import { loadCloudWatchSettings } from '../lib/outputs/cloudwatch/settings.js';
 import type { Collection } from '../lib/collection.js';
 import { loadConfig, parseDurationSetting } from '../lib/config.js';
 import { DEFAULT_STATE_KEY, loadEventsConfig } from '../lib/events/config.js';
@@ -24,6 +27,7 @@ import type { FinishedEvent } from '../lib/events/state.js';
 import { job } from './support/jobs.js';
 import { cloudWatchClientFor, listMetrics, startMoto, type RunningMoto } from './support/moto.js';
 import { ensurePackaged, PACKAGING_SECRETS, TEST_STAGE, type Packaged } from './support/package.js';
+import { alarmRefs, asArray, dashboardBody as bodyOf, dashboardRefs, evaluateSub as subOf, metricRows, parseSearch, type MetricRef } from './support/template.js';
 
 const SERVICE = 'unstructured-jobs-exporter';
 const PREFIX = `${SERVICE}-${TEST_STAGE}`;
@@ -31,8 +35,19 @@ const NAMESPACE = 'Unstructured/Jobs';
 const API_KEY_PARAM = `/${SERVICE}/${TEST_STAGE}/api-key`;
 const METRICS_TOKEN_PARAM = `/${SERVICE}/${TEST_STAGE}/metrics-token`;
 const STATE_KEY = 'state/finished-jobs.json';
-const ALARMS = ['CollectorUnhealthyAlarm', 'FailedJobsAlarm', 'JobScheduledTooLongAlarm', 'JobRunningTooLongAlarm', 'RuntimeP95Alarm'] as const;
+const ALARMS = [
+  'CollectorUnhealthyAlarm',
+  'FailedJobsAlarm',
+  'JobScheduledTooLongAlarm',
+  'JobRunningTooLongAlarm',
+  'RuntimeP95Alarm',
+  'CollectFunctionErrorsAlarm',
+  'CollectFunctionThrottlesAlarm',
+  'MetricsFunctionErrorsAlarm',
+  'MetricsFunctionThrottlesAlarm',
+] as const;
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed CloudFormation/serverless JSON, read by path
 type Json = any;
 
 let pkg: Packaged;
@@ -54,33 +69,23 @@ function fn(logicalId: 'MetricsLambdaFunction' | 'CollectLambdaFunction'): Json 
   return r.Properties;
 }
 
-function asArray<T>(value: T | T[] | undefined): T[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
 /** `Fn::Sub` as CloudFormation would evaluate it, with fake account values. */
 function evaluateSub(sub: Json): string {
-  const [text, vars] = typeof sub === 'string' ? [sub, {}] : (sub as [string, Record<string, string>]);
-  return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
-    if (name in vars) return String(vars[name]);
-    if (name === 'AWS::Region') return 'us-east-1';
-    if (name === 'AWS::AccountId') return '123456789012';
-    if (name === 'AWS::Partition') return 'aws';
-    if (name.endsWith('.Arn')) return `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name.slice(0, -4)}`;
-    if (name in resources) return `${name}-physical-id`;
-    throw new Error(`Fn::Sub variable \${${name}} resolves to nothing`);
-  });
+  return subOf(pkg.template, sub);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 
 describe('functions', () => {
-  it('runs both on nodejs22.x arm64 with the planned memory, timeout and handler', () => {
+  it('runs both on nodejs22.x arm64 with the planned memory, timeout and handler, each capped by reserved concurrency', () => {
     const metrics = fn('MetricsLambdaFunction');
     const collect = fn('CollectLambdaFunction');
+    // The defaults of docs/performance.md's sizing (512 MB up to a few hundred thousand jobs).
     expect(metrics).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 30, Handler: 'functions/metrics.handler', FunctionName: `${PREFIX}-metrics` });
     expect(collect).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 60, Handler: 'functions/collect.handler', FunctionName: `${PREFIX}-collect` });
     expect(collect.ReservedConcurrentExecutions).toBe(1);
+    // A flood of requests on the public URL is throttled past 2 instances instead of scaling out.
+    expect(metrics.ReservedConcurrentExecutions).toBe(2);
     const [, invokeConfig] = ofType('AWS::Lambda::EventInvokeConfig')[0] ?? [];
     expect(invokeConfig?.Properties).toMatchObject({ FunctionName: { Ref: 'CollectLambdaFunction' }, MaximumRetryAttempts: 0 });
   });
@@ -97,6 +102,10 @@ describe('functions', () => {
     expect(metricsEnv).toMatchObject({ UNSTRUCTURED_API_KEY_PARAM: API_KEY_PARAM, METRICS_TOKEN_PARAM, MAX_WORKFLOWS: '20', RUNTIME_WINDOW: '24h' });
     expect(collectEnv).toMatchObject({ UNSTRUCTURED_API_KEY_PARAM: API_KEY_PARAM, CLOUDWATCH_NAMESPACE: NAMESPACE, MAX_WORKFLOWS: '20', RUNTIME_WINDOW: '24h' });
     expect(collectEnv).not.toHaveProperty('METRICS_TOKEN_PARAM');
+    // The per-workflow metrics the events make redundant: auto (= off, the events being on).
+    expect(collectEnv).toMatchObject({ CLOUDWATCH_WORKFLOW_QUANTILES: 'auto', CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: 'auto' });
+    expect(loadCloudWatchSettings(collectEnv, { eventsOn: true })).toEqual({ workflowRuntimeQuantiles: false, workflowTerminalJobs: false });
+    for (const name of ['CLOUDWATCH_WORKFLOW_QUANTILES', 'CLOUDWATCH_WORKFLOW_TERMINAL_JOBS']) expect(metricsEnv).not.toHaveProperty(name);
     expect(metricsEnv).not.toHaveProperty('CLOUDWATCH_NAMESPACE');
     for (const env of [metricsEnv, collectEnv]) {
       expect(env).not.toHaveProperty('UNSTRUCTURED_API_KEY');
@@ -116,6 +125,22 @@ describe('functions', () => {
     // The pull gives up before Lambda kills the function, with time left to answer / publish.
     expect(parseDurationSetting('PULL_DEADLINE', metricsEnv.PULL_DEADLINE ?? '25s')).toBeLessThan(fn('MetricsLambdaFunction').Timeout);
     expect(parseDurationSetting('PULL_DEADLINE', collectEnv.PULL_DEADLINE ?? '25s')).toBeLessThan(fn('CollectLambdaFunction').Timeout);
+  });
+
+  it('gives the dry run the deployed collect function\'s defaults (DEPLOYED_COLLECT_DEFAULTS)', () => {
+    const collectEnv = fn('CollectLambdaFunction').Environment.Variables as Record<string, string>;
+    expect(collectEnv).toMatchObject(DEPLOYED_COLLECT_DEFAULTS.env);
+    expect(ofType('AWS::Events::Rule')[0]?.[1].Properties.ScheduleExpression).toBe(DEPLOYED_COLLECT_DEFAULTS.schedule);
+    expect(collectEnv.STATE_BUCKET !== undefined).toBe(DEPLOYED_COLLECT_DEFAULTS.events);
+  });
+
+  it('tags both functions and the stack from the tags param', () => {
+    const tags = { application: 'unstructured-jobs-exporter' };
+    for (const id of ['MetricsLambdaFunction', 'CollectLambdaFunction'] as const) {
+      expect(fn(id).Tags, id).toEqual(Object.entries(tags).map(([Key, Value]) => ({ Key, Value })));
+    }
+    // Stack tags go with the CreateStack/UpdateStack call (CloudFormation passes them to every resource that takes tags).
+    expect(pkg.state.service.provider.stackTags).toEqual(tags);
   });
 
   it('has no secret from the packaging environment in the template or the zips', () => {
@@ -185,8 +210,11 @@ describe('IAM: least privilege, one role per function', () => {
   }
 
   it('gives each function its own role and creates no shared default role', () => {
-    expect(fn('MetricsLambdaFunction').Role).toEqual({ 'Fn::GetAtt': ['MetricsRole', 'Arn'] });
-    expect(fn('CollectLambdaFunction').Role).toEqual({ 'Fn::GetAtt': ['CollectRole', 'Arn'] });
+    expect(fn('MetricsLambdaFunction').Role).toEqual({ 'Fn::Sub': '${MetricsRole.Arn}' });
+    expect(fn('CollectLambdaFunction').Role).toEqual({ 'Fn::Sub': '${CollectRole.Arn}' });
+    // The reference orders role before function; no DependsOn repeats it (cfn-lint W3005).
+    expect(resources.MetricsLambdaFunction.DependsOn).toEqual(['MetricsLogGroup']);
+    expect(resources.CollectLambdaFunction.DependsOn).toEqual(['CollectLogGroup']);
     expect(resources.IamRoleLambdaExecution).toBeUndefined();
     expect(ofType('AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['CollectRole', 'MetricsRole']);
     expect(ofType('AWS::IAM::Policy')).toEqual([]);
@@ -321,19 +349,18 @@ describe('finished-job events state bucket', () => {
 });
 
 describe('notifications and alarms', () => {
-  it('creates an SNS topic and an e-mail subscription only when alarmEmail is set', () => {
+  it('creates an SNS topic, unencrypted and without a subscription by default (alarmEmail, alarmTopicKmsKey empty)', () => {
     expect(ofType('AWS::SNS::Topic').map(([id]) => id)).toEqual(['AlarmTopic']);
-    const subscriptions = ofType('AWS::SNS::Subscription');
-    expect(subscriptions).toHaveLength(1);
-    const [, sub] = subscriptions[0] as [string, Json];
-    expect(sub.Condition).toBe('HasAlarmEmail');
-    expect(sub.Properties).toMatchObject({ TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email' });
-    // Default params: alarmEmail is empty, so the condition is false.
-    expect(pkg.template.Conditions.HasAlarmEmail).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    expect(resources.AlarmTopic.Properties.KmsMasterKeyId).toBeUndefined();
+    // Decided at package time (deploy/package-conditions.cjs): absent, not a CloudFormation condition on constants.
+    expect(ofType('AWS::SNS::Subscription')).toEqual([]);
+    expect(ofType('AWS::KMS::Key')).toEqual([]);
+    expect(pkg.template.Conditions).toBeUndefined();
+    expect(pkg.templateText).not.toContain('Fn::If');
     expect(pkg.template.Outputs.AlarmTopicArn.Value).toEqual({ Ref: 'AlarmTopic' });
   });
 
-  it('has the five alarms, each notifying the topic', () => {
+  it('has the nine alarms, each notifying the topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm');
     expect(alarms.map(([id]) => id).sort()).toEqual([...ALARMS].sort());
     for (const [id, alarm] of alarms) {
@@ -379,10 +406,46 @@ describe('notifications and alarms', () => {
     expect(p.AlarmDescription).toContain('JobsFinished{Status=FAILED}');
   });
 
+  it('alarms on the p95 runtime of the jobs COMPLETED within an hour: JobRuntime p95 (exact, from the raw values)', () => {
+    const p = resources.RuntimeP95Alarm.Properties;
+    expect(p).toMatchObject({
+      Namespace: NAMESPACE,
+      MetricName: 'JobRuntime',
+      Dimensions: [{ Name: 'Status', Value: 'COMPLETED' }],
+      ExtendedStatistic: 'p95',
+      EvaluateLowSampleCountPercentile: 'evaluate',
+      Period: 3600,
+      EvaluationPeriods: 1,
+      Threshold: 3600,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(p.Statistic).toBeUndefined();
+  });
+
+  it.each([
+    ['CollectFunctionErrorsAlarm', 'Errors', 'CollectLambdaFunction'],
+    ['CollectFunctionThrottlesAlarm', 'Throttles', 'CollectLambdaFunction'],
+    ['MetricsFunctionErrorsAlarm', 'Errors', 'MetricsLambdaFunction'],
+    ['MetricsFunctionThrottlesAlarm', 'Throttles', 'MetricsLambdaFunction'],
+  ])('%s: AWS/Lambda %s of %s, Sum > 0 in 2 of 3 periods', (id, metricName, functionId) => {
+    expect(resources[id].Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: metricName,
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it.each([
     ['JobScheduledTooLongAlarm', 'OldestJobAge', 'SCHEDULED', 1800],
     ['JobRunningTooLongAlarm', 'OldestJobAge', 'IN_PROGRESS', 14400],
-    ['RuntimeP95Alarm', 'RecentJobRuntimeP95', 'COMPLETED', 3600],
   ])('%s: %s{Status=%s} Maximum > %d', (id, metricName, status, threshold) => {
     expect(resources[id].Properties).toMatchObject({
       Namespace: NAMESPACE,
@@ -400,74 +463,7 @@ describe('notifications and alarms', () => {
 // Dashboard
 
 function dashboardBody(): Json {
-  const dashboards = ofType('AWS::CloudWatch::Dashboard');
-  expect(dashboards).toHaveLength(1);
-  const [, dashboard] = dashboards[0] as [string, Json];
-  return JSON.parse(evaluateSub(dashboard.Properties.DashboardBody['Fn::Sub']));
-}
-
-/** A metric an alarm or a dashboard widget reads. */
-interface MetricRef {
-  readonly where: string;
-  readonly namespace: string;
-  readonly metricName: string;
-  /** Dimension names, sorted (the exact set). */
-  readonly dimensionNames: string[];
-  /** Values required of some of those dimensions. */
-  readonly dimensionValues: Record<string, string>;
-}
-
-function parseSearch(where: string, expression: string): MetricRef {
-  const m = /^SEARCH\('\{([^}]*)\}\s+(.*)',\s*'(\w+)',\s*(\d+)\)$/.exec(expression);
-  if (m === null) throw new Error(`${where}: not a SEARCH expression this test understands: ${expression}`);
-  const [namespace, ...dims] = (m[1] as string).split(',').map((part) => part.trim().replace(/^"(.*)"$/, '$1'));
-  const terms = Object.fromEntries([...(m[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map((t) => [t[1] as string, t[2] as string]));
-  const { MetricName: metricName, ...dimensionValues } = terms;
-  if (metricName === undefined) throw new Error(`${where}: SEARCH without MetricName="…" matches every metric of the schema`);
-  for (const dim of Object.keys(dimensionValues)) expect(dims, `${where}: ${dim} is not in the schema`).toContain(dim);
-  return { where, namespace: namespace as string, metricName, dimensionNames: [...dims].sort(), dimensionValues };
-}
-
-function dashboardRefs(body: Json): MetricRef[] {
-  const refs: MetricRef[] = [];
-  for (const widget of body.widgets as Json[]) {
-    if (widget.type !== 'metric') continue;
-    const title = String(widget.properties.title);
-    for (const row of widget.properties.metrics as Json[][]) {
-      const first = row[0];
-      if (typeof first === 'object' && first !== null) {
-        if (typeof first.expression === 'string' && first.expression.startsWith('SEARCH(')) refs.push(parseSearch(title, first.expression));
-        continue;
-      }
-      const names = row.filter((x): x is string => typeof x === 'string');
-      expect(names, `${title}: use full rows, not the "..." shorthand`).not.toContain('...');
-      const [namespace, metricName, ...pairs] = names;
-      const dimensionValues: Record<string, string> = {};
-      for (let i = 0; i < pairs.length; i += 2) dimensionValues[pairs[i] as string] = pairs[i + 1] as string;
-      refs.push({ where: title, namespace: namespace as string, metricName: metricName as string, dimensionNames: Object.keys(dimensionValues).sort(), dimensionValues });
-    }
-  }
-  return refs;
-}
-
-function alarmRefs(): MetricRef[] {
-  const refs: MetricRef[] = [];
-  const push = (where: string, metric: Json) => {
-    const dims = asArray(metric.Dimensions) as { Name: string; Value: string }[];
-    refs.push({
-      where,
-      namespace: metric.Namespace,
-      metricName: metric.MetricName,
-      dimensionNames: dims.map((d) => d.Name).sort(),
-      dimensionValues: Object.fromEntries(dims.map((d) => [d.Name, d.Value])),
-    });
-  };
-  for (const [id, alarm] of ofType('AWS::CloudWatch::Alarm')) {
-    const p = alarm.Properties;
-    if (p.MetricName !== undefined) push(id, p);
-    for (const m of asArray(p.Metrics) as Json[]) if (m.MetricStat !== undefined) push(`${id}.${m.Id}`, m.MetricStat.Metric);
-  }
-  return refs;
+  return bodyOf(pkg.template);
 }
 
 describe('dashboard', () => {
@@ -498,8 +494,8 @@ describe('dashboard', () => {
     for (const status of ['SCHEDULED', 'IN_PROGRESS']) expect(keys).toContain(`OldestJobAge{Status=${status}|Status}`);
     for (const q of ['P50', 'P95', 'P99']) expect(keys).toContain(`RecentJobRuntime${q}{Status=COMPLETED|Status}`);
     for (const name of ['CollectorUp', 'JobsFetched', 'RecordsSkipped', 'CollectionDuration']) expect(keys).toContain(`${name}{|}`);
-    expect(keys).toContain('Jobs{Status=FAILED|Status,Workflow}');
     // Finished-job events (docs/events.md).
+    expect(keys).toContain('JobsFinished{Status=FAILED|Status,Workflow}');
     for (const status of ['COMPLETED', 'FAILED', 'STOPPED']) expect(keys).toContain(`JobsFinished{Status=${status}|Status}`);
     expect(keys).toContain('JobRuntime{Status=COMPLETED|Status}');
     expect(keys).toContain('JobRuntime{Status=COMPLETED|Status,Workflow}');
@@ -511,8 +507,38 @@ describe('dashboard', () => {
     expect(finished?.properties).toMatchObject({ stat: 'Sum', period: 300 });
     const runtime = widgets.find((w) => (w.properties.metrics as Json[][]).some((row) => row[1] === 'JobRuntime'));
     expect(runtime?.properties.period).toBe(3600);
-    expect((runtime?.properties.metrics as Json[][]).map((row) => row[4]?.stat)).toEqual(['p50', 'p95', 'p99']);
-    expect(runtime?.properties.annotations.horizontal).toEqual([{ label: 'p95 alarm', value: 3600 }]);
+    expect(((runtime?.properties.metrics ?? []) as Json[][]).map((row) => row[4]?.stat)).toEqual(['p50', 'p95', 'p99']);
+    expect(runtime?.properties.annotations.horizontal).toEqual([{ label: 'alarm: runtime-p95', value: 3600 }]);
+  });
+
+  it('draws each alarm\'s line once, on a widget charting the metric it watches with its statistic and period', () => {
+    const alarms = new Map(ofType('AWS::CloudWatch::Alarm').map(([, a]) => [String(a.Properties.AlarmName).slice(`${PREFIX}-`.length), a.Properties as Json]));
+    const drawn: string[] = [];
+    const problems: string[] = [];
+    for (const widget of (dashboardBody().widgets as Json[]).filter((w) => w.type === 'metric')) {
+      for (const line of (widget.properties.annotations?.horizontal ?? []) as Json[]) {
+        const name = /^alarm: (.+)$/.exec(String(line.label))?.[1];
+        const alarm = name === undefined ? undefined : alarms.get(name);
+        if (alarm === undefined) {
+          problems.push(`${widget.properties.title}: line ${JSON.stringify(line.label)} names no alarm`);
+          continue;
+        }
+        drawn.push(name as string);
+        if (line.value !== alarm.Threshold) problems.push(`${name}: line at ${line.value}, alarm threshold ${alarm.Threshold}`);
+        const dims = Object.fromEntries(asArray(alarm.Dimensions as Json[]).map((d) => [d.Name, typeof d.Value === 'string' ? d.Value : evaluateSub(`\${${d.Value.Ref}}`)]));
+        const same = metricRows(widget).filter(
+          (r) =>
+            r.namespace === alarm.Namespace &&
+            r.metricName === alarm.MetricName &&
+            JSON.stringify(r.dimensionValues) === JSON.stringify(dims) &&
+            r.stat === (alarm.Statistic ?? alarm.ExtendedStatistic) &&
+            r.period === alarm.Period,
+        );
+        if (same.length === 0) problems.push(`${name}: ${widget.properties.title} has no ${alarm.MetricName} ${JSON.stringify(dims)} ${alarm.Statistic ?? alarm.ExtendedStatistic} per ${alarm.Period} s`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(drawn.sort()).toEqual([...alarms.keys()].sort());
   });
 });
 
@@ -522,6 +548,8 @@ describe('dashboard', () => {
 describe('every metric an alarm or the dashboard reads is one the collector publishes', () => {
   let moto: RunningMoto;
   let emitted: Metric[];
+  /** The dry run's custom metrics for the same collection and the deployed configuration. */
+  let dryRunMetrics: Metric[];
 
   beforeAll(async () => {
     moto = await startMoto();
@@ -546,9 +574,16 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
       aggregator.add(job({ workflowId, workflowName, status: 'IN_PROGRESS', createdAtMs: at(600), runtimeSeconds: undefined }));
     }
     const collection: Collection = { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.4, finishedAtMs: nowMs };
+    // The deployed function publishes the events (STATE_BUCKET), so its per-workflow settings are those with events on.
+    const settings = loadCloudWatchSettings(env, { eventsOn: true });
+    const estimate = estimateCost(collection, undefined, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles, events: true, scheduleSeconds: 300, ...settings });
+    dryRunMetrics = estimate.metrics.map((key) => {
+      const [, name, dims] = /^([^{]+)\{(.*)\}$/.exec(key) as RegExpExecArray;
+      return { MetricName: name, Dimensions: (dims as string).split(',').filter(Boolean).map((pair) => ({ Name: pair.slice(0, pair.indexOf('=')), Value: pair.slice(pair.indexOf('=') + 1) })) };
+    });
     const client = cloudWatchClientFor(moto.endpoint);
     try {
-      const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles, client });
+      const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles, ...settings, client });
       expect(report.failed).toEqual([]);
       expect(report.invalid).toEqual([]);
       // Finished-job events (JobsFinished, JobRuntime), rendered as the collector renders them: one job of each
@@ -578,14 +613,14 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
     await moto?.stop();
   });
 
-  function check(refs: MetricRef[]): void {
+  function check(refs: MetricRef[], published: Metric[] = emitted): void {
     const problems: string[] = [];
     for (const ref of refs) {
       if (ref.namespace !== NAMESPACE) {
         problems.push(`${ref.where}: ${ref.metricName} reads namespace ${ref.namespace}, the collector publishes to ${NAMESPACE}`);
         continue;
       }
-      const matches = emitted.filter(
+      const matches = published.filter(
         (m) =>
           m.MetricName === ref.metricName &&
           JSON.stringify((m.Dimensions ?? []).map((d) => d.Name).sort()) === JSON.stringify(ref.dimensionNames) &&
@@ -599,17 +634,28 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
   }
 
   it('alarms', () => {
-    const refs = alarmRefs();
+    const refs = alarmRefs(pkg.template).filter((r) => r.namespace !== 'AWS/Lambda');
     expect(refs).toHaveLength(5);
     check(refs);
+    check(refs, dryRunMetrics);
   });
 
   it('dashboard (plain metrics and SEARCH schemas)', () => {
     const refs = dashboardRefs(dashboardBody()).filter((r) => r.namespace !== 'AWS/Lambda');
-    // 5 statuses + 2 ages + 3 quantiles + 4 collector metrics + 3 SEARCH panels, then the events row:
-    // 3 JobsFinished statuses + 3 JobRuntime percentiles + 1 SEARCH panel
+    // Jobs 5 statuses + 2 ages + JobsFinished 3 statuses + FAILED (total and SEARCH by workflow) + JobRuntime 3
+    // percentiles + its SEARCH by workflow + 3 window quantiles + SEARCH of ages by workflow + 4 collector metrics
     expect(refs).toHaveLength(24);
     check(refs);
+    check(refs, dryRunMetrics);
+  });
+
+  it('the functions\' own metrics: AWS/Lambda, FunctionName of a function of this stack', () => {
+    const refs = [...alarmRefs(pkg.template), ...dashboardRefs(dashboardBody())].filter((r) => r.namespace === 'AWS/Lambda');
+    expect(new Set(refs.map((r) => r.metricName))).toEqual(new Set(['Errors', 'Throttles', 'Invocations']));
+    for (const ref of refs) {
+      expect(ref.dimensionNames, ref.where).toEqual(['FunctionName']);
+      expect([JSON.stringify({ Ref: 'CollectLambdaFunction' }), JSON.stringify({ Ref: 'MetricsLambdaFunction' }), 'CollectLambdaFunction-physical-id', 'MetricsLambdaFunction-physical-id']).toContain(ref.dimensionValues.FunctionName);
+    }
   });
 
   it('would catch a reference to something never published (no P75 metric; no Workflow-only schema)', () => {
@@ -617,7 +663,13 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
       { where: 'p75', namespace: NAMESPACE, metricName: 'RecentJobRuntimeP75', dimensionNames: ['Status'], dimensionValues: { Status: 'COMPLETED' } },
       parseSearch('schema', `SEARCH('{"${NAMESPACE}",Workflow} MetricName="Jobs"', 'Maximum', 300)`),
       { where: 'value', namespace: NAMESPACE, metricName: 'Jobs', dimensionNames: ['Status'], dimensionValues: { Status: 'Failed' } },
+      // Off by default with the events on (lib/outputs/cloudwatch/settings.ts).
+      parseSearch('per-workflow quantile', `SEARCH('{"${NAMESPACE}",Status,Workflow} MetricName="RecentJobRuntimeP95" Status="COMPLETED"', 'Maximum', 300)`),
+      parseSearch('per-workflow terminal count', `SEARCH('{"${NAMESPACE}",Status,Workflow} MetricName="Jobs" Status="FAILED"', 'Maximum', 300)`),
     ];
-    for (const ref of bogus) expect(() => check([ref]), ref.where).toThrow();
+    for (const ref of bogus) {
+      expect(() => check([ref]), ref.where).toThrow();
+      expect(() => check([ref], dryRunMetrics), ref.where).toThrow();
+    }
   });
 });

@@ -65,6 +65,7 @@ describe('parseIsoDuration: accepted forms', () => {
     ['P234DT8H3M53.414002S', 20246633.414002],
     ['P2Y281DT4H35M46.050631S', 87366946.050631],
     ['P112DT12H37M13.861168S', 9722233.861168],
+    // biome-ignore lint/correctness/noPrecisionLoss: the expected value is this literal's double, as the parser computes it
     ['P2739726Y9DT23H59M59.999999S', 86399999999999.999999],
   ])('pydantic output %s is %d s', (text, seconds) => {
     // Act

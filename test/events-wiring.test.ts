@@ -104,7 +104,16 @@ describe('functions/collect handler with STATE_BUCKET', () => {
       STATE_KEY: key,
       EVENTS_RETENTION: undefined,
       EVENTS_BACKFILL: undefined,
+      CLOUDWATCH_WORKFLOW_QUANTILES: undefined,
+      CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: undefined,
     };
+  }
+
+  /** Metric names published with a Workflow dimension, and the Status values of Jobs{Workflow,Status}. */
+  async function perWorkflow(namespace: string): Promise<{ names: Set<string>; jobStatuses: Set<string> }> {
+    const metrics = (await listMetrics(cw, namespace)).filter((m) => (m.Dimensions ?? []).some((d) => d.Name === 'Workflow'));
+    const jobStatuses = metrics.filter((m) => m.MetricName === 'Jobs').flatMap((m) => (m.Dimensions ?? []).filter((d) => d.Name === 'Status').map((d) => d.Value ?? ''));
+    return { names: new Set(metrics.map((m) => m.MetricName ?? '')), jobStatuses: new Set(jobStatuses) };
   }
 
   afterEach(() => {
@@ -138,7 +147,11 @@ describe('functions/collect handler with STATE_BUCKET', () => {
     expect(second.result).toMatchObject({ events: { outcome: 'published', firstRun: false, newJobs: 1, published: 1 } });
     expect(first.logs.find((l) => l.message === 'cloudwatch publish')).toMatchObject({ events: { published: 2 } });
     const names = new Set((await listMetrics(cw, namespace)).map((m) => m.MetricName));
-    expect([...names]).toEqual(expect.arrayContaining(['Jobs', 'CollectorUp', 'JobsFinished', 'JobRuntime']));
+    expect([...names]).toEqual(expect.arrayContaining(['Jobs', 'CollectorUp', 'JobsFinished', 'JobRuntime', 'RecentJobRuntimeP95']));
+    // With the events on, the per-workflow metrics they make redundant are left out (lib/outputs/cloudwatch/settings.ts).
+    const workflow = await perWorkflow(namespace);
+    expect([...workflow.names].sort()).toEqual(['JobRuntime', 'Jobs', 'JobsFinished', 'OldestJobAge']);
+    expect([...workflow.jobStatuses].sort()).toEqual(['IN_PROGRESS', 'SCHEDULED']);
     const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     const state = decodeState(await object.Body!.transformToString(), key);
     expect(state.seen.size).toBe(4);
@@ -163,6 +176,26 @@ describe('functions/collect handler with STATE_BUCKET', () => {
     const names = (await listMetrics(cw, namespace)).map((m) => m.MetricName);
     expect(names).toContain('Jobs');
     expect(names).not.toContain('JobsFinished');
+    // Without the events, nothing replaces the per-workflow quantiles and terminal counts: they stay on.
+    const workflow = await perWorkflow(namespace);
+    expect(workflow.names).toContain('RecentJobRuntimeP95');
+    expect(workflow.jobStatuses).toContain('COMPLETED');
+  });
+
+  it('publishes the per-workflow quantiles and terminal counts with the events when switched on', async () => {
+    // Prepare
+    api.setJobs(apiView([finishedJob(30, Date.now() - MINUTE)], Date.now()));
+    const namespace = 'Wiring/SwitchedOn';
+    const handler = await coldStart({ ...lambdaEnv(namespace, BUCKET, 'state/switched-on.json'), CLOUDWATCH_WORKFLOW_QUANTILES: 'on', CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: 'on' });
+
+    // Act
+    await capturingLogs(() => handler(scheduledEvent()));
+
+    // Assess
+    const workflow = await perWorkflow(namespace);
+    expect(workflow.names).toContain('RecentJobRuntimeP95');
+    expect(workflow.names).toContain('JobsFinished');
+    expect([...workflow.jobStatuses].sort()).toEqual(['COMPLETED', 'FAILED', 'IN_PROGRESS', 'SCHEDULED', 'STOPPED']);
   });
 
   it('with an unreadable state: the snapshot is still published, then the invocation fails naming the object', async () => {

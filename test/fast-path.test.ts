@@ -151,7 +151,7 @@ const duration = fc.oneof(
 );
 const junk = fc.jsonValue({ maxDepth: 3 });
 /** A field's value: mostly of its expected shape, sometimes anything. */
-function valueOf(expected: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
+function fieldValue(expected: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
   return fc.oneof(
     { weight: 8, arbitrary: expected },
     { weight: 1, arbitrary: text },
@@ -161,13 +161,13 @@ function valueOf(expected: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
 }
 
 const FIELDS = {
-  id: valueOf(uuidText),
-  workflow_id: valueOf(fc.oneof(fc.constantFrom('f0a1b2c3-4d5e-6f7a-8b9c-0d1e2f3a4b5c', 'wf-a', 'wf-b', 'other', '__proto__'), uuidText)),
-  workflow_name: valueOf(fc.oneof(fc.constantFrom('My ETL', 'x"} 1\n# HELP', 'Café', '数据 🚀', ''), text)),
-  status: valueOf(fc.constantFrom(...STATUSES)),
-  created_at: valueOf(timestamp),
-  runtime: valueOf(duration),
-  job_type: valueOf(fc.constantFrom('ephemeral', 'persistent', 'scheduled', 'template', 'Batch Run', '')),
+  id: fieldValue(uuidText),
+  workflow_id: fieldValue(fc.oneof(fc.constantFrom('f0a1b2c3-4d5e-6f7a-8b9c-0d1e2f3a4b5c', 'wf-a', 'wf-b', 'other', '__proto__'), uuidText)),
+  workflow_name: fieldValue(fc.oneof(fc.constantFrom('My ETL', 'x"} 1\n# HELP', 'Café', '数据 🚀', ''), text)),
+  status: fieldValue(fc.constantFrom(...STATUSES)),
+  created_at: fieldValue(timestamp),
+  runtime: fieldValue(duration),
+  job_type: fieldValue(fc.constantFrom('ephemeral', 'persistent', 'scheduled', 'template', 'Batch Run', '')),
   input_file_ids: fc.oneof(fc.constant(null), fc.array(fc.uuid(), { maxLength: 3 }), junk),
   output_node_files: fc.oneof(
     fc.constant(null),
@@ -458,6 +458,32 @@ describe('collection through the fast path', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('cuts a huge workflow name to the same 200 characters on both paths, plain, escaped or not ASCII', () => {
+    // Prepare: names past the interned size (ByteInterner.MAX_INTERNED_BYTES), each on two jobs of one workflow.
+    const names = ['p'.repeat(100_000), `${'e\\"'.repeat(2_000)}`, `${'é'.repeat(150)}${'😀'.repeat(5_000)}`, `${'\\ud83d\\ude00'.repeat(400)}`];
+    const records = names.flatMap((name, w) =>
+      [0, 1].map((j) => `{"id":"00000000-0000-4000-8000-00000000${w}${j}00","workflow_id":"wf-${w}","workflow_name":"${name}","status":"COMPLETED","created_at":"2026-11-29T11:0${j}:00Z","runtime":"PT1S"}`),
+    );
+    const doc = Buffer.from(`[${records.join(',')}]`);
+    const options = { nowMs: Date.parse('2026-11-29T12:00:00Z'), runtimeWindowSeconds: 86_400, maxWorkflows: 10, histogramBuckets: [1, 60], quantiles: [0.5, 1] };
+    const expected = new Aggregator(options);
+    const actual = new Aggregator(options);
+    const scanner = new JobRecordScanner((job) => (job.reason !== undefined ? actual.skip(job.reason) : actual.addScanned(job)));
+
+    // Act
+    for (const outcome of reference(doc)) if (typeof outcome !== 'string') expected.add(outcome);
+    const stream = new JsonArrayStream(() => expect.unreachable('every record is read by the fast path'), { objectScanner: scanner });
+    stream.write(doc);
+    stream.end();
+
+    // Assess
+    const shown = actual.snapshot().workflows.map((w) => w.name);
+    expect(shown).toEqual(expected.snapshot().workflows.map((w) => w.name));
+    expect(scanner.count).toBe(records.length);
+    expect(shown.map((name) => [...name].length)).toEqual([200, 200, 200, 200]);
+    expect(shown.every((name) => name.endsWith('…'))).toBe(true);
   });
 });
 

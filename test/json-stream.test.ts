@@ -477,7 +477,7 @@ describe('JsonArrayStream: element size limit', () => {
     ['a byte at a time', Array.from({ length: 120 }, (_, i) => i)],
   ])('with onOversized, passes over an element one byte over the limit %s and goes on', (_label, points) => {
     // Prepare: the oversized element holds every character that could end it early if misread.
-    const big = JSON.stringify({ a: 'x]}\"[{,', b: [1, { c: '"]' }], d: 'x'.repeat(40) });
+    const big = JSON.stringify({ a: 'x]}\\"[{,', b: [1, { c: '"]' }], d: 'x'.repeat(40) });
     const document = Buffer.from(`[1,${big},{"after":true},"s"]`);
     const max = Buffer.byteLength(big) - 1;
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { isPackageNotFound, MissingDependencyError, whenMissing } from '../lib/optional-dependency.js';
+import { isPackageNotFound, MissingDependencyError, whenMissing } from '../lib/common/optional-dependency.js';
 
 /** Not installed anywhere: a real module-resolution failure, as a user without the optional package gets it. */
 const ABSENT = '@aws-sdk/client-not-installed-anywhere';

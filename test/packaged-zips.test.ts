@@ -42,6 +42,7 @@ const WORKFLOW = { id: '7d3c2b1a-0f9e-4d8c-b7a6-000000000001', name: 'Ingest inv
 const { version: PACKAGE_VERSION } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 const RUN_TIMEOUT_MS = 45_000;
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed CloudFormation/serverless JSON, read by path
 type Json = any;
 
 let pkg: Packaged;

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keptName } from '../lib/aggregate/aggregator.js';
 import { clockEnv } from './support/clock.js';
 import { SAMPLE_EXPECTED, SAMPLE_WORKFLOWS, sampleJobsAt, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { startProcess, type Started } from './support/processes.js';
 import { startPrometheus, type RunningPrometheus } from './support/prometheus.js';
 import { promtoolCheckMetrics } from './support/promtool.js';
+import { shownWorkflowName } from '../lib/common/text.js';
 
 const TOKEN = 'integration-token-5f0c9e1a';
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -107,8 +107,7 @@ describe('a real Prometheus scrapes the exporter', () => {
     expect(Number(inf[0]?.value[1])).toBe(10);
     // hostile names survive the round trip through the exposition format and Prometheus' parser
     const names = Object.fromEntries(perWorkflow.map((r) => [r.metric.workflow_id, r.metric.workflow_name]));
-    // (the 2,000-character name as the aggregation keeps it, cut to 256: keptName)
-    for (const wf of Object.values(SAMPLE_WORKFLOWS)) expect(names[wf.id]).toBe(keptName(wf.name));
+    for (const wf of Object.values(SAMPLE_WORKFLOWS)) expect(names[wf.id]).toBe(shownWorkflowName(wf.name)); // the 2,000-character name cut to 200
     // ages run on the servers' clock: the sample's ages plus the seconds this test has been running
     const ages = Object.fromEntries(oldest.map((r) => [r.metric.status, Number(r.value[1])]));
     for (const status of ['SCHEDULED', 'IN_PROGRESS'] as const) {

@@ -22,7 +22,8 @@ import { renderDatums } from '../lib/outputs/cloudwatch/datums.js';
 import { ConfigError } from '../lib/config.js';
 import { createExporter } from '../lib/exporter.js';
 import { authorized } from '../lib/outputs/http/app.js';
-import { Logger } from '../lib/log.js';
+import { Logger, MIN_SECRET_LENGTH } from '../lib/log.js';
+import { runCli } from './support/cli.js';
 import { FAKE_API_KEY, sampleJobs, startFakeApi, type FakeApi, type Scenario } from './support/fake-api.js';
 import { clockEnv } from './support/clock.js';
 import { FAKE_CREDENTIALS, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
@@ -59,18 +60,33 @@ afterAll(() => {
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-/** Every 12-character piece of a secret found in `text` (a cut-off key is a leak too); empty when none. */
+/** The shortest piece of a secret that counts as a leak (MIN_SECRET_LENGTH: what the scrubber removes). */
+const LEAK_PIECE_CHARS = MIN_SECRET_LENGTH;
+
+/** Every 6-character piece of a secret found in `text` (a cut-off key is a leak too); empty when none. */
 function leaks(text: string, secrets: readonly string[] = ALL_SECRETS): string[] {
   const found: string[] = [];
   for (const secret of secrets) {
-    for (let i = 0; i + 12 <= secret.length; i++) {
-      if (text.includes(secret.slice(i, i + 12))) {
-        found.push(secret.slice(i, i + 12));
+    for (let i = 0; i + LEAK_PIECE_CHARS <= secret.length; i++) {
+      if (text.includes(secret.slice(i, i + LEAK_PIECE_CHARS))) {
+        found.push(secret.slice(i, i + LEAK_PIECE_CHARS));
         break;
       }
     }
   }
   return found;
+}
+
+/** The longest run of `secret`'s characters (any substring of it) found in `text`. */
+function longestRun(text: string, secret: string): number {
+  let best = 0;
+  for (let i = 0; i < secret.length; i++) {
+    for (let j = i + best + 1; j <= secret.length; j++) {
+      if (!text.includes(secret.slice(i, j))) break;
+      best = j - i;
+    }
+  }
+  return best;
 }
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -481,6 +497,172 @@ describe('the key and the token never leave the process', () => {
       expect(logs.join('')).toContain(MISSING_PARAM);
       expect(stderr.join('')).toContain(MISSING_PARAM);
       for (const text of [...replies.map((r) => r.body), stderr.join(''), logs.join('')]) expect(leaks(text)).toEqual([]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Invalid JSON whose syntax error falls at every distance from the echoed key, before and after it: V8's
+ * JSON.parse message quotes about ten characters either side of the error, and an upstream that echoes the key
+ * put up to ten characters of it in the log and on the status page.
+ */
+function keyAroundSyntaxErrors(key: string): Array<{ where: string; body: string }> {
+  const out: Array<{ where: string; body: string }> = [];
+  for (let k = 0; k <= 12; k++) {
+    const junk = 'q'.repeat(k);
+    out.push({ where: `key ${k} characters after an unexpected token`, body: `[{"id": "a", "detail": x${junk}${key}}]` });
+    out.push({ where: `key ${k} characters before an unexpected token`, body: `[{"detail${key}${junk}": x}]` });
+    out.push({ where: `key cut ${k} characters into an unexpected token`, body: `[{"a": ${key.slice(k)}}]` });
+  }
+  out.push({ where: 'key as a bare array element', body: `[${key}]` });
+  out.push({ where: 'key after a valid element', body: `[{"a": 1}, ${key}]` });
+  return out;
+}
+
+describe('no piece of the key leaves through a JSON syntax error (V8 quotes the source around it)', () => {
+  it('the key echoed at 41 offsets around the error: no run of 6 characters in the logs, error, exposition or status page', async () => {
+    // Prepare
+    const cases = keyAroundSyntaxErrors(KEY);
+    const results: Array<{ where: string; kind: string; run: number; leaked: string[] }> = [];
+
+    // Act
+    for (const c of cases) {
+      api.setScenario([{ kind: 'raw', status: 200, contentType: 'application/json', body: c.body }]);
+      const logs: string[] = [];
+      const exporter = createExporter({
+        env: { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: KEY, METRICS_TOKEN: TOKEN, MAX_RETRIES: '0', LOG_LEVEL: 'debug' },
+        logger: new Logger({ level: 'debug', write: (line) => logs.push(line) }),
+      });
+      const auth = { authorization: `Bearer ${TOKEN}` };
+      const metrics = await exporter.app.handle({ method: 'GET', path: '/metrics', headers: auth });
+      const status = await exporter.app.handle({ method: 'GET', path: '/', headers: auth });
+      const collection = await exporter.cache.get();
+      const everything = [logs.join('\n'), collection.ok ? '' : collection.errorMessage, metrics.body.toString('utf8'), status.body.toString('utf8')].join('\n');
+      results.push({ where: c.where, kind: collection.ok ? 'ok' : collection.errorKind, run: longestRun(everything, KEY), leaked: leaks(everything, [KEY]) });
+    }
+    const longest = Math.max(...results.map((r) => r.run));
+
+    // Assess
+    await recorded(
+      'secrets',
+      `the key echoed at ${cases.length} offsets around a JSON syntax error: longest run of it in logs, error, exposition and status page ${longest} characters (V8 quoted up to 10; the bar is under ${LEAK_PIECE_CHARS})`,
+      () => {
+        for (const r of results) {
+          expect(r.kind, r.where).toBe('invalid_response');
+          expect(r.leaked, r.where).toEqual([]);
+        }
+        expect(longest).toBeLessThan(LEAK_PIECE_CHARS);
+      },
+    );
+  });
+});
+
+describe('configuration that would expose a secret is refused at start, before any request', () => {
+  /** The fake API's address in another spelling (IPv4-mapped IPv6): the same machine, not a loopback name the check knows. */
+  const mapped = () => api.url.replace('http://127.0.0.1:', 'http://[::ffff:127.0.0.1]:');
+
+  it('http:// to a host that is not loopback: exit 2 naming ALLOW_INSECURE_API_URL, no request; with the setting the same URL is pulled', async () => {
+    // Prepare
+    api.setScenario([]);
+    api.requests.length = 0;
+    const env = { UNSTRUCTURED_API_URL: mapped(), UNSTRUCTURED_API_KEY: KEY };
+
+    // Act
+    const refused = await runCli(['collect', '--format', 'json'], env);
+    let thrown: unknown;
+    try {
+      createExporter({ env, logger: new Logger({ write: () => undefined }) });
+    } catch (error) {
+      thrown = error;
+    }
+    const requestsWhileRefused = api.requests.length;
+    const allowed = await runCli(['collect', '--format', 'json'], { ...env, ALLOW_INSECURE_API_URL: 'true' });
+
+    // Assess
+    await recorded('secrets', 'http:// API URL to a host that is not loopback: refused at configuration (exit 2), no request sent; ALLOW_INSECURE_API_URL=true lets it through', () => {
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(/UNSTRUCTURED_API_URL: http:\/\/ would send the API key in clear text to \[::ffff:7f00:1\]:\d+; use https:\/\/, or set ALLOW_INSECURE_API_URL=true/);
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect(requestsWhileRefused).toBe(0);
+      expect(allowed.code, allowed.stderr).toBe(0);
+      expect(api.requests.length).toBe(1); // the refusal, not the address, is what stopped the request
+      expect(leaks(refused.stderr + allowed.stderr)).toEqual([]);
+    });
+  });
+
+  it('an API URL with credentials, parsable or not, is never echoed', async () => {
+    // Prepare
+    const password = 'pw-6c1e0b2a9d4f';
+    const urls = [`https://user:${password}@exa mple.com`, `https://user:${password}@example.com`, `https://example.com/?api_key=${password}`, `ftp://user:${password}@example.com`];
+
+    // Act
+    const runs = await Promise.all(urls.map((url) => runCli(['collect'], { UNSTRUCTURED_API_URL: url, UNSTRUCTURED_API_KEY: KEY })));
+
+    // Assess
+    await recorded('secrets', `${urls.length} API URLs carrying a password (one unparsable): exit 2 naming the variable, no piece of the password or the key`, () => {
+      for (const run of runs) {
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(/UNSTRUCTURED_API_URL: /);
+        expect(leaks(run.stderr + run.stdout, [password, KEY])).toEqual([]);
+      }
+    });
+  });
+
+  it('a non-ASCII or blank METRICS_TOKEN stops serve at start with a clear message, never "auth off"', async () => {
+    // Prepare
+    const tokens = [
+      ['a non-ASCII token', 'tök€n-7d0a1f2e3c4b5a69'],
+      ['a blank token', ''],
+      ['a whitespace token', ' \t '],
+    ] as const;
+
+    // Act
+    const runs = await Promise.all(
+      tokens.map(([, token]) => runCli(['serve', '--port', '0', '--host', '127.0.0.1'], { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: KEY, METRICS_TOKEN: token })),
+    );
+
+    // Assess
+    await recorded('access', 'METRICS_TOKEN non-ASCII (a Bearer header cannot carry it), blank or whitespace: serve exits 2 at start, token not shown', () => {
+      runs.forEach((run, i) => {
+        const [what, token] = tokens[i] as (typeof tokens)[number];
+        expect(run.code, what).toBe(2);
+        expect(run.stderr, what).toMatch(/METRICS_TOKEN: (holds a character outside printable ASCII|is set but empty)/);
+        expect(run.stderr).not.toMatch(/listening on/);
+        if (token.trim() !== '') expect(leaks(run.stderr, [token])).toEqual([]);
+      });
+    });
+  });
+
+  it('a non-ASCII token read from SSM fails closed: 503 for everyone, the reason logged, the token not shown', async () => {
+    // Prepare
+    const param = '/unstructured-jobs-exporter/non-ascii-token';
+    const token = 'tök€n-from-ssm-4e5f6a7b8c9d';
+    const ssm = new SSMClient({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: { ...FAKE_CREDENTIALS } });
+    try {
+      await ssm.send(new PutParameterCommand({ Name: param, Value: token, Type: 'SecureString', Overwrite: true }));
+    } finally {
+      ssm.destroy();
+    }
+    stderr.length = 0;
+    api.requests.length = 0;
+    const cold = await coldLambda({ UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: KEY, METRICS_TOKEN_PARAM: param });
+
+    // Act
+    let replies: Reply[];
+    try {
+      replies = [await cold.call('/metrics', { authorization: basic('prometheus', token) }), await cold.call('/metrics', {})];
+    } finally {
+      cold.restore();
+    }
+
+    // Assess
+    await recorded('access', 'METRICS_TOKEN_PARAM holding a non-ASCII token: 503 for everyone (fail closed), no pull, the reason logged without the token', () => {
+      expect(replies.map((r) => r.status)).toEqual([503, 503]);
+      expect(api.requests).toHaveLength(0);
+      expect(stderr.join('')).toContain('METRICS_TOKEN_PARAM: holds a character outside printable ASCII');
+      expect(leaks(stderr.join('') + replies.map((r) => r.body).join(''), [token])).toEqual([]);
     });
   });
 });

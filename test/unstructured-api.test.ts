@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { normalizeApiUrl } from '../lib/config.js';
 import { loadMinorGc, NUDGE_EVERY_BYTES } from '../lib/pull/gc-nudge.js';
-import { JsonArrayStream, JsonStreamError } from '../lib/pull/json-stream.js';
-import { PULL_ERROR_KINDS, PullError, pullJobs, type PullOptions, type PullStats } from '../lib/pull/unstructured-api.js';
+import { JsonArrayStream, type JsonStreamError } from '../lib/pull/json-stream.js';
+import { PULL_ERROR_KINDS, PullError } from '../lib/pull/pull-error.js';
+import { pullJobs, type PullOptions, type PullStats } from '../lib/pull/unstructured-api.js';
 import {
   errorScenario,
   INVALID_KEY_DETAIL,

@@ -19,7 +19,7 @@
  */
 import { keepHiddenClass } from '../common/keep-hidden-class.js';
 import { murmur3x86x128 } from '../common/murmur3.js';
-import { compareCodeUnits, wellFormed } from '../common/text.js';
+import { compareCodeUnits, shownWorkflowName, wellFormed } from '../common/text.js';
 import type { Job } from '../records/job.js';
 import type { ScannedJob } from '../records/scanner.js';
 import {
@@ -52,7 +52,7 @@ export const OTHER_VALUE = 'other';
 /**
  * Workflows tracked one by one (see the top of the file): MAX_WORKFLOWS' largest value (config.ts), so any
  * workflow that can be exported is tracked in an account of up to this many workflows. At ~100 bytes a cold
- * workflow, plus its id and name (at most 256 characters each), the rows cost at most ~110 MB.
+ * workflow, plus its id (at most 256 characters) and name (at most 200), the rows cost at most ~100 MB.
  */
 export const MAX_TRACKED_WORKFLOWS = 100_000;
 /**
@@ -60,13 +60,6 @@ export const MAX_TRACKED_WORKFLOWS = 100_000;
  * hot groups are thus at most ~32 bytes a job, and most jobs of a busy account are counted on the fast path.
  */
 export const PROMOTE_AT_JOBS = 32;
-/**
- * Longest workflow name kept (UTF-16 code units): a longer one is kept as its first 255 and `…`. Every
- * tracked workflow keeps its name (any of them may end up exported), and names have no length limit in the
- * API: without this bound, 100,000 workflows could hold gigabytes of names.
- */
-export const MAX_WORKFLOW_NAME_LENGTH = 256;
-
 export interface AggregateOptions {
   readonly nowMs: number;
   readonly runtimeWindowSeconds: number;
@@ -125,15 +118,6 @@ class LabelTable {
 /** Where a workflow name is read from, only when it is shown (a Job, or a ScannedJob's lazy getter). */
 interface Named {
   readonly workflowName: string;
-}
-
-/** The name kept for a workflow: well-formed (see wellFormed), at most MAX_WORKFLOW_NAME_LENGTH long. */
-export function keptName(name: string): string {
-  if (name.length <= MAX_WORKFLOW_NAME_LENGTH) return wellFormed(name);
-  let cut = MAX_WORKFLOW_NAME_LENGTH - 1;
-  const last = name.charCodeAt(cut - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut--; // do not split a surrogate pair
-  return `${wellFormed(name.slice(0, cut))}…`;
 }
 
 /** The per-workflow rows, struct of arrays (see the top of the file). */
@@ -268,6 +252,7 @@ export class Aggregator {
 
     const t = status.terminal;
     const value = t >= 0 ? runtime : createdAtMs;
+    // biome-ignore lint/suspicious/noSelfCompare: `runtime === runtime` is the counting loop's NaN test (NaN: no runtime)
     const timed = t >= 0 && runtime === runtime;
     const recent = timed && createdAtMs + runtime * 1000 >= this.#windowStartMs;
     const group = row >= 0 ? rows.groups[row] : this.#untrackedGroup;
@@ -291,7 +276,7 @@ export class Aggregator {
       if (createdAtMs > (rows.nameCreatedMs[row] as number)) this.#rename(row, named, createdAtMs);
       return row;
     }
-    if (rows.count < this.#maxTracked) return rows.add(id, keptName(named.workflowName), createdAtMs);
+    if (rows.count < this.#maxTracked) return rows.add(id, shownWorkflowName(named.workflowName), createdAtMs);
     this.#untrackedGroup ??= new GroupAccumulator(this.#bucketCount);
     this.#untrackedIds ??= new IdSet();
     const h = this.#hash;
@@ -302,7 +287,7 @@ export class Aggregator {
 
   /** A renamed workflow shows its newest name. */
   #rename(row: number, named: Named, createdAtMs: number): void {
-    this.#rows.names[row] = keptName(named.workflowName);
+    this.#rows.names[row] = shownWorkflowName(named.workflowName);
     this.#rows.nameCreatedMs[row] = createdAtMs;
   }
 
@@ -320,6 +305,7 @@ export class Aggregator {
     const pending = this.#labelPending;
     this.#log.replay(this.#rows, row, (status, jobType, recent, value) => {
       const t = terminal[status]!;
+      // biome-ignore lint/suspicious/noSelfCompare: the NaN test (NaN: no runtime)
       group.count(status, t, pending[status]!, jobType, value, t >= 0 && value === value ? bucketIndex(bounds, value) : 0, recent);
     });
     return group;

@@ -54,6 +54,7 @@ export class GroupAccumulator {
     const at = this.#countsAt + this.slot(jobType) * STATUS_SLOTS + status;
     const c = this.cells; // read after slot(), which may grow them
     c[at] = (c[at] as number) + 1;
+    // biome-ignore lint/suspicious/noSelfCompare: the NaN test (NaN: no runtime)
     if (terminal >= 0 && value === value) {
       const b = BUCKETS + terminal * this.#b1 + bucket;
       c[b] = (c[b] as number) + 1;

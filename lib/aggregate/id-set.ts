@@ -14,20 +14,18 @@
  * one), so the whole table is in order of h and thus of group, and an entry holds its own h, b, c, d. When it
  * is full, it is merged into the dense array in place by one backward pass over the groups and the slots
  * together: each group moves up by the number of pending entries of the groups before it, and its own pending
- * entries are written after it (sequential memory traffic on both sides, no scratch copy). This replaced an
- * index of entry numbers with a list per group threaded through it for the merge: that merge read the pending
- * entries in random order, and 10^6 ids take ~12% less time now (0.85–0.91× in one process, alternated).
+ * entries are written after it (sequential memory traffic on both sides, no scratch copy).
  * The dense arrays are views of one plain ArrayBuffer reserved for RESERVED_ENTRIES entries: a buffer that
  * large is mapped fresh and zero without being touched, so memory is committed page by page as entries are
  * written, and the arrays never exist twice (past the reservation, a 4× bigger one is taken and the entries
  * copied). Plain buffers, not resizable ones: on Node 20, typed arrays over a resizable (or growable shared)
- * buffer read and write about twice as slowly (measured: 10^6 ids in ~170 ms against ~90 ms). A hash table of
- * the same ids at a sane load factor would take 20–32 bytes an id, plus the old table while it rehashes;
- * storing 10^6 random 128-bit ids exactly needs at least ~13.7 bytes an id, whatever the structure.
+ * buffer read and write about twice as slowly.
  *
  * A released IdSet (`release()`, once the snapshot is taken) hands its memory to the next one: a serving
  * exporter collects again and again, and on these VMs the first write to a fresh page costs more than the id
- * set's own work (~4 ms a MB: ~60 ms at 10^6 ids).
+ * set's own work.
+ *
+ * Measurements, and the designs this replaced: docs/performance.md ("Exact dedup in 14 bytes an id").
  *
  * Any other id (not a UUID, upper-case hex, up to MAX_ID_LENGTH characters of anything) is hashed to 128 bits
  * (MurmurHash3_x86_128 of its UTF-16 code units, lib/common/murmur3.ts) and stored as if those were a UUID's:
@@ -89,10 +87,8 @@ let spare: IdMemory | undefined;
 export class IdSet {
   /**
    * Entries merged at a time: 2^17 + 1024 slots of 17 bytes (2.2 MB), written whole by a 100k pull too, so it
-   * adds nothing to the 1M − 100k difference. Measured with the previous table layout: the benchmark's 1M − 100k
-   * peak RSS was 16.0 MB with 2^16 and 17.4 MB with 2^17 (four processes of each, alternated); 10^6 ids took
-   * ~110 ms with 2^16, ~100 ms with 2^17 and ~140 ms with 2^15. A bigger table is written whole only by bigger
-   * pulls; a smaller one merges, and so moves the dense array, more often.
+   * adds nothing to the 1M − 100k difference. A bigger table is written whole only by bigger pulls; a smaller
+   * one merges, and so moves the dense array, more often (the sizes tried: docs/performance.md).
    */
   static readonly PENDING_CAPACITY = 1 << 16;
   static readonly MAX_GROUP_SIZE = 32;

@@ -76,6 +76,7 @@ function select(values: Float64Array, left: number, right: number, k: number): v
     const a = values[left] as number;
     const b = values[mid] as number;
     const c = values[right] as number;
+    // biome-ignore lint/complexity/useMathMinMax: the median of three by comparisons alone, in the selection loop
     const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
     let i = left;
     let j = right;

@@ -8,7 +8,7 @@
  * The SDK is imported lazily (only when the store is used), like the CloudWatch client.
  */
 import type { GetObjectCommand, PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { whenMissing } from '../optional-dependency.js';
+import { whenMissing } from '../common/optional-dependency.js';
 import { StateConflictError, type StateStore, type StoredState } from './store.js';
 
 /** What the store needs of a client: a real S3Client, or a wrapper in tests. */

@@ -4,10 +4,9 @@
  * Every socket read is a fresh 64 KiB buffer, and the HTTP parser copies each body piece into another; both
  * live outside the JS heap and are freed only when a garbage collection finds them dead. The exporter
  * keeps almost nothing on the JS heap while it reads (records are scanned from the bytes), so collections
- * are rare and tens of MB of dead buffers pile up: a 1M-job download that drops every byte peaks at 82–92 MB
- * under a 64 MB heap. A minor collection (a scavenge of the nearly empty young generation, well under a
- * millisecond) every NUDGE_EVERY_BYTES frees them: the same download peaks at 58–59 MB, at 100k and at 1M
- * jobs alike (measured on Node 20 with a local server; docs/performance.md).
+ * are rare and tens of MB of dead buffers pile up. A minor collection (a scavenge of the nearly empty young
+ * generation, well under a millisecond) every NUDGE_EVERY_BYTES frees them, so that the peak does not grow
+ * with the size of the list (figures: docs/performance.md, "Spent transport buffers are freed").
  *
  * loadYoungGenerationHold (below) keeps those scavenges from growing V8's young generation during a pull.
  *
@@ -16,10 +15,7 @@
  * nudge is a no-op and only memory is lost, never data.
  */
 
-/**
- * Bytes of body between two nudges: ~110 scavenges for a 460 MB list (~0.3 ms each). Measured at 1M jobs:
- * 8 MiB gave peaks of 94–98 MB, 4 MiB 85–88 MB with a smaller spread.
- */
+/** Bytes of body between two nudges: ~110 scavenges for a 460 MB list (the sizes tried: docs/performance.md). */
 export const NUDGE_EVERY_BYTES = 4 * 2 ** 20;
 
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
@@ -42,20 +38,38 @@ let holdLoaded: Promise<YoungGenerationHold> | undefined;
 
 /** The process's minor-collection function, made once. */
 export function loadMinorGc(): Promise<MinorGc> {
-  loaded ??= (async () => {
+  loaded ??= loadGc().then((gc) => (gc === undefined ? () => undefined : () => gc({ type: 'minor' })));
+  return loaded;
+}
+
+let gcLoaded: Promise<GcFunction | undefined> | undefined;
+
+/** V8's `gc`, taken as the module comment says; undefined when it cannot be had. */
+function loadGc(): Promise<GcFunction | undefined> {
+  gcLoaded ??= (async () => {
     const exposed = (globalThis as { gc?: GcFunction }).gc;
-    if (typeof exposed === 'function') return () => exposed({ type: 'minor' });
+    if (typeof exposed === 'function') return exposed;
     try {
       const [v8, vm] = await Promise.all([import('node:v8'), import('node:vm')]);
       v8.setFlagsFromString('--expose-gc');
       const gc = vm.runInNewContext('gc') as unknown;
-      if (typeof gc === 'function') return () => (gc as GcFunction)({ type: 'minor' });
+      if (typeof gc === 'function') return gc as GcFunction;
     } catch {
       // no way to collect here: nudges do nothing
     }
-    return () => undefined;
+    return undefined;
   })();
-  return loaded;
+  return gcLoaded;
+}
+
+/**
+ * Asks for a full collection, run by V8 in a task of its own (not in the caller's stack), for when a large buffer
+ * has just become garbage: on the old generation it would wait for the next full collection, which a process
+ * that allocates little may not run for a long time (docs/reliability.md, the large render). Does nothing where
+ * `gc` cannot be had.
+ */
+export function collectSoon(): void {
+  void loadGc().then((gc) => gc?.({ type: 'major', execution: 'async' }));
 }
 
 /**
@@ -63,10 +77,8 @@ export function loadMinorGc(): Promise<MinorGc> {
  *
  * V8 doubles the young generation once the bytes surviving its scavenges, summed since the last growth,
  * exceed its size. A long pull runs a scavenge every NUDGE_EVERY_BYTES, each with a few tens of KB of live
- * transport objects, so the new space (V8's heap space statistics) grew from 1 MB to 8 MB during a 1M-job pull
- * (~110 nudges) and to 4 MB during a 100k one: ~4 MB of the 1M − 100k peak RSS difference (docs/performance.md).
- * Held, it stays at 2 MB during both (Node 20; newer V8 declares a minimum of 2 for the flag, and whether that
- * applies to a value set at run time is not verified). The growth
+ * transport objects, so without the hold the new space would grow with the length of the pull
+ * (docs/performance.md, "The young generation keeps its size during a pull", with the Node 22 caveat). The growth
  * factor is read at each growth, so setting it to 1 for the pull's duration stops the growth and nothing else;
  * the limit flag (--max-semi-space-size) is read only at start-up. Holds nest (concurrent pulls); the
  * factor goes back to V8's default when the last one is released, so a factor set on the command line is not

@@ -384,11 +384,15 @@ export class JsonArrayStream {
 
   /** Decodes and parses the element ending at `end` (exclusive) in this chunk, and delivers it. */
   #complete(view: Buffer, start: number, end: number, base: number): void {
-    if (this.#skipping) return this.#passOver();
+    if (this.#skipping) {
+      this.#passOver();
+      return;
+    }
     const size = this.#carryLength + (end - start);
     if (size > this.#maxElementBytes) {
       if (this.#onOversized === undefined) throw this.#tooLarge(base + end);
-      return this.#passOver();
+      this.#passOver();
+      return;
     }
     const declined = this.#declined;
     this.#declined = false;
@@ -484,8 +488,7 @@ export class JsonArrayStream {
   }
 
   #invalidElement(error: unknown, text: string): JsonStreamError {
-    // V8 quotes a little of the source, which may hold newlines: keep the message one line.
-    const reason = oneLine(error instanceof Error ? error.message : String(error));
+    const reason = withoutSourceExcerpt(oneLine(error instanceof Error ? error.message : String(error)));
     // V8 reports a UTF-16 position in the decoded text for most errors; turn it into a stream byte offset.
     // Without one (e.g. "Unexpected token"), the element's own offset is the best there is.
     const position = /at position (\d+)/.exec(reason)?.[1];
@@ -499,6 +502,19 @@ export class JsonArrayStream {
   #unexpected(byte: number, offset: number, expected: string): JsonStreamError {
     return new JsonStreamError(`invalid JSON at offset ${offset}: unexpected ${describeByte(byte)}, expected ${expected}`, offset);
   }
+}
+
+/**
+ * A JSON.parse message without the source V8 quotes in it (`Unexpected token 'k', "{"a": key-012345"... is not
+ * valid JSON`: about ten characters either side of the error). The source is the upstream's answer, which may
+ * echo the API key: ten characters of it went into the log and onto the status page. V8 writes its own words
+ * with single quotes, so everything from the first double quote to the last is the excerpt.
+ */
+export function withoutSourceExcerpt(message: string): string {
+  const first = message.indexOf('"');
+  if (first < 0) return message;
+  const head = message.slice(0, first).replace(/[\s,.]+$/, '');
+  return `${head === '' ? 'not valid JSON' : head} (source not quoted)`;
 }
 
 const BOM = [0xef, 0xbb, 0xbf] as const;

@@ -76,6 +76,7 @@ export class ScannedJob {
 
   get workflowName(): string {
     if (this.nameKind !== KIND_STRING) return this.workflowId;
+    // A long name is decoded each time, never interned (ByteInterner.MAX_INTERNED_BYTES), for the aggregation to cut.
     return this.#names.get(this.nameBytes as Buffer, this.nameStart, this.nameEnd, this.nameFlags);
   }
 

@@ -19,27 +19,27 @@ export function toJob(raw: unknown): Job | SkipReason {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not_an_object';
   const record = raw as Record<string, unknown>;
 
-  const id = record['id'];
+  const id = record.id;
   if (!isId(id)) return 'invalid_id';
-  const workflowId = record['workflow_id'];
+  const workflowId = record.workflow_id;
   if (!isId(workflowId)) return 'invalid_workflow_id';
-  const status = record['status'];
+  const status = record.status;
   // Unknown statuses are kept as sent: older API versions used other strings and new ones may appear.
   if (typeof status !== 'string' || status.length === 0) return 'invalid_status';
-  const createdAt = record['created_at'];
+  const createdAt = record.created_at;
   const createdAtMs = typeof createdAt === 'string' ? parseRfc3339(createdAt) : NaN;
   if (Number.isNaN(createdAtMs)) return 'invalid_created_at';
 
   // Required by the schema, but a missing name must not lose the job: the id names the workflow then.
-  const name = record['workflow_name'];
+  const name = record.workflow_name;
   const workflowName = typeof name === 'string' ? name : workflowId;
 
   // The schema says absent means the default and does not allow null; anything unusable counts as the default.
-  const type = record['job_type'];
+  const type = record.job_type;
   const jobType = typeof type === 'string' && type.length > 0 ? type : DEFAULT_JOB_TYPE;
 
   // Absent or null right after creation: no runtime yet, which is not an error.
-  const runtime = record['runtime'];
+  const runtime = record.runtime;
   let runtimeSeconds: number | undefined;
   let runtimeInvalid = false;
   if (runtime !== undefined && runtime !== null) {

@@ -1,10 +1,13 @@
 /**
- * `osls package` once per test run, shared by every test file that needs the deployment artifacts.
+ * `osls package` once per test run and set of params, shared by every test file that needs the deployment
+ * artifacts.
  *
- * - Output: test/.artifacts/package/<fingerprint>/ (CloudFormation template + one zip per function), the
- *   fingerprint being a hash of serverless.yml, package.json, package-lock.json, lib/ and functions/: a second
- *   test file (or a second `vitest run` with no source change) reuses it; a source change makes a new one (in a
- *   new directory, so a test still reading the previous one is not disturbed).
+ * - Output: test/.artifacts/package/<fingerprint>-<params>/ (CloudFormation template + one zip per function +
+ *   serverless-state.json), the fingerprint being a hash of serverless.yml, package.json, package-lock.json, lib/,
+ *   functions/ and deploy/ (the local plugin): a second test file (or a second `vitest run` with no source change)
+ *   reuses it; a source change makes a new one (in a new directory, so a test still reading the previous one is
+ *   not disturbed). `ensurePackaged()` packages the default params; `ensurePackaged({ name: value })` packages with
+ *   `--param="name=value"` each (every combination is a run of its own: keep them few).
  * - Test files run in parallel workers: a lock directory (mkdir is atomic) makes one of them package while the
  *   others wait, then read the result. A lock left by a dead process is taken over.
  * - Packaging runs with no AWS credentials or config at all (and a proxy that refuses every connection), which
@@ -43,6 +46,7 @@ export interface Packaged {
   /** Directory holding the template and the zips (test/.artifacts/package/<fingerprint>/). */
   readonly dir: string;
   /** cloudformation-template-update-stack.json, parsed. */
+  // biome-ignore lint/suspicious/noExplicitAny: the parsed CloudFormation template, read by path
   readonly template: any;
   /** The template as text (for searches). */
   readonly templateText: string;
@@ -54,17 +58,50 @@ export interface Packaged {
   readonly packageMs: number;
   /** True when this call found the artifacts already made (by another file or an earlier run). */
   readonly reused: boolean;
+  /** serverless-state.json, parsed: the resolved service (stack tags, which the template does not carry). */
+  // biome-ignore lint/suspicious/noExplicitAny: the parsed serverless state, read by path
+  readonly state: any;
+  /** The `--param` values it was packaged with (empty: the defaults). */
+  readonly params: Readonly<Record<string, string>>;
 }
 
-let memo: Promise<Packaged> | undefined;
+export type PackageParams = Readonly<Record<string, string>>;
 
-/** Packages the service (or reuses a current package) and returns the template and zips. */
-export function ensurePackaged(): Promise<Packaged> {
-  memo ??= ensure().catch((error: unknown) => {
-    memo = undefined;
-    throw error;
-  });
-  return memo;
+/**
+ * The param combinations that change which resources the template has (test/deploy-options.test.ts,
+ * test/deploy-cfn-lint.test.ts): each is an osls run of its own (a few seconds), so they are few and combined.
+ */
+export const PACKAGE_VARIANTS = {
+  default: {},
+  /** CloudWatch only: no metrics function, URL or public permission. */
+  endpointOff: { prometheusEndpoint: 'false' },
+  /** A KMS key of the stack's own for the alarm topic, and an e-mail subscription. */
+  secured: { alarmTopicKmsKey: 'create', alarmEmail: 'oncall@example.com' },
+  /** The alarm topic encrypted with an existing key (no key resource). */
+  ownKey: { alarmTopicKmsKey: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+} as const satisfies Record<string, PackageParams>;
+
+const memo = new Map<string, Promise<Packaged>>();
+
+/** Packages the service with these params (or reuses a current package) and returns the template and zips. */
+export function ensurePackaged(params: PackageParams = {}): Promise<Packaged> {
+  const key = paramsKey(params);
+  let pending = memo.get(key);
+  if (pending === undefined) {
+    pending = ensure(params).catch((error: unknown) => {
+      memo.delete(key);
+      throw error;
+    });
+    memo.set(key, pending);
+  }
+  return pending;
+}
+
+/** `default`, or a short hash of the params (sorted): part of the package directory's name. */
+function paramsKey(params: PackageParams): string {
+  const entries = Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (entries.length === 0) return 'default';
+  return createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 12);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -88,6 +125,7 @@ export function sourceFingerprint(): string {
     join(ROOT, 'package-lock.json'),
     ...listFiles(join(ROOT, 'lib')),
     ...listFiles(join(ROOT, 'functions')),
+    ...listFiles(join(ROOT, 'deploy')),
   ]
     .filter((f) => existsSync(f))
     .sort();
@@ -106,7 +144,7 @@ export function sourceFingerprint(): string {
  * The package in `dir`, or undefined when there is none or (with `current` set) it was made from other sources.
  * Right after packaging, `current` is false: sources edited while osls ran must not discard what it just made.
  */
-function readPackaged(dir: string, reused: boolean, current = true): Packaged | undefined {
+function readPackaged(dir: string, params: PackageParams, reused: boolean, current = true): Packaged | undefined {
   const fingerprintPath = join(dir, FINGERPRINT_FILE);
   const templatePath = join(dir, 'cloudformation-template-update-stack.json');
   if (!existsSync(fingerprintPath) || !existsSync(templatePath)) return undefined;
@@ -118,7 +156,8 @@ function readPackaged(dir: string, reused: boolean, current = true): Packaged | 
     if (name.endsWith('.zip')) zips[name.slice(0, -'.zip'.length)] = join(dir, name);
   }
   const log = existsSync(join(dir, LOG_FILE)) ? readFileSync(join(dir, LOG_FILE), 'utf8') : '';
-  return { dir, template: JSON.parse(templateText), templateText, zips, log, packageMs: meta.packageMs, reused };
+  const state = JSON.parse(readFileSync(join(dir, 'serverless-state.json'), 'utf8'));
+  return { dir, template: JSON.parse(templateText), templateText, zips, log, packageMs: meta.packageMs, reused, state, params };
 }
 
 function pidAlive(pid: number): boolean {
@@ -187,11 +226,12 @@ function offlineEnv(): NodeJS.ProcessEnv {
   };
 }
 
-function runOsls(outDir: string): Promise<{ log: string; ms: number }> {
+function runOsls(outDir: string, params: PackageParams): Promise<{ log: string; ms: number }> {
   const bin = realpathSync(join(ROOT, 'node_modules', '.bin', 'osls'));
   const started = Date.now();
+  const paramArgs = Object.entries(params).map(([name, value]) => `--param=${name}=${value}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'package', '--stage', TEST_STAGE, '--package', outDir], {
+    const child = spawn(process.execPath, [bin, 'package', '--stage', TEST_STAGE, '--package', outDir, ...paramArgs], {
       cwd: ROOT,
       env: offlineEnv(),
       // stdin closed: osls must never wait for input.
@@ -213,19 +253,20 @@ function runOsls(outDir: string): Promise<{ log: string; ms: number }> {
   });
 }
 
-/** Where the package made from sources with this fingerprint lives. */
-function dirFor(fingerprint: string): string {
-  return join(PACKAGE_DIR, fingerprint.slice(0, 16));
+/** Where the package made from sources with this fingerprint and these params lives. */
+function dirFor(fingerprint: string, params: PackageParams): string {
+  return join(PACKAGE_DIR, `${fingerprint.slice(0, 16)}-${paramsKey(params)}`);
 }
 
 /**
  * Packages made from older sources are removed once nothing of this run can be reading them any more (another
- * test file may still be unzipping an older one when sources change mid-run, so never the recent ones).
+ * test file may still be unzipping an older one when sources change mid-run, so never the recent ones). Packages
+ * of the current sources (other params) are kept, however old.
  */
-function removeOldPackages(keep: string): void {
+function removeOldPackages(fingerprint: string): void {
   for (const name of readdirSync(PACKAGE_DIR)) {
     const path = join(PACKAGE_DIR, name);
-    if (path === keep) continue;
+    if (name.startsWith(`${fingerprint.slice(0, 16)}-`)) continue;
     try {
       if (Date.now() - statSync(path).mtimeMs > OLD_PACKAGE_MS) rmSync(path, { recursive: true, force: true });
     } catch {
@@ -234,26 +275,26 @@ function removeOldPackages(keep: string): void {
   }
 }
 
-async function ensure(): Promise<Packaged> {
-  const ready = readPackaged(dirFor(sourceFingerprint()), true);
+async function ensure(params: PackageParams): Promise<Packaged> {
+  const ready = readPackaged(dirFor(sourceFingerprint(), params), params, true);
   if (ready !== undefined) return ready;
   return withLock(async () => {
     // Another worker may have packaged the same sources while this one waited for the lock.
     const fingerprint = sourceFingerprint();
-    const dir = dirFor(fingerprint);
-    const made = readPackaged(dir, true);
+    const dir = dirFor(fingerprint, params);
+    const made = readPackaged(dir, params, true);
     if (made !== undefined) return made;
     mkdirSync(PACKAGE_DIR, { recursive: true });
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
-    const { log, ms } = await runOsls(tmp);
+    const { log, ms } = await runOsls(tmp, params);
     writeFileSync(join(tmp, LOG_FILE), log);
-    writeFileSync(join(tmp, FINGERPRINT_FILE), JSON.stringify({ fingerprint, packageMs: ms, at: new Date().toISOString() }));
+    writeFileSync(join(tmp, FINGERPRINT_FILE), JSON.stringify({ fingerprint, params, packageMs: ms, at: new Date().toISOString() }));
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
-    removeOldPackages(dir);
+    removeOldPackages(fingerprint);
     // Sources edited while osls ran must not discard what it just made: no fingerprint check here.
-    const packaged = readPackaged(dir, false, false);
+    const packaged = readPackaged(dir, params, false, false);
     if (packaged === undefined) throw new Error(`osls package left no usable output in ${dir}:\n${log}`);
     return packaged;
   });

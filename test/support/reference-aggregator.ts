@@ -1,10 +1,10 @@
 /**
  * The oracle of lib/aggregate/aggregator.ts: the Aggregator as it was before its per-workflow state became
- * compact (issue 15), kept unchanged but for its name, its imports, the names it keeps (cut as the new one
- * cuts them, keptName) and the snapshot field it has no use for (workflowsUntracked, always 0). It holds a
- * full GroupAccumulator for every workflow until the snapshot, so it is simple and its results are the
- * reference; the compact one must give bit for bit the same snapshot whenever every workflow is tracked
- * (test/aggregate-compact.test.ts).
+ * compact (issue 15), kept unchanged but for its name, its imports, the snapshot field it has no use for
+ * (workflowsUntracked, always 0) and the rules made since for every aggregator (names cut by
+ * shownWorkflowName). It holds a full GroupAccumulator for every workflow until the snapshot, so it is simple
+ * and its results are the reference; the compact one must give bit for bit the same snapshot whenever every
+ * workflow is tracked (test/aggregate-compact.test.ts).
  */
 import { keepHiddenClass } from '../../lib/common/keep-hidden-class.js';
 import { FloatList } from '../../lib/aggregate/float-list.js';
@@ -24,8 +24,7 @@ import {
   type SkipReason,
   type TerminalStatus,
 } from '../../lib/vocabulary.js';
-import { compareCodeUnits, wellFormed } from '../../lib/common/text.js';
-import { keptName } from '../../lib/aggregate/aggregator.js';
+import { compareCodeUnits, shownWorkflowName, wellFormed } from '../../lib/common/text.js';
 
 /**
  * Bounds on label values the API controls. A misbehaving upstream sending thousands of distinct
@@ -247,6 +246,7 @@ export class ReferenceAggregator {
     if (runtimeInvalid) this.#runtimeUnparsable++;
 
     const t = status.terminal;
+    // biome-ignore lint/suspicious/noSelfCompare: `runtime === runtime` is the counting loop's NaN test (NaN: no runtime)
     if (t >= 0 && runtime === runtime) {
       const buckets = group.buckets[t] as Float64Array;
       const b = bucketIndex(this.#options.histogramBuckets, runtime);
@@ -270,7 +270,7 @@ export class ReferenceAggregator {
     const id = wellFormed(rawId);
     let wf = this.#workflows.get(id);
     if (wf === undefined) {
-      wf = { id, name: keptName(named.workflowName), nameCreatedMs: createdAtMs, group: new GroupAccumulator(this.#options.histogramBuckets.length) };
+      wf = { id, name: shownWorkflowName(named.workflowName), nameCreatedMs: createdAtMs, group: new GroupAccumulator(this.#options.histogramBuckets.length) };
       this.#workflows.set(id, wf);
     } else if (createdAtMs > wf.nameCreatedMs) this.#rename(wf, named, createdAtMs);
     return wf;
@@ -278,7 +278,7 @@ export class ReferenceAggregator {
 
   /** A renamed workflow shows its newest name. */
   #rename(wf: WorkflowAccumulator, named: Named, createdAtMs: number): void {
-    wf.name = keptName(named.workflowName);
+    wf.name = shownWorkflowName(named.workflowName);
     wf.nameCreatedMs = createdAtMs;
   }
 

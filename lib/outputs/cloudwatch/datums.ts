@@ -24,7 +24,7 @@ import {
   TIMESTAMP_WINDOW_MS,
   VALUE_RANGE,
 } from './limits.js';
-import { compareCodeUnits } from '../../common/text.js';
+import { compareCodeUnits, cutText, MAX_WORKFLOW_NAME_CHARS } from '../../common/text.js';
 
 export const METRIC_NAMES = {
   jobs: 'Jobs',
@@ -49,8 +49,11 @@ export const DIMENSION_NAMES = { status: 'Status', workflow: 'Workflow' } as con
 /** Workflow dimension value of the entry folding every workflow past MAX_WORKFLOWS. */
 export const OTHER_WORKFLOW_DIMENSION_VALUE = 'Other';
 
-/** Workflow names longer than this are cut (with "...") in the Workflow dimension; the id keeps it unique. */
-export const MAX_WORKFLOW_NAME_CHARS = 200;
+/**
+ * Workflow names longer than this are cut (with "...") in the Workflow dimension; the id keeps it unique. The
+ * rule every output shares (lib/common/text.ts), re-exported where CloudWatch's contract is documented.
+ */
+export { MAX_WORKFLOW_NAME_CHARS };
 /** Workflow ids longer than this or not plain, and statuses longer than this or not clean, are shortened and tagged with a hash. */
 export const MAX_ID_CHARS = 128;
 
@@ -63,6 +66,22 @@ const REPLACEMENT = '?';
 export interface RenderDatumsOptions {
   /** Quantiles to publish (the configured QUANTILES); default: every quantile the snapshot holds. */
   readonly quantiles?: readonly number[];
+  /**
+   * Runtime quantiles per workflow too (`RecentJobRuntime*{Workflow,Status}`), not only over all workflows;
+   * default true. Off, a workflow costs 3·Q custom metrics less (settings.ts: CLOUDWATCH_WORKFLOW_QUANTILES).
+   */
+  readonly workflowRuntimeQuantiles?: boolean;
+  /**
+   * `Jobs{Workflow,Status}` for the terminal statuses (COMPLETED, STOPPED, FAILED) too, not only the pending
+   * ones and unknown ones; default true. Off, a workflow costs 3 custom metrics less
+   * (settings.ts: CLOUDWATCH_WORKFLOW_TERMINAL_JOBS).
+   */
+  readonly workflowTerminalJobs?: boolean;
+}
+
+/** The runtime quantile metric names published for these configured quantiles (only 0.5, 0.9, 0.95, 0.99, 1 have one). */
+export function quantileMetricNames(quantiles: readonly number[]): string[] {
+  return RUNTIME_QUANTILE_METRICS.filter((m) => quantiles.some((q) => sameQuantile(q, m.quantile))).map((m) => m.metricName);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -87,10 +106,14 @@ export function renderDatums(collection: Collection, options: RenderDatumsOption
     datum(METRIC_NAMES.collectionDuration, 'Seconds', collection.durationSeconds, [], at),
   ];
   const quantileMetrics = selectQuantileMetrics(s, options.quantiles ?? s.quantiles);
-  groupDatums(out, s.total, [], quantileMetrics, at);
+  groupDatums(out, s.total, [], { quantileMetrics, terminalJobs: true }, at);
+  const perWorkflow: GroupSelection = {
+    quantileMetrics: options.workflowRuntimeQuantiles === false ? [] : quantileMetrics,
+    terminalJobs: options.workflowTerminalJobs !== false,
+  };
   for (const wf of s.workflows) {
     const workflow: Dimension = { Name: DIMENSION_NAMES.workflow, Value: workflowDimensionValue(wf.id, wf.name) };
-    groupDatums(out, wf, [workflow], quantileMetrics, at);
+    groupDatums(out, wf, [workflow], perWorkflow, at);
   }
   return out;
 }
@@ -115,13 +138,16 @@ function sameQuantile(a: number, b: number): boolean {
   return Math.abs(a - b) < 1e-9;
 }
 
-function groupDatums(
-  out: MetricDatum[],
-  g: GroupStats,
-  base: readonly Dimension[],
-  quantileMetrics: readonly SelectedQuantile[],
-  at: Date,
-): void {
+/** What a group publishes beyond its pending-status counts and ages. */
+interface GroupSelection {
+  readonly quantileMetrics: readonly SelectedQuantile[];
+  /** Jobs for COMPLETED, STOPPED and FAILED (the pending and unknown statuses are always published). */
+  readonly terminalJobs: boolean;
+}
+
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
+
+function groupDatums(out: MetricDatum[], g: GroupStats, base: readonly Dimension[], selection: GroupSelection, at: Date): void {
   // One Dimensions array per status of the group, shared by that status's datums (10k workflows make
   // ~200k datums: an array and an object less for most of them).
   const dimensions = new Map<string, Dimension[]>();
@@ -131,6 +157,7 @@ function groupDatums(
     return dims;
   };
   for (const [status, n] of jobCountsByStatusValue(g.byStatus)) {
+    if (!selection.terminalJobs && TERMINAL.has(status)) continue;
     out.push(datum(METRIC_NAMES.jobs, 'Count', n, withStatus(status), at));
   }
   for (const status of PENDING_STATUSES) {
@@ -140,7 +167,7 @@ function groupDatums(
     const recent = g.recent[status];
     // There is no percentile of nothing: publish no data point rather than a fake 0.
     if (recent.count === 0) continue;
-    for (const m of quantileMetrics) {
+    for (const m of selection.quantileMetrics) {
       const value = recent.quantiles[m.index];
       if (value !== undefined) out.push(datum(m.metricName, 'Seconds', value, withStatus(status), at));
     }
@@ -205,8 +232,9 @@ export function sanitiseDimensionText(raw: string): string {
     .trim();
 }
 
+/** cutText with an ASCII mark: dimension values are ASCII (sanitised), where code points are characters. */
 function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - ELLIPSIS.length).trimEnd()}${ELLIPSIS}`;
+  return cutText(text, max, ELLIPSIS);
 }
 
 /** 32-bit FNV-1a over UTF-16 code units, 8 hex digits: a short stable tag for text sanitising altered. */

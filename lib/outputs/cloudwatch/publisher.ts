@@ -6,7 +6,7 @@
  * starts that never publish do not pay for it.
  */
 import type { CloudWatchClient, CloudWatchClientConfig, MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { whenMissing } from '../../optional-dependency.js';
+import { whenMissing } from '../../common/optional-dependency.js';
 import { dimensionRecord, validateDatum, validateNamespace } from './datums.js';
 import { MAX_DATUMS_PER_REQUEST, SAFE_REQUEST_BYTES } from './limits.js';
 

@@ -5,8 +5,9 @@
 import type { Collection } from '../../collection.js';
 import { renderDatums } from './datums.js';
 import { publishDatums, type CloudWatchClientLike, type PublishReport } from './publisher.js';
+import type { CloudWatchMetricSettings } from './settings.js';
 
-export interface PublishCollectionOptions {
+export interface PublishCollectionOptions extends Partial<CloudWatchMetricSettings> {
   /** CloudWatch namespace (CLOUDWATCH_NAMESPACE). */
   readonly namespace: string;
   /** Runtime quantiles to publish (the configured QUANTILES); only 0.5, 0.9, 0.95, 0.99 and 1 have a metric. */
@@ -21,7 +22,11 @@ export interface PublishCollectionOptions {
 
 /** Publishes a collection; never throws for a request CloudWatch refused (see the report, and assertPublished). */
 export async function publishCollection(collection: Collection, options: PublishCollectionOptions): Promise<PublishReport> {
-  const datums = renderDatums(collection, { quantiles: options.quantiles });
+  const datums = renderDatums(collection, {
+    quantiles: options.quantiles,
+    ...(options.workflowRuntimeQuantiles !== undefined && { workflowRuntimeQuantiles: options.workflowRuntimeQuantiles }),
+    ...(options.workflowTerminalJobs !== undefined && { workflowTerminalJobs: options.workflowTerminalJobs }),
+  });
   return publishDatums(datums, {
     namespace: options.namespace,
     ...(options.client !== undefined && { client: options.client }),

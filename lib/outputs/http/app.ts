@@ -7,6 +7,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Collection } from '../../collection.js';
 import { renderPrometheus } from '../prometheus/render.js';
 import { renderStatusPage } from '../status-page.js';
+import { SharedBodies, type Produced } from './shared-bodies.js';
 
 export interface HttpRequest {
   readonly method: string;
@@ -47,6 +48,8 @@ export interface AppOptions {
 
 export class ExporterApp {
   readonly #options: AppOptions;
+  /** Concurrent requests for the same collection, page, format and encoding share one body. */
+  readonly #bodies = new SharedBodies<Collection>();
 
   constructor(options: AppOptions) {
     this.#options = options;
@@ -88,16 +91,33 @@ export class ExporterApp {
   async #metrics(request: HttpRequest): Promise<HttpResponse> {
     const collection = await this.#options.collection();
     const openMetrics = (request.headers.accept ?? '').includes('application/openmetrics-text');
+    const variant = `metrics ${openMetrics ? 'openmetrics' : 'text'} ${this.#gzip(request) ? 'gzip' : 'identity'}`;
+    return this.#bodies.get(collection, variant, () => this.#renderMetrics(request, collection, openMetrics), busy);
+  }
+
+  async #renderMetrics(request: HttpRequest, collection: Collection, openMetrics: boolean): Promise<Produced> {
     const rendered = await renderPrometheus(collection, { version: this.#options.version, demo: this.#options.demo === true, openMetrics });
     const response = await this.#encode(request, rendered.bytes, rendered.contentType);
-    if (response.body.buffer === rendered.bytes.buffer) return { ...response, release: () => rendered.release() };
+    if (response.body.buffer === rendered.bytes.buffer) return { response, release: () => rendered.release() };
     rendered.release(); // gzipped or refused: the exposition's bytes are no longer needed
-    return response;
+    return { response };
   }
 
   async #statusPage(request: HttpRequest): Promise<HttpResponse> {
     const collection = await this.#options.collection();
-    return await this.#encode(request, renderStatusPage(collection, { version: this.#options.version, demo: this.#options.demo === true }), 'text/html; charset=utf-8');
+    const variant = `status ${this.#gzip(request) ? 'gzip' : 'identity'}`;
+    return this.#bodies.get(
+      collection,
+      variant,
+      async () => ({
+        response: await this.#encode(request, renderStatusPage(collection, { version: this.#options.version, demo: this.#options.demo === true }), 'text/html; charset=utf-8'),
+      }),
+      busy,
+    );
+  }
+
+  #gzip(request: HttpRequest): boolean {
+    return acceptsGzip(request.headers['accept-encoding']);
   }
 
   async #encode(request: HttpRequest, body: string | Buffer, contentType: string): Promise<HttpResponse> {
@@ -119,6 +139,11 @@ export class ExporterApp {
     }
     return { status: 200, headers, body: out };
   }
+}
+
+/** Every shared body slot is taken (MAX_LIVE_BODIES): slow clients hold them; try again shortly. */
+function busy(): HttpResponse {
+  return text(503, 'busy: too many responses are being sent; retry shortly\n', { 'retry-after': '5' });
 }
 
 function text(status: number, body: string, extra: Record<string, string> = {}): HttpResponse {

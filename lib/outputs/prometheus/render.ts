@@ -9,6 +9,7 @@
  * directly renders 10k workflows (≈10^6 series) without a label object per sample.
  */
 import { keepHiddenClass } from '../../common/keep-hidden-class.js';
+import { collectSoon } from '../../pull/gc-nudge.js';
 import type { Collection } from '../../collection.js';
 import type { Snapshot } from '../../aggregate/snapshot.js';
 import { PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES } from '../../vocabulary.js';
@@ -23,7 +24,23 @@ export interface RenderOptions {
   /** Simulated jobs from the embedded demo: labels build_info `demo="true"` so nobody alerts on them. */
   readonly demo?: boolean;
   readonly openMetrics?: boolean;
+  /** Largest exposition written (MAX_EXPOSITION_BYTES; smaller in tests). */
+  readonly maxBytes?: number;
 }
+
+/**
+ * Largest exposition rendered, in bytes. Past it the render is abandoned and /metrics reads `unstructured_up 0`
+ * with `kind="exposition_too_large"`: a failed pull's form, never a 500. With the defaults a workflow is about
+ * 90 series, 13 KB with a short name and 28 KB with a 200-character one (test/reliability-serve.test.ts), so
+ * 1 GiB is 37,000–79,000 workflows, far past what Prometheus ingests at each scrape; and a 1 GiB exposition
+ * already takes 1.25 GiB of arena (plus its chunks while it grows).
+ * Node 20's largest Buffer (4 GiB) was the only limit before: five workflows with 12 MB names made the
+ * arena's allocation throw (a 500).
+ */
+export const MAX_EXPOSITION_BYTES = 1024 ** 3;
+
+/** `unstructured_collect_error` kind of a render abandoned at MAX_EXPOSITION_BYTES. */
+export const EXPOSITION_TOO_LARGE = 'exposition_too_large';
 
 /**
  * The exposition: `bytes` is what goes on the wire, `body` decodes it (once) for callers that want text.
@@ -40,7 +57,7 @@ export interface Rendered {
 class RenderedExposition implements Rendered {
   #bytes: Buffer | undefined;
   #text: string | undefined;
-  readonly #arena: Buffer;
+  #arena: Buffer | undefined;
 
   constructor(
     readonly contentType: string,
@@ -61,15 +78,43 @@ class RenderedExposition implements Rendered {
 
   release(): void {
     if (this.#bytes === undefined) return;
+    const used = this.#bytes.length;
+    const arena = this.#arena as Buffer;
     this.#bytes = undefined;
-    OutputArena.give(this.#arena);
+    this.#arena = undefined; // a dropped arena must not stay reachable from here
+    OutputArena.give(arena, used);
   }
 }
 
 export async function renderPrometheus(collection: Collection, options: RenderOptions): Promise<Rendered> {
   const openMetrics = options.openMetrics === true;
   const contentType = openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
-  return new RenderedExposition(contentType, writeExposition(collection, options.version, options.demo === true, openMetrics));
+  const demo = options.demo === true;
+  const maxBytes = options.maxBytes ?? MAX_EXPOSITION_BYTES;
+  let written: { bytes: Buffer; arena: Buffer };
+  try {
+    written = writeExposition(collection, options.version, demo, openMetrics, maxBytes);
+  } catch (error) {
+    if (!(error instanceof ExpositionTooLargeError)) throw error;
+    // The failed-pull form says what happened; the collection itself stays as it is (the status page shows it).
+    const tooLarge: Collection = {
+      ok: false,
+      errorKind: EXPOSITION_TOO_LARGE,
+      errorMessage: error.message,
+      durationSeconds: collection.durationSeconds,
+      finishedAtMs: collection.finishedAtMs,
+    };
+    written = writeExposition(tooLarge, options.version, demo, openMetrics, Number.POSITIVE_INFINITY);
+  }
+  return new RenderedExposition(contentType, written);
+}
+
+/** The exposition would pass `maxBytes` (MAX_EXPOSITION_BYTES). */
+export class ExpositionTooLargeError extends Error {
+  override readonly name = 'ExpositionTooLargeError';
+  constructor(readonly maxBytes: number) {
+    super(`the exposition would exceed ${maxBytes} bytes; lower MAX_WORKFLOWS, HISTOGRAM_BUCKETS or QUANTILES`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -99,24 +144,49 @@ const FIRST_CHUNK_BYTES = 256 * 1024;
 const ZERO = 0x30;
 
 /**
- * Output memory kept from one render to the next. On a VM the first write to a fresh page costs far more than
- * the write itself (about 4 ms a MB on the project's machines, ~40% of a cold 10k-workflow render), and an
- * exporter renders an exposition of about the same size at every scrape: it writes into the previous one's
- * memory. One arena, the largest released; a render that finds none (first, or concurrent) allocates its own.
+ * An arena is kept for the next render only while it is at most this many times the exposition just written in
+ * it: an exporter renders about the same size at every scrape, so an arena much larger than the last exposition
+ * is what an unusual render left behind (a burst of workflows, a huge upstream answer), and keeping it would
+ * hold that memory for good (RSS stayed ~420 MB after one such render).
  */
-const OutputArena = {
+const ARENA_KEEP_RATIO = 2;
+
+/**
+ * A dropped arena this large is followed by a full collection (collectSoon): by then it lives in V8's old
+ * generation, which the next full collection alone frees, and a process that renders ordinary expositions again
+ * allocates too little to run one soon (RSS stayed 300 MB, 130 MB over the ordinary, after an 85 MB render).
+ */
+const COLLECT_DROPPED_ARENA_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Output memory kept from one render to the next. On a VM the first write to a fresh page costs far more than
+ * the write itself (docs/performance.md, "Rendering writes bytes, into reused memory"), and an exporter renders
+ * an exposition of about the same size at every scrape: it writes into the previous one's memory. One arena,
+ * the largest released that fits the exposition written in it (ARENA_KEEP_RATIO); a render that finds none
+ * (first, or concurrent) allocates its own.
+ */
+export const OutputArena = {
   free: undefined as Buffer | undefined,
   take(): Buffer | undefined {
     const arena = this.free;
     this.free = undefined;
     return arena;
   },
-  give(arena: Buffer): void {
+  /** `used`: bytes of the exposition written in `arena`. */
+  give(arena: Buffer, used: number): void {
+    if (arena.length > Math.max(FIRST_CHUNK_BYTES, ARENA_KEEP_RATIO * used)) {
+      if (arena.length >= COLLECT_DROPPED_ARENA_BYTES) collectSoon(); // dropped: the GC frees it, soon
+      return;
+    }
     if (this.free === undefined || this.free.length < arena.length) this.free = arena;
+  },
+  /** Bytes kept for the next render (for tests and the memory figures). */
+  keptBytes(): number {
+    return this.free?.length ?? 0;
   },
 };
 
-/** Typed-array copies between plain Uint8Arrays: Buffer#set takes a slow path (~25× slower for a ~100-byte line, measured here). */
+/** Typed-array copies between plain Uint8Arrays: Buffer#set takes a much slower path (docs/performance.md). */
 const view = (buf: Buffer): Uint8Array => new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 
 const EMPTY_BUFFER = Buffer.alloc(0);
@@ -132,13 +202,19 @@ class Exposition {
   #buf: Buffer;
   #u8: Uint8Array;
   #at = 0;
+  /** Bytes of #buf this render may fill: its length, or less where MAX_EXPOSITION_BYTES ends inside it. */
+  #room: number;
   #first = true;
   readonly #separator: string;
 
-  constructor(readonly openMetrics: boolean) {
+  constructor(
+    readonly openMetrics: boolean,
+    readonly maxBytes: number,
+  ) {
     this.#separator = openMetrics ? '\n' : '\n\n';
-    this.#buf = OutputArena.take() ?? Buffer.allocUnsafe(FIRST_CHUNK_BYTES);
+    this.#buf = OutputArena.take() ?? Buffer.allocUnsafe(Math.min(FIRST_CHUNK_BYTES, maxBytes));
     this.#u8 = view(this.#buf);
+    this.#room = Math.min(this.#buf.length, maxBytes);
   }
 
   family(name: string, help: string, type: MetricType): this {
@@ -191,20 +267,33 @@ class Exposition {
       for (const chunk of [...this.#chunks, this.#buf.subarray(0, this.#at)]) at += chunk.copy(arena, at);
       written = { bytes: arena.subarray(0, size), arena };
     }
-    this.#chunks.length = 0;
-    this.#buf = EMPTY_BUFFER;
-    this.#u8 = view(EMPTY_BUFFER);
-    this.#at = 0;
+    this.#empty();
     keepHiddenClass(this);
     return written;
   }
 
+  /** Drops what was written (a render past MAX_EXPOSITION_BYTES): its memory goes to the GC, not to the arena. */
+  abandon(): void {
+    this.#empty();
+  }
+
+  #empty(): void {
+    this.#chunks.length = 0;
+    this.#buf = EMPTY_BUFFER;
+    this.#u8 = view(EMPTY_BUFFER);
+    this.#at = 0;
+    this.#room = 0;
+  }
+
   #reserve(bytes: number): void {
-    if (this.#at + bytes <= this.#buf.length) return;
+    if (this.#at + bytes <= this.#room) return;
     this.#chunks.push(this.#buf.subarray(0, this.#at));
     this.#written += this.#at;
-    this.#buf = Buffer.allocUnsafe(Math.max(FIRST_CHUNK_BYTES, bytes, this.#written));
+    const left = this.maxBytes - this.#written;
+    if (bytes > left) throw new ExpositionTooLargeError(this.maxBytes);
+    this.#buf = Buffer.allocUnsafe(Math.min(Math.max(FIRST_CHUNK_BYTES, bytes, this.#written), left));
     this.#u8 = view(this.#buf);
+    this.#room = this.#buf.length;
     this.#at = 0;
   }
 
@@ -257,8 +346,19 @@ const HELP = {
   oldest: 'Age of the oldest job in SCHEDULED or IN_PROGRESS (now - created_at); 0 when there is none.',
 } as const;
 
-function writeExposition(collection: Collection, version: string, demo: boolean, openMetrics: boolean): { bytes: Buffer; arena: Buffer } {
-  const out = new Exposition(openMetrics);
+/** Throws ExpositionTooLargeError (having dropped what it wrote) past `maxBytes`. */
+function writeExposition(collection: Collection, version: string, demo: boolean, openMetrics: boolean, maxBytes: number): { bytes: Buffer; arena: Buffer } {
+  const out = new Exposition(openMetrics, maxBytes);
+  try {
+    writeAll(out, collection, version, demo);
+    return out.finish();
+  } catch (error) {
+    out.abandon();
+    throw error;
+  }
+}
+
+function writeAll(out: Exposition, collection: Collection, version: string, demo: boolean): void {
   out.family('unstructured_up', HELP.up, 'gauge').sample('unstructured_up', '', collection.ok ? 1 : 0);
   out.family('unstructured_scrape_duration_seconds', HELP.duration, 'gauge').sample('unstructured_scrape_duration_seconds', '', collection.durationSeconds);
   out
@@ -267,10 +367,9 @@ function writeExposition(collection: Collection, version: string, demo: boolean,
   out.family('unstructured_exporter_build_info', HELP.buildInfo, 'gauge').sample('unstructured_exporter_build_info', `{version="${escapeLabel(version)}"${demo ? ',demo="true"' : ''}}`, 1);
   if (!collection.ok) {
     out.family('unstructured_collect_error', HELP.error, 'gauge').sample('unstructured_collect_error', `{kind="${escapeLabel(collection.errorKind)}"}`, 1);
-    return out.finish();
+    return;
   }
   writeSnapshot(out, collection.snapshot);
-  return out.finish();
 }
 
 function writeSnapshot(out: Exposition, s: Snapshot): void {

@@ -1,0 +1,147 @@
+/**
+ * The push cycle (lib/outputs/push.ts) with a toy output added the way docs/architecture.md says: a factory that
+ * returns a PushOutput, put in the list after the run's real outputs. The toy must see the jobs of the one pull,
+ * be published after the outputs before it, and be reported by both reports (the CLI's and the Lambda's).
+ */
+import type { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { describe, expect, it } from 'vitest';
+import { Aggregator } from '../lib/aggregate/aggregator.js';
+import type { Collection } from '../lib/collection.js';
+import type { CollectOptions } from '../lib/collector.js';
+import { loadConfig } from '../lib/config.js';
+import { Logger } from '../lib/log.js';
+import type { CloudWatchClientLike } from '../lib/outputs/cloudwatch/publisher.js';
+import { pushOutputs } from '../lib/outputs/push-outputs.js';
+import { reportToLog, reportToTerminal, runPushCycle, type PushOutput, type PushReport } from '../lib/outputs/push.js';
+import type { Job } from '../lib/records/job.js';
+import { job } from './support/jobs.js';
+
+/** What happened, in order, across the outputs and the pull. */
+type Trace = string[];
+
+/** A toy output in one piece: counts the jobs it sees, and reports them (or a problem, when told to). */
+function toyOutput(trace: Trace, options: { fail?: boolean } = {}): PushOutput {
+  const seen: string[] = [];
+  return {
+    name: 'toy',
+    onJob: (j: Job) => seen.push(j.id),
+    async publish(collection: Collection): Promise<PushReport> {
+      trace.push(`toy publish (${collection.ok ? 'up' : 'down'}, ${seen.length} jobs)`);
+      const summary = { toy: { jobs: seen.length } };
+      if (!options.fail) return { summary };
+      return { summary, problem: { message: 'toy: the toy sink said no', log: { message: 'toy publish failed', fields: { toyJobs: seen.length } }, error: new Error('toy refused') } };
+    },
+  };
+}
+
+/** A CloudWatch client that accepts everything, in memory. */
+function acceptingClient(trace: Trace): () => Promise<CloudWatchClientLike> {
+  const client: CloudWatchClientLike = {
+    async send(command: PutMetricDataCommand) {
+      trace.push(`cloudwatch PutMetricData (${command.input.MetricData?.length} datums)`);
+      return {};
+    },
+  };
+  return async () => client;
+}
+
+/** A pull of `jobs` (relative to now, so the datums are inside CloudWatch's timestamp window), fed to onJob. */
+function fakeCollect(jobs: readonly Job[], trace: Trace): (options: CollectOptions) => Promise<Collection> {
+  return async (options) => {
+    const nowMs = options.nowMs ?? Date.now();
+    trace.push('pull');
+    const config = loadConfig({});
+    const aggregator = new Aggregator({ nowMs, runtimeWindowSeconds: config.runtimeWindowSeconds, maxWorkflows: config.maxWorkflows, histogramBuckets: config.histogramBuckets, quantiles: config.quantiles });
+    for (const j of jobs) {
+      aggregator.add(j);
+      options.onJob?.(j);
+    }
+    const snapshot = aggregator.snapshot();
+    aggregator.release();
+    return { ok: true, snapshot, durationSeconds: 0.25, finishedAtMs: nowMs };
+  };
+}
+
+function terminal(): { io: { stdout: (t: string) => void; stderr: (t: string) => void }; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { stdout: (t) => out.push(t), stderr: (t) => err.push(t) }, out, err };
+}
+
+function logLines(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  return { logger: new Logger({ write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }), lines };
+}
+
+describe('the push cycle with a toy output', () => {
+  it('gives the toy the jobs of the one pull, publishes it after CloudWatch, and reports it on the terminal', async () => {
+    // Prepare
+    const nowMs = Date.now();
+    const trace: Trace = [];
+    const jobs = [job({ createdAtMs: nowMs - 120_000, runtimeSeconds: 30 }), job({ createdAtMs: nowMs - 60_000, status: 'IN_PROGRESS', runtimeSeconds: undefined })];
+    const { logger } = logLines();
+    const outputs = [...pushOutputs({ config: loadConfig({}), nowMs, logger, cloudWatchClient: acceptingClient(trace) }), toyOutput(trace)];
+    const { io, out, err } = terminal();
+
+    // Act
+    const run = await runPushCycle({ collect: fakeCollect(jobs, trace), nowMs, outputs });
+    const ok = reportToTerminal(run, io);
+
+    // Assess
+    expect(trace[0]).toBe('pull');
+    expect(trace.filter((t) => t === 'pull')).toHaveLength(1);
+    expect(trace.at(-1)).toBe('toy publish (up, 2 jobs)');
+    expect(trace.slice(1, -1).every((t) => t.startsWith('cloudwatch PutMetricData'))).toBe(true);
+    expect(ok).toBe(true);
+    expect(err).toEqual([]);
+    const line = JSON.parse(out.join('')) as Record<string, unknown>;
+    expect(Object.keys(line)).toEqual(['namespace', 'collectorUp', 'datums', 'requests', 'published', 'failed', 'invalid', 'toy']);
+    expect(line).toMatchObject({ namespace: 'Unstructured/Jobs', collectorUp: true, failed: 0, invalid: 0, toy: { jobs: 2 } });
+  });
+
+  it('tells a toy problem after the outputs before it published: exit status on the terminal, an error line and the error in the Lambda', async () => {
+    // Prepare
+    const nowMs = Date.now();
+    const trace: Trace = [];
+    const jobs = [job({ createdAtMs: nowMs - 120_000, runtimeSeconds: 30 })];
+    const { logger, lines } = logLines();
+    const outputs = [...pushOutputs({ config: loadConfig({}), nowMs, logger, cloudWatchClient: acceptingClient(trace) }), toyOutput(trace, { fail: true })];
+    const run = await runPushCycle({ collect: fakeCollect(jobs, trace), nowMs, outputs });
+    const { io, err } = terminal();
+
+    // Act
+    const ok = reportToTerminal(run, io);
+    const scheduled = () => reportToLog(run, logger, { message: 'cloudwatch publish', fields: { event: 'e-1' } });
+
+    // Assess
+    expect(ok).toBe(false);
+    expect(err).toEqual(['error: toy: the toy sink said no\n']);
+    expect(scheduled).toThrow('toy refused');
+    expect(lines.map((l) => [l.level, l.message])).toEqual([
+      ['info', 'cloudwatch publish'],
+      ['error', 'toy publish failed'],
+    ]);
+    expect(lines[0]).toMatchObject({ event: 'e-1', collectorUp: true, collectionSeconds: 0.25, toy: { jobs: 1 } });
+    expect(lines[0]).not.toHaveProperty('errorKind');
+    expect(lines[1]).toMatchObject({ event: 'e-1', toyJobs: 1 });
+  });
+
+  it('publishes a failed pull too, and the CLI names what the sink published for it', async () => {
+    // Prepare
+    const nowMs = Date.now();
+    const trace: Trace = [];
+    const failed: Collection = { ok: false, errorKind: 'unauthorized', errorMessage: 'HTTP 401: bad key', durationSeconds: 0.5, finishedAtMs: nowMs };
+    const outputs = [...pushOutputs({ config: loadConfig({}), nowMs, logger: logLines().logger, cloudWatchClient: acceptingClient(trace) }), toyOutput(trace)];
+    const { io, out, err } = terminal();
+
+    // Act
+    const run = await runPushCycle({ collect: async () => failed, nowMs, outputs });
+    const ok = reportToTerminal(run, io);
+
+    // Assess
+    expect(ok).toBe(false);
+    expect(trace).toEqual(['cloudwatch PutMetricData (2 datums)', 'toy publish (down, 0 jobs)']);
+    expect(err).toEqual(['error: collection failed (unauthorized): HTTP 401: bad key; published CollectorUp 0\n']);
+    expect(JSON.parse(out.join(''))).toEqual({ namespace: 'Unstructured/Jobs', collectorUp: false, datums: 2, requests: 1, published: 2, failed: 0, invalid: 0, toy: { jobs: 0 } });
+  });
+});
