@@ -7,6 +7,8 @@
  *   --serve <jobs> <wf>     the fake API (bench/server.ts), in its own process
  *   --collect <apiUrl>      one collection + rendering in a fresh process; prints its peak RSS
  *   --peer <apiUrl>         the straightforward exporter (bench/peer.ts), likewise
+ *   --bound <apiUrl>        one collection of a body that never ends, stopped by MAX_RESPONSE_BYTES (its
+ *                           default); prints how it ended and its peak RSS
  *
  * Environment: BENCH_QUICK=1 skips the straightforward exporter's 1M run with a big heap (~3 GB, ~20 s);
  * BENCH_JOBS overrides 1,000,000 (the 100k figure stays 100,000).
@@ -79,6 +81,24 @@ function vmHwmKb(): number | undefined {
   }
 }
 
+/** The --bound role: a collection that must end with `too_large` at MAX_RESPONSE_BYTES, and what it cost. */
+async function boundRole(apiUrl: string): Promise<void> {
+  const idleRssKb = process.resourceUsage().maxRSS;
+  const config = loadConfig({ UNSTRUCTURED_API_URL: apiUrl, UNSTRUCTURED_API_KEY: BENCH_API_KEY, PULL_DEADLINE: '900s', REQUEST_TIMEOUT: '120s' });
+  const started = performance.now();
+  const collection = await collect(
+    {
+      config,
+      apiKey: new SecretSource({ variable: 'UNSTRUCTURED_API_KEY', direct: BENCH_API_KEY, param: undefined }),
+      logger: new Logger({ level: 'error', write: () => undefined }),
+    },
+    { nowMs: BENCH_NOW_MS },
+  );
+  const ms = performance.now() - started;
+  const kind = collection.ok ? 'ok' : collection.errorKind;
+  process.stdout.write(`${JSON.stringify({ kind, ms, maxResponseBytes: config.maxResponseBytes, idleRssKb, maxRssKb: process.resourceUsage().maxRSS, vmHwmKb: vmHwmKb() })}\n`);
+}
+
 /** Child roles: one measured run, one JSON line on stdout. */
 async function childRole(kind: '--collect' | '--peer', apiUrl: string): Promise<void> {
   const idleRssKb = process.resourceUsage().maxRSS;
@@ -102,6 +122,9 @@ function launcherRole(): void {
 
 interface ChildResult {
   readonly ok: boolean;
+  /** --bound: how the collection ended ('ok' or the error kind), and the cap it ran with. */
+  readonly kind?: string;
+  readonly maxResponseBytes?: number;
   readonly ms?: number;
   readonly jobsFetched?: number;
   readonly maxRssKb?: number;
@@ -407,6 +430,9 @@ async function main(): Promise<void> {
     const peerSmall = await runChild('--peer', api(smallJobs, 'identity'), []);
     const peerBig64 = await runChild('--peer', api(bigJobs, 'identity'), ['--max-old-space-size=64']);
     const peerBig = quick ? undefined : await runChild('--peer', api(bigJobs, 'identity'), ['--max-old-space-size=16384']);
+    // The memory bound: a body that never ends, of the records that cost the most memory per byte.
+    console.error('memory bound: a body that never ends, stopped by MAX_RESPONSE_BYTES …');
+    const bound = await runChild('--bound', `${base}/endless`, []);
     if (!smallRun.ok || !bigRun.ok || !gzipRun.ok) throw new Error(`a measured child failed: ${smallRun.why ?? bigRun.why ?? gzipRun.why}`);
     for (const [name, r] of [['100k', smallRun], [label, bigRun], [`${label} gzip`, gzipRun], ['100k default heap', smallDefault], ['peer 100k', peerSmall]] as const) {
       console.error(`  ${name}: maxRSS ${mb(r.maxRssKb ?? 0)} (VmHWM ${mb(r.vmHwmKb ?? 0)}, idle ${mb(r.idleRssKb ?? 0)}), ${ms(r.ms ?? 0)}`);
@@ -430,6 +456,16 @@ async function main(): Promise<void> {
         undefined,
       );
     }
+
+    const boundRss = bound.vmHwmKb ?? bound.maxRssKb ?? 0;
+    row(
+      `memory bound: MAX_RESPONSE_BYTES (${((bound.maxResponseBytes ?? 0) / 1024 ** 3).toFixed(0)} GiB) of 117-byte records, each a new id and workflow`,
+      bound.ok ? mb(boundRss) : `fails: ${bound.why ?? ''}`,
+      bound.ok ? `${bound.kind} after ${ms(bound.ms ?? 0)}` : '',
+      '',
+      '≤ 512 MB, too_large',
+      bound.ok && bound.kind === 'too_large' && boundRss <= 512 * 1024,
+    );
 
     // Micro-benchmarks.
     console.error('aggregation, durations, percentiles, rendering …');
@@ -517,6 +553,7 @@ async function main(): Promise<void> {
 const [role, ...args] = process.argv.slice(2);
 if (role === '--serve') await serve(Number(args[0]), Number(args[1]));
 else if (role === '--collect' || role === '--peer') await childRole(role, args[0] as string);
+else if (role === '--bound') await boundRole(args[0] as string);
 else if (role === '--launcher') launcherRole();
 else {
   await main();

@@ -5,6 +5,8 @@
  *   GET /j/<count>/<identity|gzip>/api/v1/jobs/   the first <count> jobs as one JSON array (gzip: 1M only,
  *                                                 compressed once at start, like a proxy would)
  *   GET /slice/<from>/<to>                        jobs [from, to) as an array (the baseline's JSON.parse input)
+ *   GET /endless/api/v1/jobs/                     an array that never ends of the records that cost the most
+ *                                                 memory per byte (the memory bound's worst case)
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +33,45 @@ function sliceBody(dataset: Dataset, from: number, to: number): Buffer[] {
   return [Buffer.from('['), dataset.elements.subarray(start, end), Buffer.from(']')];
 }
 
+/**
+ * The record that costs a pull the most memory per byte: a new job id and a new workflow each (14 bytes each
+ * in the id sets: short ids cost as much as UUIDs), finished inside the window (8 bytes of runtime), and as
+ * short as a valid record with a runtime nearly can be (117 bytes with its comma). The 8 hex digits of both ids are
+ * the record's number; the body never ends.
+ */
+const ENDLESS_RECORD = Buffer.from(
+  `{"id":"########","workflow_id":"########","status":"COMPLETED","created_at":"${new Date(BENCH_NOW_MS - 3_600_000).toISOString().replace('.000Z', 'Z')}","runtime":"PT1S"},`,
+);
+const ENDLESS_DIGITS = [...ENDLESS_RECORD.toString('latin1').matchAll(/#{8}/g)].map((m) => m.index);
+const HEX = Buffer.from('0123456789abcdef');
+
+function serveEndless(res: import('node:http').ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('[');
+  let n = 0;
+  let gone = false;
+  res.on('close', () => (gone = true));
+  const perChunk = Math.floor((256 * 1024) / ENDLESS_RECORD.length);
+  const pump = () => {
+    while (!gone) {
+      const chunk = Buffer.allocUnsafe(perChunk * ENDLESS_RECORD.length);
+      for (let k = 0; k < perChunk; k++, n++) {
+        const at = k * ENDLESS_RECORD.length;
+        ENDLESS_RECORD.copy(chunk, at);
+        for (const digits of ENDLESS_DIGITS) {
+          let v = n;
+          for (let d = 7; d >= 0; d--) {
+            chunk[at + digits + d] = HEX[v & 15] as number;
+            v = Math.floor(v / 16);
+          }
+        }
+      }
+      if (!res.write(chunk)) return void res.once('drain', pump);
+    }
+  };
+  pump();
+}
+
 export async function serve(jobs: number, workflows: number): Promise<void> {
   const t0 = performance.now();
   const dataset = generate({ jobs, workflows, nowMs: BENCH_NOW_MS });
@@ -41,6 +82,7 @@ export async function serve(jobs: number, workflows: number): Promise<void> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const parts = url.pathname.split('/').filter((p) => p !== '');
+    if (parts[0] === 'endless' && req.headers['unstructured-api-key'] === BENCH_API_KEY) return serveEndless(res);
     let body: Buffer[] | undefined;
     let encoding: string | undefined;
     if (parts[0] === 'j' && parts.length >= 3 && req.headers['unstructured-api-key'] === BENCH_API_KEY) {

@@ -2,7 +2,7 @@
  * One collection: pull → validate → aggregate → Collection. Never throws: every failure becomes a
  * CollectionFailure with a bounded `errorKind` and a one-line message free of secrets.
  */
-import { Aggregator } from './aggregate/aggregator.js';
+import { Aggregator, MAX_TRACKED_WORKFLOWS } from './aggregate/aggregator.js';
 import type { Collection } from './collection.js';
 import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
@@ -76,12 +76,19 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
           onJob?.(job);
         }
       },
-      { apiKey: key, version: VERSION, objectScanner: scanner },
+      // An element over the stream's element limit is passed over unread and counted (never the whole pull lost).
+      { apiKey: key, version: VERSION, objectScanner: scanner, onOversizedRecord: () => aggregator.skip('too_large') },
     );
     const snapshot = aggregator.snapshot();
     aggregator.release();
     scanner.release();
     const done = finish();
+    if (snapshot.workflowsUntracked > 0) {
+      logger.warn('more workflows than are tracked one by one: those first seen after the limit are folded into "other" on arrival (counted, never exported)', {
+        maxTrackedWorkflows: MAX_TRACKED_WORKFLOWS,
+        untracked: snapshot.workflowsUntracked,
+      });
+    }
     logger.info('collection succeeded', {
       jobsFetched: snapshot.jobsFetched,
       skipped: snapshot.recordsSkipped,

@@ -9,6 +9,14 @@ export const DEFAULT_HISTOGRAM_BUCKETS = [
   1, 2, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 43200, 86400,
 ] as const;
 export const DEFAULT_QUANTILES = [0.5, 0.9, 0.95, 0.99, 1] as const;
+/**
+ * MAX_RESPONSE_BYTES: the benchmark's 10^6 jobs are a 451 MB body (docs/performance.md), so 1 GiB lets
+ * through accounts of ~2.3 million such jobs, and bounds what the pull holds for any body, the worst being
+ * the smallest valid records, one new id each (docs/performance.md, "Memory bounds").
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 ** 3;
+/** Bounds of MAX_RESPONSE_BYTES: below 1 KiB no real list fits; above 64 GiB the bound says nothing. */
+export const MAX_RESPONSE_BYTES_RANGE = { min: 1024, max: 64 * 1024 ** 3 } as const;
 /** `serve`'s defaults (their reasons: lib/outputs/http/server.ts). */
 export const DEFAULT_MAX_CONNECTIONS = 256;
 export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
@@ -28,6 +36,8 @@ export interface Config {
   readonly pullDeadlineMs: number;
   /** Retries after the first attempt, on 429, 5xx and connection errors. */
   readonly maxRetries: number;
+  /** Body bytes (after decompression) one pull may read, all its requests together; past them it fails. */
+  readonly maxResponseBytes: number;
   readonly runtimeWindowSeconds: number;
   readonly maxWorkflows: number;
   readonly histogramBuckets: readonly number[];
@@ -88,6 +98,35 @@ function positiveDuration(env: Env, variable: string, fallbackSeconds: number): 
   const seconds = parseDurationSetting(variable, raw);
   if (!(seconds > 0)) throw new ConfigError(variable, `must be greater than 0, got ${JSON.stringify(raw)}`);
   return seconds;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+};
+
+/** Parses "1073741824", "1GiB", "512MiB", "500MB", "1.5GB" (units as written, optional space) into bytes. */
+export function parseByteSize(variable: string, raw: string): number {
+  const m = /^(\d+(?:\.\d+)?) ?([A-Za-z]*)$/.exec(raw.trim());
+  const unit = m === null ? undefined : BYTE_UNITS[m[2] as string];
+  if (m === null || unit === undefined) {
+    throw new ConfigError(variable, `expected a size like 1073741824, 1GiB, 512MiB or 500MB, got ${JSON.stringify(raw)}`);
+  }
+  return Math.floor(Number(m[1]) * unit);
+}
+
+function byteSize(env: Env, variable: string, fallback: number, min: number, max: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const bytes = parseByteSize(variable, raw);
+  if (bytes < min || bytes > max) throw new ConfigError(variable, `must be between ${min} and ${max} bytes, got ${bytes}`);
+  return bytes;
 }
 
 function integer(env: Env, variable: string, fallback: number, min: number, max: number): number {
@@ -242,6 +281,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: positiveDuration(env, 'REQUEST_TIMEOUT', 10) * 1000,
     pullDeadlineMs: positiveDuration(env, 'PULL_DEADLINE', 25) * 1000,
     maxRetries: integer(env, 'MAX_RETRIES', 3, 0, 10),
+    maxResponseBytes: byteSize(env, 'MAX_RESPONSE_BYTES', DEFAULT_MAX_RESPONSE_BYTES, MAX_RESPONSE_BYTES_RANGE.min, MAX_RESPONSE_BYTES_RANGE.max),
     runtimeWindowSeconds: positiveDuration(env, 'RUNTIME_WINDOW', 86400),
     maxWorkflows: integer(env, 'MAX_WORKFLOWS', 50, 1, 100_000),
     histogramBuckets: numberList(env, 'HISTOGRAM_BUCKETS', DEFAULT_HISTOGRAM_BUCKETS, (n) => n > 0, 'a positive number of seconds'),

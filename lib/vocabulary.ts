@@ -20,7 +20,10 @@ export type PendingStatus = (typeof PENDING_STATUSES)[number];
 export const KNOWN_JOB_TYPES = ['ephemeral', 'persistent', 'scheduled', 'template'] as const;
 export const DEFAULT_JOB_TYPE = 'ephemeral';
 
-/** Why a record was left out of every count. */
+/**
+ * Why a record was left out of every count. `too_large`: the array element was over the stream's element
+ * limit (lib/pull/json-stream.ts, DEFAULT_MAX_ELEMENT_BYTES) and was passed over unread.
+ */
 export const SKIP_REASONS = [
   'not_an_object',
   'invalid_id',
@@ -28,6 +31,7 @@ export const SKIP_REASONS = [
   'invalid_status',
   'invalid_created_at',
   'duplicate_id',
+  'too_large',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 

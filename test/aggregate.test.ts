@@ -82,6 +82,7 @@ describe('Aggregator', () => {
       invalid_status: 0,
       invalid_created_at: 1,
       duplicate_id: 1,
+      too_large: 0,
     });
     expect(s.total.byStatus.COMPLETED).toBe(1);
     expect(s.total.byStatus.FAILED).toBe(0);

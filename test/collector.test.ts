@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_TRACKED_WORKFLOWS } from '../lib/aggregate/aggregator.js';
 import { collect } from '../lib/collector.js';
 import { loadConfig } from '../lib/config.js';
 import type { Job } from '../lib/records/job.js';
@@ -43,6 +44,50 @@ describe('collect', () => {
     expect(c.snapshot.total.byStatus).toEqual(SAMPLE_EXPECTED.byStatus);
     expect(seen).toHaveLength(SAMPLE_EXPECTED.counted);
     expect(new Set(seen.map((j) => j.status))).toEqual(new Set(Object.keys(SAMPLE_EXPECTED.byStatus)));
+  });
+
+  it('counts an element the pull passed over as too large as a skipped record, and the others as usual', async () => {
+    // Prepare: a pull that passes over one element between the sample records, as the HTTP client does.
+    const withOversized: typeof pullJobs = async (_config, onRecord, options) => {
+      const records = sampleJobs();
+      records.forEach((r, i) => {
+        if (i === 3) options.onOversizedRecord?.();
+        onRecord(r);
+      });
+      return { attempts: 1, bytes: 0, elements: records.length + 1, statusCode: 200 };
+    };
+
+    // Act
+    const c = await collect(deps(withOversized), { nowMs: SAMPLE_NOW_MS });
+
+    // Assess
+    expect(c.ok).toBe(true);
+    if (!c.ok) return;
+    expect(c.snapshot.recordsSkipped).toEqual({ ...SAMPLE_EXPECTED.recordsSkipped, too_large: 1 });
+    expect(c.snapshot.jobsFetched).toBe(SAMPLE_EXPECTED.jobsFetched + 1);
+    expect(c.snapshot.total.byStatus).toEqual(SAMPLE_EXPECTED.byStatus);
+  });
+
+  it('says in the log when workflows past MAX_TRACKED_WORKFLOWS were folded on arrival', async () => {
+    // Prepare: one job in each of MAX_TRACKED_WORKFLOWS + 2 workflows.
+    const count = MAX_TRACKED_WORKFLOWS + 2;
+    const manyWorkflows: typeof pullJobs = async (_config, onRecord) => {
+      for (let i = 0; i < count; i++) onRecord({ id: `j${i}`, workflow_id: `wf-${i}`, status: 'COMPLETED', created_at: '2026-11-29T11:00:00Z' });
+      return { attempts: 1, bytes: 0, elements: count, statusCode: 200 };
+    };
+    const lines: string[] = [];
+
+    // Act
+    const c = await collect(deps(manyWorkflows, lines), { nowMs: SAMPLE_NOW_MS });
+
+    // Assess
+    expect(c.ok).toBe(true);
+    if (!c.ok) return;
+    expect(c.snapshot.workflowsSeen).toBe(count);
+    expect(c.snapshot.workflowsUntracked).toBe(2);
+    expect(c.snapshot.workflows.at(-1)).toMatchObject({ id: 'other', workflowCount: count - 50 });
+    const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 'warn');
+    expect(warning).toMatchObject({ maxTrackedWorkflows: MAX_TRACKED_WORKFLOWS, untracked: 2 });
   });
 
   it('turns a pull error into a failure with its kind, and never a snapshot', async () => {

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
     expect(config.quantiles).toEqual([0.5, 0.9, 0.95, 0.99, 1]);
     expect(config.port).toBe(9464);
     expect(config.cloudwatchNamespace).toBe('Unstructured/Jobs');
+    expect(config.maxResponseBytes).toBe(1024 ** 3);
   });
 
   it('reads every variable', () => {
@@ -30,6 +31,7 @@ describe('loadConfig', () => {
       PULL_DEADLINE: '20s',
       REQUEST_TIMEOUT: '5s',
       MAX_RETRIES: '2',
+      MAX_RESPONSE_BYTES: '512MiB',
       METRICS_TOKEN_PARAM: '/unstructured/metrics-token',
       CLOUDWATCH_NAMESPACE: 'Team/Jobs',
       PORT: '8080',
@@ -48,6 +50,7 @@ describe('loadConfig', () => {
       pullDeadlineMs: 20_000,
       requestTimeoutMs: 5_000,
       maxRetries: 2,
+      maxResponseBytes: 512 * 1024 ** 2,
       metricsTokenParam: '/unstructured/metrics-token',
       cloudwatchNamespace: 'Team/Jobs',
       port: 8080,
@@ -67,6 +70,11 @@ describe('loadConfig', () => {
     ['UNSTRUCTURED_API_URL', 'not a url'],
     ['WORKFLOW_IDS', 'ok,"quoted"'],
     ['MAX_RETRIES', '-1'],
+    ['MAX_RESPONSE_BYTES', '1 TB'],
+    ['MAX_RESPONSE_BYTES', '100'],
+    ['MAX_RESPONSE_BYTES', '2GB extra'],
+    ['MAX_RESPONSE_BYTES', '-5MB'],
+    ['MAX_RESPONSE_BYTES', '5 mb'],
     ['MAX_CONNECTIONS', '0'],
     ['SEND_TIMEOUT', '30'],
     ['ALLOW_INSECURE_API_URL', 'yes'],
@@ -74,6 +82,26 @@ describe('loadConfig', () => {
     // Act / Assess
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `));
+  });
+});
+
+describe('MAX_RESPONSE_BYTES', () => {
+  it.each([
+    ['1073741824', 1073741824],
+    ['1GiB', 1024 ** 3],
+    ['512 MiB', 512 * 1024 ** 2],
+    ['500MB', 500e6],
+    ['1.5GB', 1.5e9],
+    ['64KiB', 65536],
+    ['2048B', 2048],
+    [' 1GiB ', 1024 ** 3],
+  ])('reads %j as %d bytes', (raw, bytes) => {
+    expect(loadConfig({ MAX_RESPONSE_BYTES: raw }).maxResponseBytes).toBe(bytes);
+  });
+
+  it('says what it expected and the bounds', () => {
+    expect(() => loadConfig({ MAX_RESPONSE_BYTES: '1 TB' })).toThrow('MAX_RESPONSE_BYTES: expected a size like 1073741824, 1GiB, 512MiB or 500MB, got "1 TB"');
+    expect(() => loadConfig({ MAX_RESPONSE_BYTES: '100' })).toThrow('MAX_RESPONSE_BYTES: must be between 1024 and 68719476736 bytes, got 100');
   });
 });
 

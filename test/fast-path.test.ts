@@ -381,6 +381,59 @@ describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob
     );
   });
 
+  it('reads the right workflow id when records of one layout keep spanning chunks (the carry-over buffer is reused)', () => {
+    // Prepare: records laid out alike, whose workflow ids differ in one byte the interner's front cache does not
+    // sample; 97-byte chunks, so most records are completed in the carry-over buffer, at the same offsets.
+    const records = Array.from({ length: 2_000 }, (_, i) => ({
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      workflow_id: `10000000-0000-4000-8000-000000${i % 10}00000`,
+      workflow_name: `W${i % 10}`,
+      status: 'COMPLETED',
+      created_at: '2026-11-29T11:00:00Z',
+    }));
+    const doc = Buffer.from(JSON.stringify(records));
+    const points = Array.from({ length: Math.floor(doc.length / 97) }, (_, k) => (k + 1) * 97);
+
+    // Act
+    const { outcomes } = fastPath(doc, points);
+
+    // Assess
+    expect(outcomes).toEqual(reference(doc));
+  });
+
+  it('passes over the same elements over maxElementBytes as without the fast path, and reads the same others', () => {
+    /** Each element's outcome, 'too_large' for those passed over, or the stream's error message. */
+    const outcomes = (doc: Buffer, points: readonly number[], fast: boolean, max: number): (Outcome | 'too_large')[] | string => {
+      const out: (Outcome | 'too_large')[] = [];
+      const scanner = new JobRecordScanner((job: ScannedJob) => out.push(job.reason ?? job.toJob()), NOW_MS);
+      const stream = new JsonArrayStream((raw) => out.push(toJob(raw, NOW_MS)), {
+        maxElementBytes: max,
+        onOversized: () => out.push('too_large'),
+        ...(fast && { objectScanner: scanner }),
+      });
+      try {
+        for (const chunk of splitAt(doc, points)) stream.write(chunk);
+        stream.end();
+      } catch (error) {
+        if (!(error instanceof JsonStreamError)) throw error;
+        return error.message;
+      }
+      expect(stream.elementCount).toBe(out.length);
+      return out;
+    };
+    let passedOver = 0;
+    fc.assert(
+      fc.property(documentArb, fc.integer({ min: 2, max: 400 }), fc.array(fc.nat({ max: 2000 }), { maxLength: 3 }), (doc, max, points) => {
+        const cuts = points.map((p) => Math.min(p, doc.length));
+        const expected = outcomes(doc, cuts, false, max);
+        expect(outcomes(doc, cuts, true, max)).toEqual(expected);
+        if (Array.isArray(expected)) passedOver += expected.filter((o) => o === 'too_large').length;
+      }),
+      { numRuns: 500 },
+    );
+    expect(passedOver).toBeGreaterThan(50); // the property was exercised
+  });
+
   it('consumes a typical compact record itself, and asks for more bytes when it is cut', () => {
     const element = Buffer.from(
       '{"id":"b2c3d4e5-6f7a-8b9c-0d1e-2f3a4b5c6d7e","workflow_id":"f0a1b2c3-4d5e-6f7a-8b9c-0d1e2f3a4b5c","workflow_name":"My ETL Workflow","status":"COMPLETED","created_at":"2026-01-01T00:00:00Z","runtime":"PT2M30S","input_file_ids":null,"output_node_files":[{"node_id":"n1","file_id":"o.json","node_type":"destination","node_subtype":"s3"}],"job_type":"ephemeral"}',
@@ -426,7 +479,7 @@ describe('collection through the fast path', () => {
   });
 
   it('cuts a huge workflow name to the same 200 characters on both paths, plain, escaped or not ASCII', () => {
-    // Prepare: names past the interned size (MAX_WORKFLOW_NAME_CHARS × 12 bytes), each on two jobs of one workflow.
+    // Prepare: names past the interned size (ByteInterner.MAX_INTERNED_BYTES), each on two jobs of one workflow.
     const names = ['p'.repeat(100_000), `${'e\\"'.repeat(2_000)}`, `${'é'.repeat(150)}${'😀'.repeat(5_000)}`, `${'\\ud83d\\ude00'.repeat(400)}`];
     const records = names.flatMap((name, w) =>
       [0, 1].map((j) => `{"id":"00000000-0000-4000-8000-00000000${w}${j}00","workflow_id":"wf-${w}","workflow_name":"${name}","status":"COMPLETED","created_at":"2026-11-29T11:0${j}:00Z","runtime":"PT1S"}`),

@@ -1,7 +1,7 @@
 /**
- * IdSet: exact membership with 14-byte entries (the group implies the top of the hash), merges, splits, a
- * reservation crossed, memory handed on by release(). test/fast-path.test.ts checks it against a Set of
- * strings at the default sizes.
+ * IdSet: exact membership of UUIDs with 14-byte entries (the group implies the top of the hash), other ids by
+ * their 128-bit hash in the same entries; merges, splits, a reservation crossed, memory handed on by
+ * release(). test/fast-path.test.ts checks it against a Set of strings at the default sizes.
  */
 import { describe, expect, it } from 'vitest';
 import { hash128, IdSet } from '../lib/aggregate/id-set.js';
@@ -56,6 +56,38 @@ describe('IdSet', () => {
     }
     expect(set.size).toBe(reference.size);
     for (let i = 0; i < seen.length; i += 5) expect(set.addId(seen[i] as string)).toBe(false);
+    set.release();
+  });
+
+  it('keeps ids that are not canonical UUIDs by their hash, beside the UUIDs: agrees with a Set of strings', () => {
+    // Prepare: 60k ids of many kinds — upper-case UUIDs (the same bits as a lower-case one, yet another id),
+    // numbers, 256-character ids that differ in one character only, non-ASCII — and repeats of each.
+    const set = new IdSet({ pendingCapacity: 1024, reservedEntries: 4096 });
+    const reference = new Set<string>();
+    const next = words(0x7f4a7c15);
+    const long = 'x'.repeat(255);
+    let lastUpper = 'A';
+    const kinds = [
+      () => uuidToString(next(), next(), next(), next()),
+      () => (lastUpper = uuidToString(next(), next(), next(), next()).toUpperCase()),
+      () => lastUpper.toLowerCase(), // the same 128 bits as the id before it, as a UUID: another id
+      () => String(next() >>> 20),
+      () => `${long.slice(0, (next() >>> 0) % 255)}${String.fromCharCode(0x21 + ((next() >>> 0) % 90))}`,
+      () => `job-${String.fromCharCode(0xe9, 0xd83d, 0xde00)}-${next() >>> 16}`,
+    ];
+    const seen: string[] = [];
+
+    // Act + assess
+    for (let i = 0; i < 60_000; i++) {
+      const repeat = (next() >>> 0) % 100 < 10 && seen.length > 0;
+      const id = repeat ? (seen[(next() >>> 0) % seen.length] as string) : (kinds[i % kinds.length] as () => string)();
+      seen.push(id);
+      const before = reference.size;
+      reference.add(id);
+      expect(set.addId(id)).toBe(reference.size !== before);
+    }
+    expect(set.size).toBe(reference.size);
+    for (const id of reference) expect(set.addId(id)).toBe(false);
     set.release();
   });
 

@@ -461,6 +461,83 @@ describe('JsonArrayStream: element size limit', () => {
     streamError(() => parseChunks(splitAt(Buffer.from('[1234567890]'), [4]), { maxElementBytes: 5 }));
   });
 
+  /** Parses with onOversized: the values delivered and the (index, offset) of each element passed over. */
+  function parseSkipping(chunks: readonly Uint8Array[], maxElementBytes: number): { values: unknown[]; oversized: number[][]; count: number } {
+    const values: unknown[] = [];
+    const oversized: number[][] = [];
+    const stream = new JsonArrayStream((value) => values.push(value), { maxElementBytes, onOversized: (index, offset) => oversized.push([index, offset]) });
+    for (const chunk of chunks) stream.write(chunk);
+    stream.end();
+    return { values, oversized, count: stream.elementCount };
+  }
+
+  it.each([
+    ['in one chunk', [] as number[]],
+    ['across chunks', [10, 50, 90]],
+    ['a byte at a time', Array.from({ length: 120 }, (_, i) => i)],
+  ])('with onOversized, passes over an element one byte over the limit %s and goes on', (_label, points) => {
+    // Prepare: the oversized element holds every character that could end it early if misread.
+    const big = JSON.stringify({ a: 'x]}\\"[{,', b: [1, { c: '"]' }], d: 'x'.repeat(40) });
+    const document = Buffer.from(`[1,${big},{"after":true},"s"]`);
+    const max = Buffer.byteLength(big) - 1;
+
+    // Act
+    const result = parseSkipping(splitAt(document, points), max);
+
+    // Assess
+    expect(result.values).toEqual([1, { after: true }, 's']);
+    expect(result.oversized).toEqual([[1, 3]]);
+    expect(result.count).toBe(4);
+  });
+
+  it('with onOversized, passes over string and literal elements, and oversized elements back to back', () => {
+    // Prepare
+    const document = Buffer.from('["abcdefghij",1234567890,[1,2,3,4,5],{"k":"vvvv"},"ok",7]');
+    for (const points of [[], [4, 15, 30], Array.from({ length: document.length }, (_, i) => i)]) {
+      // Act
+      const result = parseSkipping(splitAt(document, points), 5);
+
+      // Assess
+      expect(result.values).toEqual(['ok', 7]);
+      expect(result.oversized.map(([index]) => index)).toEqual([0, 1, 2, 3]);
+      expect(result.count).toBe(6);
+    }
+  });
+
+  it('with onOversized, still fails a body that ends inside an oversized element, or is broken after it', () => {
+    // Act / Assess
+    const truncated = streamError(() => parseSkipping(splitAt(Buffer.from('[1,{"a":"xxxxxxxxxxxx'), [6]), 5));
+    expect(truncated.message).toContain('truncated JSON: the array is not terminated (1 complete elements, then an unterminated string inside an element)');
+    streamError(() => parseSkipping([Buffer.from('[{"a":"xxxxxxxxxxxx"} x]')], 5));
+  });
+
+  it('with onOversized, holds at most the limit of an element of any size: a 96 MiB element in 1 MiB chunks', () => {
+    // Prepare: one 1 MiB chunk of string content, written again and again (the test holds nothing else).
+    const filler = Buffer.alloc(1 << 20, 'x');
+    const max = 4 << 20;
+    let values = 0;
+    const oversized: number[] = [];
+    const stream = new JsonArrayStream(() => values++, { maxElementBytes: max, onOversized: (index) => oversized.push(index) });
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+
+    // Act
+    stream.write(Buffer.from('[{"id":1},{"blob":"'));
+    for (let i = 0; i < 96; i++) {
+      stream.write(filler);
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
+    }
+    stream.write(Buffer.from('"},{"id":2}]'));
+    stream.end();
+
+    // Assess: two elements delivered, one passed over; never more than the limit held: the carry-over
+    // buffer grows by doubling to 4 MiB (the old and the new one briefly both alive, and dropped ones count
+    // until a GC), far from the element's 96 MiB.
+    expect(values).toBe(2);
+    expect(oversized).toEqual([1]);
+    expect(peak).toBeLessThan(2 * max + (2 << 20));
+  });
+
   it('defaults to 16 MiB and refuses a nonsensical limit', () => {
     // Act / Assess
     expect(DEFAULT_MAX_ELEMENT_BYTES).toBe(16 * 1024 * 1024);

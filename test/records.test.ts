@@ -4,6 +4,7 @@ import type { Job } from '../lib/records/job.js';
 import { parseRfc3339 } from '../lib/records/rfc3339.js';
 import { MAX_CLOCK_SKEW_MS } from '../lib/records/runtime-bound.js';
 import { MAX_ID_LENGTH, toJob } from '../lib/records/to-job.js';
+import { ByteInterner, TOKEN_ESCAPE, TOKEN_NON_ASCII } from '../lib/records/byte-interner.js';
 import { DEFAULT_JOB_TYPE, KNOWN_JOB_TYPES, KNOWN_STATUSES } from '../lib/vocabulary.js';
 
 /** The response example of shared/seeds/list-jobs.md, verbatim. */
@@ -451,5 +452,45 @@ describe('parseRfc3339', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('ByteInterner', () => {
+  it('keeps short values, decodes long ones each time without keeping them', () => {
+    // Prepare: tokens as they sit in a body (inside the quotes).
+    const interner = new ByteInterner();
+    const body = (text: string) => Buffer.from(JSON.stringify(text));
+    const short = body('6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a01');
+    const long = body(`Long ${'é'.repeat(200)}`); // 405 bytes
+    const escaped = body('tab\there');
+
+    // Act
+    const values = [short, long, escaped, short, long].map((b) => interner.get(b, 1, b.length - 1, b.includes(0x5c) ? TOKEN_ESCAPE : b.some((x) => x >= 0x80) ? TOKEN_NON_ASCII : 0));
+
+    // Assess: the right strings every time; the long one was never kept.
+    expect(values).toEqual(['6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a01', `Long ${'é'.repeat(200)}`, 'tab\there', '6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a01', `Long ${'é'.repeat(200)}`]);
+    expect(interner.size).toBe(2);
+    expect(long.length - 2).toBeGreaterThan(ByteInterner.MAX_INTERNED_BYTES);
+  });
+});
+
+describe('ByteInterner: keys are its own', () => {
+  it('copies the bytes of a key: a buffer reused for another token later (the stream reuses its carry-over buffer) is read afresh', () => {
+    // Prepare: a token interned from a buffer that is then overwritten in place with another token that
+    // differs in a byte the front cache does not sample (it picks its slot by bytes 0, n/4, n/2 and n − 1).
+    const interner = new ByteInterner();
+    const buffer = Buffer.from('"10000000-0000-4000-8000-000000100000"');
+    const first = interner.get(buffer, 1, buffer.length - 1, 0);
+
+    // Act: the same memory now holds the other id; then a fresh buffer holds the first id again.
+    buffer.write('10000000-0000-4000-8000-000000200000', 1, 'latin1');
+    const second = interner.get(buffer, 1, buffer.length - 1, 0);
+    const again = Buffer.from('"10000000-0000-4000-8000-000000100000"');
+    const third = interner.get(again, 1, again.length - 1, 0);
+
+    // Assess
+    expect(first).toBe('10000000-0000-4000-8000-000000100000');
+    expect(second).toBe('10000000-0000-4000-8000-000000200000');
+    expect(third).toBe('10000000-0000-4000-8000-000000100000');
   });
 });

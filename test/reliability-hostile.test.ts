@@ -190,7 +190,7 @@ type Template =
       readonly idTail: string;
       readonly extra: Record<string, unknown>;
     }
-  | { readonly kind: Exclude<SkipReason, 'duplicate_id'>; readonly value: unknown; readonly wf: string; readonly created: { text: string; ms: number } };
+  | { readonly kind: Exclude<SkipReason, 'duplicate_id' | 'too_large'>; readonly value: unknown; readonly wf: string; readonly created: { text: string; ms: number } };
 
 /** A few hostile workflow ids per list (never one of the valid ids). */
 const hostileWorkflowId = fc.oneof(

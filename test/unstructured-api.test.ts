@@ -17,7 +17,7 @@ import { freePort } from './support/ports.js';
 
 type PullConfig = Parameters<typeof pullJobs>[0];
 
-const BASE = { workflowIds: [] as string[], requestTimeoutMs: 2_000, pullDeadlineMs: 10_000, maxRetries: 3 };
+const BASE = { workflowIds: [] as string[], requestTimeoutMs: 2_000, pullDeadlineMs: 10_000, maxRetries: 3, maxResponseBytes: 1024 ** 3 };
 const FIXED_NOW = Date.parse('2026-11-29T12:00:00Z');
 
 let api: FakeApi;
@@ -584,6 +584,67 @@ describe('pullJobs: broken bodies and connections', () => {
     // Assess
     expect(result).toBe(thrown);
     expect(api.requests).toHaveLength(1);
+  });
+});
+
+describe('pullJobs: MAX_RESPONSE_BYTES and oversized elements', () => {
+  const bodyBytes = () => Buffer.byteLength(JSON.stringify(sampleJobs()));
+
+  it('reads a body of exactly maxResponseBytes, and fails one byte more as too_large, not retried', async () => {
+    // Act
+    const exact = await pull(config({ maxResponseBytes: bodyBytes() }));
+    const over = await pull(config({ maxResponseBytes: bodyBytes() - 1 })).catch((e: unknown) => e);
+
+    // Assess
+    expect(exact.stats.bytes).toBe(bodyBytes());
+    expect(over).toBeInstanceOf(PullError);
+    expect((over as PullError).kind).toBe('too_large');
+    expect((over as PullError).message).toBe(`the response body passed MAX_RESPONSE_BYTES (${bodyBytes() - 1} bytes) at GET ${api.url}/api/v1/jobs/; nothing of it is used`);
+    expect((over as PullError).attempts).toBe(1);
+    expect(api.requests).toHaveLength(2);
+  });
+
+  it('counts the bytes after decompression: a gzip body small on the wire is still too large', async () => {
+    // Prepare
+    api.setScenario({ kind: 'compressed', encoding: 'gzip' });
+
+    // Act
+    const error = await pull(config({ maxResponseBytes: bodyBytes() - 1 })).catch((e: unknown) => e);
+
+    // Assess
+    expect((error as PullError).kind).toBe('too_large');
+  });
+
+  it('counts every request of the pull together (WORKFLOW_IDS)', async () => {
+    // Prepare: two workflows whose bodies each fit, but not both.
+    const ids = [SAMPLE_WORKFLOWS.sharedA.id, SAMPLE_WORKFLOWS.quotes.id];
+    const sizes = ids.map((id) => Buffer.byteLength(JSON.stringify(sampleJobs().filter((j) => j.workflow_id === id))));
+
+    // Act
+    const error = await pull(config({ workflowIds: ids, maxResponseBytes: Math.max(...sizes) + 1 })).catch((e: unknown) => e);
+
+    // Assess
+    expect((error as PullError).kind).toBe('too_large');
+    expect((error as PullError).message).toContain('the response bodies of the pull passed MAX_RESPONSE_BYTES');
+    expect(api.requests).toHaveLength(2);
+  });
+
+  it('passes over an element over the element limit and goes on, when asked to', async () => {
+    // Prepare: a 17 MiB record between two sample records.
+    const [first, second] = sampleJobs();
+    api.setJobs([first as object, { id: 'huge', blob: 'x'.repeat(17 * 1024 * 1024) }, second as object]);
+    let oversized = 0;
+
+    // Act
+    const { records, stats } = await pull(config({ pullDeadlineMs: 30_000 }), { onOversizedRecord: () => oversized++ });
+    const failure = await pull(config({ pullDeadlineMs: 30_000 })).catch((e: unknown) => e);
+
+    // Assess: the two records, one element passed over; without the callback the pull fails as before.
+    expect(records).toEqual([first, second]);
+    expect(oversized).toBe(1);
+    expect(stats.elements).toBe(3);
+    expect((failure as PullError).kind).toBe('invalid_response');
+    expect((failure as PullError).message).toContain('exceeds the limit of 16777216 bytes');
   });
 });
 

@@ -1,13 +1,27 @@
 /**
  * Aggregation: validated jobs in, one plain Snapshot out. Pure and synchronous: no I/O, "now" passed in.
+ *
+ * Memory per workflow. Only MAX_WORKFLOWS workflows are exported, the busiest, but which ones is known only
+ * once the stream has ended, and a pull may name any number of workflows. So a workflow starts COLD: a row of
+ * a few numbers (its id, name, job count) and its jobs in a shared log (job-log.ts, 14 bytes a job). Once it
+ * has `promoteAtJobs` jobs it turns HOT: a full GroupAccumulator (group.ts: histograms, the window's runtimes,
+ * counts by job type), its logged jobs replayed into it in order, so that every sum comes out bit for bit as
+ * if it had been hot from its first job. At the snapshot, a cold workflow is replayed the same way. The
+ * results are exactly those of full state per workflow (test/support/reference-aggregator.ts, that state, is
+ * the oracle of test/aggregate-compact.test.ts); a workflow costs ~100 bytes + its id and name + 14 bytes a
+ * job while cold, ~1 KB once hot, and hot ones are at most one per `promoteAtJobs` jobs.
+ *
+ * At most `maxTrackedWorkflows` workflows get a row. A workflow first seen after that many others is folded
+ * on arrival: its jobs are counted in the folded rest (and the total) as they come, and its id is kept only as
+ * a 128-bit hash (14 bytes, as job ids are) to count distinct workflows. Every count stays exact — the
+ * exported workflows', the rest's, the total's — except which workflows are exported: the busiest among the
+ * tracked ones, so a workflow first seen after the limit is never exported, however busy.
  */
 import { keepHiddenClass } from '../common/keep-hidden-class.js';
-import { FloatList } from './float-list.js';
+import { murmur3x86x128 } from '../common/murmur3.js';
+import { compareCodeUnits, shownWorkflowName, wellFormed } from '../common/text.js';
 import type { Job } from '../records/job.js';
-import { selectQuantiles as exactQuantiles } from './percentile.js';
-import { IdSet } from './id-set.js';
 import type { ScannedJob } from '../records/scanner.js';
-import type { GroupStats, RecentRuntime, RuntimeHistogram, Snapshot, WorkflowStats } from './snapshot.js';
 import {
   KNOWN_JOB_TYPES,
   KNOWN_STATUSES,
@@ -19,7 +33,12 @@ import {
   type SkipReason,
   type TerminalStatus,
 } from '../vocabulary.js';
-import { compareCodeUnits, shownWorkflowName, wellFormed } from '../common/text.js';
+import type { FloatList } from './float-list.js';
+import { GroupAccumulator, STATUS_SLOTS } from './group.js';
+import { IdSet } from './id-set.js';
+import { JobLog, type Chains } from './job-log.js';
+import { selectQuantiles as exactQuantiles } from './percentile.js';
+import type { GroupStats, RecentRuntime, RuntimeHistogram, Snapshot, WorkflowStats } from './snapshot.js';
 
 /**
  * Bounds on label values the API controls. A misbehaving upstream sending thousands of distinct
@@ -30,12 +49,27 @@ export const MAX_UNKNOWN_JOB_TYPES = 20;
 export const MAX_LABEL_VALUE_LENGTH = 64;
 export const OTHER_VALUE = 'other';
 
+/**
+ * Workflows tracked one by one (see the top of the file): MAX_WORKFLOWS' largest value (config.ts), so any
+ * workflow that can be exported is tracked in an account of up to this many workflows. At ~100 bytes a cold
+ * workflow, plus its id (at most 256 characters) and name (at most 200), the rows cost at most ~100 MB.
+ */
+export const MAX_TRACKED_WORKFLOWS = 100_000;
+/**
+ * Jobs after which a workflow turns hot. A hot group costs ~1 KB (17 buckets), 32 logged jobs 448 bytes:
+ * hot groups are thus at most ~32 bytes a job, and most jobs of a busy account are counted on the fast path.
+ */
+export const PROMOTE_AT_JOBS = 32;
 export interface AggregateOptions {
   readonly nowMs: number;
   readonly runtimeWindowSeconds: number;
   readonly maxWorkflows: number;
   readonly histogramBuckets: readonly number[];
   readonly quantiles: readonly number[];
+  /** Default MAX_TRACKED_WORKFLOWS; never below maxWorkflows. Tests use small values. */
+  readonly maxTrackedWorkflows?: number;
+  /** Default PROMOTE_AT_JOBS (≥ 1). Tests use small values. */
+  readonly promoteAtJobs?: number;
 }
 
 /**
@@ -53,9 +87,10 @@ const PENDING_INDEX: Readonly<Record<string, number>> = dict([['SCHEDULED', 0], 
 const KNOWN_STATUS_SET: ReadonlySet<string> = new Set(KNOWN_STATUSES);
 const KNOWN_JOB_TYPE_SET: ReadonlySet<string> = new Set(KNOWN_JOB_TYPES);
 
-/** Room for status labels: 5 known + MAX_UNKNOWN_STATUSES + OTHER_VALUE. */
-const STATUS_SLOTS = 32;
-/** Raw statuses / job types whose label is remembered (beyond, the label is worked out each time). */
+/**
+ * Raw statuses / job types whose label is remembered (beyond, the label is worked out each time), and the
+ * longest raw value remembered: a longer one is OTHER_VALUE anyway, and must not be kept.
+ */
 const MAX_CACHED_LABELS = 4096;
 
 /** What a status label means for counting, worked out once per distinct raw status. */
@@ -80,96 +115,72 @@ class LabelTable {
   }
 }
 
-/** Mutable running totals of one group of jobs. */
-class GroupAccumulator {
-  /**
-   * Job counts by job type and status, flat: counts[slot * STATUS_SLOTS + status label index], one slot per
-   * job type label counted in this group (label indexes are the Aggregator's, see LabelTable).
-   */
-  counts = new Float64Array(STATUS_SLOTS);
-  /** Job type label index → slot in `counts` (undefined: none counted here). */
-  readonly slotOf: (number | undefined)[] = [];
-  /** Slot → job type label index. */
-  readonly slotJobType: number[] = [];
-  /** Per terminal status (TERMINAL_INDEX): non-cumulative bucket counts (+Inf last), sum, count. */
-  readonly buckets: Float64Array[];
-  // Typed arrays, not [0, 0, 0]: a JS array changes its elements kind (small integers → doubles) at the first
-  // fractional sum, and each new group doing so again deoptimised the counting code (seen in --trace-deopt).
-  readonly runtimeSum = new Float64Array(3);
-  readonly runtimeCount = new Float64Array(3);
-  readonly recent = [new FloatList(), new FloatList(), new FloatList()];
-  readonly recentSum = new Float64Array(3);
-  readonly oldestCreatedMs = new Float64Array([Infinity, Infinity]);
-  readonly pending = new Float64Array(2);
-  total = 0;
-
-  constructor(bucketCount: number) {
-    this.buckets = [0, 1, 2].map(() => new Float64Array(bucketCount + 1));
-  }
-
-  /** The slot of a job type label, made on first use. */
-  slot(jobType: number): number {
-    const known = this.slotOf[jobType];
-    if (known !== undefined) return known;
-    const slot = this.slotJobType.push(jobType) - 1;
-    this.slotOf[jobType] = slot;
-    if ((slot + 1) * STATUS_SLOTS > this.counts.length) {
-      const grown = new Float64Array(this.counts.length * 2);
-      grown.set(this.counts);
-      this.counts = grown;
-    }
-    return slot;
-  }
-
-  /** Drops the runtimes kept for quantiles (see Aggregator.release). */
-  clearRecent(): void {
-    for (const list of this.recent) list.clear();
-  }
-
-  merge(other: GroupAccumulator): void {
-    other.slotJobType.forEach((jobType, from) => {
-      const into = this.slot(jobType) * STATUS_SLOTS;
-      const at = from * STATUS_SLOTS;
-      for (let k = 0; k < STATUS_SLOTS; k++) this.counts[into + k] = (this.counts[into + k] as number) + (other.counts[at + k] as number);
-    });
-    for (let t = 0; t < 3; t++) {
-      const into = this.buckets[t] as Float64Array;
-      const from = other.buckets[t] as Float64Array;
-      for (let b = 0; b < into.length; b++) into[b] = (into[b] as number) + (from[b] as number);
-      this.runtimeSum[t] = (this.runtimeSum[t] as number) + (other.runtimeSum[t] as number);
-      this.runtimeCount[t] = (this.runtimeCount[t] as number) + (other.runtimeCount[t] as number);
-      (this.recent[t] as FloatList).pushAll(other.recent[t] as FloatList);
-      this.recentSum[t] = (this.recentSum[t] as number) + (other.recentSum[t] as number);
-    }
-    for (let p = 0; p < 2; p++) {
-      this.oldestCreatedMs[p] = Math.min(this.oldestCreatedMs[p] as number, other.oldestCreatedMs[p] as number);
-      this.pending[p] = (this.pending[p] as number) + (other.pending[p] as number);
-    }
-    this.total += other.total;
-  }
-}
-
 /** Where a workflow name is read from, only when it is shown (a Job, or a ScannedJob's lazy getter). */
 interface Named {
   readonly workflowName: string;
 }
 
-interface WorkflowAccumulator {
-  readonly id: string;
-  name: string;
-  nameCreatedMs: number;
-  readonly group: GroupAccumulator;
+/** The per-workflow rows, struct of arrays (see the top of the file). */
+class Rows implements Chains {
+  count = 0;
+  readonly index = new Map<string, number>();
+  readonly ids: string[] = [];
+  readonly names: string[] = [];
+  /** Hot workflows' groups; undefined while cold. */
+  readonly groups: (GroupAccumulator | undefined)[] = [];
+  nameCreatedMs = new Float64Array(256);
+  /** Jobs of a cold workflow (a hot one counts in its group). */
+  jobs = new Int32Array(256);
+  head = new Int32Array(256);
+  tail = new Int32Array(256);
+
+  /** A new row for a workflow id (shown form) and the name of its first job. */
+  add(id: string, name: string, createdAtMs: number): number {
+    const row = this.count++;
+    if (row === this.jobs.length) this.#grow();
+    this.index.set(id, row);
+    this.ids.push(id);
+    this.names.push(name);
+    this.groups.push(undefined);
+    this.nameCreatedMs[row] = createdAtMs;
+    this.head[row] = -1;
+    this.tail[row] = -1;
+    return row;
+  }
+
+  #grow(): void {
+    const grow = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.nameCreatedMs = grow(this.nameCreatedMs, (n) => new Float64Array(n));
+    this.jobs = grow(this.jobs, (n) => new Int32Array(n));
+    this.head = grow(this.head, (n) => new Int32Array(n));
+    this.tail = grow(this.tail, (n) => new Int32Array(n));
+  }
 }
 
 export class Aggregator {
   readonly #options: AggregateOptions;
   readonly #windowStartMs: number;
-  readonly #workflows = new Map<string, WorkflowAccumulator>();
+  readonly #maxTracked: number;
+  readonly #promoteAt: number;
+  readonly #bucketCount: number;
+  #rows = new Rows();
+  #log = new JobLog();
   readonly #ids = new IdSet();
+  /** Workflows folded on arrival: their distinct ids (as hashes), their jobs. */
+  #untrackedIds: IdSet | undefined = undefined;
+  #untrackedGroup: GroupAccumulator | undefined = undefined;
+  readonly #hash = new Int32Array(4);
   readonly #unknownStatuses = new Set<string>();
   readonly #unknownJobTypes = new Set<string>();
   readonly #statusLabels = new LabelTable();
   readonly #jobTypeLabels = new LabelTable();
+  /** Per status label index: its TERMINAL_INDEX and PENDING_INDEX, or -1 (to replay logged jobs). */
+  readonly #labelTerminal = new Int8Array(STATUS_SLOTS).fill(-1);
+  readonly #labelPending = new Int8Array(STATUS_SLOTS).fill(-1);
   /** Raw status → StatusInfo of its label (#statusLabel is stable for a given raw value). */
   readonly #statusInfo = new Map<string, StatusInfo>();
   /** Raw job type → label index. */
@@ -191,6 +202,9 @@ export class Aggregator {
   constructor(options: AggregateOptions) {
     this.#options = options;
     this.#windowStartMs = options.nowMs - options.runtimeWindowSeconds * 1000;
+    this.#maxTracked = Math.max(options.maxTrackedWorkflows ?? MAX_TRACKED_WORKFLOWS, options.maxWorkflows);
+    this.#promoteAt = Math.max(1, options.promoteAtJobs ?? PROMOTE_AT_JOBS);
+    this.#bucketCount = options.histogramBuckets.length;
   }
 
   /** Counts one record of the response that validation rejected. */
@@ -239,54 +253,74 @@ export class Aggregator {
     runtimeInvalid: boolean,
     runtimeLongerThanAge: boolean,
   ): void {
-    let wf = this.#workflows.get(workflowId);
-    if (wf === undefined) wf = this.#newWorkflow(named, workflowId, createdAtMs);
-    else if (createdAtMs > wf.nameCreatedMs) this.#rename(wf, named, createdAtMs);
-    const group = wf.group;
+    const rows = this.#rows;
+    let row = rows.index.get(workflowId);
+    if (row === undefined) row = this.#newRow(named, workflowId, createdAtMs);
+    else if (createdAtMs > (rows.nameCreatedMs[row] as number)) this.#rename(row, named, createdAtMs);
     const status = this.#statusInfoOf(rawStatus);
     const jobType = this.#jobTypeIndexOf(rawJobType);
-    group.total++;
-    const at = group.slot(jobType) * STATUS_SLOTS + status.index;
-    group.counts[at] = (group.counts[at] as number) + 1;
-
     if (runtimeInvalid) this.#runtimeUnparsable++;
     if (runtimeLongerThanAge) this.#runtimeLongerThanAge++;
 
     const t = status.terminal;
+    const value = t >= 0 ? runtime : createdAtMs;
     // biome-ignore lint/suspicious/noSelfCompare: `runtime === runtime` is the counting loop's NaN test (NaN: no runtime)
-    if (t >= 0 && runtime === runtime) {
-      const buckets = group.buckets[t] as Float64Array;
-      const b = bucketIndex(this.#options.histogramBuckets, runtime);
-      buckets[b] = (buckets[b] as number) + 1;
-      group.runtimeSum[t] = (group.runtimeSum[t] as number) + runtime;
-      group.runtimeCount[t] = (group.runtimeCount[t] as number) + 1;
-      if (createdAtMs + runtime * 1000 >= this.#windowStartMs) {
-        (group.recent[t] as FloatList).push(runtime);
-        group.recentSum[t] = (group.recentSum[t] as number) + runtime;
-      }
+    const timed = t >= 0 && runtime === runtime;
+    const recent = timed && createdAtMs + runtime * 1000 >= this.#windowStartMs;
+    const group = row >= 0 ? rows.groups[row] : this.#untrackedGroup;
+    if (group !== undefined) {
+      group.count(status.index, t, status.pending, jobType, value, timed ? bucketIndex(this.#options.histogramBuckets, runtime) : 0, recent);
+      return;
     }
-    const p = status.pending;
-    if (p >= 0) {
-      group.pending[p] = (group.pending[p] as number) + 1;
-      if (createdAtMs < (group.oldestCreatedMs[p] as number)) group.oldestCreatedMs[p] = createdAtMs;
-    }
+    this.#log.append(rows, row, status.index, jobType, recent, value);
+    if (++rows.jobs[row]! >= this.#promoteAt) this.#promote(row);
   }
 
-  /** The accumulator of a workflow id not found as given: found as shown (see wellFormed), or made. */
-  #newWorkflow(named: Named, rawId: string, createdAtMs: number): WorkflowAccumulator {
+  /**
+   * The row of a workflow id not found as given: found as shown (see wellFormed), or made; -1 when the
+   * workflow is not tracked (folded on arrival, see the top of the file).
+   */
+  #newRow(named: Named, rawId: string, createdAtMs: number): number {
     const id = wellFormed(rawId);
-    let wf = this.#workflows.get(id);
-    if (wf === undefined) {
-      wf = { id, name: shownWorkflowName(named.workflowName), nameCreatedMs: createdAtMs, group: new GroupAccumulator(this.#options.histogramBuckets.length) };
-      this.#workflows.set(id, wf);
-    } else if (createdAtMs > wf.nameCreatedMs) this.#rename(wf, named, createdAtMs);
-    return wf;
+    const rows = this.#rows;
+    const row = rows.index.get(id);
+    if (row !== undefined) {
+      if (createdAtMs > (rows.nameCreatedMs[row] as number)) this.#rename(row, named, createdAtMs);
+      return row;
+    }
+    if (rows.count < this.#maxTracked) return rows.add(id, shownWorkflowName(named.workflowName), createdAtMs);
+    this.#untrackedGroup ??= new GroupAccumulator(this.#bucketCount);
+    this.#untrackedIds ??= new IdSet();
+    const h = this.#hash;
+    murmur3x86x128(id, h);
+    this.#untrackedIds.addUuid(h[0]!, h[1]!, h[2]!, h[3]!);
+    return -1;
   }
 
   /** A renamed workflow shows its newest name. */
-  #rename(wf: WorkflowAccumulator, named: Named, createdAtMs: number): void {
-    wf.name = shownWorkflowName(named.workflowName);
-    wf.nameCreatedMs = createdAtMs;
+  #rename(row: number, named: Named, createdAtMs: number): void {
+    this.#rows.names[row] = shownWorkflowName(named.workflowName);
+    this.#rows.nameCreatedMs[row] = createdAtMs;
+  }
+
+  /** A cold workflow turns hot: its logged jobs are counted into a new group, in order, and the log entries freed. */
+  #promote(row: number): void {
+    const group = this.#replay(row, new GroupAccumulator(this.#bucketCount));
+    this.#log.free(this.#rows, row);
+    this.#rows.groups[row] = group;
+  }
+
+  /** Counts the logged jobs of a cold row into `group` (as #count would have), and returns it. */
+  #replay(row: number, group: GroupAccumulator): GroupAccumulator {
+    const bounds = this.#options.histogramBuckets;
+    const terminal = this.#labelTerminal;
+    const pending = this.#labelPending;
+    this.#log.replay(this.#rows, row, (status, jobType, recent, value) => {
+      const t = terminal[status]!;
+      // biome-ignore lint/suspicious/noSelfCompare: the NaN test (NaN: no runtime)
+      group.count(status, t, pending[status]!, jobType, value, t >= 0 && value === value ? bucketIndex(bounds, value) : 0, recent);
+    });
+    return group;
   }
 
   #statusInfoOf(raw: string): StatusInfo {
@@ -302,7 +336,9 @@ export class Aggregator {
     if (cached !== undefined) return cached;
     const label = this.#statusLabel(raw);
     const info: StatusInfo = { index: this.#statusLabels.indexOf(label), terminal: TERMINAL_INDEX[label] ?? -1, pending: PENDING_INDEX[label] ?? -1 };
-    if (this.#statusInfo.size < MAX_CACHED_LABELS) this.#statusInfo.set(raw, info);
+    this.#labelTerminal[info.index] = info.terminal;
+    this.#labelPending[info.index] = info.pending;
+    if (this.#statusInfo.size < MAX_CACHED_LABELS && raw.length <= MAX_LABEL_VALUE_LENGTH) this.#statusInfo.set(raw, info);
     return info;
   }
 
@@ -318,7 +354,7 @@ export class Aggregator {
     const cached = this.#jobTypeIndex.get(raw);
     if (cached !== undefined) return cached;
     const index = this.#jobTypeLabels.indexOf(this.#jobTypeLabel(raw));
-    if (this.#jobTypeIndex.size < MAX_CACHED_LABELS) this.#jobTypeIndex.set(raw, index);
+    if (this.#jobTypeIndex.size < MAX_CACHED_LABELS && raw.length <= MAX_LABEL_VALUE_LENGTH) this.#jobTypeIndex.set(raw, index);
     return index;
   }
 
@@ -350,10 +386,13 @@ export class Aggregator {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#ids.release();
-    const kept = this.#workflows.values().next().value;
-    kept?.group.clearRecent();
-    this.#workflows.clear();
+    this.#untrackedIds?.release();
+    this.#ids.release(); // last: its memory, the larger, is the one handed on
+    const kept = this.#rows.groups.find((group) => group !== undefined) ?? this.#untrackedGroup;
+    kept?.clearRecent();
+    this.#rows = new Rows();
+    this.#log = new JobLog();
+    this.#untrackedGroup = undefined;
     if (kept === undefined) keepHiddenClass(this);
     else keepHiddenClass(this, kept);
   }
@@ -361,25 +400,79 @@ export class Aggregator {
   snapshot(): Snapshot {
     if (this.#released) throw new Error('Aggregator.snapshot() after release()');
     const o = this.#options;
-    const ranked = [...this.#workflows.values()].sort((a, b) => b.group.total - a.group.total || compareCodeUnits(a.id, b.id));
+    const rows = this.#rows;
+    const ids = rows.ids;
+    const totals = new Float64Array(rows.count);
+    for (let row = 0; row < rows.count; row++) totals[row] = rows.groups[row]?.total ?? (rows.jobs[row] as number);
+    const ranked = Array.from({ length: rows.count }, (_, row) => row).sort(
+      (a, b) => (totals[b] as number) - (totals[a] as number) || compareCodeUnits(ids[a] as string, ids[b] as string),
+    );
+    const untracked = this.#untrackedGroup;
+    const untrackedCount = this.#untrackedIds?.size ?? 0;
     let kept = ranked.slice(0, o.maxWorkflows);
     let folded = ranked.slice(o.maxWorkflows);
-    if (folded.length > 0 && kept.some((wf) => wf.id === OTHER_WORKFLOW_ID)) {
+    const hasRest = folded.length > 0 || untracked !== undefined;
+    if (hasRest && kept.some((row) => ids[row] === OTHER_WORKFLOW_ID)) {
       // A workflow whose id is literally "other" cannot stand beside the folded rest (the same id: duplicate
       // series and CloudWatch datums): it joins the rest, and the next busiest takes its place.
-      const real = ranked.filter((wf) => wf.id !== OTHER_WORKFLOW_ID);
+      const real = ranked.filter((row) => ids[row] !== OTHER_WORKFLOW_ID);
       kept = real.slice(0, o.maxWorkflows);
-      folded = [...real.slice(o.maxWorkflows), ...ranked.filter((wf) => wf.id === OTHER_WORKFLOW_ID)];
+      folded = [...real.slice(o.maxWorkflows), ...ranked.filter((row) => ids[row] === OTHER_WORKFLOW_ID)];
     }
-    const total = new GroupAccumulator(o.histogramBuckets.length);
-    for (const wf of ranked) total.merge(wf.group);
+    // Cold rows are replayed into one scratch group, merged, and replayed again when needed: sums are added in
+    // the same order as with a group per workflow (each workflow's own sums first, then workflow by workflow).
+    const bucketCount = this.#bucketCount;
+    const scratch = new GroupAccumulator(bucketCount);
+    const groupOf = (row: number): GroupAccumulator => {
+      const group = rows.groups[row];
+      if (group !== undefined) return group;
+      scratch.reset();
+      return this.#replay(row, scratch);
+    };
+    const keptGroups = kept.map((row) => rows.groups[row] ?? this.#replay(row, new GroupAccumulator(bucketCount)));
+    // The window's runtimes of the total and the rest are not copied into each (that took up to three times
+    // their memory): one array per terminal status holds the rest's, then the exported ones'. The rest's
+    // quantiles are selected in its part, then the total's in the whole (selection only reorders).
+    const total = new GroupAccumulator(bucketCount);
+    const recentCount = [0, 0, 0];
+    const countRecent = (g: GroupAccumulator) => g.recent.forEach((list, t) => (recentCount[t] = (recentCount[t] as number) + list.length));
+    for (const row of ranked) {
+      const group = groupOf(row);
+      total.merge(group, false);
+      countRecent(group);
+    }
+    if (untracked !== undefined) {
+      total.merge(untracked, false);
+      countRecent(untracked);
+    }
+    const recent = recentCount.map((n) => new Float64Array(n));
+    const filled = [0, 0, 0];
+    const gather = (g: GroupAccumulator) =>
+      g.recent.forEach((list, t) => {
+        (recent[t] as Float64Array).set(list.view(), filled[t]);
+        filled[t] = (filled[t] as number) + list.length;
+      });
+    const rest = new GroupAccumulator(bucketCount);
+    for (const row of folded) {
+      const group = groupOf(row);
+      rest.merge(group, false);
+      gather(group);
+    }
+    if (untracked !== undefined) {
+      rest.merge(untracked, false);
+      gather(untracked);
+    }
+    const restRecent = recent.map((values, t) => values.subarray(0, filled[t]));
+    keptGroups.forEach(gather);
 
-    const workflows: WorkflowStats[] = kept.map((wf) => ({ id: wf.id, name: wf.name, workflowCount: 1, ...this.#stats(wf.group) }));
-    if (folded.length > 0) {
-      const rest = new GroupAccumulator(o.histogramBuckets.length);
-      for (const wf of folded) rest.merge(wf.group);
-      workflows.push({ id: OTHER_WORKFLOW_ID, name: OTHER_WORKFLOW_ID, workflowCount: folded.length, ...this.#stats(rest) });
-    }
+    const workflows: WorkflowStats[] = kept.map((row, i) => ({
+      id: ids[row] as string,
+      name: rows.names[row] as string,
+      workflowCount: 1,
+      ...this.#stats(keptGroups[i] as GroupAccumulator),
+    }));
+    if (hasRest) workflows.push({ id: OTHER_WORKFLOW_ID, name: OTHER_WORKFLOW_ID, workflowCount: folded.length + untrackedCount, ...this.#stats(rest, restRecent) });
+    const totalStats = this.#stats(total, recent);
     return {
       generatedAt: new Date(o.nowMs).toISOString(),
       runtimeWindowSeconds: o.runtimeWindowSeconds,
@@ -389,13 +482,15 @@ export class Aggregator {
       recordsSkipped: { ...this.#skipped },
       runtimeUnparsable: this.#runtimeUnparsable,
       runtimeLongerThanAge: this.#runtimeLongerThanAge,
-      workflowsSeen: this.#workflows.size,
-      total: this.#stats(total),
+      workflowsSeen: rows.count + untrackedCount,
+      workflowsUntracked: untrackedCount,
+      total: totalStats,
       workflows,
     };
   }
 
-  #stats(g: GroupAccumulator): GroupStats {
+  /** The stats of a group; its window runtimes from `recentValues` when given (reordered by the selection). */
+  #stats(g: GroupAccumulator, recentValues?: readonly Float64Array[]): GroupStats {
     const jobs = dict<Record<string, number>>();
     const byStatus = dict<number>(KNOWN_STATUSES.map((s) => [s, 0] as const));
     const jobTypeLabels = this.#jobTypeLabels.labels;
@@ -405,7 +500,7 @@ export class Aggregator {
       const counts = dict<number>(KNOWN_STATUSES.map((s) => [s, 0] as const));
       const statuses: { status: string; n: number }[] = [];
       for (let k = 0; k < statusLabels.length; k++) {
-        const n = g.counts[slot * STATUS_SLOTS + k] as number;
+        const n = g.jobs(slot, k);
         if (n > 0) statuses.push({ status: statusLabels[k] as string, n });
       }
       for (const { status, n } of statuses.sort((a, b) => compareCodeUnits(a.status, b.status))) {
@@ -418,15 +513,11 @@ export class Aggregator {
     const recent = {} as Record<TerminalStatus, RecentRuntime>;
     for (const status of TERMINAL_STATUSES) {
       const t = TERMINAL_INDEX[status] as number;
-      runtime[status] = {
-        bucketCounts: Array.from(g.buckets[t] as Float64Array),
-        count: g.runtimeCount[t] as number,
-        sum: g.runtimeSum[t] as number,
-      };
-      const values = (g.recent[t] as FloatList).view();
+      runtime[status] = { bucketCounts: g.buckets(t), count: g.runtimeCount(t), sum: g.runtimeSum(t) };
+      const values = recentValues?.[t] ?? (g.recent[t] as FloatList).view();
       recent[status] = {
         count: values.length,
-        sum: g.recentSum[t] as number,
+        sum: g.recentSum(t),
         quantiles: exactQuantiles(values, this.#options.quantiles),
       };
     }
@@ -434,8 +525,8 @@ export class Aggregator {
     const pending = {} as Record<PendingStatus, number>;
     for (const status of PENDING_STATUSES) {
       const p = PENDING_INDEX[status] as number;
-      const oldest = g.oldestCreatedMs[p] as number;
-      pending[status] = g.pending[p] as number;
+      const oldest = g.oldestCreatedMs(p);
+      pending[status] = g.pending(p);
       // A job "created in the future" (clock skew) has waited 0 s, not a negative time.
       oldestAgeSeconds[status] = oldest === Infinity ? 0 : Math.max(0, (this.#options.nowMs - oldest) / 1000);
     }

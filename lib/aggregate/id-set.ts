@@ -1,5 +1,5 @@
 /**
- * Duplicate detection: an exact set of job ids, small and fast at a million ids.
+ * Duplicate detection: a set of job ids, 14 bytes an id of any length, fast at a million ids; exact for UUIDs.
  *
  * Canonical lower-case UUIDs (what the API sends) are stored in 14 bytes, not 16. The id (a, b, c, d) is
  * mapped to (h, b, c, d) with h = hash128(a, b, c, d) = fmix32(a ^ f(b, c, d)): fmix32 is a bijection of 32
@@ -27,9 +27,18 @@
  *
  * Measurements, and the designs this replaced: docs/performance.md ("Exact dedup in 14 bytes an id").
  *
- * Any other id (not a UUID, upper-case hex, …) goes to a Set of strings. The two never overlap: a string in
- * the Set is never a canonical lower-case UUID. Exact: equal ids are found equal, never by hash alone.
+ * Any other id (not a UUID, upper-case hex, up to MAX_ID_LENGTH characters of anything) is hashed to 128 bits
+ * (MurmurHash3_x86_128 of its UTF-16 code units, lib/common/murmur3.ts) and stored as if those were a UUID's:
+ * 14 bytes, whatever its length (a Set of such strings took ~300 bytes an id at 256 characters). A UUID is
+ * stored exactly — two UUIDs are equal exactly when their entries are — but two other ids are taken for one
+ * when their hashes are equal, and so are such an id and a UUID whose words equal its hash. Among n ids of
+ * which any two are equally likely to collide, the chance that any pair does is below n² / 2^129: 1.5 × 10^-25
+ * for 10^7 ids, 3 × 10^-25 for the ~1.4 × 10^7 smallest valid records that fit in the default
+ * MAX_RESPONSE_BYTES (1 GiB), far below the chance of a memory error flipping the answer. A collision would count one job as a duplicate of another; an
+ * upstream that builds colliding ids on purpose (MurmurHash3 is not cryptographic) gets nothing it could not
+ * get by sending the same id twice.
  */
+import { murmur3x86x128 } from '../common/murmur3.js';
 import { uuidFromString } from '../records/uuid.js';
 
 /** Bits of h kept in an entry's tag; the rest are the group's (so groups are never fewer than 2^16). */
@@ -84,7 +93,6 @@ export class IdSet {
   static readonly PENDING_CAPACITY = 1 << 16;
   static readonly MAX_GROUP_SIZE = 32;
 
-  readonly #strings = new Set<string>();
   readonly #words = new Int32Array(4);
   readonly #maxGroupSize: number;
 
@@ -129,14 +137,13 @@ export class IdSet {
   }
 
   get size(): number {
-    return this.#denseCount + this.#pendingCount + this.#strings.size;
+    return this.#denseCount + this.#pendingCount;
   }
 
   /** Hands this set's memory to the next IdSet made (one is kept at a time). Adding after this throws. */
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#strings.clear(); // the emptied set may stay referenced (Aggregator.release)
     this.#tags = new Uint16Array(0);
     this.#rest = new Int32Array(0);
     spare = this.#memory;
@@ -150,12 +157,14 @@ export class IdSet {
     return uuidFromString(id, w) ? this.addUuid(w[0]!, w[1]!, w[2]!, w[3]!) : this.addString(id);
   }
 
-  /** Adds an id that is not a canonical lower-case UUID; false when it was already there. */
+  /**
+   * Adds an id that is not a canonical lower-case UUID, by its 128-bit hash (see the top of the file); false
+   * when it was already there.
+   */
   addString(id: string): boolean {
-    if (this.#released) throw new Error('IdSet used after release()');
-    const before = this.#strings.size;
-    this.#strings.add(id);
-    return this.#strings.size !== before;
+    const w = this.#words;
+    murmur3x86x128(id, w);
+    return this.addUuid(w[0]!, w[1]!, w[2]!, w[3]!);
   }
 
   /** Adds the UUID with these 128 bits (most significant word first); false when it was already there. */

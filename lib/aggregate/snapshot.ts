@@ -67,6 +67,11 @@ export interface Snapshot {
   readonly runtimeLongerThanAge: number;
   /** Distinct workflows seen, before the cap. */
   readonly workflowsSeen: number;
+  /**
+   * Of those, the ones first seen after MAX_TRACKED_WORKFLOWS others (lib/aggregate/aggregator.ts): folded on
+   * arrival, so never exported, whatever their number of jobs. 0 in any account of up to that many workflows.
+   */
+  readonly workflowsUntracked: number;
   /** Totals over every counted job (not capped). */
   readonly total: GroupStats;
   /** The capped workflows, most jobs first, then the folded rest (id OTHER_WORKFLOW_ID) if any. */

@@ -15,6 +15,11 @@
  * offered to it, in place in the chunk (or whole, once complete, when it spanned chunks). The scanner either
  * consumes the element — having validated every byte of it exactly as JSON.parse would — or declines it, and
  * the element goes to JSON.parse and onElement as above. Errors, offsets and element counts are unchanged.
+ *
+ * An element over maxElementBytes fails the stream, or, with `onOversized`, is passed over: its bytes are
+ * dropped as soon as it is known to be too large (at most maxElementBytes are ever held), the rest of it is
+ * only scanned for where it ends (strings, escapes and nesting tracked as for any element, nothing kept), and
+ * the array goes on. Such an element is not validated beyond that.
  */
 import { oneLine } from '../common/text.js';
 
@@ -31,8 +36,17 @@ export class JsonStreamError extends Error {
 }
 
 export interface JsonArrayStreamOptions {
-  /** Largest element accepted, in bytes; a larger one fails the stream. Default DEFAULT_MAX_ELEMENT_BYTES. */
+  /**
+   * Largest element accepted, in bytes; a larger one fails the stream, or is passed to `onOversized`.
+   * Default DEFAULT_MAX_ELEMENT_BYTES.
+   */
   readonly maxElementBytes?: number;
+  /**
+   * Called, in place of delivering it, for each element over maxElementBytes (its index in the array and the
+   * stream offset of its first byte), which is then passed over without being buffered or parsed. Without
+   * it, such an element fails the stream.
+   */
+  readonly onOversized?: (index: number, offset: number) => void;
   /**
    * A fast path for elements that are objects: offered each one before JSON.parse is (see ObjectScanner).
    * Elements it consumes are counted in elementCount but never reach onElement.
@@ -98,8 +112,11 @@ export class JsonArrayStream {
   readonly #onElement: (value: unknown) => void;
   readonly #maxElementBytes: number;
   readonly #scanner: ObjectScanner | undefined;
+  readonly #onOversized: ((index: number, offset: number) => void) | undefined;
   /** The object scanner declined the element in progress: do not offer it again. */
   #declined = false;
+  /** The element in progress is over the limit: scanned to its end, not kept (see onOversized). */
+  #skipping = false;
 
   #state: State = State.Start;
   /** Bytes of the chunks written before the current one. */
@@ -129,9 +146,10 @@ export class JsonArrayStream {
     this.#onElement = onElement;
     this.#maxElementBytes = max;
     this.#scanner = options.objectScanner;
+    this.#onOversized = options.onOversized;
   }
 
-  /** Elements delivered to onElement so far. */
+  /** Elements read so far: delivered to onElement, consumed by the object scanner, or passed over as oversized. */
   get elementCount(): number {
     return this.#elementCount;
   }
@@ -366,8 +384,16 @@ export class JsonArrayStream {
 
   /** Decodes and parses the element ending at `end` (exclusive) in this chunk, and delivers it. */
   #complete(view: Buffer, start: number, end: number, base: number): void {
+    if (this.#skipping) {
+      this.#passOver();
+      return;
+    }
     const size = this.#carryLength + (end - start);
-    if (size > this.#maxElementBytes) throw this.#tooLarge(base + end);
+    if (size > this.#maxElementBytes) {
+      if (this.#onOversized === undefined) throw this.#tooLarge(base + end);
+      this.#passOver();
+      return;
+    }
     const declined = this.#declined;
     this.#declined = false;
     let text: string;
@@ -398,14 +424,28 @@ export class JsonArrayStream {
   }
 
   #carryOver(bytes: Uint8Array, start: number, end: number, base: number): void {
+    if (this.#skipping) return;
     const limit = this.#topLevelObject ? Math.min(MAX_TOP_LEVEL_OBJECT_BYTES, this.#maxElementBytes) : this.#maxElementBytes;
     if (this.#carryLength + (end - start) > limit) {
       if (this.#topLevelObject) {
         throw new JsonStreamError(`top level is an object, not an array (over ${limit} bytes, not quoted)`, base + end);
       }
-      throw this.#tooLarge(base + end);
+      if (this.#onOversized === undefined) throw this.#tooLarge(base + end);
+      // Too large: drop what is held; the scan goes on to the element's end, keeping nothing.
+      this.#skipping = true;
+      this.#releaseCarry();
+      return;
     }
     this.#append(bytes, start, end);
+  }
+
+  /** The oversized element in progress has ended: report it in its place, and go on. */
+  #passOver(): void {
+    this.#skipping = false;
+    this.#declined = false;
+    this.#releaseCarry();
+    const index = this.#elementCount++;
+    (this.#onOversized as (index: number, offset: number) => void)(index, this.#elementOffset);
   }
 
   #append(bytes: Uint8Array, start: number, end: number): void {

@@ -14,6 +14,7 @@ export const PULL_ERROR_KINDS = [
   'timeout',
   'network',
   'invalid_response',
+  'too_large',
 ] as const;
 export type PullErrorKind = (typeof PULL_ERROR_KINDS)[number];
 

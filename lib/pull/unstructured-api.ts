@@ -16,6 +16,9 @@
  *   waits past the pull deadline: a wait that would is not started, the last error is reported instead.
  * - The whole pull (every request, attempt, wait and body) ends within `pullDeadlineMs` or fails with
  *   `timeout`. `requestTimeoutMs` bounds the wait for headers and each idle gap in the body.
+ * - The bodies of the pull (after decompression, every request of it together) end within
+ *   `maxResponseBytes` or the pull fails with `too_large`, before the first byte past it is parsed: what the
+ *   pull holds grows with the records read, and a response that never ends must not take memory with it.
  */
 import type { Agent, IncomingHttpHeaders, IncomingMessage, request as httpRequest } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -105,6 +108,11 @@ export interface PullOptions {
    * other element (and every one it declines) does, as JSON.parse gives it.
    */
   objectScanner?: ObjectScanner;
+  /**
+   * Called for each array element over the element limit (DEFAULT_MAX_ELEMENT_BYTES), which is passed over
+   * unread and the pull goes on. Without it, such an element fails the pull (`invalid_response`).
+   */
+  onOversizedRecord?: () => void;
 }
 
 export interface PullStats {
@@ -118,7 +126,7 @@ export interface PullStats {
   statusCode: number;
 }
 
-type PullConfig = Pick<Config, 'apiUrl' | 'workflowIds' | 'requestTimeoutMs' | 'pullDeadlineMs' | 'maxRetries'>;
+type PullConfig = Pick<Config, 'apiUrl' | 'workflowIds' | 'requestTimeoutMs' | 'pullDeadlineMs' | 'maxRetries' | 'maxResponseBytes'>;
 
 /**
  * Streams every job record of the account (or of each `workflowIds` entry, one request per id, in order)
@@ -143,6 +151,7 @@ export async function pullJobs(config: PullConfig, onRecord: (raw: unknown) => v
     now,
     deadlineAt: now() + config.pullDeadlineMs,
     objectScanner: options.objectScanner,
+    onOversizedRecord: options.onOversizedRecord,
     net: await loadNet(),
     minorGc: options.minorGc,
   };
@@ -176,6 +185,7 @@ interface PullContext {
   readonly now: () => number;
   readonly deadlineAt: number;
   readonly objectScanner: ObjectScanner | undefined;
+  readonly onOversizedRecord: (() => void) | undefined;
   readonly net: Net;
   readonly minorGc: MinorGc | undefined;
 }
@@ -206,7 +216,7 @@ async function pullOne(url: URL, ctx: PullContext, totals: PullStats): Promise<A
     totals.attempts++;
     let failure: AttemptFailure;
     try {
-      return await attempt(url, ctx);
+      return await attempt(url, ctx, totals.bytes);
     } catch (error) {
       if (!(error instanceof AttemptFailure)) throw error; // thrown by onRecord: the caller's own error
       failure = error;
@@ -279,9 +289,12 @@ function abortFailure(signal: AbortSignal): AttemptFailure {
   return new AttemptFailure('timeout', why === '' ? 'pull aborted' : `pull aborted: ${why}`, false);
 }
 
-/** One HTTP attempt. Rejects with an AttemptFailure, or with what `onRecord` threw. */
-function attempt(url: URL, ctx: PullContext): Promise<AttemptSuccess> {
-  const { requestTimeoutMs, pullDeadlineMs } = ctx.config;
+/**
+ * One HTTP attempt, after `bytesBefore` body bytes of the pull's earlier requests. Rejects with an
+ * AttemptFailure, or with what `onRecord` threw.
+ */
+function attempt(url: URL, ctx: PullContext, bytesBefore: number): Promise<AttemptSuccess> {
+  const { requestTimeoutMs, pullDeadlineMs, maxResponseBytes } = ctx.config;
   return new Promise<AttemptSuccess>((resolve, reject) => {
     let settled = false;
     /** Set at the first body byte of a 2xx answer: from then on nothing is retryable. */
@@ -392,12 +405,21 @@ function attempt(url: URL, ctx: PullContext): Promise<AttemptSuccess> {
       });
 
       // A 200 carrying an error object (`{"detail": …}`) is reported by the parser, which quotes the detail.
-      const parser = new JsonArrayStream((value) => ctx.onRecord(value), ctx.objectScanner === undefined ? {} : { objectScanner: ctx.objectScanner });
+      const parser = new JsonArrayStream((value) => ctx.onRecord(value), {
+        ...(ctx.objectScanner !== undefined && { objectScanner: ctx.objectScanner }),
+        ...(ctx.onOversizedRecord !== undefined && { onOversized: ctx.onOversizedRecord }),
+      });
       const minorGc = ctx.minorGc ?? ctx.net.minorGc;
       let sinceNudge = 0;
       source.on('data', (chunk: Buffer) => {
         if (settled) return;
         bytes += chunk.length;
+        if (bytesBefore + bytes > maxResponseBytes) {
+          const what = bytesBefore === 0 ? 'the response body' : 'the response bodies of the pull';
+          return fail(
+            new AttemptFailure('too_large', `${what} passed MAX_RESPONSE_BYTES (${maxResponseBytes} bytes) at GET ${url.href}; nothing of it is used`, false, { status }),
+          );
+        }
         sinceNudge += chunk.length;
         if (sinceNudge >= NUDGE_EVERY_BYTES) {
           sinceNudge -= NUDGE_EVERY_BYTES;

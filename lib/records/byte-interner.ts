@@ -5,10 +5,13 @@
 /**
  * Strings interned by their bytes: the JSON token (inside the quotes, escapes as written) maps to the
  * decoded string, so a workflow id or a status seen a million times is decoded once and is one string.
- * Bounded: past MAX_INTERNED distinct values, further ones are decoded each time and not kept.
+ * Bounded: past MAX_INTERNED distinct values, or past MAX_INTERNED_BYTES, a value is decoded each time and
+ * not kept (an interner holds at most ~5 MB, whatever the tokens: the values worth keeping are short).
  */
 export class ByteInterner {
   static readonly MAX_INTERNED = 8192;
+  /** Longest token kept: a UUID is 36 bytes, a status or job type a dozen, a typical name a few dozen. */
+  static readonly MAX_INTERNED_BYTES = 256;
   #mask = 63;
   #hashes = new Int32Array(64);
   #keys: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(64).fill(undefined);
@@ -21,8 +24,14 @@ export class ByteInterner {
   readonly #frontKeys: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(FRONT_SIZE).fill(undefined);
   readonly #frontValues: string[] = new Array<string>(FRONT_SIZE).fill('');
 
+  /** Values kept. */
+  get size(): number {
+    return this.#size;
+  }
+
   get(bytes: Buffer, start: number, end: number, flags: number): string {
     const length = end - start;
+    if (length > ByteInterner.MAX_INTERNED_BYTES) return decodeToken(bytes, start, end, flags);
     const front =
       length === 0 ? 0 : (Math.imul(bytes[start]! ^ (bytes[end - 1]! << 7) ^ (bytes[start + (length >> 1)]! << 14) ^ (bytes[start + (length >> 2)]! << 21), 0x9e3779b1) ^ length) >>> (32 - FRONT_BITS);
     const candidate = this.#frontKeys[front];
@@ -66,7 +75,10 @@ export class ByteInterner {
     }
     const value = decodeToken(bytes, start, end, flags);
     if (this.#size < ByteInterner.MAX_INTERNED) {
-      const key = bytes.slice(start, end);
+      // A copy, never a view (Buffer#slice is one): the bytes are a socket chunk, which a view would keep
+      // alive whole (64 KiB for a 36-byte id), or the stream's carry-over buffer, which the next element
+      // spanning chunks overwrites: the key would then read as another token and map it to this value.
+      const key = new Uint8Array(bytes.subarray(start, end));
       this.#insert(h, key, value);
       this.#lastKey = key;
     }

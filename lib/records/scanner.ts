@@ -14,7 +14,6 @@
  * validates it (and reports the error) exactly as before. Only fully understood elements are consumed.
  */
 import { keepHiddenClass } from '../common/keep-hidden-class.js';
-import { MAX_WORKFLOW_NAME_CHARS } from '../common/text.js';
 import type { ObjectScanner } from '../pull/json-stream.js';
 import { DEFAULT_JOB_TYPE, type SkipReason } from '../vocabulary.js';
 import { ByteInterner, decodeToken, TOKEN_ESCAPE, TOKEN_NON_ASCII } from './byte-interner.js';
@@ -79,8 +78,7 @@ export class ScannedJob {
 
   get workflowName(): string {
     if (this.nameKind !== KIND_STRING) return this.workflowId;
-    // A name too long to be shown whole is decoded for the aggregation to cut, never interned (kept).
-    if (this.nameEnd - this.nameStart > MAX_INTERNED_NAME_BYTES) return decodeToken(this.nameBytes as Buffer, this.nameStart, this.nameEnd, this.nameFlags);
+    // A long name is decoded each time, never interned (ByteInterner.MAX_INTERNED_BYTES), for the aggregation to cut.
     return this.#names.get(this.nameBytes as Buffer, this.nameStart, this.nameEnd, this.nameFlags);
   }
 
@@ -103,13 +101,6 @@ export class ScannedJob {
     };
   }
 }
-
-/**
- * Longest name token interned: a name of MAX_WORKFLOW_NAME_CHARS code points written with `\u` escapes (two
- * per code point past the BMP, 6 bytes each). Longer names are cut anyway: interning them would only keep
- * megabytes of key and string for as long as the scanner lives.
- */
-const MAX_INTERNED_NAME_BYTES = MAX_WORKFLOW_NAME_CHARS * 12;
 
 const KIND_ABSENT = 0;
 const KIND_STRING = 1;

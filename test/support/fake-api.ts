@@ -383,6 +383,7 @@ export const SAMPLE_EXPECTED = {
     invalid_status: 1,
     invalid_created_at: 1,
     duplicate_id: 0,
+    too_large: 0,
   },
   byStatus: { SCHEDULED: 2, IN_PROGRESS: 2, COMPLETED: 8, STOPPED: 1, FAILED: 3, active: 1 },
   byJobType: { ephemeral: 9, persistent: 3, scheduled: 3, template: 2 },
