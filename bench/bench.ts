@@ -34,7 +34,12 @@ const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), '..');
 
 function benchConfig(apiUrl: string): Config {
-  return loadConfig({ UNSTRUCTURED_API_URL: apiUrl, UNSTRUCTURED_API_KEY: BENCH_API_KEY, PULL_DEADLINE: '900s', REQUEST_TIMEOUT: '120s' });
+  return loadConfig({
+    UNSTRUCTURED_API_URL: apiUrl,
+    UNSTRUCTURED_API_KEY: BENCH_API_KEY,
+    PULL_DEADLINE: '900s',
+    REQUEST_TIMEOUT: '120s',
+  });
 }
 
 interface Outcome {
@@ -59,7 +64,12 @@ async function collectAndRender(apiUrl: string): Promise<Outcome> {
   if (!collection.ok) throw new Error(`collection failed: ${collection.errorKind}: ${collection.errorMessage}`);
   const prom = await renderPrometheus(collection, { version: '0.1.0' });
   const datums = renderDatums(collection);
-  return { ms: performance.now() - started, jobsFetched: collection.snapshot.jobsFetched, promBytes: prom.body.length, datums: datums.length };
+  return {
+    ms: performance.now() - started,
+    jobsFetched: collection.snapshot.jobsFetched,
+    promBytes: prom.body.length,
+    datums: datums.length,
+  };
 }
 
 async function peerAndRender(apiUrl: string): Promise<Outcome> {
@@ -68,7 +78,12 @@ async function peerAndRender(apiUrl: string): Promise<Outcome> {
   const prom = await renderPrometheus(collection, { version: '0.1.0' });
   const datums = renderDatums(collection);
   if (!collection.ok) throw new Error('peer failed');
-  return { ms: performance.now() - started, jobsFetched: collection.snapshot.jobsFetched, promBytes: prom.body.length, datums: datums.length };
+  return {
+    ms: performance.now() - started,
+    jobsFetched: collection.snapshot.jobsFetched,
+    promBytes: prom.body.length,
+    datums: datums.length,
+  };
 }
 
 /** Peak RSS of this process image in KiB (VmHWM: unlike ru_maxrss, not inherited from the parent). */
@@ -84,7 +99,12 @@ function vmHwmKb(): number | undefined {
 /** The --bound role: a collection that must end with `too_large` at MAX_RESPONSE_BYTES, and what it cost. */
 async function boundRole(apiUrl: string): Promise<void> {
   const idleRssKb = process.resourceUsage().maxRSS;
-  const config = loadConfig({ UNSTRUCTURED_API_URL: apiUrl, UNSTRUCTURED_API_KEY: BENCH_API_KEY, PULL_DEADLINE: '900s', REQUEST_TIMEOUT: '120s' });
+  const config = loadConfig({
+    UNSTRUCTURED_API_URL: apiUrl,
+    UNSTRUCTURED_API_KEY: BENCH_API_KEY,
+    PULL_DEADLINE: '900s',
+    REQUEST_TIMEOUT: '120s',
+  });
   const started = performance.now();
   const collection = await collect(
     {
@@ -96,14 +116,18 @@ async function boundRole(apiUrl: string): Promise<void> {
   );
   const ms = performance.now() - started;
   const kind = collection.ok ? 'ok' : collection.errorKind;
-  process.stdout.write(`${JSON.stringify({ kind, ms, maxResponseBytes: config.maxResponseBytes, idleRssKb, maxRssKb: process.resourceUsage().maxRSS, vmHwmKb: vmHwmKb() })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ kind, ms, maxResponseBytes: config.maxResponseBytes, idleRssKb, maxRssKb: process.resourceUsage().maxRSS, vmHwmKb: vmHwmKb() })}\n`,
+  );
 }
 
 /** Child roles: one measured run, one JSON line on stdout. */
 async function childRole(kind: '--collect' | '--peer', apiUrl: string): Promise<void> {
   const idleRssKb = process.resourceUsage().maxRSS;
   const outcome = kind === '--collect' ? await collectAndRender(apiUrl) : await peerAndRender(apiUrl);
-  process.stdout.write(`${JSON.stringify({ ...outcome, idleRssKb, maxRssKb: process.resourceUsage().maxRSS, vmHwmKb: vmHwmKb() })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ...outcome, idleRssKb, maxRssKb: process.resourceUsage().maxRSS, vmHwmKb: vmHwmKb() })}\n`,
+  );
 }
 
 /**
@@ -114,7 +138,12 @@ async function childRole(kind: '--collect' | '--peer', apiUrl: string): Promise<
  */
 function launcherRole(): void {
   process.on('message', (message) => {
-    const { id, role, apiUrl, nodeFlags } = message as { id: number; role: string; apiUrl: string; nodeFlags: string[] };
+    const { id, role, apiUrl, nodeFlags } = message as {
+      id: number;
+      role: string;
+      apiUrl: string;
+      nodeFlags: string[];
+    };
     void spawnMeasured(role, apiUrl, nodeFlags).then((result) => process.send?.({ id, result }));
   });
   process.on('disconnect', () => process.exit(0));
@@ -167,7 +196,10 @@ function spawnMeasured(role: string, apiUrl: string, nodeFlags: readonly string[
       if (code === 0 && line.startsWith('{')) resolve({ ok: true, ...(JSON.parse(line) as object) });
       else {
         const oom = /heap out of memory|Allocation failed|Invalid string length|Cannot create a string/i.exec(err)?.[0];
-        resolve({ ok: false, why: oom ?? `exit ${code ?? signal}: ${err.split('\n').filter(Boolean).slice(-1)[0] ?? ''}` });
+        resolve({
+          ok: false,
+          why: oom ?? `exit ${code ?? signal}: ${err.split('\n').filter(Boolean).slice(-1)[0] ?? ''}`,
+        });
       }
     });
   });
@@ -182,7 +214,10 @@ function medianRun(runs: readonly ChildResult[]): ChildResult {
 
 function startServer(jobs: number, workflows: number): Promise<{ child: ChildProcess; ready: ServerReady }> {
   return new Promise((resolve, reject) => {
-    const child = fork(SELF, ['--serve', String(jobs), String(workflows)], { execArgv: ['--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(SELF, ['--serve', String(jobs), String(workflows)], {
+      execArgv: ['--max-old-space-size=8192'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     child.once('message', (m) => resolve({ child, ready: (m as { ready: ServerReady }).ready }));
     child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
   });
@@ -276,7 +311,8 @@ async function coldStart(): Promise<ColdStart> {
     let awsSdkBytes = 0;
     for (const [input, info] of Object.entries(output.inputs)) {
       if (eager.has(input)) eagerBytes += info.bytesInOutput;
-      if (/node_modules\/(@aws-sdk|@smithy|@aws-crypto|bowser|fast-xml-parser|strnum|tslib|uuid)\//.test(input)) awsSdkBytes += info.bytesInOutput;
+      if (/node_modules\/(@aws-sdk|@smithy|@aws-crypto|bowser|fast-xml-parser|strnum|tslib|uuid)\//.test(input))
+        awsSdkBytes += info.bytesInOutput;
     }
     const sdk = (meta: Metafile, entry: string) => [...eagerInputs(meta, entry)].filter((p) => p.includes('@aws-sdk/'));
 
@@ -328,25 +364,50 @@ const rows: Row[] = [];
 const ms = (v: number) => `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ms`;
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 
-function row(figure: string, measured: string, baseline: string, ratio: string, target: string, pass: boolean | undefined): void {
+function row(
+  figure: string,
+  measured: string,
+  baseline: string,
+  ratio: string,
+  target: string,
+  pass: boolean | undefined,
+): void {
   rows.push({ figure, measured, baseline, ratio, target, pass });
-  console.error(`  ${figure}: ${measured} (baseline ${baseline}, ${ratio}) target ${target} → ${pass === undefined ? 'info' : pass ? 'PASS' : 'FAIL'}`);
+  console.error(
+    `  ${figure}: ${measured} (baseline ${baseline}, ${ratio}) target ${target} → ${pass === undefined ? 'info' : pass ? 'PASS' : 'FAIL'}`,
+  );
 }
 
 /**
  * A time against its baseline. With paired samples (measured[i] next to baseline[i]), the ratio is the median
  * of the pairs' ratios: a change of the machine's load between pairs then cancels out.
  */
-function ratioRow(figure: string, measured: readonly number[], baseline: readonly number[], baselineName: string, max: number): void {
+function ratioRow(
+  figure: string,
+  measured: readonly number[],
+  baseline: readonly number[],
+  baselineName: string,
+  max: number,
+): void {
   const measuredMs = median(measured);
   const baselineMs = median(baseline);
-  const ratio = measured.length === baseline.length ? median(measured.map((m, i) => m / (baseline[i] as number))) : measuredMs / baselineMs;
+  const ratio =
+    measured.length === baseline.length
+      ? median(measured.map((m, i) => m / (baseline[i] as number)))
+      : measuredMs / baselineMs;
   row(figure, ms(measuredMs), `${ms(baselineMs)} ${baselineName}`, `${ratio.toFixed(2)}×`, `≤ ${max}×`, ratio <= max);
 }
 
 function printTable(): string {
   const head = ['figure', 'measured', 'baseline', 'ratio', 'target', 'result'];
-  const body = rows.map((r) => [r.figure, r.measured, r.baseline, r.ratio, r.target, r.pass === undefined ? '—' : r.pass ? 'PASS' : 'FAIL']);
+  const body = rows.map((r) => [
+    r.figure,
+    r.measured,
+    r.baseline,
+    r.ratio,
+    r.target,
+    r.pass === undefined ? '—' : r.pass ? 'PASS' : 'FAIL',
+  ]);
   const lines = [head, ...body];
   const widths = head.map((_, c) => Math.max(...lines.map((l) => (l[c] as string).length)));
   const fmt = (l: string[]) => `| ${l.map((cell, c) => cell.padEnd(widths[c] as number)).join(' | ')} |`;
@@ -359,7 +420,9 @@ async function main(): Promise<void> {
   const smallJobs = Math.min(100_000, bigJobs);
   const quick = process.env.BENCH_QUICK === '1';
   const cpus = os.cpus();
-  console.error(`node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB`);
+  console.error(
+    `node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB`,
+  );
   console.error(`generating ${bigJobs} jobs (200 workflows, Zipf) in the server child …`);
   const { child: server, ready } = await startServer(bigJobs, 200);
   console.error(
@@ -372,12 +435,20 @@ async function main(): Promise<void> {
     // string limit, and the slices parse no slower than one piece would).
     const sliceJobs = 100_000;
     const slices: Buffer[] = [];
-    for (let from = 0; from < bigJobs; from += sliceJobs) slices.push(await fetchBuffer(`${base}/slice/${from}/${Math.min(bigJobs, from + sliceJobs)}`));
+    for (let from = 0; from < bigJobs; from += sliceJobs)
+      slices.push(await fetchBuffer(`${base}/slice/${from}/${Math.min(bigJobs, from + sliceJobs)}`));
     const small = slices[0] as Buffer;
 
     // Time: interleaved repetitions, medians.
     console.error('end to end (in this process), against JSON.parse of the same bytes …');
-    const t = { parseBig: [] as number[], parseSmall: [] as number[], big: [] as number[], small: [] as number[], gzip: [] as number[], peerSmall: [] as number[] };
+    const t = {
+      parseBig: [] as number[],
+      parseSmall: [] as number[],
+      big: [] as number[],
+      small: [] as number[],
+      gzip: [] as number[],
+      peerSmall: [] as number[],
+    };
     await collectAndRender(api(smallJobs, 'identity')); // warm-up (JIT, keep-alive socket)
     for (let rep = 0; rep < 5; rep++) {
       gc();
@@ -393,7 +464,9 @@ async function main(): Promise<void> {
       t.big.push(big.ms);
       gc();
       t.gzip.push((await collectAndRender(api(bigJobs, 'gzip'))).ms);
-      console.error(`  rep ${rep + 1}: parse ${ms(t.parseBig.at(-1) as number)}, 1M ${ms(big.ms)}, gzip ${ms(t.gzip.at(-1) as number)}, 100k ${ms(t.small.at(-1) as number)} (parse ${ms(t.parseSmall.at(-1) as number)})`);
+      console.error(
+        `  rep ${rep + 1}: parse ${ms(t.parseBig.at(-1) as number)}, 1M ${ms(big.ms)}, gzip ${ms(t.gzip.at(-1) as number)}, 100k ${ms(t.small.at(-1) as number)} (parse ${ms(t.parseSmall.at(-1) as number)})`,
+      );
     }
     // The straightforward exporter afterwards (its code must not share the JIT's attention with ours above).
     for (let rep = 0; rep < 5; rep++) {
@@ -422,30 +495,85 @@ async function main(): Promise<void> {
       smallRuns.push(await runChild('--collect', api(smallJobs, 'identity'), ['--max-old-space-size=64']));
       bigRuns.push(await runChild('--collect', api(bigJobs, 'identity'), ['--max-old-space-size=64']));
     }
-    console.error(`  100k: ${smallRuns.map((r) => mb(r.maxRssKb ?? 0)).join(', ')}; ${label}: ${bigRuns.map((r) => mb(r.maxRssKb ?? 0)).join(', ')}`);
+    console.error(
+      `  100k: ${smallRuns.map((r) => mb(r.maxRssKb ?? 0)).join(', ')}; ${label}: ${bigRuns.map((r) => mb(r.maxRssKb ?? 0)).join(', ')}`,
+    );
     const smallRun = medianRun(smallRuns);
     const bigRun = medianRun(bigRuns);
     const gzipRun = await runChild('--collect', api(bigJobs, 'gzip'), ['--max-old-space-size=64']);
     const smallDefault = await runChild('--collect', api(smallJobs, 'identity'), []);
     const peerSmall = await runChild('--peer', api(smallJobs, 'identity'), []);
     const peerBig64 = await runChild('--peer', api(bigJobs, 'identity'), ['--max-old-space-size=64']);
-    const peerBig = quick ? undefined : await runChild('--peer', api(bigJobs, 'identity'), ['--max-old-space-size=16384']);
+    const peerBig = quick
+      ? undefined
+      : await runChild('--peer', api(bigJobs, 'identity'), ['--max-old-space-size=16384']);
     // The memory bound: a body that never ends, of the records that cost the most memory per byte.
     console.error('memory bound: a body that never ends, stopped by MAX_RESPONSE_BYTES …');
     const bound = await runChild('--bound', `${base}/endless`, []);
-    if (!smallRun.ok || !bigRun.ok || !gzipRun.ok) throw new Error(`a measured child failed: ${smallRun.why ?? bigRun.why ?? gzipRun.why}`);
-    for (const [name, r] of [['100k', smallRun], [label, bigRun], [`${label} gzip`, gzipRun], ['100k default heap', smallDefault], ['peer 100k', peerSmall]] as const) {
-      console.error(`  ${name}: maxRSS ${mb(r.maxRssKb ?? 0)} (VmHWM ${mb(r.vmHwmKb ?? 0)}, idle ${mb(r.idleRssKb ?? 0)}), ${ms(r.ms ?? 0)}`);
+    if (!smallRun.ok || !bigRun.ok || !gzipRun.ok)
+      throw new Error(`a measured child failed: ${smallRun.why ?? bigRun.why ?? gzipRun.why}`);
+    for (const [name, r] of [
+      ['100k', smallRun],
+      [label, bigRun],
+      [`${label} gzip`, gzipRun],
+      ['100k default heap', smallDefault],
+      ['peer 100k', peerSmall],
+    ] as const) {
+      console.error(
+        `  ${name}: maxRSS ${mb(r.maxRssKb ?? 0)} (VmHWM ${mb(r.vmHwmKb ?? 0)}, idle ${mb(r.idleRssKb ?? 0)}), ${ms(r.ms ?? 0)}`,
+      );
     }
     const bigRss = bigRun.maxRssKb as number;
     const smallRss = smallRun.maxRssKb as number;
-    row(`peak RSS ${label} (--max-old-space-size=64)`, mb(bigRss), `${mb(bigRun.idleRssKb as number)} idle`, '', '≤ 128 MB', bigRss <= 128 * 1024);
-    row(`peak RSS ${label} − 100k (both 64 MB heap)`, mb(bigRss - smallRss), `${mb(smallRss)} at 100k`, '', '≤ 16 MB', bigRss - smallRss <= 16 * 1024);
-    row(`peak RSS ${label}, gzip (64 MB heap)`, mb(gzipRun.maxRssKb as number), '', '', '≤ 128 MB', (gzipRun.maxRssKb as number) <= 128 * 1024);
+    row(
+      `peak RSS ${label} (--max-old-space-size=64)`,
+      mb(bigRss),
+      `${mb(bigRun.idleRssKb as number)} idle`,
+      '',
+      '≤ 128 MB',
+      bigRss <= 128 * 1024,
+    );
+    row(
+      `peak RSS ${label} − 100k (both 64 MB heap)`,
+      mb(bigRss - smallRss),
+      `${mb(smallRss)} at 100k`,
+      '',
+      '≤ 16 MB',
+      bigRss - smallRss <= 16 * 1024,
+    );
+    row(
+      `peak RSS ${label}, gzip (64 MB heap)`,
+      mb(gzipRun.maxRssKb as number),
+      '',
+      '',
+      '≤ 128 MB',
+      (gzipRun.maxRssKb as number) <= 128 * 1024,
+    );
     row(`completes under --max-old-space-size=64 (${label})`, bigRun.ok ? 'yes' : 'no', '', '', 'yes', bigRun.ok);
-    row('peak RSS 100k, default heap (for reference)', mb(smallDefault.maxRssKb as number), '', '', '(reference)', undefined);
-    row('straightforward exporter, 100k (peak RSS)', mb(peerSmall.maxRssKb as number), `${mb(smallRss)} ours`, `${((peerSmall.maxRssKb as number) / smallRss).toFixed(1)}× ours`, '(reference)', undefined);
-    row(`straightforward exporter, ${label}, 64 MB heap`, peerBig64.ok ? `ok, ${mb(peerBig64.maxRssKb as number)}` : `fails: ${peerBig64.why ?? ''}`, '', '', '(reference)', undefined);
+    row(
+      'peak RSS 100k, default heap (for reference)',
+      mb(smallDefault.maxRssKb as number),
+      '',
+      '',
+      '(reference)',
+      undefined,
+    );
+    row(
+      'straightforward exporter, 100k (peak RSS)',
+      mb(peerSmall.maxRssKb as number),
+      `${mb(smallRss)} ours`,
+      `${((peerSmall.maxRssKb as number) / smallRss).toFixed(1)}× ours`,
+      '(reference)',
+      undefined,
+    );
+    row(
+      `straightforward exporter, ${label}, 64 MB heap`,
+      peerBig64.ok ? `ok, ${mb(peerBig64.maxRssKb as number)}` : `fails: ${peerBig64.why ?? ''}`,
+      '',
+      '',
+      '(reference)',
+      undefined,
+    );
     if (peerBig !== undefined) {
       row(
         `straightforward exporter, ${label}, 16 GB heap`,
@@ -480,11 +608,32 @@ async function main(): Promise<void> {
     slices.length = 0;
     ratioRow(`aggregation alone, ${label} jobs (replayed records → snapshot)`, aggTimes, parseAgain, 'JSON.parse', 0.1);
     const durations = durationNs();
-    row('duration parsing (string)', `${durations.stringNs.toFixed(1)} ns`, `${durations.bytesNs.toFixed(1)} ns from bytes`, '', '≤ 100 ns', durations.stringNs <= 100);
+    row(
+      'duration parsing (string)',
+      `${durations.stringNs.toFixed(1)} ns`,
+      `${durations.bytesNs.toFixed(1)} ns from bytes`,
+      '',
+      '≤ 100 ns',
+      durations.stringNs <= 100,
+    );
     const pct = percentileMs(BENCH_NOW_MS);
-    row('exact percentiles, 1M runtimes, 200 workflows (snapshot)', ms(pct.snapshotMs), `${ms(pct.sortMs)} sort (${ms(pct.selectMs)} select)`, '', '≤ 150 ms', pct.snapshotMs <= 150);
+    row(
+      'exact percentiles, 1M runtimes, 200 workflows (snapshot)',
+      ms(pct.snapshotMs),
+      `${ms(pct.sortMs)} sort (${ms(pct.selectMs)} select)`,
+      '',
+      '≤ 150 ms',
+      pct.snapshotMs <= 150,
+    );
     const r200 = await renderMs(200, BENCH_NOW_MS, 15);
-    row('render 200 workflows (Prometheus + datums)', ms(r200.ms), `${ms(r200.promClientMs)} prom-client`, `${(r200.ms / r200.promClientMs).toFixed(2)}×`, '≤ 20 ms', r200.ms <= 20);
+    row(
+      'render 200 workflows (Prometheus + datums)',
+      ms(r200.ms),
+      `${ms(r200.promClientMs)} prom-client`,
+      `${(r200.ms / r200.promClientMs).toFixed(2)}×`,
+      '≤ 20 ms',
+      r200.ms <= 20,
+    );
     const r10k = await renderMs(10_000, BENCH_NOW_MS, 3);
     row(
       `render 10k workflows (${(r10k.lines / 1e6).toFixed(2)}M lines, ${(r10k.datums / 1e3).toFixed(0)}k datums)`,
@@ -537,7 +686,9 @@ async function main(): Promise<void> {
   );
   row(
     'AWS SDK off the import path (metrics, collect)',
-    cold.metricsEagerSdk.length + cold.collectEagerSdk.length === 0 ? 'yes' : `no: ${[...cold.metricsEagerSdk, ...cold.collectEagerSdk].join(', ')}`,
+    cold.metricsEagerSdk.length + cold.collectEagerSdk.length === 0
+      ? 'yes'
+      : `no: ${[...cold.metricsEagerSdk, ...cold.collectEagerSdk].join(', ')}`,
     '',
     '',
     'yes',

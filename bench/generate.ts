@@ -69,8 +69,26 @@ export function uuid(r: Random): string {
   const d = r.u32();
   const h = (x: number, shift: number) => HEX[(x >>> shift) & 0xff] as string;
   return (
-    h(a, 24) + h(a, 16) + h(a, 8) + h(a, 0) + '-' + h(b, 24) + h(b, 16) + '-' + h(b, 8) + h(b, 0) + '-' +
-    h(c, 24) + h(c, 16) + '-' + h(c, 8) + h(c, 0) + h(d, 24) + h(d, 16) + h(d, 8) + h(d, 0)
+    h(a, 24) +
+    h(a, 16) +
+    h(a, 8) +
+    h(a, 0) +
+    '-' +
+    h(b, 24) +
+    h(b, 16) +
+    '-' +
+    h(b, 8) +
+    h(b, 0) +
+    '-' +
+    h(c, 24) +
+    h(c, 16) +
+    '-' +
+    h(c, 8) +
+    h(c, 0) +
+    h(d, 24) +
+    h(d, 16) +
+    h(d, 8) +
+    h(d, 0)
   );
 }
 
@@ -138,7 +156,16 @@ const HOSTILE_NAMES: readonly string[] = [
   JSON.stringify('  padded  '),
 ];
 
-const DESTINATIONS = ['s3', 'azure', 'gcs', 'postgres', 'mongodb', 'pinecone', 'elasticsearch', 'databricks_volumes'] as const;
+const DESTINATIONS = [
+  's3',
+  'azure',
+  'gcs',
+  'postgres',
+  'mongodb',
+  'pinecone',
+  'elasticsearch',
+  'databricks_volumes',
+] as const;
 
 interface Workflow {
   readonly id: string;
@@ -186,7 +213,11 @@ export function generate(options: GenerateOptions): Dataset {
   const workflows: Workflow[] = [];
   for (let w = 0; w < workflowCount; w++) {
     const hostile = w % 7 === 3 ? HOSTILE_NAMES[((w / 7) | 0) % HOSTILE_NAMES.length] : undefined;
-    const name = hostile ?? JSON.stringify(`${r.pick(['Daily', 'Hourly', 'Nightly', 'Weekly', 'Ad-hoc'])} ${r.pick(['ETL', 'ingest', 'sync', 'partition', 'embed'])} #${w} to ${r.pick(DESTINATIONS)}`);
+    const name =
+      hostile ??
+      JSON.stringify(
+        `${r.pick(['Daily', 'Hourly', 'Nightly', 'Weekly', 'Ad-hoc'])} ${r.pick(['ETL', 'ingest', 'sync', 'partition', 'embed'])} #${w} to ${r.pick(DESTINATIONS)}`,
+      );
     // Two workflows share a name; a few were renamed.
     const renamed = r.next() < 0.1;
     workflows.push({
@@ -197,7 +228,13 @@ export function generate(options: GenerateOptions): Dataset {
       medianRuntimeS: 20 + r.next() * 600,
       failRate: r.next() * 0.15,
       destination: r.pick(DESTINATIONS),
-      jobTypes: r.pick([['ephemeral'], ['persistent'], ['scheduled', 'scheduled', 'ephemeral'], [undefined, 'ephemeral'], ['template', 'ephemeral']]),
+      jobTypes: r.pick([
+        ['ephemeral'],
+        ['persistent'],
+        ['scheduled', 'scheduled', 'ephemeral'],
+        [undefined, 'ephemeral'],
+        ['template', 'ephemeral'],
+      ]),
     });
   }
   // Zipf (s = 1) over the workflows: cumulative weights for a binary search.
@@ -251,7 +288,8 @@ export function generate(options: GenerateOptions): Dataset {
       else if (rr < 0.0015) runtime = '"P1Y35D"';
       else if (rr < 0.003) runtime = '"PT0S"';
       else if (rr < 0.005) runtime = 'null';
-      else runtime = `"${pydanticDuration(Math.min(wf.medianRuntimeS * Math.exp(0.9 * r.normal()), 3 * 86_400) + (rr < 0.5 ? 0 : r.int(1_000_000) / 1e6))}"`;
+      else
+        runtime = `"${pydanticDuration(Math.min(wf.medianRuntimeS * Math.exp(0.9 * r.normal()), 3 * 86_400) + (rr < 0.5 ? 0 : r.int(1_000_000) / 1e6))}"`;
     } else runtime = r.next() < 0.5 ? 'null' : undefined;
 
     const name = wf.oldName !== undefined && createdMs < wf.renamedAtMs ? wf.oldName : wf.name;

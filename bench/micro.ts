@@ -23,7 +23,9 @@ import { pydanticDuration, Random, uuid } from './generate.js';
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**
@@ -191,7 +193,8 @@ export function durationNs(): { stringNs: number; bytesNs: number; count: number
   const texts: string[] = [];
   for (let i = 0; i < 1_000_000; i++) {
     const roll = r.next();
-    if (roll < 0.01) texts.push(r.pick(['PT0S', 'P1Y35D', 'P2W3D', 'PT1.5H', 'PT1,5S', '-PT5S', 'P1DT2H', 'two minutes']));
+    if (roll < 0.01)
+      texts.push(r.pick(['PT0S', 'P1Y35D', 'P2W3D', 'PT1.5H', 'PT1,5S', '-PT5S', 'P1DT2H', 'two minutes']));
     else texts.push(pydanticDuration(Math.exp(1 + 4 * r.next()) * (roll < 0.5 ? 1 : 1.000123)));
   }
   const bytes = Buffer.from(texts.join(''), 'latin1');
@@ -348,7 +351,8 @@ export async function renderMs(
     const { Registry } = await import('prom-client');
     t = performance.now();
     const registry = new Registry();
-    for (const metric of buildMetrics(collection, '0.1.0')) registry.registerMetric(metric as unknown as Parameters<typeof registry.registerMetric>[0]);
+    for (const metric of buildMetrics(collection, '0.1.0'))
+      registry.registerMetric(metric as unknown as Parameters<typeof registry.registerMetric>[0]);
     const old = Buffer.from(await registry.metrics(), 'utf8'); // prom-client's text, as the bytes it was sent as
     renderDatums(collection);
     baseline.push(performance.now() - t);
@@ -361,7 +365,11 @@ export async function renderMs(
  * The finished-jobs state of `ids` remembered jobs (UUIDs finished over a week): the median time to decode it
  * and to encode it, beside JSON.parse of the same text (what any reading of it costs at least).
  */
-export function stateMs(ids: number, nowMs: number, runs: number): { decodeMs: number; decodeCpuMs: number; encodeMs: number; parseMs: number; bytes: number } {
+export function stateMs(
+  ids: number,
+  nowMs: number,
+  runs: number,
+): { decodeMs: number; decodeCpuMs: number; encodeMs: number; parseMs: number; bytes: number } {
   const r = new Random(ids);
   const seen = new SeenIds(ids);
   for (let i = 0; i < ids; i++) seen.add(uuid(r), nowMs - Math.floor((i * 7 * 86_400_000) / ids));

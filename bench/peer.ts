@@ -9,7 +9,9 @@ import { toJob } from '../lib/records/to-job.js';
 
 export async function straightforwardCollect(config: Config, apiKey: string, nowMs: number): Promise<Collection> {
   const started = performance.now();
-  const response = await fetch(`${config.apiUrl}/api/v1/jobs/`, { headers: { 'unstructured-api-key': apiKey, accept: 'application/json' } });
+  const response = await fetch(`${config.apiUrl}/api/v1/jobs/`, {
+    headers: { 'unstructured-api-key': apiKey, accept: 'application/json' },
+  });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const text = await response.text();
   const records = JSON.parse(text) as unknown[];

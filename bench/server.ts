@@ -99,7 +99,11 @@ export async function serve(jobs: number, workflows: number): Promise<void> {
       return;
     }
     const length = body.reduce((n, b) => n + b.length, 0);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': length, ...(encoding && { 'content-encoding': encoding }) });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': length,
+      ...(encoding && { 'content-encoding': encoding }),
+    });
     for (const part of body) res.write(part);
     res.end();
   });

@@ -21,7 +21,9 @@ function stale() {
 
 if (checkout && stale()) await import('../scripts/build.mjs');
 if (!existsSync(bundle)) {
-  process.stderr.write(`error: ${bundle} is missing: this package was packed without its build (npm pack runs the prepack script)\n`);
+  process.stderr.write(
+    `error: ${bundle} is missing: this package was packed without its build (npm pack runs the prepack script)\n`,
+  );
   process.exit(2);
 }
 const { main } = await import(bundle);

@@ -28,7 +28,9 @@ function evaluate(name, spec) {
   if (typeof spec === 'boolean') return spec;
   const [op, args] = Object.entries(spec ?? {})[0] ?? [];
   if (!Array.isArray(args) || args.length !== 2) {
-    throw new Error(`packageConditions.${name}: expected a boolean or { equals | notEquals | matches: [a, b] }, got ${JSON.stringify(spec)}`);
+    throw new Error(
+      `packageConditions.${name}: expected a boolean or { equals | notEquals | matches: [a, b] }, got ${JSON.stringify(spec)}`,
+    );
   }
   const [a, b] = args;
   switch (op) {
@@ -85,7 +87,9 @@ class PackageConditions {
       for (const check of this.custom.packageChecks ?? []) {
         if (!evaluate('packageChecks', check.valid)) throw new this.serverless.classes.Error(check.message);
       }
-      this.resolved = new Map(Object.entries(this.custom.packageConditions ?? {}).map(([name, spec]) => [name, evaluate(name, spec)]));
+      this.resolved = new Map(
+        Object.entries(this.custom.packageConditions ?? {}).map(([name, spec]) => [name, evaluate(name, spec)]),
+      );
     }
     return this.resolved;
   }
@@ -142,11 +146,14 @@ class PackageConditions {
     for (const section of ['Resources', 'Outputs']) {
       for (const [id, entry] of Object.entries(template[section] ?? {})) {
         const dependsOn = [entry.DependsOn ?? []].flat();
-        for (const ref of new Set([...references(entry), ...dependsOn])) if (removed.has(ref)) dangling.push(`${section}.${id} → ${ref}`);
+        for (const ref of new Set([...references(entry), ...dependsOn]))
+          if (removed.has(ref)) dangling.push(`${section}.${id} → ${ref}`);
       }
     }
     if (dangling.length > 0) {
-      throw new this.serverless.classes.Error(`package conditions removed resources still referenced: ${dangling.join(', ')}`);
+      throw new this.serverless.classes.Error(
+        `package conditions removed resources still referenced: ${dangling.join(', ')}`,
+      );
     }
   }
 }

@@ -50,7 +50,13 @@ export interface CollectSummary {
 
 let exporter: Exporter | undefined;
 let client: Promise<CloudWatchClientLike> | undefined;
-let events: { readonly config: EventsConfig; readonly store: S3StateStore | undefined; readonly metrics: CloudWatchMetricSettings } | undefined;
+let events:
+  | {
+      readonly config: EventsConfig;
+      readonly store: S3StateStore | undefined;
+      readonly metrics: CloudWatchMetricSettings;
+    }
+  | undefined;
 
 /** The CloudWatch client from the SDK's standard environment (AWS_REGION, credentials, AWS_ENDPOINT_URL …), made once. */
 function cloudWatchClient(): Promise<CloudWatchClientLike> {
@@ -65,7 +71,10 @@ function cloudWatchClient(): Promise<CloudWatchClientLike> {
 function eventsSetup(exp: Exporter): NonNullable<typeof events> {
   if (events === undefined) {
     const config = loadEventsConfig();
-    const store = config.stateBucket === undefined ? undefined : new S3StateStore({ bucket: config.stateBucket, key: config.stateKey });
+    const store =
+      config.stateBucket === undefined
+        ? undefined
+        : new S3StateStore({ bucket: config.stateBucket, key: config.stateKey });
     if (store === undefined) exp.logger.info('finished-job events off: STATE_BUCKET is not set (docs/events.md)');
     // Per-workflow metrics the events make redundant are off by default with them (lib/outputs/cloudwatch/settings.ts).
     events = { config, store, metrics: loadCloudWatchSettings(process.env, { eventsOn: store !== undefined }) };
@@ -78,7 +87,17 @@ export async function handler(event: ScheduledEvent): Promise<CollectSummary> {
   const { config, logger } = exporter;
   const { config: eventsConfig, store, metrics } = eventsSetup(exporter);
   const nowMs = Date.now();
-  const outputs = pushOutputs({ config, nowMs, logger, cloudWatchClient, cloudWatchMetrics: metrics, ...(store !== undefined && { events: { config: eventsConfig, store } }) });
+  const outputs = pushOutputs({
+    config,
+    nowMs,
+    logger,
+    cloudWatchClient,
+    cloudWatchMetrics: metrics,
+    ...(store !== undefined && { events: { config: eventsConfig, store } }),
+  });
   const run = await runPushCycle({ collect: exporter.collectNow, nowMs, outputs });
-  return reportToLog(run, logger, { message: 'cloudwatch publish', fields: { event: event.id } }) as unknown as CollectSummary;
+  return reportToLog(run, logger, {
+    message: 'cloudwatch publish',
+    fields: { event: event.id },
+  }) as unknown as CollectSummary;
 }

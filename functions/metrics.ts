@@ -17,7 +17,11 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     const message = error instanceof Error ? error.message : String(error);
     new Logger().error('configuration error', { error: message });
     // The URL is public: the details (which may quote a mistyped value) go to the log only.
-    return { statusCode: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'configuration error: see the function log\n' };
+    return {
+      statusCode: 500,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: 'configuration error: see the function log\n',
+    };
   }
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;

@@ -4,7 +4,14 @@
  */
 import { parseArgs } from 'node:util';
 import type { Collection } from './collection.js';
-import { ACCOUNT_VARIABLES, ConfigError, loadConfig, parseDurationSetting, requireApiKey, wantsDemo } from './config.js';
+import {
+  ACCOUNT_VARIABLES,
+  ConfigError,
+  loadConfig,
+  parseDurationSetting,
+  requireApiKey,
+  wantsDemo,
+} from './config.js';
 import { loadEventsConfig, type EventsConfig } from './events/config.js';
 import type { StateStore } from './events/store.js';
 import { createExporter, type Exporter } from './exporter.js';
@@ -150,7 +157,10 @@ const FLAG_VARIABLES: Readonly<Record<string, string>> = {
   'max-workflows': 'MAX_WORKFLOWS',
 };
 
-function flagsToEnv(env: Io['env'], values: Record<string, string | boolean | undefined>): Record<string, string | undefined> {
+function flagsToEnv(
+  env: Io['env'],
+  values: Record<string, string | boolean | undefined>,
+): Record<string, string | undefined> {
   const out = { ...env };
   for (const [flag, variable] of Object.entries(FLAG_VARIABLES)) {
     const value = values[flag];
@@ -169,10 +179,16 @@ function withoutAccount(env: Io['env']): Record<string, string | undefined> {
   return out;
 }
 
-async function startDemo(env: Io['env']): Promise<{ env: Record<string, string | undefined>; close(): Promise<void>; url: string }> {
+async function startDemo(
+  env: Io['env'],
+): Promise<{ env: Record<string, string | undefined>; close(): Promise<void>; url: string }> {
   const { startDemoApi } = await import('./demo-api.js');
   const demo = await startDemoApi({});
-  return { env: { ...env, UNSTRUCTURED_API_URL: demo.url, UNSTRUCTURED_API_KEY: demo.apiKey }, close: () => demo.close(), url: demo.url };
+  return {
+    env: { ...env, UNSTRUCTURED_API_URL: demo.url, UNSTRUCTURED_API_KEY: demo.apiKey },
+    close: () => demo.close(),
+    url: demo.url,
+  };
 }
 
 async function serve(args: readonly string[], io: Io): Promise<number> {
@@ -194,9 +210,12 @@ async function serve(args: readonly string[], io: Io): Promise<number> {
   if (wantsDemo(env)) {
     demo = await startDemo(env);
     env = demo.env;
-    logger.warn('DEMO: no account configured (UNSTRUCTURED_API_KEY unset): serving simulated jobs from the embedded demo API, labelled demo="true"', {
-      demoApi: demo.url,
-    });
+    logger.warn(
+      'DEMO: no account configured (UNSTRUCTURED_API_KEY unset): serving simulated jobs from the embedded demo API, labelled demo="true"',
+      {
+        demoApi: demo.url,
+      },
+    );
   }
   const exporter = createExporter({ env, logger, demo: demo !== undefined });
   const { config } = exporter;
@@ -208,7 +227,9 @@ async function serve(args: readonly string[], io: Io): Promise<number> {
     auth: exporter.metricsToken.configured ? 'bearer token' : 'none',
     demo: demo !== undefined,
   });
-  io.stderr(`unstructured-jobs-exporter ${VERSION} listening on ${server.url}/metrics${demo ? ' (DEMO: simulated jobs, not your account)' : ''}\n`);
+  io.stderr(
+    `unstructured-jobs-exporter ${VERSION} listening on ${server.url}/metrics${demo ? ' (DEMO: simulated jobs, not your account)' : ''}\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info('shutting down', { signal });
@@ -253,17 +274,28 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   if (values.now !== undefined) {
     nowMs = Date.parse(values.now);
     if (!/^\d{4}-\d{2}-\d{2}T/.test(values.now) || Number.isNaN(nowMs)) {
-      throw new ConfigError('--now', `expected an ISO 8601 date-time like 2026-11-29T12:00:00Z, got ${JSON.stringify(values.now)}`);
+      throw new ConfigError(
+        '--now',
+        `expected an ISO 8601 date-time like 2026-11-29T12:00:00Z, got ${JSON.stringify(values.now)}`,
+      );
     }
   }
-  if (values.state !== undefined && sink !== 'cloudwatch') throw new ConfigError('--state', 'only applies with --sink cloudwatch');
-  if (values.state !== undefined && values.state.trim() === '') throw new ConfigError('--state', 'expected a file path');
+  if (values.state !== undefined && sink !== 'cloudwatch')
+    throw new ConfigError('--state', 'only applies with --sink cloudwatch');
+  if (values.state !== undefined && values.state.trim() === '')
+    throw new ConfigError('--state', 'expected a file path');
   const demoWanted = values.demo === true;
   const dryRun = values['dry-run'] === true;
-  if ((dryRun || values.schedule !== undefined) && sink !== 'cloudwatch') throw new ConfigError(dryRun ? '--dry-run' : '--schedule', 'only applies with --sink cloudwatch');
+  if ((dryRun || values.schedule !== undefined) && sink !== 'cloudwatch')
+    throw new ConfigError(dryRun ? '--dry-run' : '--schedule', 'only applies with --sink cloudwatch');
   if (values.schedule !== undefined && !dryRun) throw new ConfigError('--schedule', 'only applies with --dry-run');
-  if (dryRun && values.state !== undefined) throw new ConfigError('--state', 'not with --dry-run: a dry run reads and writes no state');
-  if (demoWanted && sink === 'cloudwatch' && !dryRun) throw new ConfigError('--demo', 'not with --sink cloudwatch (only with --dry-run): simulated jobs would land in your CloudWatch account');
+  if (dryRun && values.state !== undefined)
+    throw new ConfigError('--state', 'not with --dry-run: a dry run reads and writes no state');
+  if (demoWanted && sink === 'cloudwatch' && !dryRun)
+    throw new ConfigError(
+      '--demo',
+      'not with --sink cloudwatch (only with --dry-run): simulated jobs would land in your CloudWatch account',
+    );
   let env = flagsToEnv(demoWanted ? withoutAccount(io.env) : io.env, values);
   if (dryRun) env = (await import('./outputs/cloudwatch/cost.js')).withDeployedDefaults(env);
   loadConfig(env); // configuration errors first, before anything starts
@@ -281,7 +313,14 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
   const demo = demoWanted ? await startDemo(env) : undefined;
   if (demo !== undefined) env = demo.env;
   try {
-    const run: CollectRun = { format, sink, nowMs, demo: demo !== undefined, events, logger: env.LOG_LEVEL ? logger : quiet };
+    const run: CollectRun = {
+      format,
+      sink,
+      nowMs,
+      demo: demo !== undefined,
+      events,
+      logger: env.LOG_LEVEL ? logger : quiet,
+    };
     return dryRun ? await dryRunOnce(env, { ...run, schedule: values.schedule }, io) : await collectOnce(env, run, io);
   } finally {
     await demo?.close();
@@ -307,7 +346,8 @@ async function collectOnce(env: Io['env'], run: CollectRun, io: Io): Promise<num
     return EXIT.failed;
   }
   // The demo's JSON says so in its first field; an account's snapshot is printed as it is.
-  if (format === 'json') io.stdout(`${JSON.stringify(run.demo ? { demo: true, ...collection.snapshot } : collection.snapshot, null, 2)}\n`);
+  if (format === 'json')
+    io.stdout(`${JSON.stringify(run.demo ? { demo: true, ...collection.snapshot } : collection.snapshot, null, 2)}\n`);
   else if (format === 'table') io.stdout(renderTable(collection, { version: VERSION, demo: run.demo }));
   else io.stdout((await renderPrometheus(collection, { version: VERSION, demo: run.demo })).body); // one-shot: nothing to reuse
   return EXIT.ok;
@@ -318,7 +358,10 @@ async function collectOnce(env: Io['env'], run: CollectRun, io: Io): Promise<num
  * install without them (`npm install --omit=optional`) fails at start with a MissingDependencyError naming the
  * package (exit 2, a configuration problem), not on every scrape or after a pull.
  */
-async function loadOptionalSdks(env: Io['env'], uses: { readonly metricsToken: boolean; readonly cloudwatch: boolean }): Promise<void> {
+async function loadOptionalSdks(
+  env: Io['env'],
+  uses: { readonly metricsToken: boolean; readonly cloudwatch: boolean },
+): Promise<void> {
   const config = loadConfig(env);
   const apiKeyFromSsm = config.apiKey === undefined && config.apiKeyParam !== undefined;
   const tokenFromSsm = uses.metricsToken && config.metricsToken === undefined && config.metricsTokenParam !== undefined;
@@ -327,10 +370,18 @@ async function loadOptionalSdks(env: Io['env'], uses: { readonly metricsToken: b
 }
 
 /** `collect --sink cloudwatch --dry-run` (lib/outputs/cloudwatch/dry-run.ts): no AWS call, the cost on stdout. */
-async function dryRunOnce(env: Io['env'], run: CollectRun & { readonly schedule: string | undefined }, io: Io): Promise<number> {
+async function dryRunOnce(
+  env: Io['env'],
+  run: CollectRun & { readonly schedule: string | undefined },
+  io: Io,
+): Promise<number> {
   const { dryRun } = await import('./outputs/cloudwatch/dry-run.js');
   const exporter = createExporter({ env, logger: run.logger, demo: run.demo });
-  const { collection, summary } = await dryRun(exporter, { env, ...(run.nowMs !== undefined && { nowMs: run.nowMs }), ...(run.schedule !== undefined && { schedule: run.schedule }) });
+  const { collection, summary } = await dryRun(exporter, {
+    env,
+    ...(run.nowMs !== undefined && { nowMs: run.nowMs }),
+    ...(run.schedule !== undefined && { schedule: run.schedule }),
+  });
   if (!collection.ok) {
     io.stderr(`error: collection failed (${collection.errorKind}): ${collection.errorMessage}\n`);
     return EXIT.failed;
@@ -360,7 +411,13 @@ async function eventsSetup(env: Io['env'], statePath: string | undefined): Promi
 }
 
 /** `collect --sink cloudwatch`: the scheduled Lambda's push cycle (outputs/push.ts), from the command line. */
-async function pushToCloudWatch(exporter: Exporter, env: Io['env'], events: CliEvents | undefined, nowMs: number | undefined, io: Io): Promise<number> {
+async function pushToCloudWatch(
+  exporter: Exporter,
+  env: Io['env'],
+  events: CliEvents | undefined,
+  nowMs: number | undefined,
+  io: Io,
+): Promise<number> {
   // With events, the run needs its "now" before the pull: the events' horizon is measured from it.
   const runNowMs = events === undefined ? nowMs : (nowMs ?? Date.now());
   const [{ pushOutputs }, { reportToTerminal, runPushCycle }, { loadCloudWatchSettings }] = await Promise.all([
@@ -369,7 +426,17 @@ async function pushToCloudWatch(exporter: Exporter, env: Io['env'], events: CliE
     import('./outputs/cloudwatch/settings.js'),
   ]);
   const cloudWatchMetrics = loadCloudWatchSettings(env, { eventsOn: events !== undefined });
-  const outputs = pushOutputs({ config: exporter.config, nowMs: runNowMs, logger: exporter.logger, cloudWatchMetrics, ...(events !== undefined && { events }) });
-  const run = await runPushCycle({ collect: exporter.collectNow, ...(runNowMs !== undefined && { nowMs: runNowMs }), outputs });
+  const outputs = pushOutputs({
+    config: exporter.config,
+    nowMs: runNowMs,
+    logger: exporter.logger,
+    cloudWatchMetrics,
+    ...(events !== undefined && { events }),
+  });
+  const run = await runPushCycle({
+    collect: exporter.collectNow,
+    ...(runNowMs !== undefined && { nowMs: runNowMs }),
+    outputs,
+  });
   return reportToTerminal(run, io) ? EXIT.ok : EXIT.failed;
 }

@@ -84,10 +84,13 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
     scanner.release();
     const done = finish();
     if (snapshot.workflowsUntracked > 0) {
-      logger.warn('more workflows than are tracked one by one: those first seen after the limit are folded into "other" on arrival (counted, never exported)', {
-        maxTrackedWorkflows: MAX_TRACKED_WORKFLOWS,
-        untracked: snapshot.workflowsUntracked,
-      });
+      logger.warn(
+        'more workflows than are tracked one by one: those first seen after the limit are folded into "other" on arrival (counted, never exported)',
+        {
+          maxTrackedWorkflows: MAX_TRACKED_WORKFLOWS,
+          untracked: snapshot.workflowsUntracked,
+        },
+      );
     }
     logger.info('collection succeeded', {
       jobsFetched: snapshot.jobsFetched,

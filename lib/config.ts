@@ -77,7 +77,10 @@ export function parseDurationSetting(variable: string, raw: string): number {
   const text = raw.trim();
   if (/^0+(\.0+)?$/.test(text)) return 0; // zero is zero in every unit
   if (/^\d+(\.\d+)?$/.test(text)) {
-    throw new ConfigError(variable, `a duration needs a unit (ms, s, m, h, d or w), like 90s, 15m, 24h or 7d, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      variable,
+      `a duration needs a unit (ms, s, m, h, d or w), like 90s, 15m, 24h or 7d, got ${JSON.stringify(raw)}`,
+    );
   }
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
   let total = 0;
@@ -116,7 +119,10 @@ export function parseByteSize(variable: string, raw: string): number {
   const m = /^(\d+(?:\.\d+)?) ?([A-Za-z]*)$/.exec(raw.trim());
   const unit = m === null ? undefined : BYTE_UNITS[m[2] as string];
   if (m === null || unit === undefined) {
-    throw new ConfigError(variable, `expected a size like 1073741824, 1GiB, 512MiB or 500MB, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      variable,
+      `expected a size like 1073741824, 1GiB, 512MiB or 500MB, got ${JSON.stringify(raw)}`,
+    );
   }
   return Math.floor(Number(m[1]) * unit);
 }
@@ -125,7 +131,8 @@ function byteSize(env: Env, variable: string, fallback: number, min: number, max
   const raw = env[variable];
   if (raw === undefined || raw.trim() === '') return fallback;
   const bytes = parseByteSize(variable, raw);
-  if (bytes < min || bytes > max) throw new ConfigError(variable, `must be between ${min} and ${max} bytes, got ${bytes}`);
+  if (bytes < min || bytes > max)
+    throw new ConfigError(variable, `must be between ${min} and ${max} bytes, got ${bytes}`);
   return bytes;
 }
 
@@ -138,7 +145,13 @@ function integer(env: Env, variable: string, fallback: number, min: number, max:
   return value;
 }
 
-function numberList(env: Env, variable: string, fallback: readonly number[], check: (n: number) => boolean, what: string): number[] {
+function numberList(
+  env: Env,
+  variable: string,
+  fallback: readonly number[],
+  check: (n: number) => boolean,
+  what: string,
+): number[] {
   const raw = env[variable];
   if (raw === undefined || raw.trim() === '') return [...fallback];
   const parts = raw.split(',').map((p) => p.trim());
@@ -149,7 +162,8 @@ function numberList(env: Env, variable: string, fallback: readonly number[], che
     }
   });
   for (let i = 1; i < values.length; i++) {
-    if ((values[i] as number) <= (values[i - 1] as number)) throw new ConfigError(variable, 'values must be strictly ascending');
+    if ((values[i] as number) <= (values[i - 1] as number))
+      throw new ConfigError(variable, 'values must be strictly ascending');
   }
   return values;
 }
@@ -200,12 +214,17 @@ function boolean(env: Env, variable: string, fallback: boolean): boolean {
   const raw = optionalSetting(env, variable);
   if (raw === undefined) return fallback;
   const value = raw.toLowerCase();
-  if (value !== 'true' && value !== 'false') throw new ConfigError(variable, `expected true or false, got ${JSON.stringify(raw)}`);
+  if (value !== 'true' && value !== 'false')
+    throw new ConfigError(variable, `expected true or false, got ${JSON.stringify(raw)}`);
   return value === 'true';
 }
 
 /** The variables that point the exporter at an account; with none of them set, `serve` runs the demo. */
-export const ACCOUNT_VARIABLES = ['UNSTRUCTURED_API_KEY', 'UNSTRUCTURED_API_KEY_PARAM', 'UNSTRUCTURED_API_URL'] as const;
+export const ACCOUNT_VARIABLES = [
+  'UNSTRUCTURED_API_KEY',
+  'UNSTRUCTURED_API_KEY_PARAM',
+  'UNSTRUCTURED_API_URL',
+] as const;
 
 /**
  * Whether `serve` runs the embedded demo: only when no account variable is set at all. An API URL without a
@@ -235,7 +254,10 @@ export function normalizeApiUrl(raw: string, allowInsecure = false): string {
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError('UNSTRUCTURED_API_URL', 'not a URL (the value is not repeated here: it may hold credentials); expected https://host[/api/v1]');
+    throw new ConfigError(
+      'UNSTRUCTURED_API_URL',
+      'not a URL (the value is not repeated here: it may hold credentials); expected https://host[/api/v1]',
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigError('UNSTRUCTURED_API_URL', `must be http(s), got ${url.protocol}`);
@@ -274,17 +296,32 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const host = optionalSetting(env, 'HOST') ?? '0.0.0.0';
   return {
-    apiUrl: normalizeApiUrl(optionalSetting(env, 'UNSTRUCTURED_API_URL') ?? DEFAULT_API_URL, boolean(env, 'ALLOW_INSECURE_API_URL', false)),
+    apiUrl: normalizeApiUrl(
+      optionalSetting(env, 'UNSTRUCTURED_API_URL') ?? DEFAULT_API_URL,
+      boolean(env, 'ALLOW_INSECURE_API_URL', false),
+    ),
     apiKey: secret(env, 'UNSTRUCTURED_API_KEY'),
     apiKeyParam: secret(env, 'UNSTRUCTURED_API_KEY_PARAM'),
     workflowIds: [...new Set(workflowIds)],
     requestTimeoutMs: positiveDuration(env, 'REQUEST_TIMEOUT', 10) * 1000,
     pullDeadlineMs: positiveDuration(env, 'PULL_DEADLINE', 25) * 1000,
     maxRetries: integer(env, 'MAX_RETRIES', 3, 0, 10),
-    maxResponseBytes: byteSize(env, 'MAX_RESPONSE_BYTES', DEFAULT_MAX_RESPONSE_BYTES, MAX_RESPONSE_BYTES_RANGE.min, MAX_RESPONSE_BYTES_RANGE.max),
+    maxResponseBytes: byteSize(
+      env,
+      'MAX_RESPONSE_BYTES',
+      DEFAULT_MAX_RESPONSE_BYTES,
+      MAX_RESPONSE_BYTES_RANGE.min,
+      MAX_RESPONSE_BYTES_RANGE.max,
+    ),
     runtimeWindowSeconds: positiveDuration(env, 'RUNTIME_WINDOW', 86400),
     maxWorkflows: integer(env, 'MAX_WORKFLOWS', 50, 1, 100_000),
-    histogramBuckets: numberList(env, 'HISTOGRAM_BUCKETS', DEFAULT_HISTOGRAM_BUCKETS, (n) => n > 0, 'a positive number of seconds'),
+    histogramBuckets: numberList(
+      env,
+      'HISTOGRAM_BUCKETS',
+      DEFAULT_HISTOGRAM_BUCKETS,
+      (n) => n > 0,
+      'a positive number of seconds',
+    ),
     quantiles: numberList(env, 'QUANTILES', DEFAULT_QUANTILES, (n) => n >= 0 && n <= 1, 'a quantile between 0 and 1'),
     cacheTtlMs: positiveDuration(env, 'CACHE_TTL', 30) * 1000,
     metricsToken: metricsToken(env),

@@ -67,7 +67,10 @@ const WORKFLOWS: readonly DemoWorkflow[] = [
     hangRate: 0,
     medianRuntimeS: 40,
     sigma: 0.7,
-    jobTypes: [['ephemeral', 9], ['persistent', 1]],
+    jobTypes: [
+      ['ephemeral', 9],
+      ['persistent', 1],
+    ],
     destination: 's3',
   },
   {
@@ -79,7 +82,10 @@ const WORKFLOWS: readonly DemoWorkflow[] = [
     hangRate: 0.01,
     medianRuntimeS: 420,
     sigma: 0.8,
-    jobTypes: [['ephemeral', 7], ['template', 1]],
+    jobTypes: [
+      ['ephemeral', 7],
+      ['template', 1],
+    ],
     destination: 'pinecone',
   },
   {
@@ -127,7 +133,10 @@ const WORKFLOWS: readonly DemoWorkflow[] = [
     hangRate: 0,
     medianRuntimeS: 60,
     sigma: 1.1,
-    jobTypes: [['ephemeral', 2], [undefined, 1]],
+    jobTypes: [
+      ['ephemeral', 2],
+      [undefined, 1],
+    ],
     destination: 'databricks_volumes',
   },
 ];
@@ -227,7 +236,9 @@ class WorkflowSimulation {
   }
 
   #uuid(): string {
-    const hex = Array.from({ length: 4 }, () => ((this.#random() * 4_294_967_296) >>> 0).toString(16).padStart(8, '0')).join('');
+    const hex = Array.from({ length: 4 }, () =>
+      ((this.#random() * 4_294_967_296) >>> 0).toString(16).padStart(8, '0'),
+    ).join('');
     const variant = ((parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
   }
@@ -289,7 +300,14 @@ function toRecord(job: SimJob, nowMs: number): Record<string, unknown> {
     input_file_ids: Array.from({ length: job.inputFiles }, (_, i) => `${job.id.slice(0, 8)}-input-${i + 1}.pdf`),
     output_node_files:
       status === 'COMPLETED'
-        ? [{ node_id: `${job.workflow.id.slice(0, 24)}d35700000001`, file_id: `${job.id}.json`, node_type: 'destination', node_subtype: job.workflow.destination }]
+        ? [
+            {
+              node_id: `${job.workflow.id.slice(0, 24)}d35700000001`,
+              file_id: `${job.id}.json`,
+              node_type: 'destination',
+              node_subtype: job.workflow.destination,
+            },
+          ]
         : null,
   };
   if (job.jobType !== undefined) record.job_type = job.jobType;
@@ -304,7 +322,9 @@ class DemoState {
 
   constructor(seed: number, startMs: number) {
     const fromMs = startMs - PREFILLED_HISTORY_MS;
-    this.#simulations = WORKFLOWS.map((wf, i) => new WorkflowSimulation(wf, (seed * 0x9e3779b1 + i * 0x85ebca6b) >>> 0, fromMs));
+    this.#simulations = WORKFLOWS.map(
+      (wf, i) => new WorkflowSimulation(wf, (seed * 0x9e3779b1 + i * 0x85ebca6b) >>> 0, fromMs),
+    );
     this.#generatedUntil = fromMs;
   }
 
@@ -332,7 +352,8 @@ export async function startDemoApi(options: DemoApiOptions = {}): Promise<DemoAp
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://demo');
-    if (url.pathname !== '/api/v1/jobs/' && url.pathname !== '/api/v1/jobs') return sendJson(res, 404, { detail: 'Not Found' });
+    if (url.pathname !== '/api/v1/jobs/' && url.pathname !== '/api/v1/jobs')
+      return sendJson(res, 404, { detail: 'Not Found' });
     if (req.method !== 'GET') return sendJson(res, 405, { detail: 'Method Not Allowed' });
     const key = req.headers['unstructured-api-key'];
     if (key === undefined || key === '') {

@@ -42,8 +42,18 @@ export function createExporter(options: ExporterOptions = {}): Exporter {
   logger.addSecret(config.apiKey);
   logger.addSecret(config.metricsToken);
   const read = options.readParameter;
-  const apiKey = new SecretSource({ variable: 'UNSTRUCTURED_API_KEY', direct: config.apiKey, param: config.apiKeyParam, ...(read && { read }) });
-  const metricsToken = new SecretSource({ variable: 'METRICS_TOKEN', direct: config.metricsToken, param: config.metricsTokenParam, ...(read && { read }) });
+  const apiKey = new SecretSource({
+    variable: 'UNSTRUCTURED_API_KEY',
+    direct: config.apiKey,
+    param: config.apiKeyParam,
+    ...(read && { read }),
+  });
+  const metricsToken = new SecretSource({
+    variable: 'METRICS_TOKEN',
+    direct: config.metricsToken,
+    param: config.metricsTokenParam,
+    ...(read && { read }),
+  });
   const now = options.now ?? Date.now;
   const collectNow = (collectOptions?: CollectOptions) => collect({ config, apiKey, logger, now }, collectOptions);
   const cache = new SingleFlightCache(() => collectNow(), { ttlMs: config.cacheTtlMs, now });
@@ -60,7 +70,9 @@ export function createExporter(options: ExporterOptions = {}): Exporter {
         return token;
       } catch (error) {
         // The app answers 503 (fail closed); this line says why. ConfigError names the parameter, never a value.
-        logger.error('cannot read the metrics token', { error: logger.scrub(error instanceof Error ? error.message : String(error)) });
+        logger.error('cannot read the metrics token', {
+          error: logger.scrub(error instanceof Error ? error.message : String(error)),
+        });
         throw error;
       }
     },

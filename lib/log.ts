@@ -27,7 +27,8 @@ export class Logger {
 
   addSecret(secret: string | undefined): void {
     if (secret === undefined || secret.length < MIN_SECRET_LENGTH) return;
-    for (let i = 0; i + MIN_SECRET_LENGTH <= secret.length; i++) this.#pieces.add(secret.slice(i, i + MIN_SECRET_LENGTH));
+    for (let i = 0; i + MIN_SECRET_LENGTH <= secret.length; i++)
+      this.#pieces.add(secret.slice(i, i + MIN_SECRET_LENGTH));
   }
 
   /**
@@ -71,8 +72,9 @@ export class Logger {
     if (LOG_LEVELS[level] < this.#min) return;
     // Values are scrubbed before they are quoted (a secret holding `"` or `\\` is escaped in the line), and the
     // line once more (a secret in a field name).
-    const line = JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }, (_key, value: unknown) =>
-      typeof value === 'string' ? this.scrub(value) : value,
+    const line = JSON.stringify(
+      { time: new Date().toISOString(), level, message, ...fields },
+      (_key, value: unknown) => (typeof value === 'string' ? this.scrub(value) : value),
     );
     this.#write(this.scrub(line));
   }
@@ -82,5 +84,7 @@ export function logLevelFromEnv(env: Readonly<Record<string, string | undefined>
   const raw = env.LOG_LEVEL?.trim().toLowerCase();
   if (raw === undefined || raw === '') return 'info';
   if (raw in LOG_LEVELS) return raw as LogLevel;
-  throw new Error(`LOG_LEVEL: expected one of ${Object.keys(LOG_LEVELS).join(', ')}, got ${JSON.stringify(env.LOG_LEVEL)}`);
+  throw new Error(
+    `LOG_LEVEL: expected one of ${Object.keys(LOG_LEVELS).join(', ')}, got ${JSON.stringify(env.LOG_LEVEL)}`,
+  );
 }

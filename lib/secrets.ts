@@ -77,7 +77,10 @@ export class SecretSource {
     } catch (error) {
       // The error names the parameter, never a value.
       const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      throw new ConfigError(`${this.#variable}_PARAM`, `cannot read SSM parameter ${JSON.stringify(this.#param)}: ${reason}`);
+      throw new ConfigError(
+        `${this.#variable}_PARAM`,
+        `cannot read SSM parameter ${JSON.stringify(this.#param)}: ${reason}`,
+      );
     }
   }
 }

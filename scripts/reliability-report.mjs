@@ -31,8 +31,16 @@ const state = load('state');
 
 /** Problems found in the figures: listed under "What was lost". */
 const lost = [];
-const cell = (v) => String(v ?? '—').replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+const cell = (v) =>
+  String(v ?? '—')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
+const table = (head, rows) =>
+  [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 const yes = (passed) => (passed ? 'pass' : '**FAIL**');
 
 const lines = [];
@@ -65,13 +73,27 @@ if (upstream === undefined) {
       'the app or the handlers. Every exposition passes `promtool check metrics`; every datum passes `validateDatum`.',
     table(
       ['fault', 'outcome', 'requests (app / metrics Lambda / collect Lambda)', 'time to give up or succeed', 'result'],
-      upstream.cases.map((c) => [c.fault, c.outcome, `${c.requests} / ${c.lambdaRequests} / ${c.collectLambdaRequests}`, `${c.seconds.toFixed(3)} s`, yes(c.passed)]),
+      upstream.cases.map((c) => [
+        c.fault,
+        c.outcome,
+        `${c.requests} / ${c.lambdaRequests} / ${c.collectLambdaRequests}`,
+        `${c.seconds.toFixed(3)} s`,
+        yes(c.passed),
+      ]),
     ),
   );
-  for (const c of upstream.cases) if (!c.passed) lost.push(`upstream fault "${c.fault}": ${c.outcome}, expected ${c.expected}`);
+  for (const c of upstream.cases)
+    if (!c.passed) lost.push(`upstream fault "${c.fault}": ${c.outcome}, expected ${c.expected}`);
   const errors = upstream.cases.filter((c) => c.message);
-  p('The error each failure reports (`unstructured_collect_error` kind, and the one-line message on the status page and in the log):');
-  p(table(['fault', 'message'], errors.map((c) => [c.fault, c.message.replace(/http:\/\/127\.0\.0\.1:\d+/g, '<api>')])));
+  p(
+    'The error each failure reports (`unstructured_collect_error` kind, and the one-line message on the status page and in the log):',
+  );
+  p(
+    table(
+      ['fault', 'message'],
+      errors.map((c) => [c.fault, c.message.replace(/http:\/\/127\.0\.0\.1:\d+/g, '<api>')]),
+    ),
+  );
   const l = upstream.large ?? {};
   if (l.records === undefined) {
     p('_A million records: not run._');
@@ -116,13 +138,19 @@ if (hostile === undefined) {
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([k, n]) => [k.replace(/^runtime:/, 'runtime (counted records): '), n]),
     ),
-    table(['test', 'result'], Object.entries(hostile.tests ?? {}).map(([name, passed]) => [name, yes(passed)])),
+    table(
+      ['test', 'result'],
+      Object.entries(hostile.tests ?? {}).map(([name, passed]) => [name, yes(passed)]),
+    ),
   );
   for (const [name, passed] of Object.entries(hostile.tests ?? {})) if (!passed) lost.push(`hostile input: ${name}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
-p('## Impossible runtimes and the finished-jobs state', 'Source: `test/reliability-state.test.ts` (issue 15, items 2, 3 and 5).');
+p(
+  '## Impossible runtimes and the finished-jobs state',
+  'Source: `test/reliability-state.test.ts` (issue 15, items 2, 3 and 5).',
+);
 if (state === undefined) {
   p('_Not run: test/.artifacts/reliability-state.json is missing._');
   lost.push('the finished-jobs state suite did not run');
@@ -141,13 +169,16 @@ if (state === undefined) {
     if (!r.passed) lost.push('state: a runtime longer than the age reached the runtime statistics');
   }
   p(
-    "**A state an impossible runtime cannot poison.** Before, a published `P1100000000000Y` runtime (a finish hour that is " +
-      "not a safe integer) or a pending `timedelta.max` one after a failed PutMetricData was written to the state, and every " +
+    '**A state an impossible runtime cannot poison.** Before, a published `P1100000000000Y` runtime (a finish hour that is ' +
+      'not a safe integer) or a pending `timedelta.max` one after a failed PutMetricData was written to the state, and every ' +
       'later run refused it (`seen[1].hour is not an epoch hour`): a FAILED job added meanwhile was never published, and ' +
       'deleting the state did not help. Each run below goes through the real collector against moto (S3 state, CloudWatch): ' +
       'impossible runtimes (`P1100000000000Y`, `timedelta.max`, `P400D`) listed beside an ordinary job, a first run whose ' +
       'PutMetricData fails, then a FAILED job appears; it must be published by the next run, exactly once.',
-    table(['starting from', 'runs', 'result'], (state.poisoning ?? []).map((c) => [c.start, c.outcome, yes(c.passed)])),
+    table(
+      ['starting from', 'runs', 'result'],
+      (state.poisoning ?? []).map((c) => [c.start, c.outcome, yes(c.passed)]),
+    ),
   );
   for (const c of state.poisoning ?? []) if (!c.passed) lost.push(`state: from ${c.start}: ${c.outcome}`);
   p(
@@ -158,8 +189,28 @@ if (state === undefined) {
       'Measured once on the previous code (commit 6535909) with the same 500k-id state: 424 bytes an id, 4.8 s to decode ' +
       '(issue 15 counted ~840 bytes an id, the run copying the set once more).',
     table(
-      ['ids', 'state', 'decode (wall)', 'decode (CPU)', 'encode', 'bytes an id', 'heap + buffers', 'peak RSS', 'result'],
-      (state.decode ?? []).map((d) => [d.ids.toLocaleString('en'), `${d.stateMb} MB`, `${d.decodeSeconds} s`, `${d.decodeCpuSeconds} s`, `${d.encodeSeconds} s`, d.bytesPerId, `${d.heapAndBuffersMb} MB`, `${d.peakRssMb} MB`, yes(d.passed)]),
+      [
+        'ids',
+        'state',
+        'decode (wall)',
+        'decode (CPU)',
+        'encode',
+        'bytes an id',
+        'heap + buffers',
+        'peak RSS',
+        'result',
+      ],
+      (state.decode ?? []).map((d) => [
+        d.ids.toLocaleString('en'),
+        `${d.stateMb} MB`,
+        `${d.decodeSeconds} s`,
+        `${d.decodeCpuSeconds} s`,
+        `${d.encodeSeconds} s`,
+        d.bytesPerId,
+        `${d.heapAndBuffersMb} MB`,
+        `${d.peakRssMb} MB`,
+        yes(d.passed),
+      ]),
     ),
     '**A whole collect run.** `collect --sink cloudwatch --state FILE` (the CLI binary, against moto and the fake API) with ' +
       '500,000 remembered ids, 50 of the listed jobs new; peak RSS as the kernel counts it (`maxRSS` at exit), beside the same ' +
@@ -167,12 +218,22 @@ if (state === undefined) {
       'when only the new jobs are listed, 708 MB when all 500,000 are.',
     table(
       ['jobs listed', 'remembered', 'state', 'peak RSS without events', 'peak RSS', 'bound', 'result'],
-      (state.collect ?? []).map((c) => [c.listed.toLocaleString('en'), c.remembered.toLocaleString('en'), `${c.stateMb} MB`, `${c.peakRssWithoutEventsMb} MB`, `${c.peakRssMb} MB`, `${c.boundMb} MB`, yes(c.passed)]),
+      (state.collect ?? []).map((c) => [
+        c.listed.toLocaleString('en'),
+        c.remembered.toLocaleString('en'),
+        `${c.stateMb} MB`,
+        `${c.peakRssWithoutEventsMb} MB`,
+        `${c.peakRssMb} MB`,
+        `${c.boundMb} MB`,
+        yes(c.passed),
+      ]),
     ),
   );
   for (const d of state.decode ?? []) if (!d.passed) lost.push(`state: decoding ${d.ids} ids missed its targets`);
-  for (const c of state.collect ?? []) if (!c.passed) lost.push(`state: a collect run listing ${c.listed} jobs passed ${c.boundMb} MB`);
-  if ((state.decode ?? []).length < 2 || (state.collect ?? []).length < 2 || (state.poisoning ?? []).length < 3) lost.push('state: some cases did not run');
+  for (const c of state.collect ?? [])
+    if (!c.passed) lost.push(`state: a collect run listing ${c.listed} jobs passed ${c.boundMb} MB`);
+  if ((state.decode ?? []).length < 2 || (state.collect ?? []).length < 2 || (state.poisoning ?? []).length < 3)
+    lost.push('state: some cases did not run');
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -181,10 +242,18 @@ if (load_ === undefined) {
   p('_Not run: test/.artifacts/reliability-load.json is missing._');
   lost.push('the load suite did not run');
 } else {
-  const row = (where, b, single) => [where, load_.concurrent, b?.upstreamPulls, `${b?.p50Ms} ms`, `${b?.p99Ms} ms`, `${b?.maxMs} ms`, single === undefined ? '' : `${single} ms`];
+  const row = (where, b, single) => [
+    where,
+    load_.concurrent,
+    b?.upstreamPulls,
+    `${b?.p50Ms} ms`,
+    `${b?.p99Ms} ms`,
+    `${b?.maxMs} ms`,
+    single === undefined ? '' : `${single} ms`,
+  ];
   p(
     `${load_.concurrent} concurrent scrapes of \`/metrics\` (a list of ${load_.records.toLocaleString('en')} jobs, CACHE_TTL=${load_.cacheTtlMs} ms), ` +
-      'then the same burst again after the TTL. A burst\'s latency is the one shared pull plus each scrape\'s own rendering of ' +
+      "then the same burst again after the TTL. A burst's latency is the one shared pull plus each scrape's own rendering of " +
       'the shared collection (the 50 renders run one after another on one event loop); the last column is one more scrape of ' +
       'the cached collection alone.',
     table(
@@ -206,7 +275,11 @@ if (load_ === undefined) {
         `Result: ${yes(m.passed)}.`,
     );
   }
-  for (const [name, section] of [['local server bursts', load_.localServer], ['Lambda bursts', load_.lambda], ['memory over 1,000 scrapes', load_.memory]]) {
+  for (const [name, section] of [
+    ['local server bursts', load_.localServer],
+    ['Lambda bursts', load_.lambda],
+    ['memory over 1,000 scrapes', load_.memory],
+  ]) {
     if (!section?.passed) lost.push(`load: ${name} ${section ? 'failed its checks' : 'did not run'}`);
   }
 }
@@ -219,17 +292,44 @@ if (memory === undefined) {
 } else {
   const gib = (bytes) => `${(bytes / 1024 ** 3).toFixed(0)} GiB`;
   const cases = [
-    ['workflows100k', (c) => `${c.jobs.toLocaleString('en')} jobs over ${c.workflows.toLocaleString('en')} workflows (${c.bodyMb} MB body)`, (c) => `ok in ${c.seconds} s; every count exact`, '≤ 200 MB'],
-    ['workflows50k', (c) => `${c.jobs.toLocaleString('en')} jobs over ${c.workflows.toLocaleString('en')} workflows, five busy ones (${c.bodyMb} MB)`, (c) => `ok in ${c.seconds} s; every count exact`, '≤ 200 MB'],
-    ['endlessWorkflows', (c) => `a body that never ends, each ${c.recordBytes}-byte job in a new workflow`, (c) => `\`${c.errorKind}\` after ${c.sentMb} MB sent, ${c.seconds} s`, '≤ 300 MB'],
-    ['endlessLongIds', (c) => `a body that never ends, each job a new ${c.idLength}-character id (not a UUID)`, (c) => `\`${c.errorKind}\` after ${c.sentMb} MB sent, ${c.seconds} s`, '≤ 200 MB'],
-    ['tooLargeElement', (c) => `one ${c.elementMb} MB record among 40,000 (${c.bodyMb} MB body)`, (c) => `ok in ${c.seconds} s; skipped as \`too_large\`: ${c.skipped}, the rest exact`, '≤ 150 MB'],
+    [
+      'workflows100k',
+      (c) =>
+        `${c.jobs.toLocaleString('en')} jobs over ${c.workflows.toLocaleString('en')} workflows (${c.bodyMb} MB body)`,
+      (c) => `ok in ${c.seconds} s; every count exact`,
+      '≤ 200 MB',
+    ],
+    [
+      'workflows50k',
+      (c) =>
+        `${c.jobs.toLocaleString('en')} jobs over ${c.workflows.toLocaleString('en')} workflows, five busy ones (${c.bodyMb} MB)`,
+      (c) => `ok in ${c.seconds} s; every count exact`,
+      '≤ 200 MB',
+    ],
+    [
+      'endlessWorkflows',
+      (c) => `a body that never ends, each ${c.recordBytes}-byte job in a new workflow`,
+      (c) => `\`${c.errorKind}\` after ${c.sentMb} MB sent, ${c.seconds} s`,
+      '≤ 300 MB',
+    ],
+    [
+      'endlessLongIds',
+      (c) => `a body that never ends, each job a new ${c.idLength}-character id (not a UUID)`,
+      (c) => `\`${c.errorKind}\` after ${c.sentMb} MB sent, ${c.seconds} s`,
+      '≤ 200 MB',
+    ],
+    [
+      'tooLargeElement',
+      (c) => `one ${c.elementMb} MB record among 40,000 (${c.bodyMb} MB body)`,
+      (c) => `ok in ${c.seconds} s; skipped as \`too_large\`: ${c.skipped}, the rest exact`,
+      '≤ 150 MB',
+    ],
   ];
   p(
-    'Each case is one collection in a fresh child process (the exporter\'s `collect()`, bundled), with the default settings ' +
+    "Each case is one collection in a fresh child process (the exporter's `collect()`, bundled), with the default settings " +
       `(MAX_WORKFLOWS=50, MAX_RESPONSE_BYTES=${gib(memory.maxResponseBytes)}; PULL_DEADLINE raised so that the byte cap is what ` +
       'ends an endless body), against a body served from the test process, made from templates (job records as the API writes ' +
-      'them, ~450 bytes). Peak RSS is the child\'s VmHWM, which does not carry over from the parent as ru_maxrss does; Node ' +
+      "them, ~450 bytes). Peak RSS is the child's VmHWM, which does not carry over from the parent as ru_maxrss does; Node " +
       'itself with the exporter loaded is ~41 MB of it. Before this suite, 100,000 jobs over 100,000 workflows peaked at 625 MB ' +
       '(a full accumulator of ~5.7 KB per workflow, although all but 50 were folded), an endless stream of new workflows grew ' +
       'until the pull deadline (2.57 GB in 24 s), and 256-character ids cost ~300 bytes each (1.2 GB in 20 s).',
@@ -237,12 +337,15 @@ if (memory === undefined) {
       ['case', 'outcome', 'peak RSS', 'bound', 'result'],
       cases.map(([key, what, outcome, bound]) => {
         const c = memory[key];
-        return c === undefined ? [key, 'not run', '—', bound, '**FAIL**'] : [what(c), outcome(c), `${c.peakRssMb} MB`, bound, yes(c.passed)];
+        return c === undefined
+          ? [key, 'not run', '—', bound, '**FAIL**']
+          : [what(c), outcome(c), `${c.peakRssMb} MB`, bound, yes(c.passed)];
       }),
     ),
     'Times are from a machine whose two cores other work shared (load average ~7 during the run): they say the pull ends, not how fast.',
   );
-  for (const [key] of cases) if (!memory[key]?.passed) lost.push(`memory bounds: ${key} ${memory[key] ? 'failed its checks' : 'did not run'}`);
+  for (const [key] of cases)
+    if (!memory[key]?.passed) lost.push(`memory bounds: ${key} ${memory[key] ? 'failed its checks' : 'did not run'}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -253,7 +356,7 @@ if (serve === undefined) {
 } else {
   const before = serve.before ?? {};
   p(
-    'The exporter\'s own server (the CLI binary) against the fake API on 127.0.0.1, its memory read from `/proc/<pid>/status` ' +
+    "The exporter's own server (the CLI binary) against the fake API on 127.0.0.1, its memory read from `/proc/<pid>/status` " +
       '(VmRSS, and VmHWM for the peak since start), its descriptors from `/proc/<pid>/fd`; the attacking clients run in child ' +
       'processes of their own (`test/support/socket-flood.mjs`), with the default limits (`MAX_CONNECTIONS=256`, `SEND_TIMEOUT=30s`).',
   );
@@ -333,13 +436,20 @@ if (serve === undefined) {
       'page, format and encoding; a response not sent within `SEND_TIMEOUT` closes its connection.',
     table(['attack', 'before', 'now', 'result'], rows),
   );
-  for (const [name, section] of [['3,000 non-reading clients', r], ['20,000 keep-alive sockets', h], ['reconnecting clients', c]]) {
+  for (const [name, section] of [
+    ['3,000 non-reading clients', r],
+    ['20,000 keep-alive sockets', h],
+    ['reconnecting clients', c],
+  ]) {
     if (!section?.passed) lost.push(`serve: ${name} ${section ? 'failed its checks' : 'did not run'}`);
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------
-p('## Security', 'Source: `test/reliability-security.test.ts`. The IAM least-privilege check of the packaged CloudFormation template is in `test/deploy-package.test.ts`.');
+p(
+  '## Security',
+  'Source: `test/reliability-security.test.ts`. The IAM least-privilege check of the packaged CloudFormation template is in `test/deploy-package.test.ts`.',
+);
 if (security === undefined) {
   p('_Not run: test/.artifacts/reliability-security.json is missing._');
   lost.push('the security suite did not run');
@@ -350,7 +460,10 @@ if (security === undefined) {
       'The token comparison hashes both sides with SHA-256 and compares the digests with `timingSafeEqual` (no length or content ' +
       'timing); it is asserted by behaviour: every near miss is refused. Leaks are searched as any 6-character piece of the API ' +
       'key or the token (a cut-off key is a leak too).',
-    table(['area', 'check', 'result'], security.checks.map((c) => [c.area, c.check, c.passed ? 'pass' : `**FAIL**: ${c.failure ?? ''}`])),
+    table(
+      ['area', 'check', 'result'],
+      security.checks.map((c) => [c.area, c.check, c.passed ? 'pass' : `**FAIL**: ${c.failure ?? ''}`]),
+    ),
   );
   for (const c of security.checks) if (!c.passed) lost.push(`security: ${c.check} — ${c.failure ?? 'failed'}`);
 }
@@ -364,13 +477,14 @@ p(
     '- **Duplicate series from lone surrogates.** Workflow ids, statuses or job types differing only by a lone surrogate (JSON `"\\ud800"`) were two groups but one UTF-8 label value: a duplicate series (rejected by Prometheus) and duplicate CloudWatch datums. Fixed in `lib/aggregate/aggregator.ts`: label strings are made well-formed (U+FFFD) before grouping, as invalid UTF-8 bytes already were.',
     '- **A workflow whose id is literally `other` beside the folded rest.** When it survived the `MAX_WORKFLOWS` cap while others were folded, the snapshot held two entries with id `other`: duplicate series (with no name, identical labels) and duplicate CloudWatch datums (both `Workflow=Other`). Fixed in `lib/aggregate/aggregator.ts`: such a workflow joins the folded rest, the next busiest takes its place.',
     '- **Half an API key leaked at a truncation point.** An upstream error echoing the key where the 300-character detail (or the 200-character excerpt of a 200 error object) was cut left the key\'s first characters in the error, log, status page and metrics: whole-key redaction could not see them. Fixed in `lib/pull/pull-error.ts`: a prefix of the key before the cut ("…") is redacted too.',
-    '- **A job counted under another workflow.** The scanner\'s interner kept each token\'s bytes as a view of the body (`Buffer#slice` does not copy). A key read from the stream\'s carry-over buffer (an element spanning two chunks) changed when the next such element overwrote that buffer, and a later record of the same layout could match it and be counted under the first record\'s workflow; a key read from a socket chunk kept the whole 64 KiB chunk alive. Found by the memory-bounds suite (one of 50,005 workflows lost); fixed in `lib/records/byte-interner.ts` (keys are copies), with regression tests in `test/records.test.ts` and `test/fast-path.test.ts`.',
+    "- **A job counted under another workflow.** The scanner's interner kept each token's bytes as a view of the body (`Buffer#slice` does not copy). A key read from the stream's carry-over buffer (an element spanning two chunks) changed when the next such element overwrote that buffer, and a later record of the same layout could match it and be counted under the first record's workflow; a key read from a socket chunk kept the whole 64 KiB chunk alive. Found by the memory-bounds suite (one of 50,005 workflows lost); fixed in `lib/records/byte-interner.ts` (keys are copies), with regression tests in `test/records.test.ts` and `test/fast-path.test.ts`.",
     '- **An unreadable token parameter threw out of the handler.** With `METRICS_TOKEN_PARAM` unreadable (SSM down, parameter missing) the app rejected, so the Lambda invocation failed (502) and the local server answered a bare 500 with no log of why. Fixed in `lib/outputs/http/app.ts` (fail closed: 503 for everyone, nothing thrown) and `lib/exporter.ts` (the reason is logged, naming the parameter).',
   ].join('\n'),
 );
 
 p('## What was lost');
-if (lost.length === 0) p('Nothing: every fault looked broken, every bad record was counted where it belonged, every check passed.');
+if (lost.length === 0)
+  p('Nothing: every fault looked broken, every bad record was counted where it belonged, every check passed.');
 else {
   p(
     'No record, count or secret was found lost or leaked by the checks that ran; these are **not proven** (a check failed or could not run):',

@@ -9,7 +9,8 @@
 // Run it on alerts/unstructured-jobs.rules.test.yml too to keep `promtool test rules` passing on the copy.
 
 /** The base the shipped rules carry: this repository's runbooks. A placeholder: set yours with this script. */
-export const DEFAULT_RUNBOOK_BASE = 'https://github.com/unstructured-jobs-exporter/unstructured-jobs-exporter/blob/main/docs/alerts.md';
+export const DEFAULT_RUNBOOK_BASE =
+  'https://github.com/unstructured-jobs-exporter/unstructured-jobs-exporter/blob/main/docs/alerts.md';
 
 const RUNBOOK_URL = /^([ \t]*runbook_url:[ \t]*)"[^"#\n]*#([a-z0-9-]+)"[ \t]*$/gm;
 
@@ -21,8 +22,10 @@ export function setRunbookBase(text, base) {
   } catch {
     throw new Error(`not an absolute URL: ${JSON.stringify(base)}`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`not an http(s) URL: ${JSON.stringify(base)}`);
-  if (url.hash !== '' || base.includes('"')) throw new Error(`the base must have no #fragment and no quote: ${JSON.stringify(base)}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new Error(`not an http(s) URL: ${JSON.stringify(base)}`);
+  if (url.hash !== '' || base.includes('"'))
+    throw new Error(`the base must have no #fragment and no quote: ${JSON.stringify(base)}`);
   let count = 0;
   const out = text.replace(RUNBOOK_URL, (_, prefix, anchor) => {
     count++;
@@ -35,7 +38,9 @@ export function setRunbookBase(text, base) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const base = process.argv[2];
   if (base === undefined || process.argv.length > 3) {
-    process.stderr.write(`usage: node scripts/runbook-urls.mjs BASE_URL < rules.yml > rules-with-your-runbooks.yml\n(shipped base: ${DEFAULT_RUNBOOK_BASE})\n`);
+    process.stderr.write(
+      `usage: node scripts/runbook-urls.mjs BASE_URL < rules.yml > rules-with-your-runbooks.yml\n(shipped base: ${DEFAULT_RUNBOOK_BASE})\n`,
+    );
     process.exit(2);
   }
   const chunks = [];

@@ -15,12 +15,39 @@ import { OTHER_WORKFLOW_ID, SKIP_REASONS } from '../lib/vocabulary.js';
 import { ReferenceAggregator } from './support/reference-aggregator.js';
 
 const NOW_MS = Date.parse('2026-11-29T12:00:00Z');
-const BASE: AggregateOptions = { nowMs: NOW_MS, runtimeWindowSeconds: 86_400, maxWorkflows: 3, histogramBuckets: [1, 60.5, 3600], quantiles: [0, 0.5, 0.9, 1] };
+const BASE: AggregateOptions = {
+  nowMs: NOW_MS,
+  runtimeWindowSeconds: 86_400,
+  maxWorkflows: 3,
+  histogramBuckets: [1, 60.5, 3600],
+  quantiles: [0, 0.5, 0.9, 1],
+};
 
 /** Workflow ids: plain, `other`, prototype-ish, two that differ only by a lone surrogate (one group). */
-const WORKFLOW_IDS = ['wf-a', 'wf-b', 'wf-c', 'wf-d', 'wf-e', 'wf-f', 'wf-g', OTHER_WORKFLOW_ID, '__proto__', 'x\uD800', 'x\uDBFF'];
+const WORKFLOW_IDS = [
+  'wf-a',
+  'wf-b',
+  'wf-c',
+  'wf-d',
+  'wf-e',
+  'wf-f',
+  'wf-g',
+  OTHER_WORKFLOW_ID,
+  '__proto__',
+  'x\uD800',
+  'x\uDBFF',
+];
 const NAMES = ['A', 'B', 'Name \uD800 lone', `Long ${'n'.repeat(300)}`, `${'p'.repeat(254)}😀tail`, ''];
-const STATUSES = ['COMPLETED', 'FAILED', 'STOPPED', 'SCHEDULED', 'IN_PROGRESS', 'active', 'constructor', 'x'.repeat(70)];
+const STATUSES = [
+  'COMPLETED',
+  'FAILED',
+  'STOPPED',
+  'SCHEDULED',
+  'IN_PROGRESS',
+  'active',
+  'constructor',
+  'x'.repeat(70),
+];
 const JOB_TYPES = ['ephemeral', 'persistent', 'scheduled', 'junk', 'toString'];
 
 const jobArb: fc.Arbitrary<Job> = fc
@@ -32,7 +59,11 @@ const jobArb: fc.Arbitrary<Job> = fc
     jobType: fc.constantFrom(...JOB_TYPES),
     // From 3 days ago to 10 minutes ahead (clock skew): inside and outside the 24 h window.
     created: fc.integer({ min: -3 * 86_400, max: 600 }),
-    runtime: fc.oneof(fc.constant(undefined), fc.constantFrom(0, 0.5, 1, 60.5, 61, 3599.999, 7200), fc.double({ min: 0, max: 3e5, noNaN: true })),
+    runtime: fc.oneof(
+      fc.constant(undefined),
+      fc.constantFrom(0, 0.5, 1, 60.5, 61, 3599.999, 7200),
+      fc.double({ min: 0, max: 3e5, noNaN: true }),
+    ),
     invalid: fc.boolean(),
     longer: fc.boolean(),
   })
@@ -108,7 +139,11 @@ describe('compact Aggregator against the full-state reference', () => {
           const byId = new Map(all.workflows.map((w) => [w.id, w]));
           const counted = firstSightings(jobs);
           const tracked = counted.slice(0, maxTrackedWorkflows);
-          const exportedIds = exported(tracked.map((id) => byId.get(id) as WorkflowStats), maxWorkflows, counted.length > maxWorkflows);
+          const exportedIds = exported(
+            tracked.map((id) => byId.get(id) as WorkflowStats),
+            maxWorkflows,
+            counted.length > maxWorkflows,
+          );
 
           // Act
           const actual = run(() => new Aggregator({ ...options, maxTrackedWorkflows, promoteAtJobs }), jobs);
@@ -126,7 +161,9 @@ describe('compact Aggregator against the full-state reference', () => {
           }
           // The rest: the reference's numbers of every other workflow's jobs, as one workflow.
           const others = new Set(counted.filter((id) => !exportedIds.includes(id)));
-          const restJobs = uniqueIds(jobs).filter((j) => others.has(wellFormed(j.workflowId))).map((j) => ({ ...j, workflowId: 'rest' }));
+          const restJobs = uniqueIds(jobs)
+            .filter((j) => others.has(wellFormed(j.workflowId)))
+            .map((j) => ({ ...j, workflowId: 'rest' }));
           const expectedRest = run(() => new ReferenceAggregator(options), restJobs).workflows[0] as WorkflowStats;
           expect(rest?.id).toBe(OTHER_WORKFLOW_ID);
           expect(rest?.workflowCount).toBe(others.size);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Aggregator, bucketIndex, MAX_UNKNOWN_STATUSES, OTHER_VALUE, type AggregateOptions } from '../lib/aggregate/aggregator.js';
+import {
+  Aggregator,
+  bucketIndex,
+  MAX_UNKNOWN_STATUSES,
+  OTHER_VALUE,
+  type AggregateOptions,
+} from '../lib/aggregate/aggregator.js';
 import { job, NOW_MS } from './support/jobs.js';
 
 const OPTIONS: AggregateOptions = {
@@ -102,7 +108,10 @@ describe('Aggregator', () => {
     // Assess: le=1 → {0,1}; le=10 → {1.5,10}; le=100 → {99,100}; +Inf → {100.5,5000}
     expect(h?.bucketCounts).toEqual([2, 2, 2, 2]);
     expect(h?.count).toBe(8);
-    expect(h?.sum).toBeCloseTo(runtimes.reduce((x, y) => x + y, 0), 9);
+    expect(h?.sum).toBeCloseTo(
+      runtimes.reduce((x, y) => x + y, 0),
+      9,
+    );
   });
 
   it('counts a job whose runtime is longer than its age, and leaves that runtime out of the histogram and the window', () => {
@@ -182,7 +191,8 @@ describe('Aggregator', () => {
     ];
 
     // Act
-    for (const [id, runtimes] of plan) for (const r of runtimes) agg.add(job({ workflowId: id, workflowName: id, runtimeSeconds: r }));
+    for (const [id, runtimes] of plan)
+      for (const r of runtimes) agg.add(job({ workflowId: id, workflowName: id, runtimeSeconds: r }));
     const s = agg.snapshot();
 
     // Assess

@@ -17,7 +17,8 @@ const RULE_TESTS = join(ROOT, 'alerts/unstructured-jobs.rules.test.yml');
 
 function promtool(args: readonly string[]): { status: number | null; output: string } {
   const result = spawnSync('promtool', args, { cwd: join(ROOT, 'alerts'), encoding: 'utf8', timeout: 30_000 });
-  if (result.error) throw new Error(`promtool not runnable (install the Debian package prometheus): ${result.error.message}`);
+  if (result.error)
+    throw new Error(`promtool not runnable (install the Debian package prometheus): ${result.error.message}`);
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -29,7 +30,10 @@ describe('alert rules', () => {
     const { status, output } = promtool(['check', 'rules', RULES]);
 
     // Assess
-    expect({ status, output }).toMatchObject({ status: 0, output: expect.stringContaining(`SUCCESS: ${alertNames.length} rules found`) });
+    expect({ status, output }).toMatchObject({
+      status: 0,
+      output: expect.stringContaining(`SUCCESS: ${alertNames.length} rules found`),
+    });
   });
 
   it('pass their promtool unit tests', () => {
@@ -43,13 +47,22 @@ describe('alert rules', () => {
   it('are each tested firing and not firing', () => {
     // Prepare
     const tests = readFileSync(RULE_TESTS, 'utf8');
-    const cases = [...tests.matchAll(/alertname: (\S+)\n\s+exp_alerts:( \[\])?/g)].map((m) => ({ alert: m[1] as string, fires: m[2] === undefined }));
+    const cases = [...tests.matchAll(/alertname: (\S+)\n\s+exp_alerts:( \[\])?/g)].map((m) => ({
+      alert: m[1] as string,
+      fires: m[2] === undefined,
+    }));
 
     // Assess
     expect(alertNames).toHaveLength(7);
     for (const alert of alertNames) {
-      expect(cases.some((c) => c.alert === alert && c.fires), `${alert} firing`).toBe(true);
-      expect(cases.some((c) => c.alert === alert && !c.fires), `${alert} not firing`).toBe(true);
+      expect(
+        cases.some((c) => c.alert === alert && c.fires),
+        `${alert} firing`,
+      ).toBe(true);
+      expect(
+        cases.some((c) => c.alert === alert && !c.fires),
+        `${alert} not firing`,
+      ).toBe(true);
     }
   });
 
@@ -84,7 +97,11 @@ describe('alert rules', () => {
 
 describe('scripts/runbook-urls.mjs', () => {
   function run(args: readonly string[], input: string): { status: number | null; stdout: string; stderr: string } {
-    const result = spawnSync(process.execPath, [join(ROOT, 'scripts/runbook-urls.mjs'), ...args], { input, encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync(process.execPath, [join(ROOT, 'scripts/runbook-urls.mjs'), ...args], {
+      input,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   }
 
@@ -98,25 +115,35 @@ describe('scripts/runbook-urls.mjs', () => {
       const tests = run([base], readFileSync(RULE_TESTS, 'utf8'));
       writeFileSync(join(dir, 'unstructured-jobs.rules.yml'), rules.stdout);
       writeFileSync(join(dir, 'unstructured-jobs.rules.test.yml'), tests.stdout);
-      const check = spawnSync('promtool', ['test', 'rules', 'unstructured-jobs.rules.test.yml'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+      const check = spawnSync('promtool', ['test', 'rules', 'unstructured-jobs.rules.test.yml'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
 
       // Assess
       expect([rules.status, tests.status]).toEqual([0, 0]);
       const urls = [...rules.stdout.matchAll(/runbook_url: "([^"]+)"/g)].map((m) => m[1]);
       expect(urls).toEqual(alertNames.map((name) => `${base}#${name.toLowerCase()}`));
       expect(rules.stdout.replaceAll(base, DEFAULT_RUNBOOK_BASE)).toBe(readFileSync(RULES, 'utf8'));
-      expect({ status: check.status, output: `${check.stdout}${check.stderr}` }).toMatchObject({ status: 0, output: expect.stringContaining('SUCCESS') });
+      expect({ status: check.status, output: `${check.stdout}${check.stderr}` }).toMatchObject({
+        status: 0,
+        output: expect.stringContaining('SUCCESS'),
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it.each([['docs/alerts.md'], ['ftp://host/runbooks'], ['https://host/runbooks#x']])('refuses the base %s (exit 2)', (base) => {
-    // Act
-    const { status, stderr } = run([base], readFileSync(RULES, 'utf8'));
+  it.each([['docs/alerts.md'], ['ftp://host/runbooks'], ['https://host/runbooks#x']])(
+    'refuses the base %s (exit 2)',
+    (base) => {
+      // Act
+      const { status, stderr } = run([base], readFileSync(RULES, 'utf8'));
 
-    // Assess
-    expect(status).toBe(2);
-    expect(stderr).toMatch(/^error: /);
-  });
+      // Assess
+      expect(status).toBe(2);
+      expect(stderr).toMatch(/^error: /);
+    },
+  );
 });

@@ -6,10 +6,13 @@ describe('SingleFlightCache', () => {
     // Prepare
     let loads = 0;
     let release: (v: number) => void = () => undefined;
-    const cache = new SingleFlightCache(() => {
-      loads++;
-      return new Promise<number>((resolve) => (release = resolve));
-    }, { ttlMs: 1000, now: () => 0 });
+    const cache = new SingleFlightCache(
+      () => {
+        loads++;
+        return new Promise<number>((resolve) => (release = resolve));
+      },
+      { ttlMs: 1000, now: () => 0 },
+    );
 
     // Act
     const pending = Array.from({ length: 50 }, () => cache.get());
@@ -41,11 +44,14 @@ describe('SingleFlightCache', () => {
   it('does not keep a rejected load', async () => {
     // Prepare
     let loads = 0;
-    const cache = new SingleFlightCache(async () => {
-      loads++;
-      if (loads === 1) throw new Error('boom');
-      return loads;
-    }, { ttlMs: 1000, now: () => 0 });
+    const cache = new SingleFlightCache(
+      async () => {
+        loads++;
+        if (loads === 1) throw new Error('boom');
+        return loads;
+      },
+      { ttlMs: 1000, now: () => 0 },
+    );
 
     // Act
     await expect(cache.get()).rejects.toThrow('boom');

@@ -1,7 +1,14 @@
 import { runCli } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorScenario, sampleJobsAt, startFakeApi, type FakeApi } from './support/fake-api.js';
-import { cloudWatchClientFor, FAKE_CREDENTIALS, listMetrics, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
+import {
+  cloudWatchClientFor,
+  FAKE_CREDENTIALS,
+  listMetrics,
+  MOTO_REGION,
+  startMoto,
+  type RunningMoto,
+} from './support/moto.js';
 
 describe('collect --sink cloudwatch', () => {
   let api: FakeApi;
@@ -30,7 +37,10 @@ describe('collect --sink cloudwatch', () => {
 
   it('publishes one collection with the same code as the Lambda', async () => {
     // Act
-    const { code, stdout, stderr } = await runCli(['collect', '--sink', 'cloudwatch'], { ...env, CLOUDWATCH_NAMESPACE: 'Cli/Ok' });
+    const { code, stdout, stderr } = await runCli(['collect', '--sink', 'cloudwatch'], {
+      ...env,
+      CLOUDWATCH_NAMESPACE: 'Cli/Ok',
+    });
 
     // Assess
     expect(stderr).not.toContain('error'); // (the SDK may warn that its 2027 releases need Node 22)
@@ -40,7 +50,14 @@ describe('collect --sink cloudwatch', () => {
     expect(summary.published).toBe(summary.datums);
     const names = new Set((await listMetrics(cloudWatchClientFor(moto.endpoint), 'Cli/Ok')).map((m) => m.MetricName));
     expect([...names].sort()).toEqual(
-      expect.arrayContaining(['CollectorUp', 'Jobs', 'JobsFetched', 'OldestJobAge', 'RecentJobRuntimeP95', 'RecordsSkipped']),
+      expect.arrayContaining([
+        'CollectorUp',
+        'Jobs',
+        'JobsFetched',
+        'OldestJobAge',
+        'RecentJobRuntimeP95',
+        'RecordsSkipped',
+      ]),
     );
   });
 
@@ -49,7 +66,10 @@ describe('collect --sink cloudwatch', () => {
     api.setScenario(errorScenario(401));
 
     // Act
-    const { code, stderr } = await runCli(['collect', '--sink', 'cloudwatch'], { ...env, CLOUDWATCH_NAMESPACE: 'Cli/Down' });
+    const { code, stderr } = await runCli(['collect', '--sink', 'cloudwatch'], {
+      ...env,
+      CLOUDWATCH_NAMESPACE: 'Cli/Down',
+    });
 
     // Assess
     expect(code).toBe(1);

@@ -19,7 +19,10 @@ const PATH_ONLY = { PATH: process.env.PATH ?? '' };
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)\/metrics(.*)/;
 
 function serve(env: Record<string, string>, args: string[] = []): Promise<Started> {
-  return startProcess(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', ...args], { env: { ...PATH_ONLY, ...env }, ready: LISTENING });
+  return startProcess(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
+    env: { ...PATH_ONLY, ...env },
+    ready: LISTENING,
+  });
 }
 
 /** stderr without the AWS SDK's own Node-version warning, which the SDK prints on Node 20 whatever happens. */
@@ -94,9 +97,18 @@ describe('the demo only when meant', () => {
   }, 30_000);
 
   it.each([
-    [{ UNSTRUCTURED_API_KEY: '' }, 'error: UNSTRUCTURED_API_KEY: is set but empty; give the value, or unset the variable\n'],
-    [{ UNSTRUCTURED_API_KEY: '   ' }, 'error: UNSTRUCTURED_API_KEY: is set but empty; give the value, or unset the variable\n'],
-    [{ UNSTRUCTURED_API_KEY_PARAM: '' }, 'error: UNSTRUCTURED_API_KEY_PARAM: is set but empty; give the value, or unset the variable\n'],
+    [
+      { UNSTRUCTURED_API_KEY: '' },
+      'error: UNSTRUCTURED_API_KEY: is set but empty; give the value, or unset the variable\n',
+    ],
+    [
+      { UNSTRUCTURED_API_KEY: '   ' },
+      'error: UNSTRUCTURED_API_KEY: is set but empty; give the value, or unset the variable\n',
+    ],
+    [
+      { UNSTRUCTURED_API_KEY_PARAM: '' },
+      'error: UNSTRUCTURED_API_KEY_PARAM: is set but empty; give the value, or unset the variable\n',
+    ],
     [{ METRICS_TOKEN: '' }, 'error: METRICS_TOKEN: is set but empty; give the value, or unset the variable\n'],
     [
       { UNSTRUCTURED_API_URL: 'http://127.0.0.1:9/' },
@@ -137,7 +149,9 @@ describe('the demo only when meant', () => {
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
     }
-    expect(table.stdout.split('\n')[0]).toMatch(/^unstructured-jobs-exporter \S+ {2}DEMO \(simulated jobs, not your account\) {2}UP {2}collected /);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^unstructured-jobs-exporter \S+ {2}DEMO \(simulated jobs, not your account\) {2}UP {2}collected /,
+    );
     expect(table.stdout).toContain('JOBS BY STATUS');
     const snapshot = JSON.parse(json.stdout) as { demo?: boolean; jobsFetched: number };
     expect(snapshot.demo).toBe(true);
@@ -197,7 +211,10 @@ describe('command line behaviour', () => {
 
   it('ends quietly when the reader of stdout goes away (collect | head -1)', async () => {
     // Prepare
-    const child = spawn(process.execPath, [BIN, 'collect', '--demo'], { env: PATH_ONLY, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'collect', '--demo'], {
+      env: PATH_ONLY,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.destroy(); // the reader is gone before the first write: every write gets EPIPE
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -220,7 +237,12 @@ describe('collect --sink cloudwatch checks the AWS configuration before the pull
     api = await startFakeApi({ jobs: sampleJobs() });
     // An empty HOME (no ~/.aws) and no instance metadata: the SDK's chain finds nothing and asks no one.
     home = mkdtempSync(join(tmpdir(), 'uje-home-'));
-    env = { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: api.apiKey, HOME: home, AWS_EC2_METADATA_DISABLED: 'true' };
+    env = {
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: api.apiKey,
+      HOME: home,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
   });
   afterAll(async () => {
     await api.close();
@@ -244,12 +266,17 @@ describe('collect --sink cloudwatch checks the AWS configuration before the pull
 
   it('exits 2 naming the credentials, without pulling, when the credential chain finds none', async () => {
     // Act
-    const { code, stdout, stderr } = await runCli(['collect', '--sink', 'cloudwatch', '--now', SAMPLE_NOW], { ...env, AWS_REGION: 'us-east-1' });
+    const { code, stdout, stderr } = await runCli(['collect', '--sink', 'cloudwatch', '--now', SAMPLE_NOW], {
+      ...env,
+      AWS_REGION: 'us-east-1',
+    });
 
     // Assess
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(errorLines(stderr)).toEqual([expect.stringMatching(/^error: AWS credentials: none found by the SDK's default chain/)]);
+    expect(errorLines(stderr)).toEqual([
+      expect.stringMatching(/^error: AWS credentials: none found by the SDK's default chain/),
+    ]);
     expect(api.requests).toHaveLength(0);
   });
 });

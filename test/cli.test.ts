@@ -1,7 +1,14 @@
 import { runCli } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../lib/aggregate/snapshot.js';
-import { errorScenario, SAMPLE_EXPECTED, SAMPLE_NOW, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
+import {
+  errorScenario,
+  SAMPLE_EXPECTED,
+  SAMPLE_NOW,
+  sampleJobs,
+  startFakeApi,
+  type FakeApi,
+} from './support/fake-api.js';
 import { promtoolCheckMetrics } from './support/promtool.js';
 
 describe('unstructured-jobs-exporter collect', () => {
@@ -34,14 +41,20 @@ describe('unstructured-jobs-exporter collect', () => {
       expect(s.total.runtime[status].sum).toBeCloseTo(SAMPLE_EXPECTED.runtime[status].sum, 6);
     }
     const byJobType = Object.fromEntries(
-      Object.entries(s.total.jobs).map(([type, statuses]) => [type, Object.values(statuses).reduce((a, b) => a + b, 0)]),
+      Object.entries(s.total.jobs).map(([type, statuses]) => [
+        type,
+        Object.values(statuses).reduce((a, b) => a + b, 0),
+      ]),
     );
     expect(byJobType).toEqual(SAMPLE_EXPECTED.byJobType);
   });
 
   it('honours --runtime-window for the recent percentiles', async () => {
     // Act
-    const { stdout } = await runCli(['collect', '--format', 'json', '--now', SAMPLE_NOW, '--runtime-window', '1h'], env);
+    const { stdout } = await runCli(
+      ['collect', '--format', 'json', '--now', SAMPLE_NOW, '--runtime-window', '1h'],
+      env,
+    );
 
     // Assess: finished inside [11:00, 12:00]: j01 (11:02:30), j08 (11:40:00.5), j15 (11:02:30.123), j16 (11:02:30)
     const s = JSON.parse(stdout) as Snapshot;

@@ -13,7 +13,11 @@ const DAY_MS = 86_400_000;
 
 /** Date.now() of a fresh `node` with exactly `env` (plus PATH). */
 function childNow(env: Record<string, string>): number {
-  const child = spawnSync(process.execPath, ['-p', 'Date.now()'], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
+  const child = spawnSync(process.execPath, ['-p', 'Date.now()'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   if (child.status !== 0) throw new Error(`node -p Date.now() exited ${child.status}: ${child.stderr}`);
   return Number(child.stdout.trim());
 }
@@ -67,7 +71,10 @@ describe('clockEnv', () => {
     const shifted = childNow(clockEnv(shiftedParent));
 
     // Assess: 400 days apart (give or take the seconds between the two spawns)
-    expect(Math.abs(shifted - plain - 400 * DAY_MS), 'is libfaketime installed? (Debian package faketime; scripts/test.sh installs it)').toBeLessThan(60_000);
+    expect(
+      Math.abs(shifted - plain - 400 * DAY_MS),
+      'is libfaketime installed? (Debian package faketime; scripts/test.sh installs it)',
+    ).toBeLessThan(60_000);
   });
 
   it("keeps this suite's own clock in a child with a clean environment (shifted or not)", () => {

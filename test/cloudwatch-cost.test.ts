@@ -49,7 +49,8 @@ function accountRecords(workflows: number): Record<string, unknown>[] {
   const at = (ms: number) => new Date(ms).toISOString();
   for (let i = 0; i < workflows; i++) {
     const wf = { workflow_id: `wf-${String(i).padStart(3, '0')}`, workflow_name: `Workflow ${i}` };
-    const add = (status: string, createdAtMs: number, runtime: string | null) => out.push({ id: `job-${i}-${out.length}`, ...wf, status, created_at: at(createdAtMs), runtime });
+    const add = (status: string, createdAtMs: number, runtime: string | null) =>
+      out.push({ id: `job-${i}-${out.length}`, ...wf, status, created_at: at(createdAtMs), runtime });
     add('COMPLETED', NOW_MS - 2 * MINUTE - 60_000, 'PT60S');
     add('FAILED', NOW_MS - HOUR - 30_000, 'PT30S');
     add('STOPPED', NOW_MS - 3 * HOUR - 10_000, 'PT10S');
@@ -95,14 +96,17 @@ describe('scheduleIntervalSeconds', () => {
     expect(scheduleIntervalSeconds(expression)).toBe(seconds);
   });
 
-  it.each(['rate(5 minute)', 'rate(1 minutes)', 'rate(0 minutes)', 'cron(0/5 * * * ? *)', '5m', ''])('refuses %j, naming the flag', (expression) => {
-    // Act
-    const parse = () => scheduleIntervalSeconds(expression);
+  it.each(['rate(5 minute)', 'rate(1 minutes)', 'rate(0 minutes)', 'cron(0/5 * * * ? *)', '5m', ''])(
+    'refuses %j, naming the flag',
+    (expression) => {
+      // Act
+      const parse = () => scheduleIntervalSeconds(expression);
 
-    // Assess
-    expect(parse).toThrow(ConfigError);
-    expect(parse).toThrow(/^--schedule: expected an EventBridge rate/);
-  });
+      // Assess
+      expect(parse).toThrow(ConfigError);
+      expect(parse).toThrow(/^--schedule: expected an EventBridge rate/);
+    },
+  );
 });
 
 describe('withDeployedDefaults', () => {
@@ -111,16 +115,31 @@ describe('withDeployedDefaults', () => {
     const env = withDeployedDefaults({ MAX_WORKFLOWS: '30', QUANTILES: ' ', OTHER: 'x' });
 
     // Assess
-    expect(env).toEqual({ MAX_WORKFLOWS: '30', QUANTILES: DEPLOYED_COLLECT_DEFAULTS.env.QUANTILES, RUNTIME_WINDOW: '24h', OTHER: 'x' });
+    expect(env).toEqual({
+      MAX_WORKFLOWS: '30',
+      QUANTILES: DEPLOYED_COLLECT_DEFAULTS.env.QUANTILES,
+      RUNTIME_WINDOW: '24h',
+      OTHER: 'x',
+    });
     expect(loadConfig(withDeployedDefaults({})).maxWorkflows).toBe(20);
   });
 });
 
 describe('estimateCost', () => {
   /** The synthetic account aggregated as the collector does, with the finished jobs of the same pass. */
-  function estimate(maxWorkflows: number, options: Partial<CostOptions> = {}, workflows = ACCOUNT_WORKFLOWS): CostEstimate {
+  function estimate(
+    maxWorkflows: number,
+    options: Partial<CostOptions> = {},
+    workflows = ACCOUNT_WORKFLOWS,
+  ): CostEstimate {
     const quantiles = [0.5, 0.9, 0.95, 0.99, 1];
-    const aggregator = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 86_400, maxWorkflows, histogramBuckets: [1, 10], quantiles });
+    const aggregator = new Aggregator({
+      nowMs: NOW_MS,
+      runtimeWindowSeconds: 86_400,
+      maxWorkflows,
+      histogramBuckets: [1, 10],
+      quantiles,
+    });
     const finished = new FinishedJobs({ nowMs: NOW_MS, retentionSeconds: 7 * 86_400 });
     let n = 0;
     for (let i = 0; i < workflows; i++) {
@@ -131,14 +150,21 @@ describe('estimateCost', () => {
         job({ ...wf, id: `j${n++}`, status: 'STOPPED', createdAtMs: NOW_MS - 3 * HOUR, runtimeSeconds: 10 }),
         job({ ...wf, id: `j${n++}`, status: 'SCHEDULED', runtimeSeconds: undefined }),
         job({ ...wf, id: `j${n++}`, status: 'IN_PROGRESS', runtimeSeconds: undefined }),
-        ...Array.from({ length: workflows - i }, () => job({ ...wf, id: `j${n++}`, status: 'COMPLETED', createdAtMs: NOW_MS - 30 * HOUR })),
+        ...Array.from({ length: workflows - i }, () =>
+          job({ ...wf, id: `j${n++}`, status: 'COMPLETED', createdAtMs: NOW_MS - 30 * HOUR }),
+        ),
       ];
       for (const j of jobs) {
         aggregator.add(j);
         finished.add(j);
       }
     }
-    const collection: CollectionSuccess = { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 1, finishedAtMs: NOW_MS };
+    const collection: CollectionSuccess = {
+      ok: true,
+      snapshot: aggregator.snapshot(),
+      durationSeconds: 1,
+      finishedAtMs: NOW_MS,
+    };
     return estimateCost(collection, finished, {
       namespace: 'Unstructured/Jobs',
       quantiles,
@@ -150,21 +176,24 @@ describe('estimateCost', () => {
     });
   }
 
-  it.each([1, 5, 20, 21, 50])('counts 32 + 10·W custom metrics by default for MAX_WORKFLOWS %d (W = kept workflows + Other)', (maxWorkflows) => {
-    // Prepare: 4 health + 5 Jobs + 2 OldestJobAge + 15 quantiles over all workflows; per Workflow value 2 Jobs +
-    // 2 OldestJobAge; events: JobsFinished and JobRuntime for 3 statuses, in total and per Workflow value.
-    const w = maxWorkflows + 1;
+  it.each([1, 5, 20, 21, 50])(
+    'counts 32 + 10·W custom metrics by default for MAX_WORKFLOWS %d (W = kept workflows + Other)',
+    (maxWorkflows) => {
+      // Prepare: 4 health + 5 Jobs + 2 OldestJobAge + 15 quantiles over all workflows; per Workflow value 2 Jobs +
+      // 2 OldestJobAge; events: JobsFinished and JobRuntime for 3 statuses, in total and per Workflow value.
+      const w = maxWorkflows + 1;
 
-    // Act
-    const e = estimate(maxWorkflows);
+      // Act
+      const e = estimate(maxWorkflows);
 
-    // Assess
-    expect(e.workflows).toBe(w);
-    expect(e.customMetricsBySource).toEqual({ snapshot: 26 + 4 * w, events: 6 + 6 * w });
-    expect(e.customMetrics).toBe(32 + 10 * w);
-    expect(e.metrics).toHaveLength(e.customMetrics);
-    expect(new Set(e.metrics).size).toBe(e.metrics.length);
-  });
+      // Assess
+      expect(e.workflows).toBe(w);
+      expect(e.customMetricsBySource).toEqual({ snapshot: 26 + 4 * w, events: 6 + 6 * w });
+      expect(e.customMetrics).toBe(32 + 10 * w);
+      expect(e.metrics).toHaveLength(e.customMetrics);
+      expect(new Set(e.metrics).size).toBe(e.metrics.length);
+    },
+  );
 
   it('stays within 250 custom metrics for 20 workflows, against 620 with every per-workflow metric on', () => {
     // Act
@@ -225,9 +254,20 @@ describe('estimateCost', () => {
 
   it('counts the runtime quantiles of every terminal status, even one with no job in the window today', () => {
     // Prepare: nothing finished within the window
-    const aggregator = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 86_400, maxWorkflows: 20, histogramBuckets: [1], quantiles: [0.5, 0.95] });
+    const aggregator = new Aggregator({
+      nowMs: NOW_MS,
+      runtimeWindowSeconds: 86_400,
+      maxWorkflows: 20,
+      histogramBuckets: [1],
+      quantiles: [0.5, 0.95],
+    });
     aggregator.add(job({ status: 'IN_PROGRESS', runtimeSeconds: undefined }));
-    const collection: CollectionSuccess = { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 1, finishedAtMs: NOW_MS };
+    const collection: CollectionSuccess = {
+      ok: true,
+      snapshot: aggregator.snapshot(),
+      durationSeconds: 1,
+      finishedAtMs: NOW_MS,
+    };
 
     // Act
     const e = estimateCost(collection, undefined, {
@@ -241,7 +281,9 @@ describe('estimateCost', () => {
 
     // Assess
     expect(e.metrics.filter((k) => k.startsWith('RecentJobRuntime')).sort()).toEqual(
-      ['COMPLETED', 'FAILED', 'STOPPED'].flatMap((s) => [`RecentJobRuntimeP50{Status=${s}}`, `RecentJobRuntimeP95{Status=${s}}`]).sort(),
+      ['COMPLETED', 'FAILED', 'STOPPED']
+        .flatMap((s) => [`RecentJobRuntimeP50{Status=${s}}`, `RecentJobRuntimeP95{Status=${s}}`])
+        .sort(),
     );
   });
 
@@ -283,11 +325,17 @@ describe('dryRun', () => {
   }
 
   /** Rows `| <max workflows> … | <custom metrics> | <requests/run> | <$/month> |` between the dry-run markers of a doc. */
-  function documentedRows(file: string): { maxWorkflows: number; customMetrics: number; requestsPerRun: number; usd: number }[] {
+  function documentedRows(
+    file: string,
+  ): { maxWorkflows: number; customMetrics: number; requestsPerRun: number; usd: number }[] {
     const text = readFileSync(join(ROOT, file), 'utf8');
     const block = /<!-- dry-run figures: begin -->([\s\S]*?)<!-- dry-run figures: end -->/.exec(text)?.[1];
     expect(block, `${file}: the dry-run figures block`).toBeDefined();
-    return [...(block as string).matchAll(/^\| (\d+)[^|]*\| \*{0,2}([\d,]+)\*{0,2} \| (\d+) \| \*{0,2}\$([\d,.]+)\*{0,2} \|$/gm)].map((m) => ({
+    return [
+      ...(block as string).matchAll(
+        /^\| (\d+)[^|]*\| \*{0,2}([\d,]+)\*{0,2} \| (\d+) \| \*{0,2}\$([\d,.]+)\*{0,2} \|$/gm,
+      ),
+    ].map((m) => ({
       maxWorkflows: Number(m[1]),
       customMetrics: Number((m[2] as string).replace(/,/g, '')),
       requestsPerRun: Number(m[3]),
@@ -300,7 +348,13 @@ describe('dryRun', () => {
     const summary = await dryRunFor({});
 
     // Assess
-    expect(summary.settings).toMatchObject({ maxWorkflows: 20, events: true, schedule: 'rate(5 minutes)', workflowRuntimeQuantiles: false, workflowTerminalJobs: false });
+    expect(summary.settings).toMatchObject({
+      maxWorkflows: 20,
+      events: true,
+      schedule: 'rate(5 minutes)',
+      workflowRuntimeQuantiles: false,
+      workflowTerminalJobs: false,
+    });
     expect(summary.workflows).toBe(21);
     expect(summary.customMetrics).toBeLessThanOrEqual(250);
     expect(summary).toMatchObject({ customMetrics: 242, requestsPerRun: 2, estimatedMonthlyCostUsd: 72.77 });
@@ -314,7 +368,12 @@ describe('dryRun', () => {
     // Act / Assess
     for (const row of rows) {
       const summary = await dryRunFor({ MAX_WORKFLOWS: String(row.maxWorkflows) });
-      expect({ maxWorkflows: row.maxWorkflows, customMetrics: summary.customMetrics, requestsPerRun: summary.requestsPerRun, usd: summary.estimatedMonthlyCostUsd }).toEqual(row);
+      expect({
+        maxWorkflows: row.maxWorkflows,
+        customMetrics: summary.customMetrics,
+        requestsPerRun: summary.requestsPerRun,
+        usd: summary.estimatedMonthlyCostUsd,
+      }).toEqual(row);
     }
   });
 
@@ -322,7 +381,10 @@ describe('dryRun', () => {
     // Prepare
     const at20 = await dryRunFor({});
     const at21 = await dryRunFor({ MAX_WORKFLOWS: '21' });
-    const perWorkflow = { metrics: at21.customMetrics - at20.customMetrics, usd: (at21.costBreakdownUsd.customMetrics - at20.costBreakdownUsd.customMetrics).toFixed(2) };
+    const perWorkflow = {
+      metrics: at21.customMetrics - at20.customMetrics,
+      usd: (at21.costBreakdownUsd.customMetrics - at20.costBreakdownUsd.customMetrics).toFixed(2),
+    };
 
     // Assess
     expect(perWorkflow).toEqual({ metrics: 10, usd: '3.00' });
@@ -365,20 +427,43 @@ describe('collect --sink cloudwatch --dry-run', () => {
 
   /** An account, no AWS region and no credentials anywhere, and every AWS request sent to the recorder. */
   function env(): Record<string, string> {
-    return { HOME: home, UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: api.apiKey, AWS_ENDPOINT_URL: awsUrl, AWS_EC2_METADATA_DISABLED: 'true' };
+    return {
+      HOME: home,
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: api.apiKey,
+      AWS_ENDPOINT_URL: awsUrl,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
   }
 
   it('needs no AWS credentials or region and makes no AWS request', async () => {
     // Act
-    const { code, stdout, stderr } = await runCli(['collect', '--sink', 'cloudwatch', '--dry-run', '--now', NOW_ISO], env());
+    const { code, stdout, stderr } = await runCli(
+      ['collect', '--sink', 'cloudwatch', '--dry-run', '--now', NOW_ISO],
+      env(),
+    );
     const published = await runCli(['collect', '--sink', 'cloudwatch', '--now', NOW_ISO], env());
 
     // Assess
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const summary = JSON.parse(stdout) as Record<string, Json>;
-    expect(summary).toMatchObject({ dryRun: true, namespace: 'Unstructured/Jobs', workflows: 21, customMetrics: 242, requestsPerRun: 2, estimatedMonthlyCostUsd: 72.77 });
-    expect(Object.keys(summary)).toEqual(expect.arrayContaining(['datums', 'customMetrics', 'metricNames', 'requestsPerRun', 'estimatedMonthlyCostUsd']));
-    expect(summary.prices).toMatchObject({ customMetricUsdPerMonth: 0.3, putMetricDataUsdPer1000Requests: 0.01, source: PRICES.source, takenOn: PRICES.takenOn });
+    expect(summary).toMatchObject({
+      dryRun: true,
+      namespace: 'Unstructured/Jobs',
+      workflows: 21,
+      customMetrics: 242,
+      requestsPerRun: 2,
+      estimatedMonthlyCostUsd: 72.77,
+    });
+    expect(Object.keys(summary)).toEqual(
+      expect.arrayContaining(['datums', 'customMetrics', 'metricNames', 'requestsPerRun', 'estimatedMonthlyCostUsd']),
+    );
+    expect(summary.prices).toMatchObject({
+      customMetricUsdPerMonth: 0.3,
+      putMetricDataUsdPer1000Requests: 0.01,
+      source: PRICES.source,
+      takenOn: PRICES.takenOn,
+    });
     expect(awsRequests).toEqual([]);
     // Without --dry-run the same environment is refused before the pull (the AWS pre-check the dry run skips).
     expect(published.code).toBe(2);
@@ -387,21 +472,43 @@ describe('collect --sink cloudwatch --dry-run', () => {
 
   it('prices another schedule and MAX_WORKFLOWS given as flags', async () => {
     // Act
-    const { code, stdout } = await runCli(['collect', '--sink', 'cloudwatch', '--dry-run', '--schedule', 'rate(1 minute)', '--max-workflows', '5', '--now', NOW_ISO], env());
+    const { code, stdout } = await runCli(
+      [
+        'collect',
+        '--sink',
+        'cloudwatch',
+        '--dry-run',
+        '--schedule',
+        'rate(1 minute)',
+        '--max-workflows',
+        '5',
+        '--now',
+        NOW_ISO,
+      ],
+      env(),
+    );
 
     // Assess
     expect(code).toBe(0);
     const summary = JSON.parse(stdout) as Record<string, Json>;
     expect(summary.settings).toMatchObject({ maxWorkflows: 5, schedule: 'rate(1 minute)' });
     expect(summary).toMatchObject({ workflows: 6, customMetrics: 32 + 10 * 6, runsPerMonth: 43_200 });
-    expect(summary.estimatedMonthlyCostUsd).toBe(Math.round((92 * 0.3 + (summary.requestsPerRun * 43_200 * 0.01) / 1000) * 100) / 100);
+    expect(summary.estimatedMonthlyCostUsd).toBe(
+      Math.round((92 * 0.3 + (summary.requestsPerRun * 43_200 * 0.01) / 1000) * 100) / 100,
+    );
     expect(awsRequests).toEqual([]);
   });
 
   it('runs on the embedded demo with --demo, which --sink cloudwatch refuses without --dry-run', async () => {
     // Act
-    const demo = await runCli(['collect', '--sink', 'cloudwatch', '--dry-run', '--demo'], { HOME: home, AWS_ENDPOINT_URL: awsUrl });
-    const refused = await runCli(['collect', '--sink', 'cloudwatch', '--demo'], { HOME: home, AWS_ENDPOINT_URL: awsUrl });
+    const demo = await runCli(['collect', '--sink', 'cloudwatch', '--dry-run', '--demo'], {
+      HOME: home,
+      AWS_ENDPOINT_URL: awsUrl,
+    });
+    const refused = await runCli(['collect', '--sink', 'cloudwatch', '--demo'], {
+      HOME: home,
+      AWS_ENDPOINT_URL: awsUrl,
+    });
 
     // Assess
     expect(demo.code).toBe(0);
@@ -417,7 +524,10 @@ describe('collect --sink cloudwatch --dry-run', () => {
     [['collect', '--dry-run'], '--dry-run: only applies with --sink cloudwatch'],
     [['collect', '--sink', 'cloudwatch', '--schedule', 'rate(1 minute)'], '--schedule: only applies with --dry-run'],
     [['collect', '--sink', 'cloudwatch', '--dry-run', '--state', 'x.json'], '--state: not with --dry-run'],
-    [['collect', '--sink', 'cloudwatch', '--dry-run', '--schedule', 'cron(0/5 * * * ? *)'], '--schedule: expected an EventBridge rate'],
+    [
+      ['collect', '--sink', 'cloudwatch', '--dry-run', '--schedule', 'cron(0/5 * * * ? *)'],
+      '--schedule: expected an EventBridge rate',
+    ],
   ])('refuses %j (exit 2)', async (args, message) => {
     // Prepare
     const before = api.requests.length;

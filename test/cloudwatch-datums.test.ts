@@ -71,7 +71,9 @@ function byKey(datums: readonly MetricDatum[]): MetricDatum[] {
 }
 
 function workflowValues(datums: readonly MetricDatum[]): Set<string> {
-  return new Set(datums.flatMap((d) => (d.Dimensions ?? []).filter((x) => x.Name === 'Workflow').map((x) => x.Value ?? '')));
+  return new Set(
+    datums.flatMap((d) => (d.Dimensions ?? []).filter((x) => x.Name === 'Workflow').map((x) => x.Value ?? '')),
+  );
 }
 
 /** A fake CloudWatch client: records every PutMetricData input and how many were in flight at once. */
@@ -105,13 +107,49 @@ describe('renderDatums', () => {
     // Prepare
     const collection = collectionOf(
       [
-        job({ workflowId: 'wf-a', workflowName: 'Workflow A', status: 'COMPLETED', runtimeSeconds: 10, createdAtMs: NOW_MS - HOUR }),
-        job({ workflowId: 'wf-a', workflowName: 'Workflow A', status: 'COMPLETED', runtimeSeconds: 20, createdAtMs: NOW_MS - 2 * HOUR }),
-        job({ workflowId: 'wf-a', workflowName: 'Workflow A', status: 'FAILED', runtimeSeconds: 5, createdAtMs: NOW_MS - HOUR }),
-        job({ workflowId: 'wf-a', workflowName: 'Workflow A', status: 'SCHEDULED', runtimeSeconds: undefined, createdAtMs: NOW_MS - 10 * MINUTE }),
-        job({ workflowId: 'wf-b', workflowName: 'Workflow B', status: 'IN_PROGRESS', runtimeSeconds: undefined, createdAtMs: NOW_MS - 2 * MINUTE }),
+        job({
+          workflowId: 'wf-a',
+          workflowName: 'Workflow A',
+          status: 'COMPLETED',
+          runtimeSeconds: 10,
+          createdAtMs: NOW_MS - HOUR,
+        }),
+        job({
+          workflowId: 'wf-a',
+          workflowName: 'Workflow A',
+          status: 'COMPLETED',
+          runtimeSeconds: 20,
+          createdAtMs: NOW_MS - 2 * HOUR,
+        }),
+        job({
+          workflowId: 'wf-a',
+          workflowName: 'Workflow A',
+          status: 'FAILED',
+          runtimeSeconds: 5,
+          createdAtMs: NOW_MS - HOUR,
+        }),
+        job({
+          workflowId: 'wf-a',
+          workflowName: 'Workflow A',
+          status: 'SCHEDULED',
+          runtimeSeconds: undefined,
+          createdAtMs: NOW_MS - 10 * MINUTE,
+        }),
+        job({
+          workflowId: 'wf-b',
+          workflowName: 'Workflow B',
+          status: 'IN_PROGRESS',
+          runtimeSeconds: undefined,
+          createdAtMs: NOW_MS - 2 * MINUTE,
+        }),
         // Finished 47 h ago: counted, but outside the 24 h runtime window.
-        job({ workflowId: 'wf-b', workflowName: 'Workflow B', status: 'COMPLETED', runtimeSeconds: 30, createdAtMs: NOW_MS - 48 * HOUR }),
+        job({
+          workflowId: 'wf-b',
+          workflowName: 'Workflow B',
+          status: 'COMPLETED',
+          runtimeSeconds: 30,
+          createdAtMs: NOW_MS - 48 * HOUR,
+        }),
       ],
       { quantiles: [0.5, 1] },
     );
@@ -177,7 +215,8 @@ describe('renderDatums', () => {
     const unmapped = renderDatums(collection, { quantiles: [0.75] });
 
     // Assess
-    const runtimeNames = (ds: MetricDatum[]) => [...new Set(ds.map((d) => d.MetricName ?? '').filter((n) => n.startsWith('Recent')))].sort();
+    const runtimeNames = (ds: MetricDatum[]) =>
+      [...new Set(ds.map((d) => d.MetricName ?? '').filter((n) => n.startsWith('Recent')))].sort();
     expect(runtimeNames(all)).toEqual([
       'RecentJobRuntimeMax',
       'RecentJobRuntimeP50',
@@ -231,7 +270,9 @@ describe('renderDatums', () => {
         'OldestJobAge{Status=IN_PROGRESS}',
       ].sort(),
     );
-    expect(datums.filter((d) => d.MetricName === 'Jobs' || d.MetricName === 'OldestJobAge').map((d) => d.Value)).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    expect(
+      datums.filter((d) => d.MetricName === 'Jobs' || d.MetricName === 'OldestJobAge').map((d) => d.Value),
+    ).toEqual([0, 0, 0, 0, 0, 0, 0]);
     expect(datums.find((d) => d.MetricName === 'CollectorUp')?.Value).toBe(1);
   });
 
@@ -260,13 +301,20 @@ describe('renderDatums', () => {
     aggregator.add(job({ status: 'QUEUED\n"x"' }));
     aggregator.skip('invalid_created_at');
     aggregator.skip('not_an_object');
-    const collection: Collection = { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.1, finishedAtMs: NOW_MS };
+    const collection: Collection = {
+      ok: true,
+      snapshot: aggregator.snapshot(),
+      durationSeconds: 0.1,
+      finishedAtMs: NOW_MS,
+    };
 
     // Act
     const datums = renderDatums(collection);
 
     // Assess
-    const totals = datums.filter((d) => d.MetricName === 'Jobs' && d.Dimensions?.length === 1).map((d) => [d.Dimensions?.[0]?.Value, d.Value]);
+    const totals = datums
+      .filter((d) => d.MetricName === 'Jobs' && d.Dimensions?.length === 1)
+      .map((d) => [d.Dimensions?.[0]?.Value, d.Value]);
     expect(totals.slice(0, 5)).toEqual([
       ['SCHEDULED', 0],
       ['IN_PROGRESS', 0],
@@ -306,7 +354,10 @@ describe('Workflow dimension', () => {
 
     // Act
     const value = workflowDimensionValue(id, name);
-    d.Dimensions = [{ Name: 'Workflow', Value: value }, { Name: 'Status', Value: 'FAILED' }];
+    d.Dimensions = [
+      { Name: 'Workflow', Value: value },
+      { Name: 'Status', Value: 'FAILED' },
+    ];
 
     // Assess
     expect(value).toBe(want);
@@ -341,7 +392,9 @@ describe('Workflow dimension', () => {
     const datums = renderDatums(collectionOf(jobs));
 
     // Assess
-    const failed = datums.filter((d) => d.MetricName === 'Jobs' && d.Dimensions?.length === 2 && d.Dimensions[1]?.Value === 'FAILED');
+    const failed = datums.filter(
+      (d) => d.MetricName === 'Jobs' && d.Dimensions?.length === 2 && d.Dimensions[1]?.Value === 'FAILED',
+    );
     expect(failed.map((d) => [d.Dimensions?.[0]?.Value, d.Value])).toEqual([
       ['Nightly (wf-2)', 2],
       ['Nightly (wf-1)', 1],
@@ -351,14 +404,29 @@ describe('Workflow dimension', () => {
   it('keeps distinct ids distinct even when a name or an id holds parentheses, spaces or "#"', () => {
     // Prepare: pairs that would read the same if ids were pasted as is
     const pairs: Array<[[string, string], [string, string]]> = [
-      [['c', 'a (b'], ['b (c', 'a']],
-      [['x)', ''], ['x', ')']],
-      [['id #deadbeef', ''], ['id #deadbeef\n', '']],
-      [['Other', ''], ['other', 'x']],
+      [
+        ['c', 'a (b'],
+        ['b (c', 'a'],
+      ],
+      [
+        ['x)', ''],
+        ['x', ')'],
+      ],
+      [
+        ['id #deadbeef', ''],
+        ['id #deadbeef\n', ''],
+      ],
+      [
+        ['Other', ''],
+        ['other', 'x'],
+      ],
     ];
 
     // Act
-    const rendered = pairs.map(([[id1, name1], [id2, name2]]) => [workflowDimensionValue(id1, name1), workflowDimensionValue(id2, name2)]);
+    const rendered = pairs.map(([[id1, name1], [id2, name2]]) => [
+      workflowDimensionValue(id1, name1),
+      workflowDimensionValue(id2, name2),
+    ]);
 
     // Assess
     for (const [first, second] of rendered) expect(first).not.toBe(second);
@@ -399,31 +467,135 @@ describe('validateDatum', () => {
     ['-Infinity', (d) => (d.Value = -Infinity), 'Value is -Infinity (must be a finite number)'],
     ['a value too small', (d) => (d.Value = 1e-200), "Value 1e-200 is outside CloudWatch's range"],
     ['a value too large', (d) => (d.Value = -2e108), "Value -2e+108 is outside CloudWatch's range"],
-    ['151 distinct values', (d) => { delete d.Value; d.Values = Array.from({ length: 151 }, (_, i) => i); }, 'Values has 151 distinct values (at most 150)'],
-    ['a NaN among values', (d) => { delete d.Value; d.Values = [1, NaN]; }, 'Values[1] is NaN'],
-    ['empty values', (d) => { delete d.Value; d.Values = []; }, 'Values is empty'],
-    ['counts of another length', (d) => { delete d.Value; d.Values = [1, 2]; d.Counts = [1]; }, 'Counts has 1 entries, Values 2 (must be the same)'],
-    ['a negative count', (d) => { delete d.Value; d.Values = [1]; d.Counts = [-1]; }, 'Counts[0] is negative'],
+    [
+      '151 distinct values',
+      (d) => {
+        delete d.Value;
+        d.Values = Array.from({ length: 151 }, (_, i) => i);
+      },
+      'Values has 151 distinct values (at most 150)',
+    ],
+    [
+      'a NaN among values',
+      (d) => {
+        delete d.Value;
+        d.Values = [1, NaN];
+      },
+      'Values[1] is NaN',
+    ],
+    [
+      'empty values',
+      (d) => {
+        delete d.Value;
+        d.Values = [];
+      },
+      'Values is empty',
+    ],
+    [
+      'counts of another length',
+      (d) => {
+        delete d.Value;
+        d.Values = [1, 2];
+        d.Counts = [1];
+      },
+      'Counts has 1 entries, Values 2 (must be the same)',
+    ],
+    [
+      'a negative count',
+      (d) => {
+        delete d.Value;
+        d.Values = [1];
+        d.Counts = [-1];
+      },
+      'Counts[0] is negative',
+    ],
     ['counts without values', (d) => (d.Counts = [1]), 'Counts without Values'],
-    ['both Value and Values', (d) => (d.Values = [1]), 'exactly one of Value, Values, StatisticValues must be set (found 2)'],
+    [
+      'both Value and Values',
+      (d) => (d.Values = [1]),
+      'exactly one of Value, Values, StatisticValues must be set (found 2)',
+    ],
     ['no value', (d) => delete d.Value, 'exactly one of Value, Values, StatisticValues must be set (found 0)'],
-    ['incomplete statistic values', (d) => { delete d.Value; d.StatisticValues = { SampleCount: 1, Sum: 1, Minimum: 1 } as never; }, 'StatisticValues.Maximum is missing'],
+    [
+      'incomplete statistic values',
+      (d) => {
+        delete d.Value;
+        d.StatisticValues = { SampleCount: 1, Sum: 1, Minimum: 1 } as never;
+      },
+      'StatisticValues.Maximum is missing',
+    ],
     ['31 dimensions', (d) => (d.Dimensions = dims(MAX_DIMENSIONS_PER_DATUM + 1)), '31 dimensions (at most 30)'],
-    ['an empty dimension value', (d) => (d.Dimensions = [{ Name: 'Status', Value: '' }]), 'Dimensions[0].Value (Status) has 0 characters (allowed 1–1024)'],
-    ['a blank dimension value', (d) => (d.Dimensions = [{ Name: 'Status', Value: '   ' }]), 'Dimensions[0].Value (Status) is blank'],
-    ['a 1025-character dimension value', (d) => (d.Dimensions = [{ Name: 'Status', Value: 'x'.repeat(1025) }]), 'has 1025 characters (allowed 1–1024)'],
-    ['a non-ASCII dimension value', (d) => (d.Dimensions = [{ Name: 'Status', Value: 'Café' }]), 'Dimensions[0].Value (Status) has non-ASCII or control characters'],
-    ['a newline in a dimension value', (d) => (d.Dimensions = [{ Name: 'Status', Value: 'a\nb' }]), 'has non-ASCII or control characters'],
-    ['a missing dimension value', (d) => (d.Dimensions = [{ Name: 'Status', Value: undefined as unknown as string }]), 'Dimensions[0].Value (Status) is missing'],
-    ['a dimension name starting with ":"', (d) => (d.Dimensions = [{ Name: ':Status', Value: 'x' }]), 'Dimensions[0].Name starts with ":"'],
-    ['a 256-character dimension name', (d) => (d.Dimensions = [{ Name: 'N'.repeat(256), Value: 'x' }]), 'Dimensions[0].Name has 256 characters (allowed 1–255)'],
-    ['a repeated dimension name', (d) => (d.Dimensions = [{ Name: 'Status', Value: 'a' }, { Name: 'Status', Value: 'b' }]), 'Dimensions[1].Name "Status" repeats'],
+    [
+      'an empty dimension value',
+      (d) => (d.Dimensions = [{ Name: 'Status', Value: '' }]),
+      'Dimensions[0].Value (Status) has 0 characters (allowed 1–1024)',
+    ],
+    [
+      'a blank dimension value',
+      (d) => (d.Dimensions = [{ Name: 'Status', Value: '   ' }]),
+      'Dimensions[0].Value (Status) is blank',
+    ],
+    [
+      'a 1025-character dimension value',
+      (d) => (d.Dimensions = [{ Name: 'Status', Value: 'x'.repeat(1025) }]),
+      'has 1025 characters (allowed 1–1024)',
+    ],
+    [
+      'a non-ASCII dimension value',
+      (d) => (d.Dimensions = [{ Name: 'Status', Value: 'Café' }]),
+      'Dimensions[0].Value (Status) has non-ASCII or control characters',
+    ],
+    [
+      'a newline in a dimension value',
+      (d) => (d.Dimensions = [{ Name: 'Status', Value: 'a\nb' }]),
+      'has non-ASCII or control characters',
+    ],
+    [
+      'a missing dimension value',
+      (d) => (d.Dimensions = [{ Name: 'Status', Value: undefined as unknown as string }]),
+      'Dimensions[0].Value (Status) is missing',
+    ],
+    [
+      'a dimension name starting with ":"',
+      (d) => (d.Dimensions = [{ Name: ':Status', Value: 'x' }]),
+      'Dimensions[0].Name starts with ":"',
+    ],
+    [
+      'a 256-character dimension name',
+      (d) => (d.Dimensions = [{ Name: 'N'.repeat(256), Value: 'x' }]),
+      'Dimensions[0].Name has 256 characters (allowed 1–255)',
+    ],
+    [
+      'a repeated dimension name',
+      (d) =>
+        (d.Dimensions = [
+          { Name: 'Status', Value: 'a' },
+          { Name: 'Status', Value: 'b' },
+        ]),
+      'Dimensions[1].Name "Status" repeats',
+    ],
     ['an empty metric name', (d) => (d.MetricName = ''), 'MetricName has 0 characters (allowed 1–255)'],
-    ['a 256-character metric name', (d) => (d.MetricName = 'M'.repeat(256)), 'MetricName has 256 characters (allowed 1–255)'],
-    ['a unit CloudWatch does not know', (d) => (d.Unit = 'Furlongs' as never), 'Unit "Furlongs" is not a CloudWatch unit'],
+    [
+      'a 256-character metric name',
+      (d) => (d.MetricName = 'M'.repeat(256)),
+      'MetricName has 256 characters (allowed 1–255)',
+    ],
+    [
+      'a unit CloudWatch does not know',
+      (d) => (d.Unit = 'Furlongs' as never),
+      'Unit "Furlongs" is not a CloudWatch unit',
+    ],
     ['storage resolution 30', (d) => (d.StorageResolution = 30), 'StorageResolution 30 (must be 1 or 60)'],
-    ['a timestamp older than 2 weeks', (d) => (d.Timestamp = new Date(NOW_MS - TIMESTAMP_WINDOW_MS.past - MINUTE)), 'is more than 2 weeks old'],
-    ['a timestamp over 2 hours ahead', (d) => (d.Timestamp = new Date(NOW_MS + TIMESTAMP_WINDOW_MS.future + MINUTE)), 'is more than 2 hours ahead'],
+    [
+      'a timestamp older than 2 weeks',
+      (d) => (d.Timestamp = new Date(NOW_MS - TIMESTAMP_WINDOW_MS.past - MINUTE)),
+      'is more than 2 weeks old',
+    ],
+    [
+      'a timestamp over 2 hours ahead',
+      (d) => (d.Timestamp = new Date(NOW_MS + TIMESTAMP_WINDOW_MS.future + MINUTE)),
+      'is more than 2 hours ahead',
+    ],
     ['an invalid timestamp', (d) => (d.Timestamp = new Date(NaN)), 'Timestamp is an invalid date'],
   ];
 
@@ -444,10 +616,23 @@ describe('validateDatum', () => {
     ['the base datum', () => undefined],
     ['30 dimensions', (d) => (d.Dimensions = dims(MAX_DIMENSIONS_PER_DATUM))],
     ['a 1024-character dimension value', (d) => (d.Dimensions = [{ Name: 'Status', Value: 'x'.repeat(1024) }])],
-    ['150 distinct values with counts', (d) => { delete d.Value; d.Values = Array.from({ length: 150 }, (_, i) => i); d.Counts = d.Values.map(() => 2); }],
+    [
+      '150 distinct values with counts',
+      (d) => {
+        delete d.Value;
+        d.Values = Array.from({ length: 150 }, (_, i) => i);
+        d.Counts = d.Values.map(() => 2);
+      },
+    ],
     ['zero and negative values', (d) => (d.Value = -0.5)],
-    ['a timestamp just inside 2 weeks ago', (d) => (d.Timestamp = new Date(NOW_MS - TIMESTAMP_WINDOW_MS.past + MINUTE))],
-    ['a timestamp just inside 2 hours ahead', (d) => (d.Timestamp = new Date(NOW_MS + TIMESTAMP_WINDOW_MS.future - MINUTE))],
+    [
+      'a timestamp just inside 2 weeks ago',
+      (d) => (d.Timestamp = new Date(NOW_MS - TIMESTAMP_WINDOW_MS.past + MINUTE)),
+    ],
+    [
+      'a timestamp just inside 2 hours ahead',
+      (d) => (d.Timestamp = new Date(NOW_MS + TIMESTAMP_WINDOW_MS.future - MINUTE)),
+    ],
     ['high resolution', (d) => (d.StorageResolution = 1)],
   ];
 
@@ -487,7 +672,9 @@ describe('publishing through a CloudWatchClientLike', () => {
       const workflowId = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
       const workflowName = `Ingest pipeline number ${i} for customer documents`;
       for (const status of ['COMPLETED', 'FAILED', 'STOPPED', 'SCHEDULED']) {
-        jobs.push(job({ workflowId, workflowName, status, runtimeSeconds: status === 'SCHEDULED' ? undefined : 30 + (i % 7) }));
+        jobs.push(
+          job({ workflowId, workflowName, status, runtimeSeconds: status === 'SCHEDULED' ? undefined : 30 + (i % 7) }),
+        );
       }
     }
     return collectionOf(jobs, { maxWorkflows: workflows });
@@ -499,12 +686,24 @@ describe('publishing through a CloudWatchClientLike', () => {
     const client = new RecordingClient();
 
     // Act
-    const report = await publishCollection(collection, { namespace: NAMESPACE, quantiles: OPTIONS.quantiles, client, now });
+    const report = await publishCollection(collection, {
+      namespace: NAMESPACE,
+      quantiles: OPTIONS.quantiles,
+      client,
+      now,
+    });
 
     // Assess: 4 health + 22 for the total + 22 per workflow (5 Jobs, 2 OldestJobAge, 5 quantiles × 3 terminal statuses)
     const datums = renderDatums(collection);
     expect(datums).toHaveLength(4 + 22 + 22 * 5_000);
-    expect(report).toEqual({ total: 110_026, requests: 111, failedRequests: 0, published: 110_026, failed: [], invalid: [] });
+    expect(report).toEqual({
+      total: 110_026,
+      requests: 111,
+      failedRequests: 0,
+      published: 110_026,
+      failed: [],
+      invalid: [],
+    });
     expect(client.inputs).toHaveLength(Math.ceil(datums.length / MAX_DATUMS_PER_REQUEST));
     const totalBytes = client.inputs.reduce((sum, i) => sum + Buffer.byteLength(JSON.stringify(i)), 0);
     expect(totalBytes / SAFE_REQUEST_BYTES).toBeLessThan(client.inputs.length - 1); // size is not what binds
@@ -577,7 +776,13 @@ describe('publishing through a CloudWatchClientLike', () => {
       failedRequests: 0,
       published: 1,
       failed: [],
-      invalid: [{ metricName: 'OldestJobAge', dimensions: { Status: 'SCHEDULED' }, reason: 'Value is NaN (must be a finite number)' }],
+      invalid: [
+        {
+          metricName: 'OldestJobAge',
+          dimensions: { Status: 'SCHEDULED' },
+          reason: 'Value is NaN (must be a finite number)',
+        },
+      ],
     });
     expect(() => assertPublished(report)).toThrow(PublishError);
     expect(() => assertPublished(report)).toThrow(
@@ -604,15 +809,29 @@ describe('publishing through a CloudWatchClientLike', () => {
   it('publishes a failed collection as exactly CollectorUp 0 and CollectionDuration', async () => {
     // Prepare
     const client = new RecordingClient();
-    const failure: Collection = { ok: false, errorKind: 'timeout', errorMessage: 'timed out', durationSeconds: 25, finishedAtMs: NOW_MS };
+    const failure: Collection = {
+      ok: false,
+      errorKind: 'timeout',
+      errorMessage: 'timed out',
+      durationSeconds: 25,
+      finishedAtMs: NOW_MS,
+    };
 
     // Act
-    const report = await publishCollection(failure, { namespace: NAMESPACE, quantiles: OPTIONS.quantiles, client, now });
+    const report = await publishCollection(failure, {
+      namespace: NAMESPACE,
+      quantiles: OPTIONS.quantiles,
+      client,
+      now,
+    });
 
     // Assess
     expect(report.published).toBe(2);
     expect(client.inputs).toEqual([
-      { Namespace: NAMESPACE, MetricData: [expected('CollectorUp', 'None', 0), expected('CollectionDuration', 'Seconds', 25)] },
+      {
+        Namespace: NAMESPACE,
+        MetricData: [expected('CollectorUp', 'None', 0), expected('CollectionDuration', 'Seconds', 25)],
+      },
     ]);
     expect(() => assertPublished(report)).not.toThrow();
   });
@@ -621,7 +840,9 @@ describe('publishing through a CloudWatchClientLike', () => {
     // Prepare: 2,500 datums → requests of 1,000 / 1,000 / 500; the second one is refused
     const datums = Array.from({ length: 2_500 }, (_, i) => expected('Jobs', 'Count', i, { Status: `S${i}` }));
     const client = new RecordingClient((input) =>
-      input.MetricData?.[0]?.Value === 1_000 ? Object.assign(new Error('bad request'), { name: 'InvalidParameterValueException' }) : undefined,
+      input.MetricData?.[0]?.Value === 1_000
+        ? Object.assign(new Error('bad request'), { name: 'InvalidParameterValueException' })
+        : undefined,
     );
 
     // Act
@@ -631,8 +852,14 @@ describe('publishing through a CloudWatchClientLike', () => {
     expect(report.requests).toBe(3);
     expect(report.failedRequests).toBe(1);
     expect(report.published).toBe(1_500);
-    expect(report.failed.map((f) => f.dimensions.Status)).toEqual(datums.slice(1_000, 2_000).map((d) => d.Dimensions?.[0]?.Value));
-    expect(new Set(report.failed.map((f) => f.error))).toEqual(new Set(['InvalidParameterValueException: bad request']));
-    expect(() => assertPublished(report)).toThrow('published 1500 of 2500 datums; 1 requests failed: InvalidParameterValueException: bad request');
+    expect(report.failed.map((f) => f.dimensions.Status)).toEqual(
+      datums.slice(1_000, 2_000).map((d) => d.Dimensions?.[0]?.Value),
+    );
+    expect(new Set(report.failed.map((f) => f.error))).toEqual(
+      new Set(['InvalidParameterValueException: bad request']),
+    );
+    expect(() => assertPublished(report)).toThrow(
+      'published 1500 of 2500 datums; 1 requests failed: InvalidParameterValueException: bad request',
+    );
   });
 });

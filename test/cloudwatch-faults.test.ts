@@ -89,7 +89,11 @@ async function startFakeCloudWatch(reply: (request: Received, index: number) => 
       };
       received.push(request);
       const r = reply(request, received.length - 1);
-      res.writeHead(r.status, { 'content-type': JSON_TYPE, 'x-amzn-requestid': `req-${received.length}`, ...r.headers });
+      res.writeHead(r.status, {
+        'content-type': JSON_TYPE,
+        'x-amzn-requestid': `req-${received.length}`,
+        ...r.headers,
+      });
       res.end(r.body);
     });
   });
@@ -128,10 +132,15 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setUp(reply: (request: Received, index: number) => Reply): Promise<{ fake: FakeCloudWatch; client: CloudWatchClient }> {
+async function setUp(
+  reply: (request: Received, index: number) => Reply,
+): Promise<{ fake: FakeCloudWatch; client: CloudWatchClient }> {
   const fake = await startFakeCloudWatch(reply);
   const client = await clientFor(fake.endpoint);
-  cleanup.push(() => fake.close(), () => client.destroy());
+  cleanup.push(
+    () => fake.close(),
+    () => client.destroy(),
+  );
   return { fake, client };
 }
 
@@ -174,9 +183,15 @@ describe('retries', () => {
     expect(report.published).toBe(0);
     expect(report.failedRequests).toBe(1);
     expect(report.failed).toEqual([
-      { metricName: 'Jobs', dimensions: { Status: 'FAILED' }, error: `Unknown: UnknownError (HTTP 503, after ${CLIENT_RETRY.maxAttempts} attempts)` },
+      {
+        metricName: 'Jobs',
+        dimensions: { Status: 'FAILED' },
+        error: `Unknown: UnknownError (HTTP 503, after ${CLIENT_RETRY.maxAttempts} attempts)`,
+      },
     ]);
-    expect(() => assertPublished(report)).toThrow(`published 0 of 1 datums; 1 requests failed: Unknown: UnknownError (HTTP 503, after 5 attempts)`);
+    expect(() => assertPublished(report)).toThrow(
+      `published 0 of 1 datums; 1 requests failed: Unknown: UnknownError (HTTP 503, after 5 attempts)`,
+    );
   });
 });
 
@@ -189,7 +204,9 @@ describe('permanent failures', () => {
       'The value for parameter MetricData.member.500.MetricName is invalid.',
       'InvalidParameterValue;Sender',
     );
-    const { fake, client } = await setUp((r) => (r.body.MetricData.some((d) => d.MetricName === 'Marker') ? refusal : OK));
+    const { fake, client } = await setUp((r) =>
+      r.body.MetricData.some((d) => d.MetricName === 'Marker') ? refusal : OK,
+    );
     const datums = Array.from({ length: 2_500 }, (_, i) => datum(i === 1_499 ? 'Marker' : 'Jobs', i, `S${i}`));
 
     // Act
@@ -202,12 +219,17 @@ describe('permanent failures', () => {
     expect(report.published).toBe(1_500);
     expect(report.invalid).toEqual([]);
     expect(report.failed).toHaveLength(1_000);
-    expect(report.failed.map((f) => f.dimensions.Status)).toEqual(datums.slice(1_000, 2_000).map((d) => d.Dimensions?.[0]?.Value));
+    expect(report.failed.map((f) => f.dimensions.Status)).toEqual(
+      datums.slice(1_000, 2_000).map((d) => d.Dimensions?.[0]?.Value),
+    );
     expect(report.failed[499]?.metricName).toBe('Marker');
-    const error = 'InvalidParameterValueException: The value for parameter MetricData.member.500.MetricName is invalid. (HTTP 400)';
+    const error =
+      'InvalidParameterValueException: The value for parameter MetricData.member.500.MetricName is invalid. (HTTP 400)';
     expect(new Set(report.failed.map((f) => f.error))).toEqual(new Set([error]));
     const accepted = fake.received.filter((r) => !r.body.MetricData.some((d) => d.MetricName === 'Marker'));
-    expect(accepted.flatMap((r) => r.body.MetricData.map((d) => (d.Dimensions as Array<{ Value: string }>)[0]?.Value))).toEqual(
+    expect(
+      accepted.flatMap((r) => r.body.MetricData.map((d) => (d.Dimensions as Array<{ Value: string }>)[0]?.Value)),
+    ).toEqual(
       expect.arrayContaining([...datums.slice(0, 1_000), ...datums.slice(2_000)].map((d) => d.Dimensions?.[0]?.Value)),
     );
     let thrown: unknown;
@@ -226,19 +248,42 @@ describe('on the wire', () => {
   it('sends an account of 5,000 workflows in bodies under 1 MB and 1,000 datums, never larger than estimated', async () => {
     // Prepare
     const nowMs = Math.floor(Date.now() / 60_000) * 60_000;
-    const aggregator = new Aggregator({ nowMs, runtimeWindowSeconds: 86_400, maxWorkflows: 5_000, histogramBuckets: [10], quantiles: [0.5, 0.9, 0.95, 0.99, 1] });
+    const aggregator = new Aggregator({
+      nowMs,
+      runtimeWindowSeconds: 86_400,
+      maxWorkflows: 5_000,
+      histogramBuckets: [10],
+      quantiles: [0.5, 0.9, 0.95, 0.99, 1],
+    });
     for (let i = 0; i < 5_000; i++) {
       const workflowId = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
       for (const status of ['COMPLETED', 'FAILED', 'STOPPED', 'IN_PROGRESS']) {
-        aggregator.add(job({ workflowId, workflowName: `Ingest pipeline ${i} "docs"`, status, createdAtMs: nowMs - 3_600_000, runtimeSeconds: 42.125 }));
+        aggregator.add(
+          job({
+            workflowId,
+            workflowName: `Ingest pipeline ${i} "docs"`,
+            status,
+            createdAtMs: nowMs - 3_600_000,
+            runtimeSeconds: 42.125,
+          }),
+        );
       }
     }
-    const collection: Collection = { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 1.5, finishedAtMs: nowMs };
+    const collection: Collection = {
+      ok: true,
+      snapshot: aggregator.snapshot(),
+      durationSeconds: 1.5,
+      finishedAtMs: nowMs,
+    };
     const datums = renderDatums(collection);
     const { fake, client } = await setUp(() => OK);
 
     // Act
-    const report = await publishCollection(collection, { namespace: NAMESPACE, quantiles: [0.5, 0.9, 0.95, 0.99, 1], client });
+    const report = await publishCollection(collection, {
+      namespace: NAMESPACE,
+      quantiles: [0.5, 0.9, 0.95, 0.99, 1],
+      client,
+    });
 
     // Assess
     expect(report.published).toBe(datums.length);
@@ -257,7 +302,11 @@ describe('on the wire', () => {
     for (const r of fake.received) {
       const estimate =
         envelopeBytes(NAMESPACE) +
-        r.body.MetricData.reduce((sum, d) => sum + estimateDatumBytes({ ...d, Timestamp: new Date(Number(d.Timestamp) * 1000) } as MetricDatum), 0);
+        r.body.MetricData.reduce(
+          (sum, d) =>
+            sum + estimateDatumBytes({ ...d, Timestamp: new Date(Number(d.Timestamp) * 1000) } as MetricDatum),
+          0,
+        );
       expect(r.bodyBytes).toBeLessThanOrEqual(estimate);
     }
   });

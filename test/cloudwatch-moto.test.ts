@@ -49,8 +49,18 @@ const WF_B = '2f0c1a52-7b1e-4c1d-9a3e-00000000000b';
 const WF_C = '2f0c1a52-7b1e-4c1d-9a3e-00000000000c';
 const WF_D = '2f0c1a52-7b1e-4c1d-9a3e-00000000000d';
 /** A and B share a name; C's name needs sanitising; D is folded into Other (MAX_WORKFLOWS 3). */
-const NAMES: Record<string, string> = { [WF_A]: 'Ingest invoices', [WF_B]: 'Ingest invoices', [WF_C]: 'Café ✨ reports\n', [WF_D]: 'Tiny' };
-const VALUE = { a: `Ingest invoices (${WF_A})`, b: `Ingest invoices (${WF_B})`, c: `Cafe ? reports (${WF_C})`, other: 'Other' };
+const NAMES: Record<string, string> = {
+  [WF_A]: 'Ingest invoices',
+  [WF_B]: 'Ingest invoices',
+  [WF_C]: 'Café ✨ reports\n',
+  [WF_D]: 'Tiny',
+};
+const VALUE = {
+  a: `Ingest invoices (${WF_A})`,
+  b: `Ingest invoices (${WF_B})`,
+  c: `Cafe ? reports (${WF_C})`,
+  other: 'Other',
+};
 
 /** [workflow, status, created seconds ago, runtime seconds] */
 const JOBS: ReadonlyArray<readonly [string, string, number, number | undefined]> = [
@@ -69,7 +79,14 @@ const JOBS: ReadonlyArray<readonly [string, string, number, number | undefined]>
 
 function jobsAt(nowMs: number): Job[] {
   return JOBS.map(([workflowId, status, agoSeconds, runtimeSeconds], i) =>
-    job({ id: `job-${i}`, workflowId, workflowName: NAMES[workflowId] ?? '', status, createdAtMs: nowMs - agoSeconds * 1000, runtimeSeconds }),
+    job({
+      id: `job-${i}`,
+      workflowId,
+      workflowName: NAMES[workflowId] ?? '',
+      status,
+      createdAtMs: nowMs - agoSeconds * 1000,
+      runtimeSeconds,
+    }),
   );
 }
 
@@ -92,10 +109,15 @@ function apiRecordsAt(nowMs: number): object[] {
 function expectedMetricKeys(): string[] {
   const keys = ['CollectorUp{}', 'JobsFetched{}', 'RecordsSkipped{}', 'CollectionDuration{}'];
   const group = (workflow: string | undefined, recent: readonly string[]) => {
-    const dims = (status: string) => dimensionKey([...(workflow === undefined ? [] : [{ Name: 'Workflow', Value: workflow }]), { Name: 'Status', Value: status }]);
+    const dims = (status: string) =>
+      dimensionKey([
+        ...(workflow === undefined ? [] : [{ Name: 'Workflow', Value: workflow }]),
+        { Name: 'Status', Value: status },
+      ]);
     for (const s of ['SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'STOPPED', 'FAILED']) keys.push(`Jobs{${dims(s)}}`);
     for (const s of ['SCHEDULED', 'IN_PROGRESS']) keys.push(`OldestJobAge{${dims(s)}}`);
-    for (const s of recent) for (const m of ['P50', 'P90', 'P95', 'P99', 'Max']) keys.push(`RecentJobRuntime${m}{${dims(s)}}`);
+    for (const s of recent)
+      for (const m of ['P50', 'P90', 'P95', 'P99', 'Max']) keys.push(`RecentJobRuntime${m}{${dims(s)}}`);
   };
   group(undefined, ['COMPLETED', 'FAILED', 'STOPPED']);
   group(VALUE.a, ['COMPLETED', 'FAILED']);
@@ -126,27 +148,34 @@ function around(atMs: number) {
 /** `aws cloudwatch list-metrics` with the Debian awscli (query protocol, XML): a second, independent client. */
 function listMetricsWithAwsCli(endpoint: string, namespace: string): Metric[] {
   if (!existsSync(AWS_CLI)) {
-    throw new Error(`${AWS_CLI} is missing: install the Debian package awscli (apt-get install -y awscli); scripts/test.sh does this`);
+    throw new Error(
+      `${AWS_CLI} is missing: install the Debian package awscli (apt-get install -y awscli); scripts/test.sh does this`,
+    );
   }
   const home = mkdtempSync(join(tmpdir(), 'uje-awscli-'));
   try {
-    const run = spawnSync(AWS_CLI, ['cloudwatch', 'list-metrics', '--endpoint-url', endpoint, '--namespace', namespace, '--output', 'json'], {
-      encoding: 'utf8',
-      timeout: 30_000,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        ...clockEnv(),
-        HOME: home,
-        AWS_ACCESS_KEY_ID: FAKE_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: FAKE_CREDENTIALS.secretAccessKey,
-        AWS_DEFAULT_REGION: MOTO_REGION,
-        AWS_CONFIG_FILE: join(home, 'config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-        AWS_PAGER: '',
+    const run = spawnSync(
+      AWS_CLI,
+      ['cloudwatch', 'list-metrics', '--endpoint-url', endpoint, '--namespace', namespace, '--output', 'json'],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          ...clockEnv(),
+          HOME: home,
+          AWS_ACCESS_KEY_ID: FAKE_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: FAKE_CREDENTIALS.secretAccessKey,
+          AWS_DEFAULT_REGION: MOTO_REGION,
+          AWS_CONFIG_FILE: join(home, 'config'),
+          AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+          AWS_PAGER: '',
+        },
       },
-    });
+    );
     if (run.error !== undefined) throw new Error(`${AWS_CLI} could not run: ${run.error.message}`);
-    if (run.status !== 0) throw new Error(`${AWS_CLI} cloudwatch list-metrics exited with ${run.status}: ${run.stderr}`);
+    if (run.status !== 0)
+      throw new Error(`${AWS_CLI} cloudwatch list-metrics exited with ${run.status}: ${run.stderr}`);
     return (JSON.parse(run.stdout) as { Metrics?: Metric[] }).Metrics ?? [];
   } finally {
     rmSync(home, { recursive: true, force: true });
@@ -184,7 +213,8 @@ afterAll(async () => {
     mkdirSync(join(ARTIFACT, '..'), { recursive: true });
     const order = (v: { metricName: string; dimensions: string[] }) => [v.metricName, ...v.dimensions].join('\u0000');
     const metrics = [...emitted.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
-    const note = 'Every (metric name, dimension names) moto received in test/cloudwatch-moto.test.ts; dimension names sorted.';
+    const note =
+      'Every (metric name, dimension names) moto received in test/cloudwatch-moto.test.ts; dimension names sorted.';
     writeFileSync(ARTIFACT, `${JSON.stringify({ note, generatedAt: new Date().toISOString(), metrics }, null, 2)}\n`);
   }
   cw?.destroy();
@@ -197,9 +227,20 @@ describe('publishCollection into moto', () => {
     const { endpoint } = requireMoto();
     const namespace = uniqueNamespace('publish');
     const nowMs = minuteNow();
-    const aggregator = new Aggregator({ nowMs, runtimeWindowSeconds: 86_400, maxWorkflows: 3, histogramBuckets: [10, 100], quantiles: QUANTILES });
+    const aggregator = new Aggregator({
+      nowMs,
+      runtimeWindowSeconds: 86_400,
+      maxWorkflows: 3,
+      histogramBuckets: [10, 100],
+      quantiles: QUANTILES,
+    });
     for (const j of jobsAt(nowMs)) aggregator.add(j);
-    const collection: Collection = { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.75, finishedAtMs: nowMs };
+    const collection: Collection = {
+      ok: true,
+      snapshot: aggregator.snapshot(),
+      durationSeconds: 0.75,
+      finishedAtMs: nowMs,
+    };
 
     // Act
     const report = await publishCollection(collection, { namespace, quantiles: QUANTILES, client: cw });
@@ -208,7 +249,9 @@ describe('publishCollection into moto', () => {
     expect(report).toEqual({ total: 84, requests: 1, failedRequests: 0, published: 84, failed: [], invalid: [] });
     const listed = await listMetrics(cw, namespace);
     expect(metricKeys(listed)).toEqual(expectedMetricKeys());
-    expect(metricKeys(listed)).toEqual(metricKeys(renderDatums(collection).map((d) => ({ MetricName: d.MetricName, Dimensions: d.Dimensions }))));
+    expect(metricKeys(listed)).toEqual(
+      metricKeys(renderDatums(collection).map((d) => ({ MetricName: d.MetricName, Dimensions: d.Dimensions }))),
+    );
     expect(listed.every((m) => m.Namespace === namespace)).toBe(true);
 
     // Assess: values, exact dimension match
@@ -216,14 +259,38 @@ describe('publishCollection into moto', () => {
       exactStatistics(cw, { namespace, metricName, dimensions, ...around(nowMs) });
     expect(await read('Jobs', { Status: 'FAILED' })).toEqual({ sum: 3, maximum: 3, sampleCount: 1 });
     expect(await read('Jobs', { Status: 'STOPPED' })).toEqual({ sum: 1, maximum: 1, sampleCount: 1 });
-    expect(await read('Jobs', { Workflow: VALUE.b, Status: 'SCHEDULED' })).toEqual({ sum: 0, maximum: 0, sampleCount: 1 });
-    expect(await read('Jobs', { Workflow: VALUE.other, Status: 'STOPPED' })).toEqual({ sum: 1, maximum: 1, sampleCount: 1 });
+    expect(await read('Jobs', { Workflow: VALUE.b, Status: 'SCHEDULED' })).toEqual({
+      sum: 0,
+      maximum: 0,
+      sampleCount: 1,
+    });
+    expect(await read('Jobs', { Workflow: VALUE.other, Status: 'STOPPED' })).toEqual({
+      sum: 1,
+      maximum: 1,
+      sampleCount: 1,
+    });
     expect(await read('OldestJobAge', { Status: 'SCHEDULED' })).toEqual({ sum: 1_800, maximum: 1_800, sampleCount: 1 });
-    expect(await read('OldestJobAge', { Workflow: VALUE.a, Status: 'SCHEDULED' })).toEqual({ sum: 600, maximum: 600, sampleCount: 1 });
+    expect(await read('OldestJobAge', { Workflow: VALUE.a, Status: 'SCHEDULED' })).toEqual({
+      sum: 600,
+      maximum: 600,
+      sampleCount: 1,
+    });
     // COMPLETED in the window: 10, 20, 30, 100 → p95 = 30 + 0.85 × 70 (linear interpolation)
-    expect(await read('RecentJobRuntimeP95', { Status: 'COMPLETED' })).toEqual({ sum: expect.closeTo(89.5, 9), maximum: expect.closeTo(89.5, 9), sampleCount: 1 });
-    expect(await read('RecentJobRuntimeP50', { Status: 'COMPLETED' })).toEqual({ sum: 25, maximum: 25, sampleCount: 1 });
-    expect(await read('RecentJobRuntimeMax', { Workflow: VALUE.c, Status: 'FAILED' })).toEqual({ sum: 2, maximum: 2, sampleCount: 1 });
+    expect(await read('RecentJobRuntimeP95', { Status: 'COMPLETED' })).toEqual({
+      sum: expect.closeTo(89.5, 9),
+      maximum: expect.closeTo(89.5, 9),
+      sampleCount: 1,
+    });
+    expect(await read('RecentJobRuntimeP50', { Status: 'COMPLETED' })).toEqual({
+      sum: 25,
+      maximum: 25,
+      sampleCount: 1,
+    });
+    expect(await read('RecentJobRuntimeMax', { Workflow: VALUE.c, Status: 'FAILED' })).toEqual({
+      sum: 2,
+      maximum: 2,
+      sampleCount: 1,
+    });
     expect(await read('JobsFetched', {})).toEqual({ sum: 11, maximum: 11, sampleCount: 1 });
 
     // Assess: GetMetricStatistics (where moto's subset match is an exact one), with units
@@ -233,10 +300,20 @@ describe('publishCollection into moto', () => {
       { Timestamp: expect.any(Date), Sum: 3, Maximum: 3, SampleCount: 1, Unit: 'Count' },
     ]);
     expect(await stats('RecentJobRuntimeP95', { Workflow: VALUE.a, Status: 'COMPLETED' })).toEqual([
-      { Timestamp: expect.any(Date), Sum: expect.closeTo(29, 9), Maximum: expect.closeTo(29, 9), SampleCount: 1, Unit: 'Seconds' },
+      {
+        Timestamp: expect.any(Date),
+        Sum: expect.closeTo(29, 9),
+        Maximum: expect.closeTo(29, 9),
+        SampleCount: 1,
+        Unit: 'Seconds',
+      },
     ]);
-    expect(await stats('CollectorUp', {})).toEqual([{ Timestamp: expect.any(Date), Sum: 1, Maximum: 1, SampleCount: 1, Unit: 'None' }]);
-    expect(await stats('CollectionDuration', {})).toEqual([{ Timestamp: expect.any(Date), Sum: 0.75, Maximum: 0.75, SampleCount: 1, Unit: 'Seconds' }]);
+    expect(await stats('CollectorUp', {})).toEqual([
+      { Timestamp: expect.any(Date), Sum: 1, Maximum: 1, SampleCount: 1, Unit: 'None' },
+    ]);
+    expect(await stats('CollectionDuration', {})).toEqual([
+      { Timestamp: expect.any(Date), Sum: 0.75, Maximum: 0.75, SampleCount: 1, Unit: 'Seconds' },
+    ]);
 
     // Assess: a second client, another protocol
     expect(metricKeys(listMetricsWithAwsCli(endpoint, namespace))).toEqual(expectedMetricKeys());
@@ -246,7 +323,13 @@ describe('publishCollection into moto', () => {
     // Prepare
     const namespace = uniqueNamespace('failed');
     const nowMs = minuteNow();
-    const failure: Collection = { ok: false, errorKind: 'upstream', errorMessage: 'HTTP 502', durationSeconds: 3.5, finishedAtMs: nowMs };
+    const failure: Collection = {
+      ok: false,
+      errorKind: 'upstream',
+      errorMessage: 'HTTP 502',
+      durationSeconds: 3.5,
+      finishedAtMs: nowMs,
+    };
 
     // Act
     const report = await publishCollection(failure, { namespace, quantiles: QUANTILES, client: cw });
@@ -254,7 +337,9 @@ describe('publishCollection into moto', () => {
     // Assess
     expect(report.published).toBe(2);
     expect(metricKeys(await listMetrics(cw, namespace))).toEqual(['CollectionDuration{}', 'CollectorUp{}']);
-    expect(await exactStatistics(cw, { namespace, metricName: 'CollectorUp', dimensions: {}, ...around(nowMs) })).toEqual({
+    expect(
+      await exactStatistics(cw, { namespace, metricName: 'CollectorUp', dimensions: {}, ...around(nowMs) }),
+    ).toEqual({
       sum: 0,
       maximum: 0,
       sampleCount: 1,
@@ -307,7 +392,12 @@ describe('functions/collect handler', () => {
     return { handler, PublishError };
   }
 
-  function lambdaEnv(api: FakeApi, namespace: string, cloudwatchEndpoint: string, apiKey = API_KEY): Record<string, string> {
+  function lambdaEnv(
+    api: FakeApi,
+    namespace: string,
+    cloudwatchEndpoint: string,
+    apiKey = API_KEY,
+  ): Record<string, string> {
     return {
       UNSTRUCTURED_API_URL: api.url,
       UNSTRUCTURED_API_KEY: apiKey,
@@ -364,7 +454,16 @@ describe('functions/collect handler', () => {
     const entry = fileURLToPath(new URL('../functions/collect.ts', import.meta.url));
 
     // Act
-    const result = await build({ entryPoints: [entry], bundle: true, write: false, platform: 'node', format: 'esm', packages: 'external', metafile: true, logLevel: 'silent' });
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      metafile: true,
+      logLevel: 'silent',
+    });
 
     // Assess: every import of @aws-sdk/* reachable from the handler is a dynamic import()
     const imports = Object.values(result.metafile.inputs).flatMap((input) => input.imports);
@@ -396,16 +495,24 @@ describe('functions/collect handler', () => {
       invalid: 0,
       collectionSeconds: expect.any(Number),
     });
-    expect(api.requests.map((r) => [r.method, r.path, r.query, r.headers['unstructured-api-key']])).toEqual([['GET', '/api/v1/jobs/', {}, API_KEY]]);
+    expect(api.requests.map((r) => [r.method, r.path, r.query, r.headers['unstructured-api-key']])).toEqual([
+      ['GET', '/api/v1/jobs/', {}, API_KEY],
+    ]);
     const summary = logs.filter((l) => l.message === 'cloudwatch publish');
-    expect(summary).toEqual([expect.objectContaining({ level: 'info', event: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa', ...(result as object) })]);
+    expect(summary).toEqual([
+      expect.objectContaining({ level: 'info', event: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa', ...(result as object) }),
+    ]);
     expect(JSON.stringify(logs)).not.toContain(API_KEY);
 
     expect(metricKeys(await listMetrics(cw, namespace))).toEqual(expectedMetricKeys());
     const read = (metricName: string, dimensions: Record<string, string>) =>
       exactStatistics(cw, { namespace, metricName, dimensions, ...around(nowMs) });
     expect(await read('Jobs', { Status: 'COMPLETED' })).toEqual({ sum: 4, maximum: 4, sampleCount: 1 });
-    expect(await read('Jobs', { Workflow: VALUE.a, Status: 'COMPLETED' })).toEqual({ sum: 3, maximum: 3, sampleCount: 1 });
+    expect(await read('Jobs', { Workflow: VALUE.a, Status: 'COMPLETED' })).toEqual({
+      sum: 3,
+      maximum: 3,
+      sampleCount: 1,
+    });
     expect(await read('CollectorUp', {})).toEqual({ sum: 1, maximum: 1, sampleCount: 1 });
     const oldest = await read('OldestJobAge', { Status: 'SCHEDULED' });
     // created_at is written when the API answers, "now" is taken just before the request: a few ms apart
@@ -438,11 +545,17 @@ describe('functions/collect handler', () => {
       collectionSeconds: expect.any(Number),
     });
     expect(logs.find((l) => l.message === 'collection failed')).toMatchObject({ level: 'error', errorKind: 'auth' });
-    expect(logs.find((l) => l.message === 'cloudwatch publish')).toMatchObject({ level: 'info', collectorUp: false, errorKind: 'auth' });
+    expect(logs.find((l) => l.message === 'cloudwatch publish')).toMatchObject({
+      level: 'info',
+      collectorUp: false,
+      errorKind: 'auth',
+    });
     const listed = await listMetrics(cw, namespace);
     expect(metricKeys(listed)).toEqual(['CollectionDuration{}', 'CollectorUp{}']);
     expect(listed.filter((m) => m.MetricName === 'Jobs')).toEqual([]);
-    expect(await exactStatistics(cw, { namespace, metricName: 'CollectorUp', dimensions: {}, ...around(nowMs) })).toEqual({
+    expect(
+      await exactStatistics(cw, { namespace, metricName: 'CollectorUp', dimensions: {}, ...around(nowMs) }),
+    ).toEqual({
       sum: 0,
       maximum: 0,
       sampleCount: 1,
@@ -466,7 +579,14 @@ describe('functions/collect handler', () => {
     // Assess
     expect(result).toMatchObject({ namespace, collectorUp: true, published: 84 });
     expect(api.requests).toHaveLength(2); // no cache between scheduled runs
-    const up = await exactStatistics(cw, { namespace, metricName: 'CollectorUp', dimensions: {}, startMs: nowMs - 10 * MINUTE, endMs: nowMs + 10 * MINUTE, periodSeconds: 1_200 });
+    const up = await exactStatistics(cw, {
+      namespace,
+      metricName: 'CollectorUp',
+      dimensions: {},
+      startMs: nowMs - 10 * MINUTE,
+      endMs: nowMs + 10 * MINUTE,
+      periodSeconds: 1_200,
+    });
     expect(up).toEqual({ sum: 2, maximum: 1, sampleCount: 2 });
   });
 
@@ -479,8 +599,16 @@ describe('functions/collect handler', () => {
       attempts++;
       req.resume();
       req.on('end', () => {
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'InvalidParameterValue;Sender' });
-        res.end(JSON.stringify({ __type: 'com.amazonaws.cloudwatch#InvalidParameterValueException', message: 'refused for the test' }));
+        res.writeHead(400, {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amzn-query-error': 'InvalidParameterValue;Sender',
+        });
+        res.end(
+          JSON.stringify({
+            __type: 'com.amazonaws.cloudwatch#InvalidParameterValueException',
+            message: 'refused for the test',
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
@@ -497,7 +625,11 @@ describe('functions/collect handler', () => {
       'published 0 of 84 datums; 1 requests failed: InvalidParameterValueException: refused for the test (HTTP 400)',
     );
     const logs = ((await outcome.catch((e: unknown) => e)) as { logs: Array<Record<string, unknown>> }).logs;
-    expect(logs.find((l) => l.message === 'cloudwatch publish incomplete')).toMatchObject({ level: 'error', published: 0, failed: 84 });
+    expect(logs.find((l) => l.message === 'cloudwatch publish incomplete')).toMatchObject({
+      level: 'error',
+      published: 0,
+      failed: 84,
+    });
     expect(attempts).toBe(1);
   });
 });

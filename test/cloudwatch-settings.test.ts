@@ -16,11 +16,19 @@ const HOUR = 3_600_000;
 
 /** Two workflows with a job in every known status, each terminal one finished within the runtime window; and an unknown status. */
 function everyStatus(): CollectionSuccess {
-  const aggregator = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 86_400, maxWorkflows: 50, histogramBuckets: [1, 10], quantiles: [0.5, 0.9, 0.95, 0.99, 1] });
+  const aggregator = new Aggregator({
+    nowMs: NOW_MS,
+    runtimeWindowSeconds: 86_400,
+    maxWorkflows: 50,
+    histogramBuckets: [1, 10],
+    quantiles: [0.5, 0.9, 0.95, 0.99, 1],
+  });
   for (const workflowId of ['wf-a', 'wf-b']) {
     const workflowName = `Workflow ${workflowId}`;
-    for (const status of ['COMPLETED', 'FAILED', 'STOPPED']) aggregator.add(job({ workflowId, workflowName, status, runtimeSeconds: 30, createdAtMs: NOW_MS - HOUR }));
-    for (const status of ['SCHEDULED', 'IN_PROGRESS', 'QUEUED']) aggregator.add(job({ workflowId, workflowName, status, runtimeSeconds: undefined, createdAtMs: NOW_MS - HOUR }));
+    for (const status of ['COMPLETED', 'FAILED', 'STOPPED'])
+      aggregator.add(job({ workflowId, workflowName, status, runtimeSeconds: 30, createdAtMs: NOW_MS - HOUR }));
+    for (const status of ['SCHEDULED', 'IN_PROGRESS', 'QUEUED'])
+      aggregator.add(job({ workflowId, workflowName, status, runtimeSeconds: undefined, createdAtMs: NOW_MS - HOUR }));
   }
   return { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.1, finishedAtMs: NOW_MS };
 }
@@ -55,14 +63,24 @@ describe('per-workflow CloudWatch metrics', () => {
     // Assess
     expect(keys(reduced, total)).toEqual(keys(all, total));
     expect(keys(reduced, perWorkflow)).toEqual(
-      ['wf-a', 'wf-b'].flatMap((id) => {
-        const w = `Workflow=Workflow ${id} (${id})`;
-        return [`Jobs{${w},Status=IN_PROGRESS}`, `Jobs{${w},Status=QUEUED}`, `Jobs{${w},Status=SCHEDULED}`, `OldestJobAge{${w},Status=IN_PROGRESS}`, `OldestJobAge{${w},Status=SCHEDULED}`];
-      }).sort(),
+      ['wf-a', 'wf-b']
+        .flatMap((id) => {
+          const w = `Workflow=Workflow ${id} (${id})`;
+          return [
+            `Jobs{${w},Status=IN_PROGRESS}`,
+            `Jobs{${w},Status=QUEUED}`,
+            `Jobs{${w},Status=SCHEDULED}`,
+            `OldestJobAge{${w},Status=IN_PROGRESS}`,
+            `OldestJobAge{${w},Status=SCHEDULED}`,
+          ];
+        })
+        .sort(),
     );
     const removed = keys(all, perWorkflow).filter((k) => !keys(reduced, perWorkflow).includes(k));
     expect(removed).toHaveLength(2 * (15 + 3));
-    expect(removed.every((k) => k.startsWith('RecentJobRuntime') || /^Jobs\{.*Status=(COMPLETED|STOPPED|FAILED)\}$/.test(k))).toBe(true);
+    expect(
+      removed.every((k) => k.startsWith('RecentJobRuntime') || /^Jobs\{.*Status=(COMPLETED|STOPPED|FAILED)\}$/.test(k)),
+    ).toBe(true);
   });
 
   it('switch independently', () => {
@@ -74,19 +92,36 @@ describe('per-workflow CloudWatch metrics', () => {
     const jobsOnly = renderDatums(collection, { workflowRuntimeQuantiles: false, workflowTerminalJobs: true });
 
     // Assess
-    expect(quantilesOnly.filter(perWorkflow).filter((d) => d.MetricName?.startsWith('RecentJobRuntime'))).toHaveLength(2 * 15);
-    expect(keys(quantilesOnly, perWorkflow).filter((k) => /^Jobs\{.*Status=(COMPLETED|STOPPED|FAILED)\}$/.test(k))).toEqual([]);
+    expect(quantilesOnly.filter(perWorkflow).filter((d) => d.MetricName?.startsWith('RecentJobRuntime'))).toHaveLength(
+      2 * 15,
+    );
+    expect(
+      keys(quantilesOnly, perWorkflow).filter((k) => /^Jobs\{.*Status=(COMPLETED|STOPPED|FAILED)\}$/.test(k)),
+    ).toEqual([]);
     expect(jobsOnly.filter(perWorkflow).filter((d) => d.MetricName?.startsWith('RecentJobRuntime'))).toEqual([]);
-    expect(keys(jobsOnly, perWorkflow).filter((k) => /^Jobs\{.*Status=(COMPLETED|STOPPED|FAILED)\}$/.test(k))).toHaveLength(2 * 3);
+    expect(
+      keys(jobsOnly, perWorkflow).filter((k) => /^Jobs\{.*Status=(COMPLETED|STOPPED|FAILED)\}$/.test(k)),
+    ).toHaveLength(2 * 3);
   });
 });
 
 describe('loadCloudWatchSettings', () => {
   it('defaults to off with the events on, on without them', () => {
     // Act / Assess
-    expect(loadCloudWatchSettings({}, { eventsOn: true })).toEqual({ workflowRuntimeQuantiles: false, workflowTerminalJobs: false });
-    expect(loadCloudWatchSettings({}, { eventsOn: false })).toEqual({ workflowRuntimeQuantiles: true, workflowTerminalJobs: true });
-    expect(loadCloudWatchSettings({ CLOUDWATCH_WORKFLOW_QUANTILES: 'auto', CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: ' ' }, { eventsOn: true })).toEqual({
+    expect(loadCloudWatchSettings({}, { eventsOn: true })).toEqual({
+      workflowRuntimeQuantiles: false,
+      workflowTerminalJobs: false,
+    });
+    expect(loadCloudWatchSettings({}, { eventsOn: false })).toEqual({
+      workflowRuntimeQuantiles: true,
+      workflowTerminalJobs: true,
+    });
+    expect(
+      loadCloudWatchSettings(
+        { CLOUDWATCH_WORKFLOW_QUANTILES: 'auto', CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: ' ' },
+        { eventsOn: true },
+      ),
+    ).toEqual({
       workflowRuntimeQuantiles: false,
       workflowTerminalJobs: false,
     });
@@ -94,20 +129,29 @@ describe('loadCloudWatchSettings', () => {
 
   it('takes on and off (any case) over the default', () => {
     // Act
-    const on = loadCloudWatchSettings({ CLOUDWATCH_WORKFLOW_QUANTILES: 'On', CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: 'on' }, { eventsOn: true });
-    const off = loadCloudWatchSettings({ CLOUDWATCH_WORKFLOW_QUANTILES: 'off', CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: 'OFF' }, { eventsOn: false });
+    const on = loadCloudWatchSettings(
+      { CLOUDWATCH_WORKFLOW_QUANTILES: 'On', CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: 'on' },
+      { eventsOn: true },
+    );
+    const off = loadCloudWatchSettings(
+      { CLOUDWATCH_WORKFLOW_QUANTILES: 'off', CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: 'OFF' },
+      { eventsOn: false },
+    );
 
     // Assess
     expect(on).toEqual({ workflowRuntimeQuantiles: true, workflowTerminalJobs: true });
     expect(off).toEqual({ workflowRuntimeQuantiles: false, workflowTerminalJobs: false });
   });
 
-  it.each(Object.values(CLOUDWATCH_SETTING_VARIABLES))('refuses anything else in %s, naming the variable', (variable) => {
-    // Act
-    const load = () => loadCloudWatchSettings({ [variable]: 'yes' }, { eventsOn: true });
+  it.each(Object.values(CLOUDWATCH_SETTING_VARIABLES))(
+    'refuses anything else in %s, naming the variable',
+    (variable) => {
+      // Act
+      const load = () => loadCloudWatchSettings({ [variable]: 'yes' }, { eventsOn: true });
 
-    // Assess
-    expect(load).toThrow(ConfigError);
-    expect(load).toThrow(`${variable}: expected on, off, auto, got "yes"`);
-  });
+      // Assess
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(`${variable}: expected on, off, auto, got "yes"`);
+    },
+  );
 });

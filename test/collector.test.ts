@@ -72,7 +72,8 @@ describe('collect', () => {
     // Prepare: one job in each of MAX_TRACKED_WORKFLOWS + 2 workflows.
     const count = MAX_TRACKED_WORKFLOWS + 2;
     const manyWorkflows: typeof pullJobs = async (_config, onRecord) => {
-      for (let i = 0; i < count; i++) onRecord({ id: `j${i}`, workflow_id: `wf-${i}`, status: 'COMPLETED', created_at: '2026-11-29T11:00:00Z' });
+      for (let i = 0; i < count; i++)
+        onRecord({ id: `j${i}`, workflow_id: `wf-${i}`, status: 'COMPLETED', created_at: '2026-11-29T11:00:00Z' });
       return { attempts: 1, bytes: 0, elements: count, statusCode: 200 };
     };
     const lines: string[] = [];

@@ -4,7 +4,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareCodeUnits, CUT_MARK, cutText, MAX_WORKFLOW_NAME_CHARS, oneLine, shownWorkflowName, wellFormed } from '../lib/common/text.js';
+import {
+  compareCodeUnits,
+  CUT_MARK,
+  cutText,
+  MAX_WORKFLOW_NAME_CHARS,
+  oneLine,
+  shownWorkflowName,
+  wellFormed,
+} from '../lib/common/text.js';
 
 /** The JSON reader's former oneLine: control characters only. */
 const readerOneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
@@ -12,7 +20,24 @@ const readerOneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, 
 const clientOneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 /** Text with plenty of whitespace, control characters and surrogates (lone or paired). */
 const awkwardText = fc.string({
-  unit: fc.oneof(fc.constantFrom(' ', '\t', '\n', '\r', '\u0000', '\u0001', '\u001b', '\u007f', '\u00a0', '\u2028', '\ud800', '\udc00', '😀'), fc.string({ minLength: 1, maxLength: 1, unit: 'binary' })),
+  unit: fc.oneof(
+    fc.constantFrom(
+      ' ',
+      '\t',
+      '\n',
+      '\r',
+      '\u0000',
+      '\u0001',
+      '\u001b',
+      '\u007f',
+      '\u00a0',
+      '\u2028',
+      '\ud800',
+      '\udc00',
+      '😀',
+    ),
+    fc.string({ minLength: 1, maxLength: 1, unit: 'binary' }),
+  ),
   maxLength: 40,
 });
 

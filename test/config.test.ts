@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_API_URL, isLoopbackHost, loadConfig, normalizeApiUrl, parseDurationSetting, wantsDemo } from '../lib/config.js';
+import {
+  ConfigError,
+  DEFAULT_API_URL,
+  isLoopbackHost,
+  loadConfig,
+  normalizeApiUrl,
+  parseDurationSetting,
+  wantsDemo,
+} from '../lib/config.js';
 
 describe('loadConfig', () => {
   it('has working defaults with an empty environment', () => {
@@ -100,8 +108,12 @@ describe('MAX_RESPONSE_BYTES', () => {
   });
 
   it('says what it expected and the bounds', () => {
-    expect(() => loadConfig({ MAX_RESPONSE_BYTES: '1 TB' })).toThrow('MAX_RESPONSE_BYTES: expected a size like 1073741824, 1GiB, 512MiB or 500MB, got "1 TB"');
-    expect(() => loadConfig({ MAX_RESPONSE_BYTES: '100' })).toThrow('MAX_RESPONSE_BYTES: must be between 1024 and 68719476736 bytes, got 100');
+    expect(() => loadConfig({ MAX_RESPONSE_BYTES: '1 TB' })).toThrow(
+      'MAX_RESPONSE_BYTES: expected a size like 1073741824, 1GiB, 512MiB or 500MB, got "1 TB"',
+    );
+    expect(() => loadConfig({ MAX_RESPONSE_BYTES: '100' })).toThrow(
+      'MAX_RESPONSE_BYTES: must be between 1024 and 68719476736 bytes, got 100',
+    );
   });
 });
 
@@ -116,23 +128,37 @@ describe('normalizeApiUrl', () => {
     expect(normalizeApiUrl('http://127.0.0.1:8080/proxy/api/v1')).toBe('http://127.0.0.1:8080/proxy');
   });
 
-  it.each(['http://127.0.0.1:8080', 'http://127.1.2.3', 'http://127.1', 'http://0x7f.0.0.1', 'http://localhost:9', 'http://LOCALHOST', 'http://[::1]:80', 'http://[0:0:0:0:0:0:0:1]'])(
-    'accepts http:// to the loopback host of %s (the key never leaves the machine)',
-    (url) => {
-      // Act / Assess
-      expect(normalizeApiUrl(url)).toMatch(/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/);
-    },
-  );
+  it.each([
+    'http://127.0.0.1:8080',
+    'http://127.1.2.3',
+    'http://127.1',
+    'http://0x7f.0.0.1',
+    'http://localhost:9',
+    'http://LOCALHOST',
+    'http://[::1]:80',
+    'http://[0:0:0:0:0:0:0:1]',
+  ])('accepts http:// to the loopback host of %s (the key never leaves the machine)', (url) => {
+    // Act / Assess
+    expect(normalizeApiUrl(url)).toMatch(/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/);
+  });
 
-  it.each(['http://platform.unstructuredapp.io', 'http://10.0.0.5', 'http://128.0.0.1', 'http://127.0.0.1.example.com', 'http://localhost.example.com', 'http://[::2]', 'http://[::ffff:127.0.0.1]', 'http://0.0.0.0'])(
-    'refuses http:// to %s unless ALLOW_INSECURE_API_URL=true: the key would travel in clear text',
-    (url) => {
-      // Act / Assess
-      expect(() => loadConfig({ UNSTRUCTURED_API_URL: url })).toThrow(/^UNSTRUCTURED_API_URL: http:\/\/ would send the API key in clear text to .*ALLOW_INSECURE_API_URL=true/);
-      expect(loadConfig({ UNSTRUCTURED_API_URL: url, ALLOW_INSECURE_API_URL: 'true' }).apiUrl).toBe(new URL(url).origin);
-      expect(() => loadConfig({ UNSTRUCTURED_API_URL: url, ALLOW_INSECURE_API_URL: 'false' })).toThrow(ConfigError);
-    },
-  );
+  it.each([
+    'http://platform.unstructuredapp.io',
+    'http://10.0.0.5',
+    'http://128.0.0.1',
+    'http://127.0.0.1.example.com',
+    'http://localhost.example.com',
+    'http://[::2]',
+    'http://[::ffff:127.0.0.1]',
+    'http://0.0.0.0',
+  ])('refuses http:// to %s unless ALLOW_INSECURE_API_URL=true: the key would travel in clear text', (url) => {
+    // Act / Assess
+    expect(() => loadConfig({ UNSTRUCTURED_API_URL: url })).toThrow(
+      /^UNSTRUCTURED_API_URL: http:\/\/ would send the API key in clear text to .*ALLOW_INSECURE_API_URL=true/,
+    );
+    expect(loadConfig({ UNSTRUCTURED_API_URL: url, ALLOW_INSECURE_API_URL: 'true' }).apiUrl).toBe(new URL(url).origin);
+    expect(() => loadConfig({ UNSTRUCTURED_API_URL: url, ALLOW_INSECURE_API_URL: 'false' })).toThrow(ConfigError);
+  });
 
   it('knows loopback hosts as the URL parser writes them', () => {
     // Act / Assess
@@ -157,7 +183,8 @@ describe('normalizeApiUrl', () => {
 
     // Assess
     expect(message).toMatch(/^UNSTRUCTURED_API_URL: /);
-    for (let i = 0; i + 6 <= 'pa55-w0rd-s3cret'.length; i++) expect(message).not.toContain('pa55-w0rd-s3cret'.slice(i, i + 6));
+    for (let i = 0; i + 6 <= 'pa55-w0rd-s3cret'.length; i++)
+      expect(message).not.toContain('pa55-w0rd-s3cret'.slice(i, i + 6));
     expect(message).not.toContain('user');
   });
 });
@@ -180,13 +207,17 @@ describe('the metrics token', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toMatch(/^METRICS_TOKEN: holds a character outside printable ASCII .* Bearer header cannot carry/);
+    expect((error as ConfigError).message).toMatch(
+      /^METRICS_TOKEN: holds a character outside printable ASCII .* Bearer header cannot carry/,
+    );
     expect((error as ConfigError).message).not.toContain('0123456789');
   });
 
   it('accepts any printable ASCII token, spaces inside included', () => {
     // Act / Assess
-    expect(loadConfig({ METRICS_TOKEN: ' a-Z_0.9~!"#$%&()*+,/:;<=>?@[]^`{|}\\ x ' }).metricsToken).toBe('a-Z_0.9~!"#$%&()*+,/:;<=>?@[]^`{|}\\ x');
+    expect(loadConfig({ METRICS_TOKEN: ' a-Z_0.9~!"#$%&()*+,/:;<=>?@[]^`{|}\\ x ' }).metricsToken).toBe(
+      'a-Z_0.9~!"#$%&()*+,/:;<=>?@[]^`{|}\\ x',
+    );
   });
 });
 
@@ -194,7 +225,10 @@ describe('serve limits', () => {
   it('has documented defaults and takes MAX_CONNECTIONS and SEND_TIMEOUT', () => {
     // Act / Assess
     expect(loadConfig({})).toMatchObject({ maxConnections: 256, sendTimeoutMs: 30_000 });
-    expect(loadConfig({ MAX_CONNECTIONS: '1000', SEND_TIMEOUT: '2m' })).toMatchObject({ maxConnections: 1000, sendTimeoutMs: 120_000 });
+    expect(loadConfig({ MAX_CONNECTIONS: '1000', SEND_TIMEOUT: '2m' })).toMatchObject({
+      maxConnections: 1000,
+      sendTimeoutMs: 120_000,
+    });
   });
 });
 
@@ -214,7 +248,9 @@ describe('parseDurationSetting', () => {
 
   it.each(['24', '90', '1.5', ' 30 '])('refuses %j: a duration needs a unit', (text) => {
     // Act / Assess
-    expect(() => parseDurationSetting('RUNTIME_WINDOW', text)).toThrow('RUNTIME_WINDOW: a duration needs a unit (ms, s, m, h, d or w)');
+    expect(() => parseDurationSetting('RUNTIME_WINDOW', text)).toThrow(
+      'RUNTIME_WINDOW: a duration needs a unit (ms, s, m, h, d or w)',
+    );
   });
 
   it('refuses RUNTIME_WINDOW=24 at load, naming the variable', () => {
@@ -225,12 +261,17 @@ describe('parseDurationSetting', () => {
 });
 
 describe('secrets and the demo rule', () => {
-  it.each(['UNSTRUCTURED_API_KEY', 'UNSTRUCTURED_API_KEY_PARAM', 'METRICS_TOKEN', 'METRICS_TOKEN_PARAM'])('refuses %s set but blank', (variable) => {
-    // Act / Assess
-    for (const blank of ['', '  ', '\t\n']) {
-      expect(() => loadConfig({ [variable]: blank })).toThrow(`${variable}: is set but empty; give the value, or unset the variable`);
-    }
-  });
+  it.each(['UNSTRUCTURED_API_KEY', 'UNSTRUCTURED_API_KEY_PARAM', 'METRICS_TOKEN', 'METRICS_TOKEN_PARAM'])(
+    'refuses %s set but blank',
+    (variable) => {
+      // Act / Assess
+      for (const blank of ['', '  ', '\t\n']) {
+        expect(() => loadConfig({ [variable]: blank })).toThrow(
+          `${variable}: is set but empty; give the value, or unset the variable`,
+        );
+      }
+    },
+  );
 
   it('runs the demo only when no account variable is set at all', () => {
     // Act / Assess

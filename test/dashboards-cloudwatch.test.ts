@@ -54,18 +54,30 @@ interface Dashboard {
   readonly templating: { list: Variable[] };
 }
 
-const dashboard = JSON.parse(readFileSync(join(ROOT, 'dashboards/unstructured-jobs-cloudwatch.json'), 'utf8')) as Dashboard;
+const dashboard = JSON.parse(
+  readFileSync(join(ROOT, 'dashboards/unstructured-jobs-cloudwatch.json'), 'utf8'),
+) as Dashboard;
 const variables = dashboard.templating.list;
 const panels = ((list: readonly Panel[]): Panel[] => list.flatMap((p) => [p, ...(p.panels ?? [])]))(dashboard.panels);
-const metricTargets = panels.flatMap((p) => (p.targets ?? []).filter((t) => t.metricEditorMode !== 1).map((t) => ({ panel: p.title, target: t })));
+const metricTargets = panels.flatMap((p) =>
+  (p.targets ?? []).filter((t) => t.metricEditorMode !== 1).map((t) => ({ panel: p.title, target: t })),
+);
 
 /** A collection with two workflows and jobs in every known status (and the runtime window non-empty for each terminal one). */
 function everyStatusCollection(): CollectionSuccess {
-  const aggregator = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 86_400, maxWorkflows: 50, histogramBuckets: [1, 10, 100], quantiles: [0.5, 0.9, 0.95, 0.99, 1] });
+  const aggregator = new Aggregator({
+    nowMs: NOW_MS,
+    runtimeWindowSeconds: 86_400,
+    maxWorkflows: 50,
+    histogramBuckets: [1, 10, 100],
+    quantiles: [0.5, 0.9, 0.95, 0.99, 1],
+  });
   for (const workflowId of ['wf-a', 'wf-b']) {
     const workflowName = `Workflow ${workflowId}`;
-    for (const status of ['COMPLETED', 'FAILED', 'STOPPED']) aggregator.add(job({ workflowId, workflowName, status, runtimeSeconds: 30 }));
-    for (const status of ['SCHEDULED', 'IN_PROGRESS']) aggregator.add(job({ workflowId, workflowName, status, runtimeSeconds: undefined }));
+    for (const status of ['COMPLETED', 'FAILED', 'STOPPED'])
+      aggregator.add(job({ workflowId, workflowName, status, runtimeSeconds: 30 }));
+    for (const status of ['SCHEDULED', 'IN_PROGRESS'])
+      aggregator.add(job({ workflowId, workflowName, status, runtimeSeconds: undefined }));
   }
   aggregator.skip('invalid_status');
   return { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.2, finishedAtMs: NOW_MS };
@@ -81,11 +93,22 @@ const metrics = estimateCost(everyStatusCollection(), undefined, {
   ...loadCloudWatchSettings({}, { eventsOn: DEPLOYED_COLLECT_DEFAULTS.events }),
 }).metrics.map((key) => {
   const [, name, dims] = /^([^{]+)\{(.*)\}$/.exec(key) as RegExpExecArray;
-  const dimensions = (dims as string).split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const);
+  const dimensions = (dims as string)
+    .split(',')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const);
   return { name: name as string, dimensions };
 });
-const pairKey = (metric: string, dimensionNames: readonly string[]) => `${metric}(${[...dimensionNames].sort().join(',')})`;
-const published = new Set(metrics.map((m) => pairKey(m.name, m.dimensions.map(([n]) => n))));
+const pairKey = (metric: string, dimensionNames: readonly string[]) =>
+  `${metric}(${[...dimensionNames].sort().join(',')})`;
+const published = new Set(
+  metrics.map((m) =>
+    pairKey(
+      m.name,
+      m.dimensions.map(([n]) => n),
+    ),
+  ),
+);
 /** metric → dimension name → values published. */
 const publishedValues = new Map<string, Map<string, Set<string>>>();
 for (const m of metrics) {
@@ -113,7 +136,10 @@ describe('the CloudWatch dashboard', () => {
   it('queries only (metric, dimension names) pairs the collector publishes', () => {
     // Act
     const unknown = metricTargets
-      .map(({ panel, target }) => ({ panel, key: pairKey(target.metricName ?? '', Object.keys(target.dimensions ?? {})) }))
+      .map(({ panel, target }) => ({
+        panel,
+        key: pairKey(target.metricName ?? '', Object.keys(target.dimensions ?? {})),
+      }))
       .filter(({ key }) => !published.has(key))
       .map(({ panel, key }) => `${panel}: ${key}`);
 
@@ -155,7 +181,10 @@ describe('the CloudWatch dashboard', () => {
 
   it('charts JobsFinished as a Sum and JobRuntime with percentile statistics', () => {
     // Prepare
-    const byMetric = (name: string) => metricTargets.filter(({ target }) => target.metricName === name).map(({ target }) => (target as { statistic?: string }).statistic);
+    const byMetric = (name: string) =>
+      metricTargets
+        .filter(({ target }) => target.metricName === name)
+        .map(({ target }) => (target as { statistic?: string }).statistic);
 
     // Assess
     expect(new Set(byMetric('JobsFinished'))).toEqual(new Set(['Sum']));
@@ -165,7 +194,13 @@ describe('the CloudWatch dashboard', () => {
   it('queries exact dimension sets in the namespace and region variables, through the datasource variable', () => {
     // Assess
     for (const { panel, target } of metricTargets) {
-      expect(target, panel).toMatchObject({ namespace: '$namespace', region: '$region', matchExact: true, metricQueryType: 0, metricEditorMode: 0 });
+      expect(target, panel).toMatchObject({
+        namespace: '$namespace',
+        region: '$region',
+        matchExact: true,
+        metricQueryType: 0,
+        metricEditorMode: 0,
+      });
       expect(target.datasource, panel).toEqual({ type: 'cloudwatch', uid: '${datasource}' });
     }
     for (const p of panels.filter((x) => x.type !== 'row')) {
@@ -196,15 +231,27 @@ describe('the CloudWatch dashboard', () => {
     const byName = Object.fromEntries(variables.map((v) => [v.name, v]));
 
     // Assess
-    expect(dashboard.__inputs).toEqual([expect.objectContaining({ name: 'DS_CLOUDWATCH', type: 'datasource', pluginId: 'cloudwatch' })]);
-    expect(byName.datasource).toMatchObject({ type: 'datasource', query: 'cloudwatch', current: { value: '${DS_CLOUDWATCH}' } });
+    expect(dashboard.__inputs).toEqual([
+      expect.objectContaining({ name: 'DS_CLOUDWATCH', type: 'datasource', pluginId: 'cloudwatch' }),
+    ]);
+    expect(byName.datasource).toMatchObject({
+      type: 'datasource',
+      query: 'cloudwatch',
+      current: { value: '${DS_CLOUDWATCH}' },
+    });
     expect(byName.namespace?.current?.value).toBe(loadConfig({}).cloudwatchNamespace);
     expect(byName.region).toMatchObject({ type: 'query', query: { queryType: 'regions' } });
     expect(byName.workflow).toMatchObject({
       type: 'query',
       multi: true,
       includeAll: true,
-      query: { queryType: 'dimensionValues', metricName: 'Jobs', dimensionKey: 'Workflow', namespace: '$namespace', region: '$region' },
+      query: {
+        queryType: 'dimensionValues',
+        metricName: 'Jobs',
+        dimensionKey: 'Workflow',
+        namespace: '$namespace',
+        region: '$region',
+      },
     });
     expect(publishedValues.get('Jobs')?.get('Workflow')?.size).toBe(2);
   });

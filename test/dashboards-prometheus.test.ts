@@ -62,7 +62,9 @@ function allPanels(panels: readonly Panel[]): Panel[] {
 }
 
 /** Every panel target, named for failure messages. */
-const TARGETS = allPanels(dashboard.panels).flatMap((p) => (p.targets ?? []).map((t) => ({ name: `${p.title} [${t.refId}]`, target: t })));
+const TARGETS = allPanels(dashboard.panels).flatMap((p) =>
+  (p.targets ?? []).map((t) => ({ name: `${p.title} [${t.refId}]`, target: t })),
+);
 
 /** A variable's value when the dashboard opens: All for query variables (→ `.*`), else its default. */
 function variableValue(name: string): string | undefined {
@@ -76,13 +78,16 @@ function variableValue(name: string): string | undefined {
 
 /** Grafana's interpolation: `$name`, `${name}`, `${name:format}`; `$1` (a regex backreference) is left alone. */
 function interpolate(expr: string): string {
-  return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => {
-    const name = (braced ?? bare) as string;
-    if (/^\d+$/.test(name)) return whole;
-    const value = variableValue(name);
-    if (value === undefined) throw new Error(`unknown variable $${name} in ${expr}`);
-    return value;
-  });
+  return expr.replace(
+    /\$\{(\w+)(?::\w+)?\}|\$(\w+)/g,
+    (whole, braced: string | undefined, bare: string | undefined) => {
+      const name = (braced ?? bare) as string;
+      if (/^\d+$/.test(name)) return whole;
+      const value = variableValue(name);
+      if (value === undefined) throw new Error(`unknown variable $${name} in ${expr}`);
+      return value;
+    },
+  );
 }
 
 /** Multi-value variables expand to `a|b|c`: they must only appear inside a regex matcher. */
@@ -148,7 +153,12 @@ function alertRules(): Array<{ alert: string; expr: string }> {
     }
     const indent = /^(\s*)/.exec(lines[exprLine + 1] as string)?.[1]?.length ?? 0;
     const body: string[] = [];
-    for (let j = exprLine + 1; j < lines.length && ((lines[j] as string).trim() === '' || (/^(\s*)/.exec(lines[j] as string)?.[1]?.length ?? 0) >= indent); j++) {
+    for (
+      let j = exprLine + 1;
+      j < lines.length &&
+      ((lines[j] as string).trim() === '' || (/^(\s*)/.exec(lines[j] as string)?.[1]?.length ?? 0) >= indent);
+      j++
+    ) {
       body.push((lines[j] as string).slice(indent));
     }
     rules.push({ alert, expr: body.join('\n').trim() });
@@ -160,14 +170,18 @@ describe('the Prometheus dashboard is importable', () => {
   it('asks for a Prometheus data source at import and uses it through the datasource variable everywhere', () => {
     // Assess
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
-    expect(dashboard.__inputs).toEqual([expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' })]);
+    expect(dashboard.__inputs).toEqual([
+      expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' }),
+    ]);
     const ds = variables.find((v) => v.name === 'datasource');
     expect(ds).toMatchObject({ type: 'datasource', query: 'prometheus', current: { value: '${DS_PROMETHEUS}' } });
     for (const panel of allPanels(dashboard.panels).filter((p) => p.type !== 'row')) {
       expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
-      for (const t of panel.targets ?? []) expect(t.datasource, panel.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
+      for (const t of panel.targets ?? [])
+        expect(t.datasource, panel.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
     }
-    for (const v of variables.filter((x) => x.type === 'query')) expect(v.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
+    for (const v of variables.filter((x) => x.type === 'query'))
+      expect(v.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
   });
 
   it('has unique panel ids, panels inside the 24-column grid, and the workflow variable', () => {
@@ -177,13 +191,19 @@ describe('the Prometheus dashboard is importable', () => {
     // Assess
     expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
     for (const p of panels) expect(p.gridPos.x + p.gridPos.w, p.title).toBeLessThanOrEqual(24);
-    expect(variables.find((v) => v.name === 'workflow')).toMatchObject({ multi: true, includeAll: true, definition: expect.stringContaining('workflow_name') });
+    expect(variables.find((v) => v.name === 'workflow')).toMatchObject({
+      multi: true,
+      includeAll: true,
+      definition: expect.stringContaining('workflow_name'),
+    });
     expect(TARGETS.length).toBeGreaterThanOrEqual(20);
   });
 
   it('uses multi-value variables only in regex matchers', () => {
     // Act
-    const misused = TARGETS.flatMap(({ name, target }) => misusedMultiValueVariables(target.expr).map((m) => `${name}: ${m}`));
+    const misused = TARGETS.flatMap(({ name, target }) =>
+      misusedMultiValueVariables(target.expr).map((m) => `${name}: ${m}`),
+    );
 
     // Assess
     expect(misused).toEqual([]);
@@ -201,9 +221,15 @@ describe('the dashboard and the alert rules against a real Prometheus scraping t
     exporter = await startProcess(
       process.execPath,
       [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'],
-      { env: { PATH: process.env.PATH ?? '', CACHE_TTL: '5s' }, ready: /listening on http:\/\/(127\.0\.0\.1:\d+)\/metrics/ },
+      {
+        env: { PATH: process.env.PATH ?? '', CACHE_TTL: '5s' },
+        ready: /listening on http:\/\/(127\.0\.0\.1:\d+)\/metrics/,
+      },
     );
-    prometheus = await startPrometheus([{ job: 'unstructured', address: exporter.match[1] as string }], `rule_files: [${JSON.stringify(RULES_PATH)}]`);
+    prometheus = await startPrometheus(
+      [{ job: 'unstructured', address: exporter.match[1] as string }],
+      `rule_files: [${JSON.stringify(RULES_PATH)}]`,
+    );
     // rate() and increase() need two samples inside their window, also at the start of the range queries below.
     await prometheus.waitFor(`rate(unstructured_job_runtime_seconds_count[1m] offset ${RANGE_SECONDS}s)`, 30_000);
   }, 60_000);
@@ -239,7 +265,9 @@ describe('the dashboard and the alert rules against a real Prometheus scraping t
     const results = await Promise.all(
       TARGETS.filter(({ target }) => target.range).map(async ({ name, target }) => {
         const expr = interpolate(target.expr);
-        const res = await fetch(`${prometheus.url}/api/v1/query_range?${new URLSearchParams({ query: expr, start: String(end - RANGE_SECONDS), end: String(end), step: '1' })}`);
+        const res = await fetch(
+          `${prometheus.url}/api/v1/query_range?${new URLSearchParams({ query: expr, start: String(end - RANGE_SECONDS), end: String(end), step: '1' })}`,
+        );
         const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
         if (body.status !== 'success') return `${name}: ${body.error}`;
         return (body.data?.result.length ?? 0) > 0 ? undefined : `${name}: no data for ${expr}`;
@@ -261,7 +289,9 @@ describe('the dashboard and the alert rules against a real Prometheus scraping t
         const m = /^label_values\((.+),\s*(\w+)\)$/.exec(query.trim());
         if (m === null) return { name: v.name, values: [`not a label_values() query: ${query}`] };
         const match = interpolate(m[1] as string);
-        const res = await fetch(`${prometheus.url}/api/v1/label/${m[2]}/values?${new URLSearchParams({ 'match[]': match })}`);
+        const res = await fetch(
+          `${prometheus.url}/api/v1/label/${m[2]}/values?${new URLSearchParams({ 'match[]': match })}`,
+        );
         const body = (await res.json()) as { status: string; data: string[] };
         return { name: v.name, values: body.status === 'success' ? body.data : [] };
       }),
@@ -279,7 +309,9 @@ describe('the dashboard and the alert rules against a real Prometheus scraping t
       'every rule evaluated',
       async () => {
         const res = await fetch(`${prometheus.url}/api/v1/rules?type=alert`);
-        const body = (await res.json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> } };
+        const body = (await res.json()) as {
+          data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> };
+        };
         const all = body.data.groups.flatMap((g) => g.rules);
         return all.length > 0 && all.every((r) => r.health !== 'unknown') ? all : undefined;
       },
@@ -287,18 +319,25 @@ describe('the dashboard and the alert rules against a real Prometheus scraping t
     );
 
     // Assess
-    expect(rules.map((r) => r.name).sort()).toEqual(alertRules().map((r) => r.alert).sort());
+    expect(rules.map((r) => r.name).sort()).toEqual(
+      alertRules()
+        .map((r) => r.alert)
+        .sort(),
+    );
     expect(rules.filter((r) => r.health !== 'ok' || r.lastError)).toEqual([]);
   });
 
-  it.each(alertRules().map((r) => [r.alert, r.expr] as const))('%s: runs, and with bool comparisons returns data', async (_alert, expr) => {
-    // Act
-    await prometheus.query(expr); // throws on a query error; firing or not depends on the demo
-    const unfiltered = await prometheus.query(withBoolComparisons(expr));
+  it.each(alertRules().map((r) => [r.alert, r.expr] as const))(
+    '%s: runs, and with bool comparisons returns data',
+    async (_alert, expr) => {
+      // Act
+      await prometheus.query(expr); // throws on a query error; firing or not depends on the demo
+      const unfiltered = await prometheus.query(withBoolComparisons(expr));
 
-    // Assess
-    expect(unfiltered.length, withBoolComparisons(expr)).toBeGreaterThan(0);
-  });
+      // Assess
+      expect(unfiltered.length, withBoolComparisons(expr)).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('withBoolComparisons', () => {

@@ -25,8 +25,14 @@ async function start(seed: number, clock: { ms: number }): Promise<DemoApi> {
 }
 
 /** `key` null sends no key header. */
-async function list(demo: DemoApi, query = '', key: string | null = demo.apiKey): Promise<{ status: number; type: string | null; body: unknown }> {
-  const res = await fetch(`${demo.url}/api/v1/jobs/${query}`, { headers: key === null ? {} : { 'unstructured-api-key': key } });
+async function list(
+  demo: DemoApi,
+  query = '',
+  key: string | null = demo.apiKey,
+): Promise<{ status: number; type: string | null; body: unknown }> {
+  const res = await fetch(`${demo.url}/api/v1/jobs/${query}`, {
+    headers: key === null ? {} : { 'unstructured-api-key': key },
+  });
   return { status: res.status, type: res.headers.get('content-type'), body: await res.json() };
 }
 
@@ -44,7 +50,8 @@ function shapeProblems(r: Rec, nowMs: number): string[] {
   if (typeof r.workflow_id !== 'string' || !UUID.test(r.workflow_id)) problems.push('workflow_id');
   if (typeof r.workflow_name !== 'string' || r.workflow_name === '') problems.push('workflow_name');
   if (typeof r.status !== 'string' || !STATUSES.includes(r.status)) problems.push('status');
-  const created = typeof r.created_at === 'string' && /(Z|[+-]\d\d:\d\d)$/.test(r.created_at) ? Date.parse(r.created_at) : NaN;
+  const created =
+    typeof r.created_at === 'string' && /(Z|[+-]\d\d:\d\d)$/.test(r.created_at) ? Date.parse(r.created_at) : NaN;
   if (!(created <= nowMs)) problems.push('created_at');
   const terminal = TERMINAL.includes(String(r.status));
   if (terminal && (typeof r.runtime !== 'string' || !PYDANTIC_DURATION.test(r.runtime))) problems.push('runtime');

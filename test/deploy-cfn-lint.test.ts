@@ -31,25 +31,31 @@ const DATE_DEPENDENT_CHECKS = ['E2533'];
 function cfnLint(file: string): Finding[] {
   const args = ['--format', 'json', '--ignore-checks', ...DATE_DEPENDENT_CHECKS, '--', file];
   const result = spawnSync('cfn-lint', args, { encoding: 'utf8', timeout: 120_000 });
-  if (result.error) throw new Error(`cfn-lint not runnable (it is preinstalled on these machines): ${result.error.message}`);
+  if (result.error)
+    throw new Error(`cfn-lint not runnable (it is preinstalled on these machines): ${result.error.message}`);
   // Exit status is a bit mask: 2 errors, 4 warnings, 8 informational; anything else is cfn-lint failing.
-  if (result.status === null || (result.status & ~(2 | 4 | 8)) !== 0) throw new Error(`cfn-lint failed (${result.status}): ${result.stderr}`);
+  if (result.status === null || (result.status & ~(2 | 4 | 8)) !== 0)
+    throw new Error(`cfn-lint failed (${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout || '[]') as Finding[];
 }
 
 const describeFinding = (f: Finding) => `${f.Rule.Id} ${f.Location.Path.join('/')}: ${f.Message}`;
 
 describe('cfn-lint on the packaged template', () => {
-  it.each(Object.entries(PACKAGE_VARIANTS))('%s params: no finding', async (_, params) => {
-    // Prepare
-    const pkg = await ensurePackaged(params);
+  it.each(Object.entries(PACKAGE_VARIANTS))(
+    '%s params: no finding',
+    async (_, params) => {
+      // Prepare
+      const pkg = await ensurePackaged(params);
 
-    // Act
-    const findings = cfnLint(join(pkg.dir, 'cloudformation-template-update-stack.json'));
+      // Act
+      const findings = cfnLint(join(pkg.dir, 'cloudformation-template-update-stack.json'));
 
-    // Assess
-    expect(findings.map(describeFinding)).toEqual([]);
-  }, 240_000);
+      // Assess
+      expect(findings.map(describeFinding)).toEqual([]);
+    },
+    240_000,
+  );
 
   it('would report what the template used to carry (W8003, W3005), and honours ignore_checks on a resource', async () => {
     // Prepare: the default template with a condition on two literals (as `HasAlarmEmail` was), and the DependsOn
@@ -86,7 +92,9 @@ describe('cfn-lint on the packaged template', () => {
     const lines = readFileSync(join(ROOT, 'serverless.yml'), 'utf8').split('\n');
 
     // Act
-    const unexplained = lines.flatMap((line, i) => (/\bignore_checks\b/.test(line) && !/^\s*#\s*\S/.test(lines[i - 1] ?? '') ? [`line ${i + 1}: ${line.trim()}`] : []));
+    const unexplained = lines.flatMap((line, i) =>
+      /\bignore_checks\b/.test(line) && !/^\s*#\s*\S/.test(lines[i - 1] ?? '') ? [`line ${i + 1}: ${line.trim()}`] : [],
+    );
 
     // Assess
     expect(unexplained).toEqual([]);

@@ -15,7 +15,6 @@ import { rmSync } from 'node:fs';
 import { ensurePackaged, PACKAGE_VARIANTS, ROOT, TEST_STAGE, type Packaged } from './support/package.js';
 import { alarmRefs, dashboardBody, dashboardRefs, ofType, type Json } from './support/template.js';
 
-
 const { endpointOff: ENDPOINT_OFF, secured: SECURED, ownKey: OWN_KEY } = PACKAGE_VARIANTS;
 const PREFIX = `unstructured-jobs-exporter-${TEST_STAGE}`;
 
@@ -36,23 +35,44 @@ describe('prometheusEndpoint=false', () => {
   it('has no function URL, no public permission and no trace of the metrics function', () => {
     expect(ofType(pkg.template, 'AWS::Lambda::Url')).toEqual([]);
     const permissions = ofType(pkg.template, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
-    expect(permissions).toEqual([expect.objectContaining({ Principal: 'events.amazonaws.com', Action: 'lambda:InvokeFunction' })]);
+    expect(permissions).toEqual([
+      expect.objectContaining({ Principal: 'events.amazonaws.com', Action: 'lambda:InvokeFunction' }),
+    ]);
     expect(pkg.templateText).not.toMatch(/MetricsLambda|MetricsRole|MetricsLogGroup|MetricsFunction/);
     expect(pkg.templateText).not.toContain('METRICS_TOKEN_PARAM');
-    expect(Object.keys(pkg.template.Outputs).sort()).toEqual(['AlarmTopicArn', 'DashboardName', 'DashboardUrl', 'ServerlessDeploymentBucketName']);
+    expect(Object.keys(pkg.template.Outputs).sort()).toEqual([
+      'AlarmTopicArn',
+      'DashboardName',
+      'DashboardUrl',
+      'ServerlessDeploymentBucketName',
+    ]);
     expect(pkg.template.Conditions).toBeUndefined();
   });
 
   it('keeps the CloudWatch side whole: the collector, its alarms and a dashboard without the metrics function', () => {
-    const alarms = ofType(pkg.template, 'AWS::CloudWatch::Alarm').map(([id]) => id).sort();
+    const alarms = ofType(pkg.template, 'AWS::CloudWatch::Alarm')
+      .map(([id]) => id)
+      .sort();
     expect(alarms).toEqual(
-      ['CollectFunctionErrorsAlarm', 'CollectFunctionThrottlesAlarm', 'CollectorUnhealthyAlarm', 'FailedJobsAlarm', 'JobRunningTooLongAlarm', 'JobScheduledTooLongAlarm', 'RuntimeP95Alarm'].sort(),
+      [
+        'CollectFunctionErrorsAlarm',
+        'CollectFunctionThrottlesAlarm',
+        'CollectorUnhealthyAlarm',
+        'FailedJobsAlarm',
+        'JobRunningTooLongAlarm',
+        'JobScheduledTooLongAlarm',
+        'RuntimeP95Alarm',
+      ].sort(),
     );
     const body = dashboardBody(pkg.template);
     const listed = (body.widgets as Json[]).find((w) => w.type === 'alarm').properties.alarms as string[];
     expect(listed.map((arn) => arn.slice(arn.lastIndexOf(':') + 1)).sort()).toEqual(alarms);
-    const functionRefs = [...dashboardRefs(body), ...alarmRefs(pkg.template)].filter((r) => r.namespace === 'AWS/Lambda');
-    expect(new Set(functionRefs.map((r) => r.dimensionValues.FunctionName))).toEqual(new Set(['CollectLambdaFunction-physical-id', JSON.stringify({ Ref: 'CollectLambdaFunction' })]));
+    const functionRefs = [...dashboardRefs(body), ...alarmRefs(pkg.template)].filter(
+      (r) => r.namespace === 'AWS/Lambda',
+    );
+    expect(new Set(functionRefs.map((r) => r.dimensionValues.FunctionName))).toEqual(
+      new Set(['CollectLambdaFunction-physical-id', JSON.stringify({ Ref: 'CollectLambdaFunction' })]),
+    );
   });
 });
 
@@ -68,7 +88,10 @@ describe('alarmTopicKmsKey=create, alarmEmail set', () => {
   it('encrypts the alarm topic with a key of its own, rotated, with an alias', () => {
     expect(resources.AlarmTopic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': ['AlarmTopicKey', 'Arn'] });
     expect(resources.AlarmTopicKey).toMatchObject({ Type: 'AWS::KMS::Key', Properties: { EnableKeyRotation: true } });
-    expect(resources.AlarmTopicKeyAlias.Properties).toEqual({ AliasName: `alias/${PREFIX}-alarms`, TargetKeyId: { Ref: 'AlarmTopicKey' } });
+    expect(resources.AlarmTopicKeyAlias.Properties).toEqual({
+      AliasName: `alias/${PREFIX}-alarms`,
+      TargetKeyId: { Ref: 'AlarmTopicKey' },
+    });
   });
 
   it('lets CloudWatch alarms of this stack (and only CloudWatch, for this account) use the key to publish', () => {
@@ -83,21 +106,34 @@ describe('alarmTopicKmsKey=create, alarmEmail set', () => {
         Resource: '*',
         Condition: {
           StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-          ArnLike: { 'aws:SourceArn': { 'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${PREFIX}-*` } },
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${PREFIX}-*`,
+            },
+          },
         },
       },
     ]);
     // Every alarm of the stack is covered by that name pattern.
-    for (const [id, alarm] of ofType(pkg.template, 'AWS::CloudWatch::Alarm')) expect(alarm.Properties.AlarmName, id).toMatch(new RegExp(`^${PREFIX}-`));
+    for (const [id, alarm] of ofType(pkg.template, 'AWS::CloudWatch::Alarm'))
+      expect(alarm.Properties.AlarmName, id).toMatch(new RegExp(`^${PREFIX}-`));
     // The rest of the policy: the account's IAM policies decide (the key policy AWS gives a key by default).
     expect(statements.filter((s) => s !== cloudwatch[0])).toEqual([
-      { Sid: 'AccountIamPolicies', Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } }, Action: 'kms:*', Resource: '*' },
+      {
+        Sid: 'AccountIamPolicies',
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+        Action: 'kms:*',
+        Resource: '*',
+      },
     ]);
   });
 
   it('subscribes the e-mail address to the topic', () => {
     const subscriptions = ofType(pkg.template, 'AWS::SNS::Subscription');
-    expect(subscriptions.map(([, s]) => s.Properties)).toEqual([{ TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: SECURED.alarmEmail }]);
+    expect(subscriptions.map(([, s]) => s.Properties)).toEqual([
+      { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: SECURED.alarmEmail },
+    ]);
     expect(subscriptions[0]?.[1].Condition).toBeUndefined();
   });
 });
@@ -106,11 +142,25 @@ describe('alarmTopicKmsKey=create, alarmEmail set', () => {
 function packageOnce(params: Record<string, string>): Promise<{ code: number | null; output: string }> {
   const bin = realpathSync(join(ROOT, 'node_modules', '.bin', 'osls'));
   const out = join(ROOT, 'test', '.artifacts', `refused-${process.pid}`);
-  const args = ['package', '--stage', TEST_STAGE, '--package', out, ...Object.entries(params).map(([k, v]) => `--param=${k}=${v}`)];
+  const args = [
+    'package',
+    '--stage',
+    TEST_STAGE,
+    '--package',
+    out,
+    ...Object.entries(params).map(([k, v]) => `--param=${k}=${v}`),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', CI: '1', HTTPS_PROXY: 'http://127.0.0.1:9' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        CI: '1',
+        HTTPS_PROXY: 'http://127.0.0.1:9',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -131,11 +181,15 @@ describe('alarmTopicKmsKey with a key of your own', () => {
     expect(ofType(pkg.template, 'AWS::KMS::Key')).toEqual([]);
   }, 240_000);
 
-  it.each(['alias/aws/sns', 'arn:aws:kms:us-east-1:123456789012:alias/aws/sns'])('refuses %s at package time, saying why', async (value) => {
-    const { code, output } = await packageOnce({ alarmTopicKmsKey: value });
-    expect(code).not.toBe(0);
-    expect(output).toContain('alarmTopicKmsKey must be empty, \'create\' or the ARN of a customer-managed KMS key');
-  }, 120_000);
+  it.each(['alias/aws/sns', 'arn:aws:kms:us-east-1:123456789012:alias/aws/sns'])(
+    'refuses %s at package time, saying why',
+    async (value) => {
+      const { code, output } = await packageOnce({ alarmTopicKmsKey: value });
+      expect(code).not.toBe(0);
+      expect(output).toContain("alarmTopicKmsKey must be empty, 'create' or the ARN of a customer-managed KMS key");
+    },
+    120_000,
+  );
 
   it('refuses a prometheusEndpoint that is not a boolean', async () => {
     const { code, output } = await packageOnce({ prometheusEndpoint: 'maybe' });

@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { Json } from './support/template.js';
 
-
 const require = createRequire(import.meta.url);
 const PackageConditions = require('../deploy/package-conditions.cjs') as {
   new (serverless: Json): { hooks: Record<string, () => void> };
@@ -17,7 +16,10 @@ const PackageConditions = require('../deploy/package-conditions.cjs') as {
 class FrameworkError extends Error {}
 
 function serverless(custom: Json, template: Json = { Resources: {}, Outputs: {} }, functions: Json = {}): Json {
-  return { classes: { Error: FrameworkError }, service: { custom, functions, provider: { compiledCloudFormationTemplate: template } } };
+  return {
+    classes: { Error: FrameworkError },
+    service: { custom, functions, provider: { compiledCloudFormationTemplate: template } },
+  };
 }
 
 describe('conditions', () => {
@@ -42,8 +44,14 @@ describe('conditions', () => {
 describe('functions', () => {
   it('removes a function whose condition is false, and keeps one whose condition is true without a CloudFormation condition', () => {
     // Prepare
-    const functions = { metrics: { handler: 'm', condition: 'Endpoint' }, collect: { handler: 'c', condition: 'Always' }, other: { handler: 'o', condition: 'CfnOwn' } };
-    const plugin = new PackageConditions(serverless({ packageConditions: { Endpoint: false, Always: true } }, undefined, functions));
+    const functions = {
+      metrics: { handler: 'm', condition: 'Endpoint' },
+      collect: { handler: 'c', condition: 'Always' },
+      other: { handler: 'o', condition: 'CfnOwn' },
+    };
+    const plugin = new PackageConditions(
+      serverless({ packageConditions: { Endpoint: false, Always: true } }, undefined, functions),
+    );
 
     // Act
     plugin.hooks.initialize?.();
@@ -58,12 +66,28 @@ describe('template', () => {
     return {
       Conditions: { CfnOwn: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] } },
       Resources: {
-        Topic: { Type: 'AWS::SNS::Topic', Properties: { KmsMasterKeyId: { 'Fn::If': ['Key', { 'Fn::GetAtt': ['TopicKey', 'Arn'] }, { Ref: 'AWS::NoValue' }] } } },
+        Topic: {
+          Type: 'AWS::SNS::Topic',
+          Properties: {
+            KmsMasterKeyId: { 'Fn::If': ['Key', { 'Fn::GetAtt': ['TopicKey', 'Arn'] }, { Ref: 'AWS::NoValue' }] },
+          },
+        },
         TopicKey: { Type: 'AWS::KMS::Key', Condition: 'Key', Properties: {} },
-        Subscription: { Type: 'AWS::SNS::Subscription', Condition: 'Email', Properties: { TopicArn: { Ref: 'Topic' } } },
-        Regional: { Type: 'AWS::SNS::Topic', Condition: 'CfnOwn', Properties: { Tags: [{ 'Fn::If': ['Email', 'a', { Ref: 'AWS::NoValue' }] }, 'b'] } },
+        Subscription: {
+          Type: 'AWS::SNS::Subscription',
+          Condition: 'Email',
+          Properties: { TopicArn: { Ref: 'Topic' } },
+        },
+        Regional: {
+          Type: 'AWS::SNS::Topic',
+          Condition: 'CfnOwn',
+          Properties: { Tags: [{ 'Fn::If': ['Email', 'a', { Ref: 'AWS::NoValue' }] }, 'b'] },
+        },
       },
-      Outputs: { KeyArn: { Condition: 'Key', Value: { 'Fn::GetAtt': ['TopicKey', 'Arn'] } }, TopicArn: { Value: { Ref: 'Topic' } } },
+      Outputs: {
+        KeyArn: { Condition: 'Key', Value: { 'Fn::GetAtt': ['TopicKey', 'Arn'] } },
+        TopicArn: { Value: { Ref: 'Topic' } },
+      },
     };
   }
 
@@ -106,7 +130,11 @@ describe('template', () => {
   it('fails packaging when something still refers to a removed resource (Ref, GetAtt, Fn::Sub, DependsOn)', () => {
     // Prepare
     const t = template();
-    t.Resources.Alarm = { Type: 'AWS::CloudWatch::Alarm', DependsOn: 'TopicKey', Properties: { Description: { 'Fn::Sub': ['${TopicKey.Arn} ${Local}', { Local: { Ref: 'Topic' } }] } } };
+    t.Resources.Alarm = {
+      Type: 'AWS::CloudWatch::Alarm',
+      DependsOn: 'TopicKey',
+      Properties: { Description: { 'Fn::Sub': ['${TopicKey.Arn} ${Local}', { Local: { Ref: 'Topic' } }] } },
+    };
     const plugin = new PackageConditions(serverless({ packageConditions: { Key: false, Email: true } }, t));
 
     // Act
@@ -123,18 +151,26 @@ describe('template', () => {
   });
 
   it('finds the references of Ref, GetAtt and Fn::Sub (not its own variables, nor pseudo parameters)', () => {
-    expect([...PackageConditions.references({ a: { Ref: 'A' }, b: [{ 'Fn::GetAtt': ['B', 'Arn'] }, { 'Fn::GetAtt': 'C.Arn' }], c: { 'Fn::Sub': ['${D.Arn}${AWS::Region}${Local}', { Local: { Ref: 'E' } }] } })].sort()).toEqual([
-      'A',
-      'B',
-      'C',
-      'D',
-      'E',
-    ]);
+    expect(
+      [
+        ...PackageConditions.references({
+          a: { Ref: 'A' },
+          b: [{ 'Fn::GetAtt': ['B', 'Arn'] }, { 'Fn::GetAtt': 'C.Arn' }],
+          c: { 'Fn::Sub': ['${D.Arn}${AWS::Region}${Local}', { Local: { Ref: 'E' } }] },
+        }),
+      ].sort(),
+    ).toEqual(['A', 'B', 'C', 'D', 'E']);
   });
 
   it('stops packaging with the message of a failed check', () => {
     // Prepare
-    const plugin = new PackageConditions(serverless({ packageChecks: [{ message: 'alarmTopicKmsKey: no aliases', valid: { matches: ['alias/aws/sns', '^(|create)$'] } }] }));
+    const plugin = new PackageConditions(
+      serverless({
+        packageChecks: [
+          { message: 'alarmTopicKmsKey: no aliases', valid: { matches: ['alias/aws/sns', '^(|create)$'] } },
+        ],
+      }),
+    );
 
     // Act
     const run = () => plugin.hooks.initialize?.();

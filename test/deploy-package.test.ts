@@ -27,7 +27,16 @@ import type { FinishedEvent } from '../lib/events/state.js';
 import { job } from './support/jobs.js';
 import { cloudWatchClientFor, listMetrics, startMoto, type RunningMoto } from './support/moto.js';
 import { ensurePackaged, PACKAGING_SECRETS, TEST_STAGE, type Packaged } from './support/package.js';
-import { alarmRefs, asArray, dashboardBody as bodyOf, dashboardRefs, evaluateSub as subOf, metricRows, parseSearch, type MetricRef } from './support/template.js';
+import {
+  alarmRefs,
+  asArray,
+  dashboardBody as bodyOf,
+  dashboardRefs,
+  evaluateSub as subOf,
+  metricRows,
+  parseSearch,
+  type MetricRef,
+} from './support/template.js';
 
 const SERVICE = 'unstructured-jobs-exporter';
 const PREFIX = `${SERVICE}-${TEST_STAGE}`;
@@ -56,7 +65,9 @@ let resources: Record<string, Json>;
 beforeAll(async () => {
   pkg = await ensurePackaged();
   resources = pkg.template.Resources as Record<string, Json>;
-  console.info(`[deploy-package] ${pkg.reused ? 'reused the package' : `packaged in ${pkg.packageMs} ms`} (${pkg.dir})`);
+  console.info(
+    `[deploy-package] ${pkg.reused ? 'reused the package' : `packaged in ${pkg.packageMs} ms`} (${pkg.dir})`,
+  );
 }, 240_000);
 
 function ofType(type: string): [string, Json][] {
@@ -81,13 +92,30 @@ describe('functions', () => {
     const metrics = fn('MetricsLambdaFunction');
     const collect = fn('CollectLambdaFunction');
     // The defaults of docs/performance.md's sizing (512 MB up to a few hundred thousand jobs).
-    expect(metrics).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 30, Handler: 'functions/metrics.handler', FunctionName: `${PREFIX}-metrics` });
-    expect(collect).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 60, Handler: 'functions/collect.handler', FunctionName: `${PREFIX}-collect` });
+    expect(metrics).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 30,
+      Handler: 'functions/metrics.handler',
+      FunctionName: `${PREFIX}-metrics`,
+    });
+    expect(collect).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 60,
+      Handler: 'functions/collect.handler',
+      FunctionName: `${PREFIX}-collect`,
+    });
     expect(collect.ReservedConcurrentExecutions).toBe(1);
     // A flood of requests on the public URL is throttled past 2 instances instead of scaling out.
     expect(metrics.ReservedConcurrentExecutions).toBe(2);
     const [, invokeConfig] = ofType('AWS::Lambda::EventInvokeConfig')[0] ?? [];
-    expect(invokeConfig?.Properties).toMatchObject({ FunctionName: { Ref: 'CollectLambdaFunction' }, MaximumRetryAttempts: 0 });
+    expect(invokeConfig?.Properties).toMatchObject({
+      FunctionName: { Ref: 'CollectLambdaFunction' },
+      MaximumRetryAttempts: 0,
+    });
   });
 
   it('packages each function individually (a zip of its own in the template)', () => {
@@ -99,13 +127,30 @@ describe('functions', () => {
   it('gives the functions SSM parameter names (never secrets), and a configuration the exporter accepts', () => {
     const metricsEnv = fn('MetricsLambdaFunction').Environment.Variables as Record<string, string>;
     const collectEnv = fn('CollectLambdaFunction').Environment.Variables as Record<string, string>;
-    expect(metricsEnv).toMatchObject({ UNSTRUCTURED_API_KEY_PARAM: API_KEY_PARAM, METRICS_TOKEN_PARAM, MAX_WORKFLOWS: '20', RUNTIME_WINDOW: '24h' });
-    expect(collectEnv).toMatchObject({ UNSTRUCTURED_API_KEY_PARAM: API_KEY_PARAM, CLOUDWATCH_NAMESPACE: NAMESPACE, MAX_WORKFLOWS: '20', RUNTIME_WINDOW: '24h' });
+    expect(metricsEnv).toMatchObject({
+      UNSTRUCTURED_API_KEY_PARAM: API_KEY_PARAM,
+      METRICS_TOKEN_PARAM,
+      MAX_WORKFLOWS: '20',
+      RUNTIME_WINDOW: '24h',
+    });
+    expect(collectEnv).toMatchObject({
+      UNSTRUCTURED_API_KEY_PARAM: API_KEY_PARAM,
+      CLOUDWATCH_NAMESPACE: NAMESPACE,
+      MAX_WORKFLOWS: '20',
+      RUNTIME_WINDOW: '24h',
+    });
     expect(collectEnv).not.toHaveProperty('METRICS_TOKEN_PARAM');
     // The per-workflow metrics the events make redundant: auto (= off, the events being on).
-    expect(collectEnv).toMatchObject({ CLOUDWATCH_WORKFLOW_QUANTILES: 'auto', CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: 'auto' });
-    expect(loadCloudWatchSettings(collectEnv, { eventsOn: true })).toEqual({ workflowRuntimeQuantiles: false, workflowTerminalJobs: false });
-    for (const name of ['CLOUDWATCH_WORKFLOW_QUANTILES', 'CLOUDWATCH_WORKFLOW_TERMINAL_JOBS']) expect(metricsEnv).not.toHaveProperty(name);
+    expect(collectEnv).toMatchObject({
+      CLOUDWATCH_WORKFLOW_QUANTILES: 'auto',
+      CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: 'auto',
+    });
+    expect(loadCloudWatchSettings(collectEnv, { eventsOn: true })).toEqual({
+      workflowRuntimeQuantiles: false,
+      workflowTerminalJobs: false,
+    });
+    for (const name of ['CLOUDWATCH_WORKFLOW_QUANTILES', 'CLOUDWATCH_WORKFLOW_TERMINAL_JOBS'])
+      expect(metricsEnv).not.toHaveProperty(name);
     expect(metricsEnv).not.toHaveProperty('CLOUDWATCH_NAMESPACE');
     for (const env of [metricsEnv, collectEnv]) {
       expect(env).not.toHaveProperty('UNSTRUCTURED_API_KEY');
@@ -113,7 +158,12 @@ describe('functions', () => {
       expect(() => loadConfig(env)).not.toThrow();
     }
     // Finished-job events: the state bucket by Ref (CloudFormation names it), the rest from the params.
-    expect(collectEnv).toMatchObject({ STATE_BUCKET: { Ref: 'EventsStateBucket' }, STATE_KEY, EVENTS_RETENTION: '7d', EVENTS_BACKFILL: '1h' });
+    expect(collectEnv).toMatchObject({
+      STATE_BUCKET: { Ref: 'EventsStateBucket' },
+      STATE_KEY,
+      EVENTS_RETENTION: '7d',
+      EVENTS_BACKFILL: '1h',
+    });
     expect(STATE_KEY).toBe(DEFAULT_STATE_KEY);
     expect(loadEventsConfig({ ...collectEnv, STATE_BUCKET: 'uje-state-bucket-physical-id' })).toEqual({
       stateBucket: 'uje-state-bucket-physical-id',
@@ -121,13 +171,18 @@ describe('functions', () => {
       retentionSeconds: 7 * 86_400,
       backfillSeconds: 3_600,
     });
-    for (const name of ['STATE_BUCKET', 'STATE_KEY', 'EVENTS_RETENTION', 'EVENTS_BACKFILL']) expect(metricsEnv).not.toHaveProperty(name);
+    for (const name of ['STATE_BUCKET', 'STATE_KEY', 'EVENTS_RETENTION', 'EVENTS_BACKFILL'])
+      expect(metricsEnv).not.toHaveProperty(name);
     // The pull gives up before Lambda kills the function, with time left to answer / publish.
-    expect(parseDurationSetting('PULL_DEADLINE', metricsEnv.PULL_DEADLINE ?? '25s')).toBeLessThan(fn('MetricsLambdaFunction').Timeout);
-    expect(parseDurationSetting('PULL_DEADLINE', collectEnv.PULL_DEADLINE ?? '25s')).toBeLessThan(fn('CollectLambdaFunction').Timeout);
+    expect(parseDurationSetting('PULL_DEADLINE', metricsEnv.PULL_DEADLINE ?? '25s')).toBeLessThan(
+      fn('MetricsLambdaFunction').Timeout,
+    );
+    expect(parseDurationSetting('PULL_DEADLINE', collectEnv.PULL_DEADLINE ?? '25s')).toBeLessThan(
+      fn('CollectLambdaFunction').Timeout,
+    );
   });
 
-  it('gives the dry run the deployed collect function\'s defaults (DEPLOYED_COLLECT_DEFAULTS)', () => {
+  it("gives the dry run the deployed collect function's defaults (DEPLOYED_COLLECT_DEFAULTS)", () => {
     const collectEnv = fn('CollectLambdaFunction').Environment.Variables as Record<string, string>;
     expect(collectEnv).toMatchObject(DEPLOYED_COLLECT_DEFAULTS.env);
     expect(ofType('AWS::Events::Rule')[0]?.[1].Properties.ScheduleExpression).toBe(DEPLOYED_COLLECT_DEFAULTS.schedule);
@@ -144,7 +199,9 @@ describe('functions', () => {
   });
 
   it('has no secret from the packaging environment in the template or the zips', () => {
-    const zipText = Object.values(pkg.zips).map((zip) => execFileSync('unzip', ['-p', zip], { maxBuffer: 64 * 1024 * 1024 }).toString('latin1'));
+    const zipText = Object.values(pkg.zips).map((zip) =>
+      execFileSync('unzip', ['-p', zip], { maxBuffer: 64 * 1024 * 1024 }).toString('latin1'),
+    );
     for (const secret of Object.values(PACKAGING_SECRETS)) {
       expect(pkg.templateText).not.toContain(secret);
       for (const text of zipText) expect(text).not.toContain(secret);
@@ -158,10 +215,16 @@ describe('triggers', () => {
     expect(rules).toHaveLength(1);
     const [ruleId, rule] = rules[0] as [string, Json];
     expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' });
-    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['CollectLambdaFunction', 'Arn'] } })]);
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': ['CollectLambdaFunction', 'Arn'] } }),
+    ]);
     const permissions = ofType('AWS::Lambda::Permission').map(([, p]) => p.Properties);
     expect(permissions).toContainEqual(
-      expect.objectContaining({ Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] } }),
+      expect.objectContaining({
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+      }),
     );
   });
 
@@ -169,14 +232,21 @@ describe('triggers', () => {
     const urls = ofType('AWS::Lambda::Url');
     expect(urls).toHaveLength(1);
     const [urlId, url] = urls[0] as [string, Json];
-    expect(url.Properties).toMatchObject({ AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': ['MetricsLambdaFunction', 'Arn'] } });
+    expect(url.Properties).toMatchObject({
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': ['MetricsLambdaFunction', 'Arn'] },
+    });
     expect(url.Properties.Cors).toBeUndefined();
     const metricsPermissions = ofType('AWS::Lambda::Permission')
       .map(([, p]) => p.Properties)
       .filter((p) => JSON.stringify(p.FunctionName).includes('MetricsLambdaFunction'));
     expect(metricsPermissions).toHaveLength(2);
-    expect(metricsPermissions).toContainEqual(expect.objectContaining({ Action: 'lambda:InvokeFunctionUrl', Principal: '*', FunctionUrlAuthType: 'NONE' }));
-    expect(metricsPermissions).toContainEqual(expect.objectContaining({ Action: 'lambda:InvokeFunction', Principal: '*', InvokedViaFunctionUrl: true }));
+    expect(metricsPermissions).toContainEqual(
+      expect.objectContaining({ Action: 'lambda:InvokeFunctionUrl', Principal: '*', FunctionUrlAuthType: 'NONE' }),
+    );
+    expect(metricsPermissions).toContainEqual(
+      expect.objectContaining({ Action: 'lambda:InvokeFunction', Principal: '*', InvokedViaFunctionUrl: true }),
+    );
     expect(Object.values(pkg.template.Outputs as Record<string, Json>)).toContainEqual(
       expect.objectContaining({ Value: { 'Fn::GetAtt': [urlId, 'FunctionUrl'] } }),
     );
@@ -216,7 +286,11 @@ describe('IAM: least privilege, one role per function', () => {
     expect(resources.MetricsLambdaFunction.DependsOn).toEqual(['MetricsLogGroup']);
     expect(resources.CollectLambdaFunction.DependsOn).toEqual(['CollectLogGroup']);
     expect(resources.IamRoleLambdaExecution).toBeUndefined();
-    expect(ofType('AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['CollectRole', 'MetricsRole']);
+    expect(
+      ofType('AWS::IAM::Role')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['CollectRole', 'MetricsRole']);
     expect(ofType('AWS::IAM::Policy')).toEqual([]);
     expect(ofType('AWS::IAM::ManagedPolicy')).toEqual([]);
     for (const id of ['MetricsRole', 'CollectRole']) {
@@ -240,17 +314,26 @@ describe('IAM: least privilege, one role per function', () => {
   });
 
   it('lets each function write its own log group only', () => {
-    for (const [roleId, logGroup] of [['MetricsRole', 'MetricsLogGroup'], ['CollectRole', 'CollectLogGroup']] as const) {
+    for (const [roleId, logGroup] of [
+      ['MetricsRole', 'MetricsLogGroup'],
+      ['CollectRole', 'CollectLogGroup'],
+    ] as const) {
       const statements = statementsOf(roleId).filter((s) => asArray(s.Action).some((a) => a.startsWith('logs:')));
       expect(statements).toHaveLength(1);
-      expect(statements[0]).toMatchObject({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::GetAtt': [logGroup, 'Arn'] }] });
+      expect(statements[0]).toMatchObject({
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: [{ 'Fn::GetAtt': [logGroup, 'Arn'] }],
+      });
     }
   });
 
   it('scopes cloudwatch:PutMetricData to the namespace, and only for collect', () => {
     const collect = allowed(statementsOf('CollectRole'), 'cloudwatch:PutMetricData');
     expect(collect).toHaveLength(1);
-    expect(collect[0]).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': NAMESPACE } } });
+    expect(collect[0]).toMatchObject({
+      Resource: '*',
+      Condition: { StringEquals: { 'cloudwatch:namespace': NAMESPACE } },
+    });
     const metricsActions = statementsOf('MetricsRole').flatMap((s) => asArray(s.Action));
     expect(metricsActions.filter((a) => a.startsWith('cloudwatch:'))).toEqual([]);
     const collectActions = statementsOf('CollectRole').flatMap((s) => asArray(s.Action));
@@ -261,10 +344,16 @@ describe('IAM: least privilege, one role per function', () => {
     const arn = (name: string) => `arn:aws:ssm:us-east-1:123456789012:parameter${name}`;
     const read = (roleId: string) => allowed(statementsOf(roleId), 'ssm:GetParameter');
     // metrics pulls the job list (API key) and checks the bearer token; collect only pulls.
-    expect(read('MetricsRole').flatMap((s) => subs(s.Resource)).sort()).toEqual([arn(API_KEY_PARAM), arn(METRICS_TOKEN_PARAM)].sort());
+    expect(
+      read('MetricsRole')
+        .flatMap((s) => subs(s.Resource))
+        .sort(),
+    ).toEqual([arn(API_KEY_PARAM), arn(METRICS_TOKEN_PARAM)].sort());
     expect(read('CollectRole').flatMap((s) => subs(s.Resource))).toEqual([arn(API_KEY_PARAM)]);
     for (const roleId of ['MetricsRole', 'CollectRole']) {
-      const ssmActions = statementsOf(roleId).flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('ssm:'));
+      const ssmActions = statementsOf(roleId)
+        .flatMap((s) => asArray(s.Action))
+        .filter((a) => a.startsWith('ssm:'));
       expect(ssmActions).toEqual(['ssm:GetParameter']);
     }
   });
@@ -313,25 +402,41 @@ describe('logs', () => {
 describe('finished-job events state bucket', () => {
   it('is one private, encrypted, versioned bucket, retained with the stack deleted or replaced', () => {
     // Besides the framework's own deployment bucket (where the zips are uploaded).
-    expect(ofType('AWS::S3::Bucket').map(([id]) => id).sort()).toEqual(['EventsStateBucket', 'ServerlessDeploymentBucket']);
+    expect(
+      ofType('AWS::S3::Bucket')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['EventsStateBucket', 'ServerlessDeploymentBucket']);
     const bucket = resources.EventsStateBucket;
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.UpdateReplacePolicy).toBe('Retain');
     const p = bucket.Properties;
     // CloudFormation names it (no fixed BucketName: no collision across stages or accounts).
     expect(p.BucketName).toBeUndefined();
-    expect(p.BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
-    expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(p.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect(p.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
     expect(p.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
     expect(p.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     // Old versions of the state (kept to restore a corrupted one) expire.
     expect(p.LifecycleConfiguration.Rules).toEqual([
-      expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 2, NewerNoncurrentVersions: 20 } }),
+      expect.objectContaining({
+        Status: 'Enabled',
+        NoncurrentVersionExpiration: { NoncurrentDays: 2, NewerNoncurrentVersions: 20 },
+      }),
     ]);
   });
 
   it('refuses every request not made over TLS (bucket policy)', () => {
-    const policies = ofType('AWS::S3::BucketPolicy').filter(([, p]) => JSON.stringify(p.Properties.Bucket) === JSON.stringify({ Ref: 'EventsStateBucket' }));
+    const policies = ofType('AWS::S3::BucketPolicy').filter(
+      ([, p]) => JSON.stringify(p.Properties.Bucket) === JSON.stringify({ Ref: 'EventsStateBucket' }),
+    );
     expect(policies.map(([id]) => id)).toEqual(['EventsStateBucketPolicy']);
     const [, policy] = policies[0] as [string, Json];
     expect(policy.Properties.Bucket).toEqual({ Ref: 'EventsStateBucket' });
@@ -484,19 +589,31 @@ describe('dashboard', () => {
   it('shows every alarm', () => {
     const alarmWidgets = (dashboardBody().widgets as Json[]).filter((w) => w.type === 'alarm');
     expect(alarmWidgets).toHaveLength(1);
-    expect(alarmWidgets[0].properties.alarms).toEqual(ALARMS.map((a) => `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${a}`));
+    expect(alarmWidgets[0].properties.alarms).toEqual(
+      ALARMS.map((a) => `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${a}`),
+    );
   });
 
   it('charts Jobs by status, ages, runtime quantiles, the collector and per-workflow SEARCH panels', () => {
     const ours = dashboardRefs(dashboardBody()).filter((r) => r.namespace === NAMESPACE);
-    const keys = new Set(ours.map((r) => `${r.metricName}{${Object.entries(r.dimensionValues).map(([k, v]) => `${k}=${v}`).join(',')}|${r.dimensionNames.join(',')}}`));
-    for (const status of ['SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'STOPPED', 'FAILED']) expect(keys).toContain(`Jobs{Status=${status}|Status}`);
+    const keys = new Set(
+      ours.map(
+        (r) =>
+          `${r.metricName}{${Object.entries(r.dimensionValues)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',')}|${r.dimensionNames.join(',')}}`,
+      ),
+    );
+    for (const status of ['SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'STOPPED', 'FAILED'])
+      expect(keys).toContain(`Jobs{Status=${status}|Status}`);
     for (const status of ['SCHEDULED', 'IN_PROGRESS']) expect(keys).toContain(`OldestJobAge{Status=${status}|Status}`);
     for (const q of ['P50', 'P95', 'P99']) expect(keys).toContain(`RecentJobRuntime${q}{Status=COMPLETED|Status}`);
-    for (const name of ['CollectorUp', 'JobsFetched', 'RecordsSkipped', 'CollectionDuration']) expect(keys).toContain(`${name}{|}`);
+    for (const name of ['CollectorUp', 'JobsFetched', 'RecordsSkipped', 'CollectionDuration'])
+      expect(keys).toContain(`${name}{|}`);
     // Finished-job events (docs/events.md).
     expect(keys).toContain('JobsFinished{Status=FAILED|Status,Workflow}');
-    for (const status of ['COMPLETED', 'FAILED', 'STOPPED']) expect(keys).toContain(`JobsFinished{Status=${status}|Status}`);
+    for (const status of ['COMPLETED', 'FAILED', 'STOPPED'])
+      expect(keys).toContain(`JobsFinished{Status=${status}|Status}`);
     expect(keys).toContain('JobRuntime{Status=COMPLETED|Status}');
     expect(keys).toContain('JobRuntime{Status=COMPLETED|Status,Workflow}');
   });
@@ -511,8 +628,13 @@ describe('dashboard', () => {
     expect(runtime?.properties.annotations.horizontal).toEqual([{ label: 'alarm: runtime-p95', value: 3600 }]);
   });
 
-  it('draws each alarm\'s line once, on a widget charting the metric it watches with its statistic and period', () => {
-    const alarms = new Map(ofType('AWS::CloudWatch::Alarm').map(([, a]) => [String(a.Properties.AlarmName).slice(`${PREFIX}-`.length), a.Properties as Json]));
+  it("draws each alarm's line once, on a widget charting the metric it watches with its statistic and period", () => {
+    const alarms = new Map(
+      ofType('AWS::CloudWatch::Alarm').map(([, a]) => [
+        String(a.Properties.AlarmName).slice(`${PREFIX}-`.length),
+        a.Properties as Json,
+      ]),
+    );
     const drawn: string[] = [];
     const problems: string[] = [];
     for (const widget of (dashboardBody().widgets as Json[]).filter((w) => w.type === 'metric')) {
@@ -524,8 +646,14 @@ describe('dashboard', () => {
           continue;
         }
         drawn.push(name as string);
-        if (line.value !== alarm.Threshold) problems.push(`${name}: line at ${line.value}, alarm threshold ${alarm.Threshold}`);
-        const dims = Object.fromEntries(asArray(alarm.Dimensions as Json[]).map((d) => [d.Name, typeof d.Value === 'string' ? d.Value : evaluateSub(`\${${d.Value.Ref}}`)]));
+        if (line.value !== alarm.Threshold)
+          problems.push(`${name}: line at ${line.value}, alarm threshold ${alarm.Threshold}`);
+        const dims = Object.fromEntries(
+          asArray(alarm.Dimensions as Json[]).map((d) => [
+            d.Name,
+            typeof d.Value === 'string' ? d.Value : evaluateSub(`\${${d.Value.Ref}}`),
+          ]),
+        );
         const same = metricRows(widget).filter(
           (r) =>
             r.namespace === alarm.Namespace &&
@@ -534,7 +662,10 @@ describe('dashboard', () => {
             r.stat === (alarm.Statistic ?? alarm.ExtendedStatistic) &&
             r.period === alarm.Period,
         );
-        if (same.length === 0) problems.push(`${name}: ${widget.properties.title} has no ${alarm.MetricName} ${JSON.stringify(dims)} ${alarm.Statistic ?? alarm.ExtendedStatistic} per ${alarm.Period} s`);
+        if (same.length === 0)
+          problems.push(
+            `${name}: ${widget.properties.title} has no ${alarm.MetricName} ${JSON.stringify(dims)} ${alarm.Statistic ?? alarm.ExtendedStatistic} per ${alarm.Period} s`,
+          );
       }
     }
     expect(problems).toEqual([]);
@@ -565,34 +696,80 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
       quantiles: config.quantiles,
     });
     const at = (secondsAgo: number) => nowMs - secondsAgo * 1000;
-    for (const [workflowId, workflowName] of [['wf-1', 'Invoices'], ['wf-2', 'Contracts']] as const) {
-      aggregator.add(job({ workflowId, workflowName, status: 'COMPLETED', createdAtMs: at(3_600), runtimeSeconds: 120 }));
-      aggregator.add(job({ workflowId, workflowName, status: 'COMPLETED', createdAtMs: at(3_000), runtimeSeconds: 300 }));
+    for (const [workflowId, workflowName] of [
+      ['wf-1', 'Invoices'],
+      ['wf-2', 'Contracts'],
+    ] as const) {
+      aggregator.add(
+        job({ workflowId, workflowName, status: 'COMPLETED', createdAtMs: at(3_600), runtimeSeconds: 120 }),
+      );
+      aggregator.add(
+        job({ workflowId, workflowName, status: 'COMPLETED', createdAtMs: at(3_000), runtimeSeconds: 300 }),
+      );
       aggregator.add(job({ workflowId, workflowName, status: 'FAILED', createdAtMs: at(2_000), runtimeSeconds: 30 }));
       aggregator.add(job({ workflowId, workflowName, status: 'STOPPED', createdAtMs: at(1_500), runtimeSeconds: 10 }));
-      aggregator.add(job({ workflowId, workflowName, status: 'SCHEDULED', createdAtMs: at(900), runtimeSeconds: undefined }));
-      aggregator.add(job({ workflowId, workflowName, status: 'IN_PROGRESS', createdAtMs: at(600), runtimeSeconds: undefined }));
+      aggregator.add(
+        job({ workflowId, workflowName, status: 'SCHEDULED', createdAtMs: at(900), runtimeSeconds: undefined }),
+      );
+      aggregator.add(
+        job({ workflowId, workflowName, status: 'IN_PROGRESS', createdAtMs: at(600), runtimeSeconds: undefined }),
+      );
     }
-    const collection: Collection = { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.4, finishedAtMs: nowMs };
+    const collection: Collection = {
+      ok: true,
+      snapshot: aggregator.snapshot(),
+      durationSeconds: 0.4,
+      finishedAtMs: nowMs,
+    };
     // The deployed function publishes the events (STATE_BUCKET), so its per-workflow settings are those with events on.
     const settings = loadCloudWatchSettings(env, { eventsOn: true });
-    const estimate = estimateCost(collection, undefined, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles, events: true, scheduleSeconds: 300, ...settings });
+    const estimate = estimateCost(collection, undefined, {
+      namespace: config.cloudwatchNamespace,
+      quantiles: config.quantiles,
+      events: true,
+      scheduleSeconds: 300,
+      ...settings,
+    });
     dryRunMetrics = estimate.metrics.map((key) => {
       const [, name, dims] = /^([^{]+)\{(.*)\}$/.exec(key) as RegExpExecArray;
-      return { MetricName: name, Dimensions: (dims as string).split(',').filter(Boolean).map((pair) => ({ Name: pair.slice(0, pair.indexOf('=')), Value: pair.slice(pair.indexOf('=') + 1) })) };
+      return {
+        MetricName: name,
+        Dimensions: (dims as string)
+          .split(',')
+          .filter(Boolean)
+          .map((pair) => ({ Name: pair.slice(0, pair.indexOf('=')), Value: pair.slice(pair.indexOf('=') + 1) })),
+      };
     });
     const client = cloudWatchClientFor(moto.endpoint);
     try {
-      const report = await publishCollection(collection, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles, ...settings, client });
+      const report = await publishCollection(collection, {
+        namespace: config.cloudwatchNamespace,
+        quantiles: config.quantiles,
+        ...settings,
+        client,
+      });
       expect(report.failed).toEqual([]);
       expect(report.invalid).toEqual([]);
       // Finished-job events (JobsFinished, JobRuntime), rendered as the collector renders them: one job of each
       // terminal status per workflow, finished a few minutes ago.
       const finished: FinishedEvent[] = [];
       let n = 0;
-      for (const [workflowId, workflowName] of [['wf-1', 'Invoices'], ['wf-2', 'Contracts']] as const) {
-        for (const [status, runtimeSeconds] of [['COMPLETED', 120], ['FAILED', 30], ['STOPPED', 10]] as const) {
-          finished.push({ id: `job-${++n}`, status, workflow: workflowDimensionValue(workflowId, workflowName), runtimeSeconds, finishedAtMs: at(300 + n * 60) });
+      for (const [workflowId, workflowName] of [
+        ['wf-1', 'Invoices'],
+        ['wf-2', 'Contracts'],
+      ] as const) {
+        for (const [status, runtimeSeconds] of [
+          ['COMPLETED', 120],
+          ['FAILED', 30],
+          ['STOPPED', 10],
+        ] as const) {
+          finished.push({
+            id: `job-${++n}`,
+            status,
+            workflow: workflowDimensionValue(workflowId, workflowName),
+            runtimeSeconds,
+            finishedAtMs: at(300 + n * 60),
+          });
         }
       }
       const events = await publishDatums(
@@ -617,17 +794,23 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
     const problems: string[] = [];
     for (const ref of refs) {
       if (ref.namespace !== NAMESPACE) {
-        problems.push(`${ref.where}: ${ref.metricName} reads namespace ${ref.namespace}, the collector publishes to ${NAMESPACE}`);
+        problems.push(
+          `${ref.where}: ${ref.metricName} reads namespace ${ref.namespace}, the collector publishes to ${NAMESPACE}`,
+        );
         continue;
       }
       const matches = published.filter(
         (m) =>
           m.MetricName === ref.metricName &&
           JSON.stringify((m.Dimensions ?? []).map((d) => d.Name).sort()) === JSON.stringify(ref.dimensionNames) &&
-          Object.entries(ref.dimensionValues).every(([name, value]) => (m.Dimensions ?? []).some((d) => d.Name === name && d.Value === value)),
+          Object.entries(ref.dimensionValues).every(([name, value]) =>
+            (m.Dimensions ?? []).some((d) => d.Name === name && d.Value === value),
+          ),
       );
       if (matches.length === 0) {
-        problems.push(`${ref.where}: ${ref.metricName}{${ref.dimensionNames.join(',')}} ${JSON.stringify(ref.dimensionValues)} is never published`);
+        problems.push(
+          `${ref.where}: ${ref.metricName}{${ref.dimensionNames.join(',')}} ${JSON.stringify(ref.dimensionValues)} is never published`,
+        );
       }
     }
     expect(problems).toEqual([]);
@@ -649,23 +832,48 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
     check(refs, dryRunMetrics);
   });
 
-  it('the functions\' own metrics: AWS/Lambda, FunctionName of a function of this stack', () => {
-    const refs = [...alarmRefs(pkg.template), ...dashboardRefs(dashboardBody())].filter((r) => r.namespace === 'AWS/Lambda');
+  it("the functions' own metrics: AWS/Lambda, FunctionName of a function of this stack", () => {
+    const refs = [...alarmRefs(pkg.template), ...dashboardRefs(dashboardBody())].filter(
+      (r) => r.namespace === 'AWS/Lambda',
+    );
     expect(new Set(refs.map((r) => r.metricName))).toEqual(new Set(['Errors', 'Throttles', 'Invocations']));
     for (const ref of refs) {
       expect(ref.dimensionNames, ref.where).toEqual(['FunctionName']);
-      expect([JSON.stringify({ Ref: 'CollectLambdaFunction' }), JSON.stringify({ Ref: 'MetricsLambdaFunction' }), 'CollectLambdaFunction-physical-id', 'MetricsLambdaFunction-physical-id']).toContain(ref.dimensionValues.FunctionName);
+      expect([
+        JSON.stringify({ Ref: 'CollectLambdaFunction' }),
+        JSON.stringify({ Ref: 'MetricsLambdaFunction' }),
+        'CollectLambdaFunction-physical-id',
+        'MetricsLambdaFunction-physical-id',
+      ]).toContain(ref.dimensionValues.FunctionName);
     }
   });
 
   it('would catch a reference to something never published (no P75 metric; no Workflow-only schema)', () => {
     const bogus: MetricRef[] = [
-      { where: 'p75', namespace: NAMESPACE, metricName: 'RecentJobRuntimeP75', dimensionNames: ['Status'], dimensionValues: { Status: 'COMPLETED' } },
+      {
+        where: 'p75',
+        namespace: NAMESPACE,
+        metricName: 'RecentJobRuntimeP75',
+        dimensionNames: ['Status'],
+        dimensionValues: { Status: 'COMPLETED' },
+      },
       parseSearch('schema', `SEARCH('{"${NAMESPACE}",Workflow} MetricName="Jobs"', 'Maximum', 300)`),
-      { where: 'value', namespace: NAMESPACE, metricName: 'Jobs', dimensionNames: ['Status'], dimensionValues: { Status: 'Failed' } },
+      {
+        where: 'value',
+        namespace: NAMESPACE,
+        metricName: 'Jobs',
+        dimensionNames: ['Status'],
+        dimensionValues: { Status: 'Failed' },
+      },
       // Off by default with the events on (lib/outputs/cloudwatch/settings.ts).
-      parseSearch('per-workflow quantile', `SEARCH('{"${NAMESPACE}",Status,Workflow} MetricName="RecentJobRuntimeP95" Status="COMPLETED"', 'Maximum', 300)`),
-      parseSearch('per-workflow terminal count', `SEARCH('{"${NAMESPACE}",Status,Workflow} MetricName="Jobs" Status="FAILED"', 'Maximum', 300)`),
+      parseSearch(
+        'per-workflow quantile',
+        `SEARCH('{"${NAMESPACE}",Status,Workflow} MetricName="RecentJobRuntimeP95" Status="COMPLETED"', 'Maximum', 300)`,
+      ),
+      parseSearch(
+        'per-workflow terminal count',
+        `SEARCH('{"${NAMESPACE}",Status,Workflow} MetricName="Jobs" Status="FAILED"', 'Maximum', 300)`,
+      ),
     ];
     for (const ref of bogus) {
       expect(() => check([ref]), ref.where).toThrow();

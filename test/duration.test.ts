@@ -167,7 +167,9 @@ const COMPONENTS: readonly Component[] = [
 const validDuration = fc
   .record({
     values: fc.tuple(...COMPONENTS.map(() => fc.option(fc.nat({ max: 100_000 }), { nil: undefined }))),
-    fraction: fc.option(fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 6 }), { nil: undefined }),
+    fraction: fc.option(fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 6 }), {
+      nil: undefined,
+    }),
     separator: fc.constantFrom('.', ','),
   })
   .filter(({ values }) => values.some((v) => v !== undefined))

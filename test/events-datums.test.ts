@@ -7,7 +7,12 @@ import { planRequests } from '../lib/outputs/cloudwatch/publisher.js';
 import { validateDatum } from '../lib/outputs/cloudwatch/datums.js';
 import { Aggregator } from '../lib/aggregate/aggregator.js';
 import { ConfigError } from '../lib/config.js';
-import { DEFAULT_BACKFILL_SECONDS, DEFAULT_RETENTION_SECONDS, DEFAULT_STATE_KEY, loadEventsConfig } from '../lib/events/config.js';
+import {
+  DEFAULT_BACKFILL_SECONDS,
+  DEFAULT_RETENTION_SECONDS,
+  DEFAULT_STATE_KEY,
+  loadEventsConfig,
+} from '../lib/events/config.js';
 import { eventTimestampMs, MAX_EVENTS_PER_UNIT, packUnits, renderEventUnits } from '../lib/events/datums.js';
 import { FinishedJobs, workflowFolding } from '../lib/events/finished.js';
 import type { FinishedEvent } from '../lib/events/state.js';
@@ -16,7 +21,14 @@ import { job, NOW_MS } from './support/jobs.js';
 const MINUTE = 60_000;
 
 function event(i: number, overrides: Partial<FinishedEvent> = {}): FinishedEvent {
-  return { id: `job-${i}`, status: 'COMPLETED', workflow: 'Ingest (wf-a)', runtimeSeconds: i, finishedAtMs: NOW_MS - 10 * MINUTE, ...overrides };
+  return {
+    id: `job-${i}`,
+    status: 'COMPLETED',
+    workflow: 'Ingest (wf-a)',
+    runtimeSeconds: i,
+    finishedAtMs: NOW_MS - 10 * MINUTE,
+    ...overrides,
+  };
 }
 
 const runtimesOf = (values: readonly number[] | undefined, counts: readonly number[] | undefined): number[] =>
@@ -83,7 +95,9 @@ describe('renderEventUnits', () => {
 
   it('splits a big minute into units of at most 400 events, each fitting one request; packs units whole', () => {
     // Prepare: 2,000 jobs in one minute, each of its own workflow and runtime (the worst case)
-    const events = Array.from({ length: 2_000 }, (_, i) => event(i, { workflow: `Workflow ${'x'.repeat(180)} (${i})`, runtimeSeconds: i + 0.5 }));
+    const events = Array.from({ length: 2_000 }, (_, i) =>
+      event(i, { workflow: `Workflow ${'x'.repeat(180)} (${i})`, runtimeSeconds: i + 0.5 }),
+    );
 
     // Act
     const units = renderEventUnits(events, { nowMs: NOW_MS, zeros: false });
@@ -92,10 +106,17 @@ describe('renderEventUnits', () => {
     // Assess
     expect(units.map((u) => u.events.length)).toEqual([MAX_EVENTS_PER_UNIT, 400, 400, 400, 400]);
     for (const batch of batches) {
-      expect(planRequests(batch.flatMap((u) => u.datums), 'Unstructured/Jobs')).toHaveLength(1);
+      expect(
+        planRequests(
+          batch.flatMap((u) => u.datums),
+          'Unstructured/Jobs',
+        ),
+      ).toHaveLength(1);
     }
     expect(batches.flat()).toEqual(units);
-    const counted = units.flatMap((u) => u.datums).filter((d) => d.MetricName === 'JobsFinished' && d.Dimensions?.length === 1);
+    const counted = units
+      .flatMap((u) => u.datums)
+      .filter((d) => d.MetricName === 'JobsFinished' && d.Dimensions?.length === 1);
     expect(counted.reduce((n, d) => n + (d.Value ?? 0), 0)).toBe(2_000);
   });
 });
@@ -127,9 +148,19 @@ describe('FinishedJobs and workflowFolding', () => {
 
     // Assess
     expect([...finished.jobs()]).toEqual([
-      { id: 'ok', workflowId: 'wf-a', status: 'FAILED', runtimeSeconds: 1.25, finishedAtMs: NOW_MS - 3_600_000 + 1_250 },
+      {
+        id: 'ok',
+        workflowId: 'wf-a',
+        status: 'FAILED',
+        runtimeSeconds: 1.25,
+        finishedAtMs: NOW_MS - 3_600_000 + 1_250,
+      },
     ]);
-    expect({ duplicates: finished.duplicates, withoutRuntime: finished.withoutRuntime, beyondHorizon: finished.beyondHorizon }).toEqual({
+    expect({
+      duplicates: finished.duplicates,
+      withoutRuntime: finished.withoutRuntime,
+      beyondHorizon: finished.beyondHorizon,
+    }).toEqual({
       duplicates: 1,
       withoutRuntime: 1,
       beyondHorizon: 1,
@@ -138,15 +169,31 @@ describe('FinishedJobs and workflowFolding', () => {
 
   it('folds exactly the workflows the snapshot folded into Other', () => {
     // Prepare: MAX_WORKFLOWS 2; busy (3 jobs) and mid (2) are kept, quiet (1) folds
-    const aggregator = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 86_400, maxWorkflows: 2, histogramBuckets: [1], quantiles: [0.5] });
-    const spec: Array<[string, string, number]> = [['busy', 'Busy one', 3], ['mid', 'Mid', 2], ['quiet', 'Quiet', 1]];
-    for (const [id, name, count] of spec) for (let i = 0; i < count; i++) aggregator.add(job({ workflowId: id, workflowName: name }));
+    const aggregator = new Aggregator({
+      nowMs: NOW_MS,
+      runtimeWindowSeconds: 86_400,
+      maxWorkflows: 2,
+      histogramBuckets: [1],
+      quantiles: [0.5],
+    });
+    const spec: Array<[string, string, number]> = [
+      ['busy', 'Busy one', 3],
+      ['mid', 'Mid', 2],
+      ['quiet', 'Quiet', 1],
+    ];
+    for (const [id, name, count] of spec)
+      for (let i = 0; i < count; i++) aggregator.add(job({ workflowId: id, workflowName: name }));
 
     // Act
     const fold = workflowFolding(aggregator.snapshot());
 
     // Assess
-    expect(['busy', 'mid', 'quiet', 'never-seen'].map(fold)).toEqual(['Busy one (busy)', 'Mid (mid)', 'Other', 'Other']);
+    expect(['busy', 'mid', 'quiet', 'never-seen'].map(fold)).toEqual([
+      'Busy one (busy)',
+      'Mid (mid)',
+      'Other',
+      'Other',
+    ]);
   });
 });
 
@@ -156,16 +203,35 @@ describe('loadEventsConfig', () => {
     const config = loadEventsConfig({});
 
     // Assess
-    expect(config).toEqual({ stateBucket: undefined, stateKey: DEFAULT_STATE_KEY, retentionSeconds: DEFAULT_RETENTION_SECONDS, backfillSeconds: DEFAULT_BACKFILL_SECONDS });
-    expect(config).toMatchObject({ stateKey: 'state/finished-jobs.json', retentionSeconds: 604_800, backfillSeconds: 3_600 });
+    expect(config).toEqual({
+      stateBucket: undefined,
+      stateKey: DEFAULT_STATE_KEY,
+      retentionSeconds: DEFAULT_RETENTION_SECONDS,
+      backfillSeconds: DEFAULT_BACKFILL_SECONDS,
+    });
+    expect(config).toMatchObject({
+      stateKey: 'state/finished-jobs.json',
+      retentionSeconds: 604_800,
+      backfillSeconds: 3_600,
+    });
   });
 
   it('reads every variable', () => {
     // Act
-    const config = loadEventsConfig({ STATE_BUCKET: 'my-exporter-state', STATE_KEY: 'prod/state.json', EVENTS_RETENTION: '3d', EVENTS_BACKFILL: '0' });
+    const config = loadEventsConfig({
+      STATE_BUCKET: 'my-exporter-state',
+      STATE_KEY: 'prod/state.json',
+      EVENTS_RETENTION: '3d',
+      EVENTS_BACKFILL: '0',
+    });
 
     // Assess
-    expect(config).toEqual({ stateBucket: 'my-exporter-state', stateKey: 'prod/state.json', retentionSeconds: 259_200, backfillSeconds: 0 });
+    expect(config).toEqual({
+      stateBucket: 'my-exporter-state',
+      stateKey: 'prod/state.json',
+      retentionSeconds: 259_200,
+      backfillSeconds: 0,
+    });
   });
 
   it.each([

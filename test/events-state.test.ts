@@ -41,7 +41,10 @@ const V1_NOW_MS = Date.UTC(2026, 11, 6, 12, 0, 0);
 // Arbitraries: states built through the public API from any numbers, valid or not
 
 const validTime = fc.oneof(fc.integer({ min: 0, max: MAX_STATE_TIME_MS }), fc.constantFrom(0, MAX_STATE_TIME_MS));
-const validRuntime = fc.oneof(fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, 150.456, 1e308));
+const validRuntime = fc.oneof(
+  fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom(0, 150.456, 1e308),
+);
 /** Any number a bug could hand over: integers of every size, fractions, NaN, infinities, -0 (rarely: most states must be valid). */
 const badNumber = fc.oneof(
   fc.constantFrom(-0, -1, 0.5, MAX_STATE_TIME_MS + 1, 2 ** 53, 86401796554800000, 3.47e22, NaN, Infinity, -Infinity),
@@ -50,14 +53,26 @@ const badNumber = fc.oneof(
 const anyTime = fc.oneof({ weight: 30, arbitrary: validTime }, { weight: 1, arbitrary: badNumber });
 const anyRuntime = fc.oneof({ weight: 30, arbitrary: validRuntime }, { weight: 1, arbitrary: badNumber });
 const anyNumber = fc.oneof(validTime, validRuntime, badNumber);
-const goodId = fc.oneof(fc.uuid(), fc.uuid().map((u) => u.toUpperCase()), fc.string({ minLength: 1, maxLength: 40 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }), fc.constantFrom('a\ud800', 'a\udfff'));
+const goodId = fc.oneof(
+  fc.uuid(),
+  fc.uuid().map((u) => u.toUpperCase()),
+  fc.string({ minLength: 1, maxLength: 40 }),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }),
+  fc.constantFrom('a\ud800', 'a\udfff'),
+);
 const anyId = fc.oneof({ weight: 50, arbitrary: goodId }, { weight: 1, arbitrary: fc.constant('') });
 
 const eventArb = (time: fc.Arbitrary<number>, runtime: fc.Arbitrary<number>, id: fc.Arbitrary<string>) =>
   fc.record({
     id,
-    status: fc.oneof({ weight: 50, arbitrary: fc.constantFrom(...TERMINAL_STATUSES) }, { weight: 1, arbitrary: fc.constantFrom('RUNNING' as never) }),
-    workflow: fc.oneof({ weight: 50, arbitrary: fc.string({ minLength: 1, maxLength: 20 }) }, { weight: 1, arbitrary: fc.constant('') }),
+    status: fc.oneof(
+      { weight: 50, arbitrary: fc.constantFrom(...TERMINAL_STATUSES) },
+      { weight: 1, arbitrary: fc.constantFrom('RUNNING' as never) },
+    ),
+    workflow: fc.oneof(
+      { weight: 50, arbitrary: fc.string({ minLength: 1, maxLength: 20 }) },
+      { weight: 1, arbitrary: fc.constant('') },
+    ),
     runtimeSeconds: runtime,
     finishedAtMs: time,
   }) as fc.Arbitrary<FinishedEvent>;
@@ -69,7 +84,11 @@ interface Built {
 }
 
 /** A state from arbitrary parts: seen ids at any finish time, pending events and a lease with any numbers. */
-const stateArb = (time: fc.Arbitrary<number>, runtime: fc.Arbitrary<number>, id: fc.Arbitrary<string>): fc.Arbitrary<Built> =>
+const stateArb = (
+  time: fc.Arbitrary<number>,
+  runtime: fc.Arbitrary<number>,
+  id: fc.Arbitrary<string>,
+): fc.Arbitrary<Built> =>
   fc
     .record({
       createdAtMs: time,
@@ -98,7 +117,11 @@ function plain(state: EventsState) {
     createdAtMs: state.createdAtMs + 0,
     updatedAtMs: state.updatedAtMs + 0,
     seen: state.seen.buckets().map((b) => ({ hour: b.hour, keys: b.keys.toString('hex') })),
-    pending: state.pending.map((e) => ({ ...e, runtimeSeconds: e.runtimeSeconds + 0, finishedAtMs: e.finishedAtMs + 0 })),
+    pending: state.pending.map((e) => ({
+      ...e,
+      runtimeSeconds: e.runtimeSeconds + 0,
+      finishedAtMs: e.finishedAtMs + 0,
+    })),
     lease: state.lease === undefined ? undefined : { ...state.lease, expiresAtMs: state.lease.expiresAtMs + 0 },
   };
 }
@@ -139,8 +162,10 @@ describe('the state encoder and decoder cannot disagree', () => {
   it('a state made of values the state can hold is always written', () => {
     fc.assert(
       fc.property(
-        stateArb(validTime, validRuntime, goodId).filter(
-          (b) => b.state.pending.every((e) => e.workflow !== '' && (TERMINAL_STATUSES as readonly string[]).includes(e.status)),
+        stateArb(validTime, validRuntime, goodId).filter((b) =>
+          b.state.pending.every(
+            (e) => e.workflow !== '' && (TERMINAL_STATUSES as readonly string[]).includes(e.status),
+          ),
         ),
         ({ state, refused }) => {
           expect(refused).toBe(false);
@@ -154,14 +179,23 @@ describe('the state encoder and decoder cannot disagree', () => {
   it('whatever decodes encodes, and decodes again to the same state (numbers of a stored state changed to anything)', () => {
     const base = JSON.parse(golden('state-v1.json')) as Record<string, unknown>;
     const v2 = JSON.parse(encodeState(decodeState(golden('state-v1.json'), 'golden'))) as Record<string, unknown>;
-    const number = fc.oneof(anyNumber.filter((n) => Number.isFinite(n)), fc.constantFrom(null, '1', true));
+    const number = fc.oneof(
+      anyNumber.filter((n) => Number.isFinite(n)),
+      fc.constantFrom(null, '1', true),
+    );
     fc.assert(
       fc.property(fc.constantFrom(base, v2), number, number, number, number, (doc, a, b, c, d) => {
         const text = JSON.stringify({
           ...doc,
           createdAtMs: a,
-          seen: [...(doc.seen as object[]), { hour: b, ...(doc.version === 1 ? { ids: ['x'] } : { keys: Buffer.alloc(16, 1).toString('base64') }) }],
-          pending: [...(doc.pending as object[]), { id: 'p', status: 'FAILED', workflow: 'Other', runtimeSeconds: c, finishedAtMs: d }],
+          seen: [
+            ...(doc.seen as object[]),
+            { hour: b, ...(doc.version === 1 ? { ids: ['x'] } : { keys: Buffer.alloc(16, 1).toString('base64') }) },
+          ],
+          pending: [
+            ...(doc.pending as object[]),
+            { id: 'p', status: 'FAILED', workflow: 'Other', runtimeSeconds: c, finishedAtMs: d },
+          ],
         });
         let decoded: DecodedState;
         try {
@@ -180,7 +214,15 @@ describe('the state encoder and decoder cannot disagree', () => {
     // Prepare
     const pendingState: EventsState = {
       ...emptyState(V1_NOW_MS),
-      pending: [{ id: 'p', status: 'COMPLETED', workflow: 'Other', runtimeSeconds: 86_400_000_000_000, finishedAtMs: 86401796554800000 }],
+      pending: [
+        {
+          id: 'p',
+          status: 'COMPLETED',
+          workflow: 'Other',
+          runtimeSeconds: 86_400_000_000_000,
+          finishedAtMs: 86401796554800000,
+        },
+      ],
     };
     const seen = new SeenIds();
 
@@ -202,8 +244,15 @@ describe('FinishedJobs admits only events the state can hold', () => {
       fc.property(
         fc.array(
           fc.record({
-            createdAtMs: fc.oneof(fc.integer({ min: nowMs - 20 * 86_400_000, max: nowMs + 600_000 }), fc.constantFrom(-62_135_596_800_000, 253_402_300_799_999)),
-            runtimeSeconds: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), anyNumber, fc.constantFrom(34_560_000, 3.47e19, 8.64e13)),
+            createdAtMs: fc.oneof(
+              fc.integer({ min: nowMs - 20 * 86_400_000, max: nowMs + 600_000 }),
+              fc.constantFrom(-62_135_596_800_000, 253_402_300_799_999),
+            ),
+            runtimeSeconds: fc.oneof(
+              fc.double({ min: 0, max: 1e6, noNaN: true }),
+              anyNumber,
+              fc.constantFrom(34_560_000, 3.47e19, 8.64e13),
+            ),
             status: fc.constantFrom(...TERMINAL_STATUSES, 'IN_PROGRESS'),
           }),
           { maxLength: 20 },
@@ -211,10 +260,24 @@ describe('FinishedJobs admits only events the state can hold', () => {
         (jobs) => {
           const finished = new FinishedJobs({ nowMs, retentionSeconds: 7 * 86_400 });
           jobs.forEach((j, i) =>
-            finished.add({ id: `j${i}`, workflowId: 'wf', workflowName: 'wf', jobType: 'ephemeral', runtimeInvalid: false, runtimeLongerThanAge: false, ...j }),
+            finished.add({
+              id: `j${i}`,
+              workflowId: 'wf',
+              workflowName: 'wf',
+              jobType: 'ephemeral',
+              runtimeInvalid: false,
+              runtimeLongerThanAge: false,
+              ...j,
+            }),
           );
           for (const job of finished.jobs()) {
-            const event = { id: job.id, status: job.status, workflow: 'Other', runtimeSeconds: job.runtimeSeconds, finishedAtMs: job.finishedAtMs };
+            const event = {
+              id: job.id,
+              status: job.status,
+              workflow: 'Other',
+              runtimeSeconds: job.runtimeSeconds,
+              finishedAtMs: job.finishedAtMs,
+            };
             expect(eventProblem(event)).toBeUndefined();
             expect(job.finishedAtMs).toBeLessThanOrEqual(nowMs + 5 * MINUTE);
           }
@@ -238,17 +301,38 @@ interface RunResult {
 }
 
 /** One run of the events step over `records` (API records) at `nowMs`, as the collector feeds it. */
-async function runOnce(store: MemoryStateStore, nowMs: number, records: readonly Record<string, unknown>[], fail = false): Promise<RunResult> {
+async function runOnce(
+  store: MemoryStateStore,
+  nowMs: number,
+  records: readonly Record<string, unknown>[],
+  fail = false,
+): Promise<RunResult> {
   const finished = new FinishedJobs({ nowMs, retentionSeconds: 7 * 86_400 });
-  const aggregator = new Aggregator({ nowMs, runtimeWindowSeconds: 86_400, maxWorkflows: 5, histogramBuckets: [1, 10], quantiles: [0.5] });
+  const aggregator = new Aggregator({
+    nowMs,
+    runtimeWindowSeconds: 86_400,
+    maxWorkflows: 5,
+    histogramBuckets: [1, 10],
+    quantiles: [0.5],
+  });
   for (const raw of records) {
     const job = toJob(raw, nowMs) as Job;
     aggregator.add(job);
     finished.add(job);
   }
-  const collection: Collection = { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.1, finishedAtMs: nowMs };
+  const collection: Collection = {
+    ok: true,
+    snapshot: aggregator.snapshot(),
+    durationSeconds: 0.1,
+    finishedAtMs: nowMs,
+  };
   const rec = recorder(fakeCloudWatch());
-  const report = await publishFinishedJobs(finished, collection, { store, namespace: 'State', backfillSeconds: 3_600, client: rec.client({ fail: () => fail }) });
+  const report = await publishFinishedJobs(finished, collection, {
+    store,
+    namespace: 'State',
+    backfillSeconds: 3_600,
+    client: rec.client({ fail: () => fail }),
+  });
   return { report, requests: rec.accepted };
 }
 
@@ -299,8 +383,16 @@ describe('version 1 states', () => {
   });
 
   it.each([
-    ['state-v1-poisoned-seen.json', 'a published P1100000000000Y runtime (seen hour not a safe integer)', { seen: 1, pending: 0 }],
-    ['state-v1-poisoned-pending.json', "a pending timedelta.max runtime after a PutMetricData failure (finishedAtMs not a safe integer)", { seen: 0, pending: 1 }],
+    [
+      'state-v1-poisoned-seen.json',
+      'a published P1100000000000Y runtime (seen hour not a safe integer)',
+      { seen: 1, pending: 0 },
+    ],
+    [
+      'state-v1-poisoned-pending.json',
+      'a pending timedelta.max runtime after a PutMetricData failure (finishedAtMs not a safe integer)',
+      { seen: 0, pending: 1 },
+    ],
   ])('%s, %s: dropped on reading, the next runs work and publish the FAILED job', async (file, _what, kept) => {
     // Prepare: the state as version 1 left it; since then, a job failed
     const store = await storeWith(golden(file));

@@ -93,7 +93,11 @@ describe.each(Object.keys(stores))('%s store: the optimistic-concurrency contrac
     // Assess
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
-    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof StateConflictError)).toBe(true);
+    expect(
+      results
+        .filter((r) => r.status === 'rejected')
+        .every((r) => (r as PromiseRejectedResult).reason instanceof StateConflictError),
+    ).toBe(true);
     expect((await store.read())?.version).toBe((won[0] as PromiseFulfilledResult<string>).value);
   });
 });
@@ -230,10 +234,21 @@ describe('state format', () => {
     // Prepare
     const state: EventsState = {
       ...emptyState(1_700_000_000_000),
-      pending: [{ id: 'legacy-1', status: 'FAILED', workflow: 'Other', runtimeSeconds: 1.5, finishedAtMs: 1_700_000_000_000 }],
+      pending: [
+        { id: 'legacy-1', status: 'FAILED', workflow: 'Other', runtimeSeconds: 1.5, finishedAtMs: 1_700_000_000_000 },
+      ],
       lease: { owner: 'run-1', expiresAtMs: 1_700_000_180_000 },
     };
-    const ids = [uuid(1), uuid(2), uuid(3).toUpperCase(), 'legacy-job-7', 'ünïcödé id', uuid(0xffffffffffff), 'a\ud800', 'a\udfff'];
+    const ids = [
+      uuid(1),
+      uuid(2),
+      uuid(3).toUpperCase(),
+      'legacy-job-7',
+      'ünïcödé id',
+      uuid(0xffffffffffff),
+      'a\ud800',
+      'a\udfff',
+    ];
     ids.forEach((id, i) => state.seen.add(id, 1_700_000_000_000 + i * HOUR));
 
     // Act
@@ -263,7 +278,10 @@ describe('state format', () => {
 
         // Assess
         const hex = ids.map((id) => id.replaceAll('-', ''));
-        expect(bucket).toEqual({ hour: Math.floor(1_700_000_000_000 / HOUR), keys: Buffer.from(hex.join(''), 'hex').toString('base64') });
+        expect(bucket).toEqual({
+          hour: Math.floor(1_700_000_000_000 / HOUR),
+          keys: Buffer.from(hex.join(''), 'hex').toString('base64'),
+        });
         expect(decodeState(encodeState(state), 'x').seen.buckets()).toEqual(state.seen.buckets());
       }),
     );
@@ -302,11 +320,66 @@ describe('state format', () => {
     ['not JSON', '{"format":', 'not JSON'],
     ['another document', '{"hello":"world"}', '"format" is undefined'],
     ['a newer version', JSON.stringify({ format: STATE_FORMAT, version: 3 }), 'written by a newer exporter'],
-    ['a truncated id list', JSON.stringify({ format: STATE_FORMAT, version: 2, createdAtMs: 0, updatedAtMs: 0, seen: [{ hour: 1, keys: 'AAAA' }], pending: [] }), 'not a whole number of 16-byte ids'],
-    ['a truncated version 1 id list', JSON.stringify({ format: STATE_FORMAT, version: 1, createdAtMs: 0, updatedAtMs: 0, seen: [{ hour: 1, uuids: 'AAAA' }], pending: [] }), 'not a whole number of 16-byte ids'],
-    ['an hour past the last one a state holds', JSON.stringify({ format: STATE_FORMAT, version: 2, createdAtMs: 0, updatedAtMs: 0, seen: [{ hour: 2 ** 31, keys: '' }], pending: [] }), 'seen[0].hour is not an epoch hour'],
-    ['a finish time that is not a safe integer', JSON.stringify({ format: STATE_FORMAT, version: 2, createdAtMs: 0, updatedAtMs: 0, seen: [], pending: [{ id: 'x', status: 'FAILED', workflow: 'Other', runtimeSeconds: 1, finishedAtMs: 86401796554800000 }] }), 'pending[0].finishedAtMs'],
-    ['a bad pending event', JSON.stringify({ format: STATE_FORMAT, version: 1, createdAtMs: 0, updatedAtMs: 0, seen: [], pending: [{ id: 'x', status: 'RUNNING' }] }), 'pending[0].status'],
+    [
+      'a truncated id list',
+      JSON.stringify({
+        format: STATE_FORMAT,
+        version: 2,
+        createdAtMs: 0,
+        updatedAtMs: 0,
+        seen: [{ hour: 1, keys: 'AAAA' }],
+        pending: [],
+      }),
+      'not a whole number of 16-byte ids',
+    ],
+    [
+      'a truncated version 1 id list',
+      JSON.stringify({
+        format: STATE_FORMAT,
+        version: 1,
+        createdAtMs: 0,
+        updatedAtMs: 0,
+        seen: [{ hour: 1, uuids: 'AAAA' }],
+        pending: [],
+      }),
+      'not a whole number of 16-byte ids',
+    ],
+    [
+      'an hour past the last one a state holds',
+      JSON.stringify({
+        format: STATE_FORMAT,
+        version: 2,
+        createdAtMs: 0,
+        updatedAtMs: 0,
+        seen: [{ hour: 2 ** 31, keys: '' }],
+        pending: [],
+      }),
+      'seen[0].hour is not an epoch hour',
+    ],
+    [
+      'a finish time that is not a safe integer',
+      JSON.stringify({
+        format: STATE_FORMAT,
+        version: 2,
+        createdAtMs: 0,
+        updatedAtMs: 0,
+        seen: [],
+        pending: [{ id: 'x', status: 'FAILED', workflow: 'Other', runtimeSeconds: 1, finishedAtMs: 86401796554800000 }],
+      }),
+      'pending[0].finishedAtMs',
+    ],
+    [
+      'a bad pending event',
+      JSON.stringify({
+        format: STATE_FORMAT,
+        version: 1,
+        createdAtMs: 0,
+        updatedAtMs: 0,
+        seen: [],
+        pending: [{ id: 'x', status: 'RUNNING' }],
+      }),
+      'pending[0].status',
+    ],
   ])('refuses %s with an error naming the state and the problem', (_what, text, detail) => {
     // Act
     const read = () => decodeState(text, 's3://bucket/state/finished-jobs.json');
@@ -319,43 +392,66 @@ describe('state format', () => {
 });
 
 describe('a corrupted state', () => {
-  function collectionWith(nowMs: number, jobs: ReturnType<typeof job>[]): { finished: FinishedJobs; collection: Collection } {
+  function collectionWith(
+    nowMs: number,
+    jobs: ReturnType<typeof job>[],
+  ): { finished: FinishedJobs; collection: Collection } {
     const finished = new FinishedJobs({ nowMs, retentionSeconds: 7 * 86_400 });
-    const aggregator = new Aggregator({ nowMs, runtimeWindowSeconds: 86_400, maxWorkflows: 5, histogramBuckets: [1, 10], quantiles: [0.5] });
+    const aggregator = new Aggregator({
+      nowMs,
+      runtimeWindowSeconds: 86_400,
+      maxWorkflows: 5,
+      histogramBuckets: [1, 10],
+      quantiles: [0.5],
+    });
     for (const j of jobs) {
       aggregator.add(j);
       finished.add(j);
     }
-    return { finished, collection: { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.1, finishedAtMs: nowMs } };
+    return {
+      finished,
+      collection: { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.1, finishedAtMs: nowMs },
+    };
   }
 
-  it.each(['s3', 'file'])('%s: publishes nothing, leaves the state untouched, and says how to recover', async (kind) => {
-    // Prepare
-    const nowMs = realNowMinute();
-    const garbage = '{"format":"unstructured-jobs-exporter/finished-jobs","version":1,"seen":[{"hour":';
-    let store: StateStore;
-    let readBack: () => Promise<string>;
-    if (kind === 's3') {
-      const key = 'state/corrupt.json';
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: garbage }));
-      store = new S3StateStore({ bucket: BUCKET, key, client: s3 });
-      readBack = async () => (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
-    } else {
-      const path = join(dir, 'corrupt.json');
-      writeFileSync(path, garbage);
-      store = new FileStateStore(path);
-      readBack = async () => readFileSync(path, 'utf8');
-    }
-    const rec = recorder(cw);
-    const { finished, collection } = collectionWith(nowMs, [job({ id: uuid(1), createdAtMs: nowMs - 10 * MINUTE, runtimeSeconds: 60 })]);
+  it.each(['s3', 'file'])(
+    '%s: publishes nothing, leaves the state untouched, and says how to recover',
+    async (kind) => {
+      // Prepare
+      const nowMs = realNowMinute();
+      const garbage = '{"format":"unstructured-jobs-exporter/finished-jobs","version":1,"seen":[{"hour":';
+      let store: StateStore;
+      let readBack: () => Promise<string>;
+      if (kind === 's3') {
+        const key = 'state/corrupt.json';
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: garbage }));
+        store = new S3StateStore({ bucket: BUCKET, key, client: s3 });
+        readBack = async () =>
+          (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+      } else {
+        const path = join(dir, 'corrupt.json');
+        writeFileSync(path, garbage);
+        store = new FileStateStore(path);
+        readBack = async () => readFileSync(path, 'utf8');
+      }
+      const rec = recorder(cw);
+      const { finished, collection } = collectionWith(nowMs, [
+        job({ id: uuid(1), createdAtMs: nowMs - 10 * MINUTE, runtimeSeconds: 60 }),
+      ]);
 
-    // Act
-    const run = publishFinishedJobs(finished, collection, { store, namespace: 'Events/Corrupt', backfillSeconds: 3_600, client: rec.client() });
+      // Act
+      const run = publishFinishedJobs(finished, collection, {
+        store,
+        namespace: 'Events/Corrupt',
+        backfillSeconds: 3_600,
+        client: rec.client(),
+      });
 
-    // Assess
-    await expect(run).rejects.toThrow(StateCorruptError);
-    await expect(run).rejects.toThrow(/not JSON.*restore the previous version.*or delete it/);
-    expect(rec.attempted).toEqual([]);
-    expect(await readBack()).toBe(garbage);
-  });
+      // Assess
+      await expect(run).rejects.toThrow(StateCorruptError);
+      await expect(run).rejects.toThrow(/not JSON.*restore the previous version.*or delete it/);
+      expect(rec.attempted).toEqual([]);
+      expect(await readBack()).toBe(garbage);
+    },
+  );
 });

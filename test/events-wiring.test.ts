@@ -13,7 +13,14 @@ import { decodeState } from '../lib/events/state.js';
 import { runCli } from './support/cli.js';
 import { startFakeApi, type FakeApi } from './support/fake-api.js';
 import { apiView, createBucket, MINUTE, s3ClientFor, uuid, type SimJob } from './support/finished-jobs.js';
-import { cloudWatchClientFor, FAKE_CREDENTIALS, listMetrics, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
+import {
+  cloudWatchClientFor,
+  FAKE_CREDENTIALS,
+  listMetrics,
+  MOTO_REGION,
+  startMoto,
+  type RunningMoto,
+} from './support/moto.js';
 
 const BUCKET = 'events-wiring-state';
 const WORKFLOW = { id: uuid(0xa, 'aa'), name: 'Ingest invoices' };
@@ -38,8 +45,20 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-function finishedJob(n: number, finishedAtMs: number, status: SimJob['status'] = 'COMPLETED', runtimeSeconds = 42): SimJob {
-  return { id: uuid(n), workflow: WORKFLOW, status, createdAtMs: finishedAtMs - runtimeSeconds * 1000, runtimeSeconds, finishedAtMs };
+function finishedJob(
+  n: number,
+  finishedAtMs: number,
+  status: SimJob['status'] = 'COMPLETED',
+  runtimeSeconds = 42,
+): SimJob {
+  return {
+    id: uuid(n),
+    workflow: WORKFLOW,
+    status,
+    createdAtMs: finishedAtMs - runtimeSeconds * 1000,
+    runtimeSeconds,
+    finishedAtMs,
+  };
 }
 
 function awsEnv(): Record<string, string> {
@@ -87,13 +106,24 @@ describe('functions/collect handler with STATE_BUCKET', () => {
       return true;
     });
     try {
-      return { result: await fn(), logs: lines.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) };
+      return {
+        result: await fn(),
+        logs: lines
+          .join('')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      };
     } finally {
       spy.mockRestore();
     }
   }
 
-  function lambdaEnv(namespace: string, stateBucket: string | undefined, key?: string): Record<string, string | undefined> {
+  function lambdaEnv(
+    namespace: string,
+    stateBucket: string | undefined,
+    key?: string,
+  ): Record<string, string | undefined> {
     return {
       ...awsEnv(),
       UNSTRUCTURED_API_URL: api.url,
@@ -111,8 +141,12 @@ describe('functions/collect handler with STATE_BUCKET', () => {
 
   /** Metric names published with a Workflow dimension, and the Status values of Jobs{Workflow,Status}. */
   async function perWorkflow(namespace: string): Promise<{ names: Set<string>; jobStatuses: Set<string> }> {
-    const metrics = (await listMetrics(cw, namespace)).filter((m) => (m.Dimensions ?? []).some((d) => d.Name === 'Workflow'));
-    const jobStatuses = metrics.filter((m) => m.MetricName === 'Jobs').flatMap((m) => (m.Dimensions ?? []).filter((d) => d.Name === 'Status').map((d) => d.Value ?? ''));
+    const metrics = (await listMetrics(cw, namespace)).filter((m) =>
+      (m.Dimensions ?? []).some((d) => d.Name === 'Workflow'),
+    );
+    const jobStatuses = metrics
+      .filter((m) => m.MetricName === 'Jobs')
+      .flatMap((m) => (m.Dimensions ?? []).filter((d) => d.Name === 'Status').map((d) => d.Value ?? ''));
     return { names: new Set(metrics.map((m) => m.MetricName ?? '')), jobStatuses: new Set(jobStatuses) };
   }
 
@@ -128,7 +162,11 @@ describe('functions/collect handler with STATE_BUCKET', () => {
   it('publishes the snapshot, then the finished jobs once, from one pull per invocation', async () => {
     // Prepare: one job finished 2 h ago (history), two within the backfill hour
     const now = Date.now();
-    const jobs = [finishedJob(1, now - 2 * 60 * MINUTE), finishedJob(2, now - 30 * MINUTE, 'FAILED', 7), finishedJob(3, now - 5 * MINUTE)];
+    const jobs = [
+      finishedJob(1, now - 2 * 60 * MINUTE),
+      finishedJob(2, now - 30 * MINUTE, 'FAILED', 7),
+      finishedJob(3, now - 5 * MINUTE),
+    ];
     api.setJobs(apiView(jobs, now));
     const namespace = 'Wiring/Lambda';
     const key = 'state/lambda.json';
@@ -143,11 +181,19 @@ describe('functions/collect handler with STATE_BUCKET', () => {
 
     // Assess
     expect(api.requests.length - requestsBefore).toBe(2);
-    expect(first.result).toMatchObject({ collectorUp: true, failed: 0, events: { outcome: 'published', firstRun: true, recordedUnpublished: 1, published: 2, failed: 0 } });
-    expect(second.result).toMatchObject({ events: { outcome: 'published', firstRun: false, newJobs: 1, published: 1 } });
+    expect(first.result).toMatchObject({
+      collectorUp: true,
+      failed: 0,
+      events: { outcome: 'published', firstRun: true, recordedUnpublished: 1, published: 2, failed: 0 },
+    });
+    expect(second.result).toMatchObject({
+      events: { outcome: 'published', firstRun: false, newJobs: 1, published: 1 },
+    });
     expect(first.logs.find((l) => l.message === 'cloudwatch publish')).toMatchObject({ events: { published: 2 } });
     const names = new Set((await listMetrics(cw, namespace)).map((m) => m.MetricName));
-    expect([...names]).toEqual(expect.arrayContaining(['Jobs', 'CollectorUp', 'JobsFinished', 'JobRuntime', 'RecentJobRuntimeP95']));
+    expect([...names]).toEqual(
+      expect.arrayContaining(['Jobs', 'CollectorUp', 'JobsFinished', 'JobRuntime', 'RecentJobRuntimeP95']),
+    );
     // With the events on, the per-workflow metrics they make redundant are left out (lib/outputs/cloudwatch/settings.ts).
     const workflow = await perWorkflow(namespace);
     expect([...workflow.names].sort()).toEqual(['JobRuntime', 'Jobs', 'JobsFinished', 'OldestJobAge']);
@@ -186,7 +232,11 @@ describe('functions/collect handler with STATE_BUCKET', () => {
     // Prepare
     api.setJobs(apiView([finishedJob(30, Date.now() - MINUTE)], Date.now()));
     const namespace = 'Wiring/SwitchedOn';
-    const handler = await coldStart({ ...lambdaEnv(namespace, BUCKET, 'state/switched-on.json'), CLOUDWATCH_WORKFLOW_QUANTILES: 'on', CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: 'on' });
+    const handler = await coldStart({
+      ...lambdaEnv(namespace, BUCKET, 'state/switched-on.json'),
+      CLOUDWATCH_WORKFLOW_QUANTILES: 'on',
+      CLOUDWATCH_WORKFLOW_TERMINAL_JOBS: 'on',
+    });
 
     // Act
     await capturingLogs(() => handler(scheduledEvent()));
@@ -234,10 +284,18 @@ describe('collect --sink cloudwatch --state <file>', () => {
     const t0 = Math.floor(Date.now() / MINUTE) * MINUTE - 30 * MINUTE;
     const jobs = [finishedJob(30, t0 - 10 * MINUTE), finishedJob(31, t0 + 5 * MINUTE, 'FAILED', 9)];
     const state = join(dir, 'cli-state.json');
-    const env = { ...awsEnv(), UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: api.apiKey, CLOUDWATCH_NAMESPACE: 'Wiring/Cli' };
+    const env = {
+      ...awsEnv(),
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: api.apiKey,
+      CLOUDWATCH_NAMESPACE: 'Wiring/Cli',
+    };
     const run = async (nowMs: number) => {
       api.setJobs(apiView(jobs, nowMs));
-      const out = await runCli(['collect', '--sink', 'cloudwatch', '--state', state, '--now', new Date(nowMs).toISOString()], env);
+      const out = await runCli(
+        ['collect', '--sink', 'cloudwatch', '--state', state, '--now', new Date(nowMs).toISOString()],
+        env,
+      );
       return { ...out, summary: JSON.parse(out.stdout) as { events?: Record<string, unknown> } };
     };
 
@@ -252,12 +310,17 @@ describe('collect --sink cloudwatch --state <file>', () => {
     expect(second.summary.events).toMatchObject({ outcome: 'published', firstRun: false, newJobs: 1, published: 1 });
     expect(third.summary.events).toMatchObject({ outcome: 'nothing-new', published: 0 });
     expect(existsSync(state)).toBe(true);
-    expect(readdirSync(dir).filter((f) => f.startsWith('cli-state') || f.startsWith('.cli-state'))).toEqual(['cli-state.json']);
+    expect(readdirSync(dir).filter((f) => f.startsWith('cli-state') || f.startsWith('.cli-state'))).toEqual([
+      'cli-state.json',
+    ]);
   });
 
   it('refuses --state without --sink cloudwatch', async () => {
     // Act
-    const { code, stderr } = await runCli(['collect', '--state', join(dir, 'x.json')], { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: api.apiKey });
+    const { code, stderr } = await runCli(['collect', '--state', join(dir, 'x.json')], {
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: api.apiKey,
+    });
 
     // Assess
     expect(code).toBe(2);

@@ -38,7 +38,14 @@ import {
   type Recorder,
   type SimJob,
 } from './support/finished-jobs.js';
-import { cloudWatchClientFor, dimensionKey, exactStatistics, listMetrics, startMoto, type RunningMoto } from './support/moto.js';
+import {
+  cloudWatchClientFor,
+  dimensionKey,
+  exactStatistics,
+  listMetrics,
+  startMoto,
+  type RunningMoto,
+} from './support/moto.js';
 
 const BUCKET = 'events-test-state';
 const RETENTION_SECONDS = 7 * 86_400;
@@ -187,7 +194,12 @@ describe('finished-job events over a sequence of runs', () => {
     const truth = finishedBy(jobs, last, t0 - BACKFILL_SECONDS * 1000);
     expect(truth).toHaveLength(70);
     expectExactly(rec, namespace, truth);
-    expect(reports[0]).toMatchObject({ outcome: 'published', firstRun: true, recordedUnpublished: history.length, published: 10 + 0 });
+    expect(reports[0]).toMatchObject({
+      outcome: 'published',
+      firstRun: true,
+      recordedUnpublished: history.length,
+      published: 10 + 0,
+    });
     expect(reports.slice(1).every((r) => !r.firstRun && r.recordedUnpublished === 0 && r.released === 0)).toBe(true);
     expect(reports.reduce((n, r) => n + r.published, 0)).toBe(truth.length);
     // The state: every job seen within the horizon (history + published), nothing pending, no lease.
@@ -255,7 +267,11 @@ describe('finished-job events over a sequence of runs', () => {
     const rec = recorder(cw);
     const t0 = realNowMinute(2 * HOUR);
     const statuses: TerminalStatus[] = ['COMPLETED', 'FAILED', 'STOPPED'];
-    const early = [simJob(10_000, t0 - 30 * MINUTE), simJob(10_003, t0 - 20 * MINUTE), simJob(10_001, t0 - 10 * MINUTE)];
+    const early = [
+      simJob(10_000, t0 - 30 * MINUTE),
+      simJob(10_003, t0 - 20 * MINUTE),
+      simJob(10_001, t0 - 10 * MINUTE),
+    ];
     const burst: SimJob[] = [];
     for (let m = 0; m < 60; m++) {
       statuses.forEach((status, s) =>
@@ -264,7 +280,14 @@ describe('finished-job events over a sequence of runs', () => {
           // a runs longest: at the first run, a then b have the most jobs listed (in progress), so c alone folds into Other
           const runtimeSeconds = 5 + m + s * 100 + (2 - w) * 1000 + (i % 2) * 0.25;
           const finishedAtMs = t0 + m * MINUTE + (s * 3 + w + 1) * 5_000;
-          burst.push({ id: uuid(i), workflow, status, createdAtMs: finishedAtMs - runtimeSeconds * 1000, runtimeSeconds, finishedAtMs });
+          burst.push({
+            id: uuid(i),
+            workflow,
+            status,
+            createdAtMs: finishedAtMs - runtimeSeconds * 1000,
+            runtimeSeconds,
+            finishedAtMs,
+          });
         }),
       );
     }
@@ -297,7 +320,14 @@ describe('finished-job events over a sequence of runs', () => {
     expect(pendingAfterFailure).toHaveLength(failing.released);
     expect(pendingAfterFailure.filter((e) => afterFailure.seen.has(e.id))).toEqual([]); // not published = not seen
     expect(afterFailure.lease).toBeUndefined();
-    expect(next).toMatchObject({ outcome: 'published', retried: failing.released, recovered: 0, newJobs: 0, published: failing.released, released: 0 });
+    expect(next).toMatchObject({
+      outcome: 'published',
+      retried: failing.released,
+      recovered: 0,
+      newJobs: 0,
+      published: failing.released,
+      released: 0,
+    });
     expectExactly(rec, namespace, [...early, ...burst]);
     expect((await storedState(key)).pending).toEqual([]);
     expect(rec.attempted.length).toBe(rec.accepted.length + 1);
@@ -319,12 +349,21 @@ describe('finished-job events over a sequence of runs', () => {
       runtime,
       job_type: 'ephemeral',
     });
-    const poison = [impossible(70_010, 'P1100000000000Y'), impossible(70_011, 'P2739726Y9DT23H59M59.999999S'), impossible(70_012, 'P400D')];
+    const poison = [
+      impossible(70_010, 'P1100000000000Y'),
+      impossible(70_011, 'P2739726Y9DT23H59M59.999999S'),
+      impossible(70_012, 'P400D'),
+    ];
     const failed = simJob(70_002, t0 + 2 * MINUTE, { status: 'FAILED' });
 
     // Act
     api.setJobs([...apiView(ordinary, t0), ...poison]);
-    const failing = await runOnce({ nowMs: t0, store: storeFor(key), namespace, client: rec.client({ fail: () => true }) });
+    const failing = await runOnce({
+      nowMs: t0,
+      store: storeFor(key),
+      namespace,
+      client: rec.client({ fail: () => true }),
+    });
     api.setJobs([...apiView([...ordinary, failed], t0 + 5 * MINUTE), ...poison]);
     const next = await runOnce({ nowMs: t0 + 5 * MINUTE, store: storeFor(key), namespace, client: rec.client() });
     const after = await runOnce({ nowMs: t0 + 10 * MINUTE, store: storeFor(key), namespace, client: rec.client() });
@@ -349,7 +388,13 @@ describe('finished-job events over a sequence of runs', () => {
     const at = (minutes: number) => t0 + minutes * MINUTE;
     const run = async (minutes: number, beforeCommit?: RunOptions['beforeCommit']) => {
       api.setJobs(apiView(jobs, at(minutes)));
-      return runOnce({ nowMs: at(minutes), store: storeFor(key), namespace, client: rec.client(), ...(beforeCommit && { beforeCommit }) });
+      return runOnce({
+        nowMs: at(minutes),
+        store: storeFor(key),
+        namespace,
+        client: rec.client(),
+        ...(beforeCommit && { beforeCommit }),
+      });
     };
     await run(0);
     let crashed: readonly FinishedEvent[] = [];
@@ -445,7 +490,8 @@ describe('overlapping runs', () => {
       namespace,
       client: rec.client({
         beforeSend: async (i) => {
-          if (i === 0) second = await runOnce({ nowMs: nowMs + 1_000, store: storeFor(key), namespace, client: rec.client() });
+          if (i === 0)
+            second = await runOnce({ nowMs: nowMs + 1_000, store: storeFor(key), namespace, client: rec.client() });
         },
       }),
     });
@@ -472,7 +518,9 @@ describe('overlapping runs', () => {
       const nowMs = t0 + k * 5 * MINUTE;
       api.setJobs(apiView(jobs, nowMs));
       const reports = await Promise.all(
-        [0, 1, 2].map((n) => runOnce({ nowMs: nowMs + n * 1_000, store: storeFor(key), namespace, client: rec.client() })),
+        [0, 1, 2].map((n) =>
+          runOnce({ nowMs: nowMs + n * 1_000, store: storeFor(key), namespace, client: rec.client() }),
+        ),
       );
       publishers.push(reports.filter((r) => r.published > 0).length);
       outcomes.push(...reports.map((r) => r.outcome));

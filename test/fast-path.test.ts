@@ -75,9 +75,26 @@ function encodeString(text: string, style: Style): string {
     }
     const mustEscape = ch === '"' || ch === '\\' || code < 0x20 || (code >= 0xd800 && code <= 0xdfff);
     if (mustEscape || style.next() < style.escapeRate) {
-      const short: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f', '/': '\\/' };
-      const hex = `\\u${code.toString(16).padStart(4, style.next() < 0.5 ? '0' : '0').toUpperCase()}`;
-      out += short[ch] !== undefined && style.next() < 0.5 ? short[ch] : style.next() < 0.5 ? hex : hex.toLowerCase().replace('\\u', '\\u');
+      const short: Record<string, string> = {
+        '"': '\\"',
+        '\\': '\\\\',
+        '\n': '\\n',
+        '\r': '\\r',
+        '\t': '\\t',
+        '\b': '\\b',
+        '\f': '\\f',
+        '/': '\\/',
+      };
+      const hex = `\\u${code
+        .toString(16)
+        .padStart(4, style.next() < 0.5 ? '0' : '0')
+        .toUpperCase()}`;
+      out +=
+        short[ch] !== undefined && style.next() < 0.5
+          ? short[ch]
+          : style.next() < 0.5
+            ? hex
+            : hex.toLowerCase().replace('\\u', '\\u');
     } else out += ch;
   }
   return `${out}"`;
@@ -111,7 +128,24 @@ class RawEntries {
 // Arbitraries
 
 const STATUSES = ['SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'STOPPED', 'FAILED', 'active', 'x', 'Completed'];
-const TRICKY = ['', ' ', 'é', '中', '😀', '"', '\\', '/', '\n', '\u0000', '\u001f', '\u007f', '\ud800', '\udc00x', 'a\u2028b', '\ufeff'];
+const TRICKY = [
+  '',
+  ' ',
+  'é',
+  '中',
+  '😀',
+  '"',
+  '\\',
+  '/',
+  '\n',
+  '\u0000',
+  '\u001f',
+  '\u007f',
+  '\ud800',
+  '\udc00x',
+  'a\u2028b',
+  '\ufeff',
+];
 
 const text = fc.oneof(
   fc.string({ maxLength: 12 }),
@@ -123,12 +157,24 @@ const uuidText = fc.oneof(
   { weight: 6, arbitrary: fc.uuid() },
   { weight: 1, arbitrary: fc.uuid().map((u) => u.toUpperCase()) },
   { weight: 1, arbitrary: fc.uuid().map((u) => u.replace(/-/g, '')) },
-  { weight: 1, arbitrary: fc.constantFrom('00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'g0000000-0000-0000-0000-000000000000') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      'g0000000-0000-0000-0000-000000000000',
+    ),
+  },
   { weight: 1, arbitrary: fc.nat({ max: 50 }).map((n) => `job-${n}`) },
-  { weight: 1, arbitrary: fc.constantFrom('x'.repeat(256), 'x'.repeat(257), 'é'.repeat(200), '😀'.repeat(128), '😀'.repeat(129)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('x'.repeat(256), 'x'.repeat(257), 'é'.repeat(200), '😀'.repeat(128), '😀'.repeat(129)),
+  },
 );
 const timestamp = fc.oneof(
-  fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+  fc
+    .date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true })
+    .map((d) => d.toISOString()),
   fc.constantFrom(
     '2026-01-01T00:00:00Z',
     '2026-01-01t00:00:00z',
@@ -147,15 +193,51 @@ const timestamp = fc.oneof(
     '',
   ),
   // Around the last moment a job may finish (now + skew), for the small runtimes below to cross it.
-  fc.constantFrom(-1_000, 0, 1, -1_001, -MAX_CLOCK_SKEW_MS - 1_000).map((ms) => new Date(NOW_MS + MAX_CLOCK_SKEW_MS + ms).toISOString()),
+  fc
+    .constantFrom(-1_000, 0, 1, -1_001, -MAX_CLOCK_SKEW_MS - 1_000)
+    .map((ms) => new Date(NOW_MS + MAX_CLOCK_SKEW_MS + ms).toISOString()),
 );
 const duration = fc.oneof(
-  fc.constantFrom('PT2M30S', 'PT2M30.456S', 'PT1H2M3.456789S', 'P1DT2H', 'PT0S', 'PT0.5S', 'P1Y35D', '-PT5S', 'P1W', 'PT1,5S', 'PT1.5H', 'PT', 'P', 'P1DT', 'pt5s', 'PT1.5H2M', 'two minutes', ''),
-  // Longer than any job's age (issue 15), and small ones that cross now + skew by a millisecond.
-  fc.constantFrom('P1100000000000Y', 'P2739726Y9DT23H59M59.999999S', 'P400D', 'PT1S', 'PT1.001S', 'PT0.001S', 'PT5M', 'PT5M0.001S'),
-  fc.tuple(fc.nat({ max: 400 }), fc.nat({ max: 23 }), fc.nat({ max: 59 }), fc.nat({ max: 59 }), fc.nat({ max: 999_999 })).map(
-    ([d, h, m, s, us]) => `P${d > 0 ? `${d}D` : ''}T${h}H${m}M${s}.${String(us).padStart(6, '0')}S`,
+  fc.constantFrom(
+    'PT2M30S',
+    'PT2M30.456S',
+    'PT1H2M3.456789S',
+    'P1DT2H',
+    'PT0S',
+    'PT0.5S',
+    'P1Y35D',
+    '-PT5S',
+    'P1W',
+    'PT1,5S',
+    'PT1.5H',
+    'PT',
+    'P',
+    'P1DT',
+    'pt5s',
+    'PT1.5H2M',
+    'two minutes',
+    '',
   ),
+  // Longer than any job's age (issue 15), and small ones that cross now + skew by a millisecond.
+  fc.constantFrom(
+    'P1100000000000Y',
+    'P2739726Y9DT23H59M59.999999S',
+    'P400D',
+    'PT1S',
+    'PT1.001S',
+    'PT0.001S',
+    'PT5M',
+    'PT5M0.001S',
+  ),
+  fc
+    .tuple(
+      fc.nat({ max: 400 }),
+      fc.nat({ max: 23 }),
+      fc.nat({ max: 59 }),
+      fc.nat({ max: 59 }),
+      fc.nat({ max: 999_999 }),
+    )
+    .map(([d, h, m, s, us]) => `P${d > 0 ? `${d}D` : ''}T${h}H${m}M${s}.${String(us).padStart(6, '0')}S`),
 );
 const junk = fc.jsonValue({ maxDepth: 3 });
 /** A field's value: mostly of its expected shape, sometimes anything. */
@@ -170,7 +252,9 @@ function fieldValue(expected: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
 
 const FIELDS = {
   id: fieldValue(uuidText),
-  workflow_id: fieldValue(fc.oneof(fc.constantFrom('f0a1b2c3-4d5e-6f7a-8b9c-0d1e2f3a4b5c', 'wf-a', 'wf-b', 'other', '__proto__'), uuidText)),
+  workflow_id: fieldValue(
+    fc.oneof(fc.constantFrom('f0a1b2c3-4d5e-6f7a-8b9c-0d1e2f3a4b5c', 'wf-a', 'wf-b', 'other', '__proto__'), uuidText),
+  ),
   workflow_name: fieldValue(fc.oneof(fc.constantFrom('My ETL', 'x"} 1\n# HELP', 'Café', '数据 🚀', ''), text)),
   status: fieldValue(fc.constantFrom(...STATUSES)),
   created_at: fieldValue(timestamp),
@@ -179,7 +263,15 @@ const FIELDS = {
   input_file_ids: fc.oneof(fc.constant(null), fc.array(fc.uuid(), { maxLength: 3 }), junk),
   output_node_files: fc.oneof(
     fc.constant(null),
-    fc.array(fc.record({ node_id: fc.uuid(), file_id: text, node_type: fc.constant('destination'), node_subtype: fc.constantFrom('s3', 'gcs') }), { maxLength: 2 }),
+    fc.array(
+      fc.record({
+        node_id: fc.uuid(),
+        file_id: text,
+        node_type: fc.constant('destination'),
+        node_subtype: fc.constantFrom('s3', 'gcs'),
+      }),
+      { maxLength: 2 },
+    ),
     junk,
   ),
   extra: junk,
@@ -193,12 +285,16 @@ const recordEntries = fc
   .tuple(
     fc.shuffledSubarray(FIELD_NAMES, { minLength: 0, maxLength: FIELD_NAMES.length }),
     fc.record(FIELDS),
-    fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...FIELD_NAMES), junk) }),
+    fc.oneof(
+      { weight: 9, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...FIELD_NAMES), junk) },
+    ),
     fc.nat({ max: 20 }),
   )
   .map(([names, values, repeat, dropOdds]) => {
     // Mostly complete records (so most are valid jobs), sometimes sparse.
-    const chosen = dropOdds === 0 ? names : FIELD_NAMES.filter((n) => names.includes(n) || !['extra', 'constructor'].includes(n));
+    const chosen =
+      dropOdds === 0 ? names : FIELD_NAMES.filter((n) => names.includes(n) || !['extra', 'constructor'].includes(n));
     const entries: [string, unknown][] = chosen.map((n) => [n, values[n]]);
     if (repeat !== null) entries.splice(Math.min(entries.length, 2), 0, repeat);
     return new RawEntries(entries);
@@ -255,9 +351,17 @@ function splitAt(bytes: Buffer, points: readonly number[]): Buffer[] {
 }
 
 /** The stream's error (message, offset), or undefined, with or without the fast path. */
-function streamError(bytes: Buffer, points: readonly number[], fast: boolean, maxElementBytes?: number): { message: string; offset: number } | undefined {
+function streamError(
+  bytes: Buffer,
+  points: readonly number[],
+  fast: boolean,
+  maxElementBytes?: number,
+): { message: string; offset: number } | undefined {
   const scanner = new JobRecordScanner(() => undefined, NOW_MS);
-  const stream = new JsonArrayStream(() => undefined, { ...(fast && { objectScanner: scanner }), ...(maxElementBytes !== undefined && { maxElementBytes }) });
+  const stream = new JsonArrayStream(() => undefined, {
+    ...(fast && { objectScanner: scanner }),
+    ...(maxElementBytes !== undefined && { maxElementBytes }),
+  });
   try {
     for (const chunk of splitAt(bytes, points)) stream.write(chunk);
     stream.end();
@@ -309,14 +413,46 @@ describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob
   });
 
   it('fails exactly when JSON.parse fails, whatever byte is damaged', () => {
-    const damage = fc.constantFrom('"', '\\', ',', ':', '{', '}', '[', ']', 'x', '0', '-', '.', 'e', ' ', '\u0001', '\n', 'é', '\ufffd', 'n', 't', 'u');
+    const damage = fc.constantFrom(
+      '"',
+      '\\',
+      ',',
+      ':',
+      '{',
+      '}',
+      '[',
+      ']',
+      'x',
+      '0',
+      '-',
+      '.',
+      'e',
+      ' ',
+      '\u0001',
+      '\n',
+      'é',
+      '\ufffd',
+      'n',
+      't',
+      'u',
+    );
     fc.assert(
       fc.property(
         documentArb.chain((doc) =>
-          fc.tuple(fc.constant(doc), fc.nat({ max: Math.max(0, doc.length - 1) }), damage, fc.boolean(), fc.array(fc.nat({ max: doc.length + 2 }), { maxLength: 4 })),
+          fc.tuple(
+            fc.constant(doc),
+            fc.nat({ max: Math.max(0, doc.length - 1) }),
+            damage,
+            fc.boolean(),
+            fc.array(fc.nat({ max: doc.length + 2 }), { maxLength: 4 }),
+          ),
         ),
         ([doc, at, byte, insert, points]) => {
-          const damaged = Buffer.concat([doc.subarray(0, at), Buffer.from(byte, 'utf8'), doc.subarray(insert ? at : at + 1)]);
+          const damaged = Buffer.concat([
+            doc.subarray(0, at),
+            Buffer.from(byte, 'utf8'),
+            doc.subarray(insert ? at : at + 1),
+          ]);
           const cuts = points.map((p) => Math.min(p, damaged.length));
           const expected = outcomeOf(() => reference(damaged));
           const actual = outcomeOf(() => fastPath(damaged, cuts).outcomes);
@@ -331,17 +467,47 @@ describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob
   });
 
   it.each([
-    ['a repeated field (the last one wins)', '{"id":"a","workflow_id":"w","status":"FAILED","created_at":"2026-01-01T00:00:00Z","status":"COMPLETED"}'],
-    ['an escaped key spelling a field', '{"\\u0069d":"a","workflow_id":"w","status":"FAILED","created_at":"2026-01-01T00:00:00Z"}'],
-    ['__proto__ as a key', '{"__proto__":{"id":"x"},"id":"a","workflow_id":"w","status":"FAILED","created_at":"2026-01-01T00:00:00Z"}'],
-    ['escapes in every field', '{"id":"\\u0061","workflow_id":"\\/w","workflow_name":"\\"n\\"","status":"F\\u0041ILED","created_at":"2026-01-01T00:00:00\\u005a","runtime":"PT\\u0035S","job_type":"\\u0065phemeral"}'],
-    ['a lone surrogate escape in the name', '{"id":"a","workflow_id":"w","workflow_name":"\\ud800","status":"X","created_at":"2026-01-01T00:00:00Z"}'],
-    ['raw non-ASCII and invalid UTF-8 in strings', '{"id":"é","workflow_id":"w\u00ff","workflow_name":"\u4e2d","status":"\u00c9","created_at":"2026-01-01T00:00:00Z"}'],
-    ['numbers of every form in ignored fields', '{"x":[0,-0,1e5,1.5E+3,-2.25e-3,123456789012345678901234567890],"id":"a","workflow_id":"w","status":"S","created_at":"2026-01-01T00:00:00Z"}'],
-    ['a runtime that is a number', '{"id":"a","workflow_id":"w","status":"COMPLETED","created_at":"2026-01-01T00:00:00Z","runtime":150}'],
+    [
+      'a repeated field (the last one wins)',
+      '{"id":"a","workflow_id":"w","status":"FAILED","created_at":"2026-01-01T00:00:00Z","status":"COMPLETED"}',
+    ],
+    [
+      'an escaped key spelling a field',
+      '{"\\u0069d":"a","workflow_id":"w","status":"FAILED","created_at":"2026-01-01T00:00:00Z"}',
+    ],
+    [
+      '__proto__ as a key',
+      '{"__proto__":{"id":"x"},"id":"a","workflow_id":"w","status":"FAILED","created_at":"2026-01-01T00:00:00Z"}',
+    ],
+    [
+      'escapes in every field',
+      '{"id":"\\u0061","workflow_id":"\\/w","workflow_name":"\\"n\\"","status":"F\\u0041ILED","created_at":"2026-01-01T00:00:00\\u005a","runtime":"PT\\u0035S","job_type":"\\u0065phemeral"}',
+    ],
+    [
+      'a lone surrogate escape in the name',
+      '{"id":"a","workflow_id":"w","workflow_name":"\\ud800","status":"X","created_at":"2026-01-01T00:00:00Z"}',
+    ],
+    [
+      'raw non-ASCII and invalid UTF-8 in strings',
+      '{"id":"é","workflow_id":"w\u00ff","workflow_name":"\u4e2d","status":"\u00c9","created_at":"2026-01-01T00:00:00Z"}',
+    ],
+    [
+      'numbers of every form in ignored fields',
+      '{"x":[0,-0,1e5,1.5E+3,-2.25e-3,123456789012345678901234567890],"id":"a","workflow_id":"w","status":"S","created_at":"2026-01-01T00:00:00Z"}',
+    ],
+    [
+      'a runtime that is a number',
+      '{"id":"a","workflow_id":"w","status":"COMPLETED","created_at":"2026-01-01T00:00:00Z","runtime":150}',
+    ],
     ['an empty object', '{}'],
-    ['whitespace everywhere', ' {\r\n\t"id" :\t"a" ,\n "workflow_id":"w","status"  :  "S" , "created_at":"2026-01-01T00:00:00Z" } '],
-    ['deep nesting in an ignored field', `{"x":${'['.repeat(100)}${']'.repeat(100)},"id":"a","workflow_id":"w","status":"S","created_at":"2026-01-01T00:00:00Z"}`],
+    [
+      'whitespace everywhere',
+      ' {\r\n\t"id" :\t"a" ,\n "workflow_id":"w","status"  :  "S" , "created_at":"2026-01-01T00:00:00Z" } ',
+    ],
+    [
+      'deep nesting in an ignored field',
+      `{"x":${'['.repeat(100)}${']'.repeat(100)},"id":"a","workflow_id":"w","status":"S","created_at":"2026-01-01T00:00:00Z"}`,
+    ],
   ])('agrees on %s', (_label, element) => {
     const doc = Buffer.from(`[${element}]`, 'utf8');
     expect(fastPath(doc).outcomes).toEqual(reference(doc));
@@ -373,10 +539,15 @@ describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob
 
   it('reports an element over maxElementBytes exactly as without the fast path', () => {
     fc.assert(
-      fc.property(documentArb, fc.integer({ min: 2, max: 400 }), fc.array(fc.nat({ max: 2000 }), { maxLength: 3 }), (doc, max, points) => {
-        const cuts = points.map((p) => Math.min(p, doc.length));
-        expect(streamError(doc, cuts, true, max)).toEqual(streamError(doc, cuts, false, max));
-      }),
+      fc.property(
+        documentArb,
+        fc.integer({ min: 2, max: 400 }),
+        fc.array(fc.nat({ max: 2000 }), { maxLength: 3 }),
+        (doc, max, points) => {
+          const cuts = points.map((p) => Math.min(p, doc.length));
+          expect(streamError(doc, cuts, true, max)).toEqual(streamError(doc, cuts, false, max));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -403,7 +574,12 @@ describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob
 
   it('passes over the same elements over maxElementBytes as without the fast path, and reads the same others', () => {
     /** Each element's outcome, 'too_large' for those passed over, or the stream's error message. */
-    const outcomes = (doc: Buffer, points: readonly number[], fast: boolean, max: number): (Outcome | 'too_large')[] | string => {
+    const outcomes = (
+      doc: Buffer,
+      points: readonly number[],
+      fast: boolean,
+      max: number,
+    ): (Outcome | 'too_large')[] | string => {
       const out: (Outcome | 'too_large')[] = [];
       const scanner = new JobRecordScanner((job: ScannedJob) => out.push(job.reason ?? job.toJob()), NOW_MS);
       const stream = new JsonArrayStream((raw) => out.push(toJob(raw, NOW_MS)), {
@@ -423,12 +599,17 @@ describe('JobRecordScanner: the same jobs and skip reasons as JSON.parse + toJob
     };
     let passedOver = 0;
     fc.assert(
-      fc.property(documentArb, fc.integer({ min: 2, max: 400 }), fc.array(fc.nat({ max: 2000 }), { maxLength: 3 }), (doc, max, points) => {
-        const cuts = points.map((p) => Math.min(p, doc.length));
-        const expected = outcomes(doc, cuts, false, max);
-        expect(outcomes(doc, cuts, true, max)).toEqual(expected);
-        if (Array.isArray(expected)) passedOver += expected.filter((o) => o === 'too_large').length;
-      }),
+      fc.property(
+        documentArb,
+        fc.integer({ min: 2, max: 400 }),
+        fc.array(fc.nat({ max: 2000 }), { maxLength: 3 }),
+        (doc, max, points) => {
+          const cuts = points.map((p) => Math.min(p, doc.length));
+          const expected = outcomes(doc, cuts, false, max);
+          expect(outcomes(doc, cuts, true, max)).toEqual(expected);
+          if (Array.isArray(expected)) passedOver += expected.filter((o) => o === 'too_large').length;
+        },
+      ),
       { numRuns: 500 },
     );
     expect(passedOver).toBeGreaterThan(50); // the property was exercised
@@ -452,10 +633,19 @@ describe('collection through the fast path', () => {
   it('gives the same snapshot as the reference path, duplicates and invalid records included', () => {
     fc.assert(
       fc.property(fc.array(documentArb, { minLength: 1, maxLength: 4 }), (docs) => {
-        const options = { nowMs: NOW_MS, runtimeWindowSeconds: 400 * 86_400, maxWorkflows: 3, histogramBuckets: [1, 60, 3600], quantiles: [0.5, 0.9, 1] };
+        const options = {
+          nowMs: NOW_MS,
+          runtimeWindowSeconds: 400 * 86_400,
+          maxWorkflows: 3,
+          histogramBuckets: [1, 60, 3600],
+          quantiles: [0.5, 0.9, 1],
+        };
         const expected = new Aggregator(options);
         const actual = new Aggregator(options);
-        const scanner = new JobRecordScanner((job) => (job.reason !== undefined ? actual.skip(job.reason) : actual.addScanned(job)), NOW_MS);
+        const scanner = new JobRecordScanner(
+          (job) => (job.reason !== undefined ? actual.skip(job.reason) : actual.addScanned(job)),
+          NOW_MS,
+        );
         for (const doc of docs) {
           for (const outcome of reference(doc)) {
             if (typeof outcome === 'string') expected.skip(outcome);
@@ -480,19 +670,38 @@ describe('collection through the fast path', () => {
 
   it('cuts a huge workflow name to the same 200 characters on both paths, plain, escaped or not ASCII', () => {
     // Prepare: names past the interned size (ByteInterner.MAX_INTERNED_BYTES), each on two jobs of one workflow.
-    const names = ['p'.repeat(100_000), `${'e\\"'.repeat(2_000)}`, `${'é'.repeat(150)}${'😀'.repeat(5_000)}`, `${'\\ud83d\\ude00'.repeat(400)}`];
+    const names = [
+      'p'.repeat(100_000),
+      `${'e\\"'.repeat(2_000)}`,
+      `${'é'.repeat(150)}${'😀'.repeat(5_000)}`,
+      `${'\\ud83d\\ude00'.repeat(400)}`,
+    ];
     const records = names.flatMap((name, w) =>
-      [0, 1].map((j) => `{"id":"00000000-0000-4000-8000-00000000${w}${j}00","workflow_id":"wf-${w}","workflow_name":"${name}","status":"COMPLETED","created_at":"2026-11-29T11:0${j}:00Z","runtime":"PT1S"}`),
+      [0, 1].map(
+        (j) =>
+          `{"id":"00000000-0000-4000-8000-00000000${w}${j}00","workflow_id":"wf-${w}","workflow_name":"${name}","status":"COMPLETED","created_at":"2026-11-29T11:0${j}:00Z","runtime":"PT1S"}`,
+      ),
     );
     const doc = Buffer.from(`[${records.join(',')}]`);
-    const options = { nowMs: NOW_MS, runtimeWindowSeconds: 86_400, maxWorkflows: 10, histogramBuckets: [1, 60], quantiles: [0.5, 1] };
+    const options = {
+      nowMs: NOW_MS,
+      runtimeWindowSeconds: 86_400,
+      maxWorkflows: 10,
+      histogramBuckets: [1, 60],
+      quantiles: [0.5, 1],
+    };
     const expected = new Aggregator(options);
     const actual = new Aggregator(options);
-    const scanner = new JobRecordScanner((job) => (job.reason !== undefined ? actual.skip(job.reason) : actual.addScanned(job)), NOW_MS);
+    const scanner = new JobRecordScanner(
+      (job) => (job.reason !== undefined ? actual.skip(job.reason) : actual.addScanned(job)),
+      NOW_MS,
+    );
 
     // Act
     for (const outcome of reference(doc)) if (typeof outcome !== 'string') expected.add(outcome);
-    const stream = new JsonArrayStream(() => expect.unreachable('every record is read by the fast path'), { objectScanner: scanner });
+    const stream = new JsonArrayStream(() => expect.unreachable('every record is read by the fast path'), {
+      objectScanner: scanner,
+    });
     stream.write(doc);
     stream.end();
 
@@ -545,8 +754,12 @@ describe('IdSet', () => {
         expect(uuidFromBytes(Buffer.from(id), 0, fromBytes)).toBe(true);
         expect([...fromBytes]).toEqual([...words]);
         expect(uuidToString(words[0] as number, words[1] as number, words[2] as number, words[3] as number)).toBe(id);
-        if (/[A-F]/.test(id.toUpperCase())) expect(uuidFromString(id.toUpperCase(), words)).toBe(id.toUpperCase() === id);
-        if (uuidFromString(other, words)) expect(uuidToString(words[0] as number, words[1] as number, words[2] as number, words[3] as number)).toBe(other);
+        if (/[A-F]/.test(id.toUpperCase()))
+          expect(uuidFromString(id.toUpperCase(), words)).toBe(id.toUpperCase() === id);
+        if (uuidFromString(other, words))
+          expect(uuidToString(words[0] as number, words[1] as number, words[2] as number, words[3] as number)).toBe(
+            other,
+          );
       }),
       { numRuns: 2000 },
     );
@@ -554,7 +767,10 @@ describe('IdSet', () => {
 });
 
 describe('byte parsers', () => {
-  const nearTimestamp = fc.oneof(timestamp, fc.string({ unit: fc.constantFrom(...'0123456789-:.TZtz+ ٦é'), minLength: 18, maxLength: 40 }));
+  const nearTimestamp = fc.oneof(
+    timestamp,
+    fc.string({ unit: fc.constantFrom(...'0123456789-:.TZtz+ ٦é'), minLength: 18, maxLength: 40 }),
+  );
   it('parseRfc3339Bytes agrees with parseRfc3339', () => {
     fc.assert(
       fc.property(nearTimestamp, fc.string({ maxLength: 3 }), (text, pad) => {
@@ -582,8 +798,12 @@ describe('byte parsers', () => {
 
 describe('selectQuantiles', () => {
   it('gives exactly what sorting gives', () => {
-    const values = fc.array(fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.constantFrom(0, 1, 2, 60)), { maxLength: 3000 });
-    const qs = fc.uniqueArray(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 }).map((q) => [...q, 0.5, 0.99, 1]);
+    const values = fc.array(fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.constantFrom(0, 1, 2, 60)), {
+      maxLength: 3000,
+    });
+    const qs = fc
+      .uniqueArray(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 })
+      .map((q) => [...q, 0.5, 0.99, 1]);
     fc.assert(
       fc.property(values, qs, (list, q) => {
         expect(selectQuantiles(Float64Array.from(list), q)).toEqual(quantiles(Float64Array.from(list), q));
@@ -616,9 +836,25 @@ describe('renderPrometheus (direct writer)', () => {
     .map(({ jobs, maxWorkflows, ok, kind, duration }): Collection => {
       const now = Date.parse('2026-11-29T12:00:00Z');
       if (!ok) return { ok: false, errorKind: kind, errorMessage: 'x', durationSeconds: duration, finishedAtMs: now };
-      const agg = new Aggregator({ nowMs: now, runtimeWindowSeconds: 86_400, maxWorkflows, histogramBuckets: [1, 60.5, 3600], quantiles: [0.5, 0.99, 1] });
+      const agg = new Aggregator({
+        nowMs: now,
+        runtimeWindowSeconds: 86_400,
+        maxWorkflows,
+        histogramBuckets: [1, 60.5, 3600],
+        quantiles: [0.5, 0.99, 1],
+      });
       jobs.forEach((j, i) =>
-        agg.add({ id: `j${i}`, workflowId: j.workflowId === '' ? 'w' : j.workflowId, workflowName: j.workflowName, status: j.status === '' ? 'S' : j.status, jobType: j.jobType === '' ? 'e' : j.jobType, createdAtMs: now - j.ageMs, runtimeSeconds: j.runtime ?? undefined, runtimeInvalid: false, runtimeLongerThanAge: false }),
+        agg.add({
+          id: `j${i}`,
+          workflowId: j.workflowId === '' ? 'w' : j.workflowId,
+          workflowName: j.workflowName,
+          status: j.status === '' ? 'S' : j.status,
+          jobType: j.jobType === '' ? 'e' : j.jobType,
+          createdAtMs: now - j.ageMs,
+          runtimeSeconds: j.runtime ?? undefined,
+          runtimeInvalid: false,
+          runtimeLongerThanAge: false,
+        }),
       );
       agg.skip('invalid_id');
       return { ok: true, snapshot: agg.snapshot(), durationSeconds: duration, finishedAtMs: now };
@@ -630,7 +866,8 @@ describe('renderPrometheus (direct writer)', () => {
         const contentType = openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE;
         const registry = new Registry<typeof contentType>();
         registry.setContentType(contentType);
-        for (const metric of buildMetrics(collection, version)) registry.registerMetric(metric as unknown as Parameters<typeof registry.registerMetric>[0]);
+        for (const metric of buildMetrics(collection, version))
+          registry.registerMetric(metric as unknown as Parameters<typeof registry.registerMetric>[0]);
         const rendered = await renderPrometheus(collection, { version, openMetrics });
         expect(rendered.contentType).toBe(contentType);
         // Compared as what goes on the wire: UTF-8 (a lone surrogate is U+FFFD in both).

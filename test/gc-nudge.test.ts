@@ -14,7 +14,14 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'uje-gc-nudge-'));
-  await build({ entryPoints: [join(ROOT, 'lib/pull/gc-nudge.ts')], outfile: join(dir, 'gc-nudge.mjs'), bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });
+  await build({
+    entryPoints: [join(ROOT, 'lib/pull/gc-nudge.ts')],
+    outfile: join(dir, 'gc-nudge.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'warning',
+  });
   // Counts the minor collections the performance timeline reports around five nudges. Nothing is
   // allocated in between, so a scavenge the engine would run anyway is not plausible there.
   writeFileSync(
@@ -72,7 +79,12 @@ describe('loadMinorGc', () => {
 
     // Assess
     expect(child.status, child.stderr).toBe(0);
-    const result = JSON.parse(child.stdout.trim()) as { exposedBefore: string; exposedAfter: string; sameFunction: boolean; minor: number };
+    const result = JSON.parse(child.stdout.trim()) as {
+      exposedBefore: string;
+      exposedAfter: string;
+      sameFunction: boolean;
+      minor: number;
+    };
     expect(result).toMatchObject({ exposedBefore: 'undefined', exposedAfter: 'undefined', sameFunction: true });
     expect(result.minor).toBeGreaterThanOrEqual(5);
   });

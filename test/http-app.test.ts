@@ -8,11 +8,23 @@ import { Logger } from '../lib/log.js';
 import { startServer } from '../lib/outputs/http/server.js';
 import { job, NOW_MS } from './support/jobs.js';
 
-const FAILED: Collection = { ok: false, errorKind: 'upstream', errorMessage: 'HTTP 503', durationSeconds: 1, finishedAtMs: NOW_MS };
+const FAILED: Collection = {
+  ok: false,
+  errorKind: 'upstream',
+  errorMessage: 'HTTP 503',
+  durationSeconds: 1,
+  finishedAtMs: NOW_MS,
+};
 const TOKEN = 'metrics-token-0123456789';
 
 function success(): Collection {
-  const agg = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 3600, maxWorkflows: 10, histogramBuckets: [1, 10], quantiles: [0.5] });
+  const agg = new Aggregator({
+    nowMs: NOW_MS,
+    runtimeWindowSeconds: 3600,
+    maxWorkflows: 10,
+    histogramBuckets: [1, 10],
+    quantiles: [0.5],
+  });
   for (let i = 0; i < 20; i++) agg.add(job({ workflowId: `wf-${i}` }));
   return { ok: true, snapshot: agg.snapshot(), durationSeconds: 1, finishedAtMs: NOW_MS };
 }
@@ -50,9 +62,14 @@ describe('ExporterApp', () => {
 
     // Act
     const responses = await Promise.all(
-      [undefined, 'Bearer wrong', `Bearer ${TOKEN}x`, `Token ${TOKEN}`, 'Bearer', `Basic ${Buffer.from('u:nope').toString('base64')}`].map((h) =>
-        instance.handle(get('/metrics', h === undefined ? {} : { authorization: h })),
-      ),
+      [
+        undefined,
+        'Bearer wrong',
+        `Bearer ${TOKEN}x`,
+        `Token ${TOKEN}`,
+        'Bearer',
+        `Basic ${Buffer.from('u:nope').toString('base64')}`,
+      ].map((h) => instance.handle(get('/metrics', h === undefined ? {} : { authorization: h }))),
     );
 
     // Assess
@@ -68,7 +85,9 @@ describe('ExporterApp', () => {
 
     // Act
     const bearer = await instance.handle(get('/metrics', { authorization: `Bearer ${TOKEN}` }));
-    const basic = await instance.handle(get('/', { authorization: `Basic ${Buffer.from(`prometheus:${TOKEN}`).toString('base64')}` }));
+    const basic = await instance.handle(
+      get('/', { authorization: `Basic ${Buffer.from(`prometheus:${TOKEN}`).toString('base64')}` }),
+    );
 
     // Assess
     expect(bearer.status).toBe(200);
@@ -91,7 +110,8 @@ describe('ExporterApp', () => {
   it('negotiates OpenMetrics and gzip like Prometheus asks', async () => {
     // Prepare: the Accept header Prometheus 2.42 sends
     const headers = {
-      accept: 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      accept:
+        'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
       'accept-encoding': 'gzip',
     };
 
@@ -106,7 +126,9 @@ describe('ExporterApp', () => {
 
   it('does not gzip when the client refuses it', async () => {
     // Act
-    const res = await app({ collection: success() }).instance.handle(get('/metrics', { 'accept-encoding': 'gzip;q=0, identity' }));
+    const res = await app({ collection: success() }).instance.handle(
+      get('/metrics', { 'accept-encoding': 'gzip;q=0, identity' }),
+    );
 
     // Assess
     expect(res.headers['content-encoding']).toBeUndefined();
@@ -174,22 +196,50 @@ describe('startServer', () => {
     // Prepare: two multi-MB expositions (more than a socket takes at once), served in turn, and readers that
     // stall mid-body while other scrapes render (and release) into the memory the renderer reuses
     const big = (variant: string): Collection => {
-      const agg = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 3600, maxWorkflows: 6000, histogramBuckets: [1, 10, 100], quantiles: [0.5, 0.99] });
-      for (let i = 0; i < 6000; i++) agg.add(job({ id: `j${i}`, workflowId: `wf-${variant}-${i}`, workflowName: `workflow ${variant} ${i} ${'x'.repeat(40)}` }));
+      const agg = new Aggregator({
+        nowMs: NOW_MS,
+        runtimeWindowSeconds: 3600,
+        maxWorkflows: 6000,
+        histogramBuckets: [1, 10, 100],
+        quantiles: [0.5, 0.99],
+      });
+      for (let i = 0; i < 6000; i++)
+        agg.add(
+          job({
+            id: `j${i}`,
+            workflowId: `wf-${variant}-${i}`,
+            workflowName: `workflow ${variant} ${i} ${'x'.repeat(40)}`,
+          }),
+        );
       return { ok: true, snapshot: agg.snapshot(), durationSeconds: 1, finishedAtMs: NOW_MS };
     };
     const slowOne = big('slow');
     const fastOne = big('fast');
     let calls = 0;
-    const instance = new ExporterApp({ version: '9.9.9', collection: async () => (calls++ < 2 ? slowOne : fastOne), token: async () => undefined });
+    const instance = new ExporterApp({
+      version: '9.9.9',
+      collection: async () => (calls++ < 2 ? slowOne : fastOne),
+      token: async () => undefined,
+    });
     const expected = async (c: Collection) =>
-      (await new ExporterApp({ version: '9.9.9', collection: async () => c, token: async () => undefined }).handle(get('/metrics'))).body.toString('utf8');
+      (
+        await new ExporterApp({ version: '9.9.9', collection: async () => c, token: async () => undefined }).handle(
+          get('/metrics'),
+        )
+      ).body.toString('utf8');
     const expectedSlow = await expected(slowOne);
     const expectedFast = await expected(fastOne);
-    const server = await startServer(instance, { port: 0, host: '127.0.0.1', logger: new Logger({ level: 'error', write: () => undefined }) });
+    const server = await startServer(instance, {
+      port: 0,
+      host: '127.0.0.1',
+      logger: new Logger({ level: 'error', write: () => undefined }),
+    });
     try {
       // Act
-      const slow = [await slowGetStarted(`${server.url}/metrics`, 500), await slowGetStarted(`${server.url}/metrics`, 700)];
+      const slow = [
+        await slowGetStarted(`${server.url}/metrics`, 500),
+        await slowGetStarted(`${server.url}/metrics`, 700),
+      ];
       const fast: Promise<Buffer>[] = [];
       for (let i = 0; i < 6; i++) fast.push(slowGet(`${server.url}/metrics`, 0));
       const [slowBodies, fastBodies] = [await Promise.all(slow.map((s) => s.body)), await Promise.all(fast)];

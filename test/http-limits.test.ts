@@ -21,8 +21,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A collection whose exposition is about `workflows` × 5 KB. */
 function collectionOf(workflows: number, tag = 'wf'): Collection {
-  const agg = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 3600, maxWorkflows: workflows, histogramBuckets: [1, 10, 100, 1000], quantiles: [0.5, 0.99] });
-  for (let i = 0; i < workflows; i++) agg.add(job({ id: `${tag}-${i}`, workflowId: `${tag}-${i}`, workflowName: `${tag} workflow ${i}` }));
+  const agg = new Aggregator({
+    nowMs: NOW_MS,
+    runtimeWindowSeconds: 3600,
+    maxWorkflows: workflows,
+    histogramBuckets: [1, 10, 100, 1000],
+    quantiles: [0.5, 0.99],
+  });
+  for (let i = 0; i < workflows; i++)
+    agg.add(job({ id: `${tag}-${i}`, workflowId: `${tag}-${i}`, workflowName: `${tag} workflow ${i}` }));
   return { ok: true, snapshot: agg.snapshot(), durationSeconds: 1, finishedAtMs: NOW_MS };
 }
 
@@ -76,7 +83,11 @@ describe('SharedBodies', () => {
     const produce = async () => ({ response: body(`body ${++made}`) });
 
     // Act
-    const held = [await shared.get(a, 'text', produce, busy), await shared.get(a, 'gzip', produce, busy), await shared.get(b, 'text', produce, busy)];
+    const held = [
+      await shared.get(a, 'text', produce, busy),
+      await shared.get(a, 'gzip', produce, busy),
+      await shared.get(b, 'text', produce, busy),
+    ];
     const refused = await shared.get(b, 'gzip', produce, busy);
     const joined = await shared.get(a, 'text', produce, busy); // a live variant is joined even at the cap
     held[0]?.release?.();
@@ -105,7 +116,10 @@ describe('SharedBodies', () => {
     };
 
     // Act
-    const failed = await Promise.allSettled([shared.get(owner, 'v', produce, busy), shared.get(owner, 'v', produce, busy)]);
+    const failed = await Promise.allSettled([
+      shared.get(owner, 'v', produce, busy),
+      shared.get(owner, 'v', produce, busy),
+    ]);
     const liveAfterFailure = shared.live;
     const next = await shared.get(owner, 'v', produce, busy);
 
@@ -127,7 +141,9 @@ describe('ExporterApp shares one body', () => {
     const plain = await Promise.all(Array.from({ length: 10 }, () => get({})));
     const gzip = await Promise.all(Array.from({ length: 10 }, () => get({ 'accept-encoding': 'gzip' })));
     const openMetrics = await get({ accept: 'application/openmetrics-text' });
-    const pages = await Promise.all(Array.from({ length: 5 }, () => app.handle({ method: 'GET', path: '/', headers: {} })));
+    const pages = await Promise.all(
+      Array.from({ length: 5 }, () => app.handle({ method: 'GET', path: '/', headers: {} })),
+    );
 
     // Assess
     expect(new Set(plain.map((r) => r.body)).size).toBe(1); // the same Buffer, not equal copies
@@ -172,7 +188,14 @@ describe('ConnectionLimiter', () => {
     limiter.admit(f); // room again
 
     // Assess
-    expect([a.destroyed, b.destroyed, c.destroyed, d.destroyed, e.destroyed, f.destroyed]).toEqual([true, false, true, false, true, false]);
+    expect([a.destroyed, b.destroyed, c.destroyed, d.destroyed, e.destroyed, f.destroyed]).toEqual([
+      true,
+      false,
+      true,
+      false,
+      true,
+      false,
+    ]);
     expect(limiter.counts).toEqual({ open: 3, refused: 1, evicted: 1 });
   });
 });
@@ -189,7 +212,12 @@ describe('serve: limits on real sockets', () => {
   });
 
   async function start(app: ExporterApp, limits: Partial<ServerLimits>): Promise<RunningServer> {
-    server = await startServer(app, { port: 0, host: '127.0.0.1', logger: new Logger({ level: 'error', write: () => undefined }), limits });
+    server = await startServer(app, {
+      port: 0,
+      host: '127.0.0.1',
+      logger: new Logger({ level: 'error', write: () => undefined }),
+      limits,
+    });
     return server;
   }
 
@@ -215,7 +243,10 @@ describe('serve: limits on real sockets', () => {
   it('holds at most MAX_CONNECTIONS: idle sockets are closed first, so a scrape still gets in', async () => {
     // Prepare
     const collection = collectionOf(5);
-    const running = await start(new ExporterApp({ version: '1', collection: async () => collection, token: async () => undefined }), { maxConnections: 8 });
+    const running = await start(
+      new ExporterApp({ version: '1', collection: async () => collection, token: async () => undefined }),
+      { maxConnections: 8 },
+    );
     const idle = [];
     for (let i = 0; i < 30; i++) idle.push(await open(running.port));
 
@@ -235,7 +266,10 @@ describe('serve: limits on real sockets', () => {
   it('refuses new connections only while every one is busy, and serves again as soon as they leave', async () => {
     // Prepare: 4 clients ask for a ~20 MB body (more than loopback's socket buffers take) and never read; the cap is 4.
     const collection = large();
-    const running = await start(new ExporterApp({ version: '1', collection: async () => collection, token: async () => undefined }), { maxConnections: 4, sendTimeoutMs: 60_000 });
+    const running = await start(
+      new ExporterApp({ version: '1', collection: async () => collection, token: async () => undefined }),
+      { maxConnections: 4, sendTimeoutMs: 60_000 },
+    );
     const stalled = [];
     for (let i = 0; i < 4; i++) {
       const c = await open(running.port);
@@ -243,7 +277,12 @@ describe('serve: limits on real sockets', () => {
       c.socket.write('GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n');
       stalled.push(c);
     }
-    await pollUntil('the four requests to be in progress', async () => (running.connections().open === 4 ? true : undefined), 5_000, 20);
+    await pollUntil(
+      'the four requests to be in progress',
+      async () => (running.connections().open === 4 ? true : undefined),
+      5_000,
+      20,
+    );
     await sleep(200);
 
     // Act
@@ -252,7 +291,12 @@ describe('serve: limits on real sockets', () => {
     const started = performance.now();
     const health = async () => (await fetch(`${running.url}/healthz`, { signal: AbortSignal.timeout(1_000) })).status;
     // The deadline is the bound: the server answers again as soon as the stalled clients are gone.
-    await pollUntil('the server to answer again', async () => ((await health().catch(() => 0)) === 200 ? true : undefined), 3_000, 5);
+    await pollUntil(
+      'the server to answer again',
+      async () => ((await health().catch(() => 0)) === 200 ? true : undefined),
+      3_000,
+      5,
+    );
     const recoveredMs = performance.now() - started;
     const after = await scrape(running.url);
 
@@ -274,8 +318,18 @@ describe('serve: limits on real sockets', () => {
     // Act: the client never reads, so it is the server's side that shows the close.
     const sent = performance.now();
     c.socket.write('GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n');
-    await pollUntil('the request to start', async () => (running.connections().open === 1 ? true : undefined), 2_000, 5);
-    await pollUntil('the server to close the connection', async () => (running.connections().open === 0 ? true : undefined), 5_000, 10);
+    await pollUntil(
+      'the request to start',
+      async () => (running.connections().open === 1 ? true : undefined),
+      2_000,
+      5,
+    );
+    await pollUntil(
+      'the server to close the connection',
+      async () => (running.connections().open === 0 ? true : undefined),
+      5_000,
+      10,
+    );
     const closedAfterMs = performance.now() - sent;
 
     // Assess
@@ -288,11 +342,14 @@ describe('serve: limits on real sockets', () => {
   it('closes a connection whose request headers do not arrive in time (slow headers), and one that sends nothing', async () => {
     // Prepare
     const collection = collectionOf(1);
-    const running = await start(new ExporterApp({ version: '1', collection: async () => collection, token: async () => undefined }), {
-      headersTimeoutMs: 1_000,
-      requestTimeoutMs: 1_500,
-      keepAliveTimeoutMs: 1_000,
-    });
+    const running = await start(
+      new ExporterApp({ version: '1', collection: async () => collection, token: async () => undefined }),
+      {
+        headersTimeoutMs: 1_000,
+        requestTimeoutMs: 1_500,
+        keepAliveTimeoutMs: 1_000,
+      },
+    );
     const slow = await open(running.port);
     const silent = await open(running.port);
     const keptAlive = await open(running.port);
@@ -346,7 +403,12 @@ describe('serve: limits on real sockets', () => {
     c.socket.write('GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n');
     await sleep(50);
     c.socket.destroy();
-    await pollUntil('the abandoned response to be released', async () => (releases === 1 ? true : undefined), 3_000, 20);
+    await pollUntil(
+      'the abandoned response to be released',
+      async () => (releases === 1 ? true : undefined),
+      3_000,
+      20,
+    );
 
     // Assess
     expect(releases).toBe(1);

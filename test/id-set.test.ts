@@ -120,7 +120,12 @@ describe('IdSet', () => {
       const [b, c, d] = [next(), next(), next()];
       colliding.push([firstWordFor(h, b, c, d), b, c, d]);
       // … and some that differ from each other in one of b, c, d only.
-      if (i < 1000) colliding.push([firstWordFor(h, 5, 5, i), 5, 5, i], [firstWordFor(h, 5, i + 1000, 5), 5, i + 1000, 5], [firstWordFor(h, i + 2000, 5, 5), i + 2000, 5, 5]);
+      if (i < 1000)
+        colliding.push(
+          [firstWordFor(h, 5, 5, i), 5, 5, i],
+          [firstWordFor(h, 5, i + 1000, 5), 5, i + 1000, 5],
+          [firstWordFor(h, i + 2000, 5, 5), i + 2000, 5, 5],
+        );
     }
     for (const [a, b, c, d] of colliding) expect(hash128(a!, b!, c!, d!)).toBe(h);
     const neighbours: number[][] = [];
@@ -153,22 +158,27 @@ describe('IdSet', () => {
     second.release();
   });
 
-  it.runIf(process.platform === 'linux')('reserves address space, not memory: pages are committed as ids are written', () => {
-    // Prepare: a reservation of 2^23 entries (112 MB), bigger than any spare, so it is allocated fresh.
-    const rssMb = () => process.memoryUsage().rss / 2 ** 20;
-    const before = rssMb();
+  it.runIf(process.platform === 'linux')(
+    'reserves address space, not memory: pages are committed as ids are written',
+    () => {
+      // Prepare: a reservation of 2^23 entries (112 MB), bigger than any spare, so it is allocated fresh.
+      const rssMb = () => process.memoryUsage().rss / 2 ** 20;
+      const before = rssMb();
 
-    // Act
-    const set = new IdSet({ reservedEntries: 1 << 23 });
-    const after = rssMb();
+      // Act
+      const set = new IdSet({ reservedEntries: 1 << 23 });
+      const after = rssMb();
 
-    // Assess: the pending tables (1.5 MB) and some slack, not 112 MB.
-    expect(after - before).toBeLessThan(24);
-    set.release();
-  });
+      // Assess: the pending tables (1.5 MB) and some slack, not 112 MB.
+      expect(after - before).toBeLessThan(24);
+      set.release();
+    },
+  );
 
   it('rejects option values it cannot work with, with the value in the message', () => {
-    expect(() => new IdSet({ pendingCapacity: 100 })).toThrow('IdSet pendingCapacity must be a power of two ≥ 2, got 100');
+    expect(() => new IdSet({ pendingCapacity: 100 })).toThrow(
+      'IdSet pendingCapacity must be a power of two ≥ 2, got 100',
+    );
     expect(() => new IdSet({ reservedEntries: 3 })).toThrow('IdSet reservedEntries must be an even integer ≥ 2, got 3');
   });
 });

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_ELEMENT_BYTES, JsonArrayStream, JsonStreamError, type JsonArrayStreamOptions } from '../lib/pull/json-stream.js';
+import {
+  DEFAULT_MAX_ELEMENT_BYTES,
+  JsonArrayStream,
+  JsonStreamError,
+  type JsonArrayStreamOptions,
+} from '../lib/pull/json-stream.js';
 
 /** Feeds the chunks and ends the stream; returns what was delivered. */
 function parseChunks(chunks: readonly Uint8Array[], options?: JsonArrayStreamOptions): unknown[] {
@@ -85,7 +90,11 @@ describe('JsonArrayStream: splitting', () => {
 
   it('delivers the same elements for random documents split at random points', () => {
     const tricky = fc.constantFrom('"', '\\', ']', '}', '[', '{', ',', ':', 'é', '中', '😀', 'a', '\n', '\u0000', ' ');
-    const value = fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }), fc.jsonValue({ maxDepth: 3, stringUnit: tricky }));
+    const value = fc.oneof(
+      fc.jsonValue({ maxDepth: 4 }),
+      fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }),
+      fc.jsonValue({ maxDepth: 3, stringUnit: tricky }),
+    );
     const documents = fc
       .tuple(fc.array(value, { maxLength: 12 }), fc.constantFrom<string | number | undefined>(undefined, 1, 2, '\t'))
       .map(([array, space]) => Buffer.from(JSON.stringify(array, null, space), 'utf8'));
@@ -340,13 +349,17 @@ describe('JsonArrayStream: top level not an array', () => {
     const error = streamError(() => parseChunks([Buffer.from(body)]));
 
     // Assess
-    expect(error.message).toBe('top level is an object, not an array: detail: API key is missing, please provide an API key in the header.');
+    expect(error.message).toBe(
+      'top level is an object, not an array: detail: API key is missing, please provide an API key in the header.',
+    );
     expect(error.offset).toBe(0);
   });
 
   it('quotes a FastAPI validation detail list, split across chunks, after whitespace', () => {
     // Prepare
-    const body = Buffer.from(' \n{"detail": [{"loc": ["query", "status"], "msg": "bad \\"value\\"", "type": "value_error"}]}');
+    const body = Buffer.from(
+      ' \n{"detail": [{"loc": ["query", "status"], "msg": "bad \\"value\\"", "type": "value_error"}]}',
+    );
 
     // Act
     const error = streamError(() => parseChunks(splitAt(body, [5, 20, 40])));
@@ -462,10 +475,16 @@ describe('JsonArrayStream: element size limit', () => {
   });
 
   /** Parses with onOversized: the values delivered and the (index, offset) of each element passed over. */
-  function parseSkipping(chunks: readonly Uint8Array[], maxElementBytes: number): { values: unknown[]; oversized: number[][]; count: number } {
+  function parseSkipping(
+    chunks: readonly Uint8Array[],
+    maxElementBytes: number,
+  ): { values: unknown[]; oversized: number[][]; count: number } {
     const values: unknown[] = [];
     const oversized: number[][] = [];
-    const stream = new JsonArrayStream((value) => values.push(value), { maxElementBytes, onOversized: (index, offset) => oversized.push([index, offset]) });
+    const stream = new JsonArrayStream((value) => values.push(value), {
+      maxElementBytes,
+      onOversized: (index, offset) => oversized.push([index, offset]),
+    });
     for (const chunk of chunks) stream.write(chunk);
     stream.end();
     return { values, oversized, count: stream.elementCount };
@@ -507,7 +526,9 @@ describe('JsonArrayStream: element size limit', () => {
   it('with onOversized, still fails a body that ends inside an oversized element, or is broken after it', () => {
     // Act / Assess
     const truncated = streamError(() => parseSkipping(splitAt(Buffer.from('[1,{"a":"xxxxxxxxxxxx'), [6]), 5));
-    expect(truncated.message).toContain('truncated JSON: the array is not terminated (1 complete elements, then an unterminated string inside an element)');
+    expect(truncated.message).toContain(
+      'truncated JSON: the array is not terminated (1 complete elements, then an unterminated string inside an element)',
+    );
     streamError(() => parseSkipping([Buffer.from('[{"a":"xxxxxxxxxxxx"} x]')], 5));
   });
 
@@ -517,7 +538,10 @@ describe('JsonArrayStream: element size limit', () => {
     const max = 4 << 20;
     let values = 0;
     const oversized: number[] = [];
-    const stream = new JsonArrayStream(() => values++, { maxElementBytes: max, onOversized: (index) => oversized.push(index) });
+    const stream = new JsonArrayStream(() => values++, {
+      maxElementBytes: max,
+      onOversized: (index) => oversized.push(index),
+    });
     const before = process.memoryUsage().arrayBuffers;
     let peak = 0;
 

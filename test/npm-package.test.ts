@@ -13,13 +13,29 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, type Sample } from './support/exposition.js';
-import { SAMPLE_EXPECTED, SAMPLE_NOW, SAMPLE_WORKFLOWS, sampleJobs, startFakeApi, type FakeApi } from './support/fake-api.js';
+import {
+  SAMPLE_EXPECTED,
+  SAMPLE_NOW,
+  SAMPLE_WORKFLOWS,
+  sampleJobs,
+  startFakeApi,
+  type FakeApi,
+} from './support/fake-api.js';
 import { ROOT } from './support/package.js';
 import { freePort } from './support/ports.js';
 import { startProcess } from './support/processes.js';
 
 /** Not copied into the packing copy: what a fresh clone does not have, or what npm must not see. */
-const NOT_IN_A_CLONE = new Set(['.git', 'node_modules', 'dist', 'coverage', '.serverless', '.esbuild', '.tmp', 'test/.artifacts']);
+const NOT_IN_A_CLONE = new Set([
+  '.git',
+  'node_modules',
+  'dist',
+  'coverage',
+  '.serverless',
+  '.esbuild',
+  '.tmp',
+  'test/.artifacts',
+]);
 const PACK_AND_INSTALL_MS = 240_000;
 /** A serve-only install (`--omit=optional`) is the package alone: its unpacked files are well under this. */
 const SERVE_ONLY_INSTALL_MAX_BYTES = 1_000_000;
@@ -36,7 +52,11 @@ function npmEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
 }
 
-function run(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Run> {
+function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -55,16 +75,24 @@ function run(command: string, args: readonly string[], options: { cwd: string; e
   });
 }
 
-async function runOk(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Run> {
+async function runOk(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Run> {
   const result = await run(command, args, options);
-  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
   return result;
 }
 
 /** Installs the tarball into a new empty folder (a package.json of its own, nothing else). */
 async function installInto(dir: string, tarball: string, extra: readonly string[]): Promise<void> {
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'npm-package-test', private: true })}\n`);
-  await runOk('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...extra, tarball], { cwd: dir, env: npmEnv() });
+  await runOk('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...extra, tarball], {
+    cwd: dir,
+    env: npmEnv(),
+  });
 }
 
 function bytesUnder(path: string): number {
@@ -79,7 +107,11 @@ function binOf(installDir: string): string {
 }
 
 function runBin(installDir: string, args: readonly string[], env: Record<string, string>): Promise<Run> {
-  return run(binOf(installDir), args, { cwd: installDir, env: { PATH: process.env.PATH ?? '', ...env }, timeoutMs: 20_000 });
+  return run(binOf(installDir), args, {
+    cwd: installDir,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    timeoutMs: 20_000,
+  });
 }
 
 const sum = (samples: readonly Sample[]) => samples.reduce((total, s) => total + s.value, 0);
@@ -89,13 +121,18 @@ describe('the npm package', () => {
   let tarball: string;
   let entries: string[];
   let license: string;
-  let packed: { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; devDependencies?: unknown };
+  let packed: {
+    dependencies?: Record<string, string>;
+    optionalDependencies?: Record<string, string>;
+    devDependencies?: unknown;
+  };
   let full: string;
   let serveOnly: string;
   let api: FakeApi;
   let upstream: Record<string, string>;
 
-  const unpacked = async (entry: string) => (await runOk('tar', ['-xzOf', tarball, entry], { cwd: work, env: npmEnv() })).stdout;
+  const unpacked = async (entry: string) =>
+    (await runOk('tar', ['-xzOf', tarball, entry], { cwd: work, env: npmEnv() })).stdout;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'uje-npm-package-'));
@@ -107,7 +144,9 @@ describe('the npm package', () => {
     const [{ filename }] = JSON.parse(pack.stdout) as [{ filename: string }];
     tarball = join(work, filename);
     // What is in the file itself, not what npm says it put there.
-    entries = (await runOk('tar', ['-tzf', tarball], { cwd: work, env: npmEnv() })).stdout.split('\n').filter((line) => line !== '');
+    entries = (await runOk('tar', ['-tzf', tarball], { cwd: work, env: npmEnv() })).stdout
+      .split('\n')
+      .filter((line) => line !== '');
     packed = JSON.parse(await unpacked('package/package.json'));
     license = entries.includes('package/LICENSE') ? await unpacked('package/LICENSE') : ''; // asserted below
 
@@ -129,10 +168,24 @@ describe('the npm package', () => {
     // Assess
     const files = entries.map((e) => e.replace(/^package\//, ''));
     const topLevel = [...new Set(files.map((f) => f.split('/')[0] + (f.includes('/') ? '/' : '')))].sort();
-    expect(topLevel).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'alerts/', 'bin/', 'dashboards/', 'dist/', 'package.json']);
+    expect(topLevel).toEqual([
+      'CHANGELOG.md',
+      'LICENSE',
+      'README.md',
+      'alerts/',
+      'bin/',
+      'dashboards/',
+      'dist/',
+      'package.json',
+    ]);
     expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/cli.mjs']); // no bench bundle, no source maps
     expect(files).toContain('bin/unstructured-jobs-exporter.mjs');
-    expect(files).toEqual(expect.arrayContaining(['dashboards/unstructured-jobs-prometheus.json', 'dashboards/unstructured-jobs-cloudwatch.json']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dashboards/unstructured-jobs-prometheus.json',
+        'dashboards/unstructured-jobs-cloudwatch.json',
+      ]),
+    );
     expect(files).toContain('alerts/unstructured-jobs.rules.yml');
     for (const f of files) {
       expect(f).not.toMatch(/^(test|bench|scripts|\.ci|lib|functions|docs)\//);
@@ -167,10 +220,14 @@ describe('the npm package', () => {
       const value = (name: string) => samples.find((s) => s.name === name)?.value;
       expect(value('unstructured_up')).toBe(1);
       expect(value('unstructured_jobs_fetched')).toBe(SAMPLE_EXPECTED.jobsFetched);
-      expect(samples.find((s) => s.name === 'unstructured_exporter_build_info')?.labels.version).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+      expect(samples.find((s) => s.name === 'unstructured_exporter_build_info')?.labels.version).toBe(
+        JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
+      );
       const jobs = samples.filter((s) => s.name === 'unstructured_jobs');
       expect(sum(jobs)).toBe(SAMPLE_EXPECTED.counted);
-      expect(sum(jobs.filter((s) => s.labels.workflow_id === SAMPLE_WORKFLOWS.quotes.id && s.labels.status === 'COMPLETED'))).toBe(2);
+      expect(
+        sum(jobs.filter((s) => s.labels.workflow_id === SAMPLE_WORKFLOWS.quotes.id && s.labels.status === 'COMPLETED')),
+      ).toBe(2);
       expect(api.requests.at(-1)?.headers['unstructured-api-key']).toBe(api.apiKey); // the fake upstream, not a demo
     } finally {
       await server.stop();
@@ -179,7 +236,11 @@ describe('the npm package', () => {
 
   it('installed in full, `collect --format prometheus` prints the upstream’s jobs', async () => {
     // Act
-    const { code, stdout, stderr } = await runBin(full, ['collect', '--format', 'prometheus', '--now', SAMPLE_NOW], upstream);
+    const { code, stdout, stderr } = await runBin(
+      full,
+      ['collect', '--format', 'prometheus', '--now', SAMPLE_NOW],
+      upstream,
+    );
 
     // Assess
     expect(stderr).toBe('');
@@ -187,7 +248,9 @@ describe('the npm package', () => {
     const samples = parseExposition(stdout);
     expect(samples.find((s) => s.name === 'unstructured_up')?.value).toBe(1);
     expect(sum(samples.filter((s) => s.name === 'unstructured_jobs'))).toBe(SAMPLE_EXPECTED.counted);
-    const oldestScheduled = samples.filter((s) => s.name === 'unstructured_job_oldest_age_seconds' && s.labels.status === 'SCHEDULED');
+    const oldestScheduled = samples.filter(
+      (s) => s.name === 'unstructured_job_oldest_age_seconds' && s.labels.status === 'SCHEDULED',
+    );
     expect(Math.max(...oldestScheduled.map((s) => s.value))).toBe(SAMPLE_EXPECTED.oldestAgeSeconds.SCHEDULED);
   });
 
@@ -226,13 +289,18 @@ describe('the npm package', () => {
     };
 
     // Act
-    const { code, stdout, stderr } = await runBin(serveOnly, ['collect', '--sink', 'cloudwatch'], { ...upstream, ...aws });
+    const { code, stdout, stderr } = await runBin(serveOnly, ['collect', '--sink', 'cloudwatch'], {
+      ...upstream,
+      ...aws,
+    });
 
     // Assess
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).toMatch(/^error: publishing to CloudWatch needs @aws-sdk\/client-cloudwatch, an optional dependency that is not installed: npm install @aws-sdk\/client-cloudwatch/);
+    expect(stderr).toMatch(
+      /^error: publishing to CloudWatch needs @aws-sdk\/client-cloudwatch, an optional dependency that is not installed: npm install @aws-sdk\/client-cloudwatch/,
+    );
     expect(stderr).not.toMatch(/\bat .*\.(js|mjs|ts):\d+/); // no stack trace
     expect(api.requests.length).toBe(pullsBefore);
   });
@@ -249,6 +317,8 @@ describe('the npm package', () => {
     // Assess
     expect(code).toBe(2);
     expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).toContain('needs @aws-sdk/client-ssm, an optional dependency that is not installed: npm install @aws-sdk/client-ssm');
+    expect(stderr).toContain(
+      'needs @aws-sdk/client-ssm, an optional dependency that is not installed: npm install @aws-sdk/client-ssm',
+    );
   });
 });

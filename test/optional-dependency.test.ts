@@ -17,14 +17,18 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
 describe('optional dependencies', () => {
   it('turns a missing package into one typed error naming it and how to install it', async () => {
     // Act
-    const error = await rejectionOf(import(/* @vite-ignore */ ABSENT).catch(whenMissing(ABSENT, 'publishing to CloudWatch')));
+    const error = await rejectionOf(
+      import(/* @vite-ignore */ ABSENT).catch(whenMissing(ABSENT, 'publishing to CloudWatch')),
+    );
 
     // Assess
     expect(error).toBeInstanceOf(MissingDependencyError);
     const e = error as MissingDependencyError;
     expect(e.packageName).toBe(ABSENT);
     expect(e.neededFor).toBe('publishing to CloudWatch');
-    expect(e.message).toMatch(/^publishing to CloudWatch needs @aws-sdk\/client-not-installed-anywhere, an optional dependency/);
+    expect(e.message).toMatch(
+      /^publishing to CloudWatch needs @aws-sdk\/client-not-installed-anywhere, an optional dependency/,
+    );
     expect(e.message).toContain(`npm install ${ABSENT}`);
     expect(e.message).not.toContain('\n');
   });
@@ -45,9 +49,12 @@ describe('optional dependencies', () => {
 
   it('rethrows anything else unchanged: a missing package of its own, or a failure inside the package', async () => {
     // Prepare: the package is there but one of its dependencies is not; and a package whose code throws.
-    const nested = Object.assign(new Error(`Cannot find package '@smithy/core' imported from /x/node_modules/${ABSENT}/index.js`), {
-      code: 'ERR_MODULE_NOT_FOUND',
-    });
+    const nested = Object.assign(
+      new Error(`Cannot find package '@smithy/core' imported from /x/node_modules/${ABSENT}/index.js`),
+      {
+        code: 'ERR_MODULE_NOT_FOUND',
+      },
+    );
     const broken = new TypeError('boom');
 
     // Act

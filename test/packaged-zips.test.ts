@@ -28,7 +28,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clockEnv } from './support/clock.js';
 import { errorScenario, FAKE_API_KEY, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { createBucket, s3ClientFor } from './support/finished-jobs.js';
-import { cloudWatchClientFor, exactStatistics, FAKE_CREDENTIALS, listMetrics, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
+import {
+  cloudWatchClientFor,
+  exactStatistics,
+  FAKE_CREDENTIALS,
+  listMetrics,
+  MOTO_REGION,
+  startMoto,
+  type RunningMoto,
+} from './support/moto.js';
 import { ensurePackaged, ROOT, type Packaged } from './support/package.js';
 
 const METRICS_ZIP_LIMIT_BYTES = 150 * 1024;
@@ -39,7 +47,9 @@ const METRICS_ZIP_LIMIT_BYTES = 150 * 1024;
 const COLLECT_ZIP_LIMIT_BYTES = 300 * 1024;
 const TOKEN = 'scrape-token-5f2a9c71d3';
 const WORKFLOW = { id: '7d3c2b1a-0f9e-4d8c-b7a6-000000000001', name: 'Ingest invoices' };
-const { version: PACKAGE_VERSION } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+const { version: PACKAGE_VERSION } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+};
 const RUN_TIMEOUT_MS = 45_000;
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed CloudFormation/serverless JSON, read by path
@@ -64,7 +74,11 @@ function extract(zip: string, into: string): void {
 function zipEntries(zip: string): string[] {
   const listed = spawnSync('unzip', ['-Z1', zip], { encoding: 'utf8' });
   if (listed.error === undefined && listed.status === 0) return listed.stdout.split('\n').filter((l) => l !== '');
-  return execFileSync('python3', ['-c', 'import sys,zipfile;print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', zip], { encoding: 'utf8' })
+  return execFileSync(
+    'python3',
+    ['-c', 'import sys,zipfile;print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', zip],
+    { encoding: 'utf8' },
+  )
     .split('\n')
     .filter((l) => l !== '');
 }
@@ -180,7 +194,8 @@ function functionEnv(name: 'metrics' | 'collect', refs: Record<string, string> =
     if (typeof value === 'string') variables[key] = value;
     else {
       const ref = (value as { Ref?: unknown } | null)?.Ref;
-      if (typeof ref !== 'string') throw new Error(`${id}: ${key} is neither a string nor a Ref: ${JSON.stringify(value)}`);
+      if (typeof ref !== 'string')
+        throw new Error(`${id}: ${key} is neither a string nor a Ref: ${JSON.stringify(value)}`);
       if (ref in refs) variables[key] = refs[ref] as string;
     }
   }
@@ -197,14 +212,26 @@ function functionEnv(name: 'metrics' | 'collect', refs: Record<string, string> =
  * Runs the unzipped handler in a new `node` with exactly `env` (plus PATH/HOME, and the test's clock: clockEnv),
  * invoking each event in turn.
  */
-async function run(dir: string, handlerFile: string, env: Record<string, string>, events: unknown[]): Promise<RunResult> {
+async function run(
+  dir: string,
+  handlerFile: string,
+  env: Record<string, string>,
+  events: unknown[],
+): Promise<RunResult> {
   const id = randomUUID();
   const eventsFile = join(work, `events-${id}.json`);
   const resultFile = join(work, `result-${id}.json`);
   writeFileSync(eventsFile, JSON.stringify(events));
   const child = spawn(process.execPath, [join(work, 'runner.mjs'), join(dir, handlerFile), eventsFile, resultFile], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LAMBDA_TASK_ROOT: dir, TZ: 'UTC', ...clockEnv(), ...env },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: work,
+      LAMBDA_TASK_ROOT: dir,
+      TZ: 'UTC',
+      ...clockEnv(),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -268,7 +295,9 @@ function scheduledEvent(): ScheduledEvent {
     account: '123456789012',
     time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region: 'us-east-1',
-    resources: ['arn:aws:events:us-east-1:123456789012:rule/unstructured-jobs-exporter-test-CollectEventsRuleSchedule1-ABC123'],
+    resources: [
+      'arn:aws:events:us-east-1:123456789012:rule/unstructured-jobs-exporter-test-CollectEventsRuleSchedule1-ABC123',
+    ],
     detail: {},
   };
 }
@@ -296,7 +325,13 @@ function expectJobCounts(text: string): void {
   expect(text).toMatch(/^unstructured_jobs_fetched 3$/m);
   const line = (status: string, n: number) =>
     `unstructured_jobs{workflow_id="${WORKFLOW.id}",workflow_name="${WORKFLOW.name}",job_type="ephemeral",status="${status}"} ${n}`;
-  for (const [status, n] of [['SCHEDULED', 0], ['IN_PROGRESS', 1], ['COMPLETED', 1], ['STOPPED', 0], ['FAILED', 1]] as const) {
+  for (const [status, n] of [
+    ['SCHEDULED', 0],
+    ['IN_PROGRESS', 1],
+    ['COMPLETED', 1],
+    ['STOPPED', 0],
+    ['FAILED', 1],
+  ] as const) {
     expect(text).toContain(line(status, n));
   }
   expect(text).toContain(`unstructured_exporter_build_info{version="${PACKAGE_VERSION}"} 1`);
@@ -341,7 +376,9 @@ describe('bundles', () => {
       expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
       expect(code).not.toContain('__EXPORTER_VERSION__');
       expect(code).toContain(`"${PACKAGE_VERSION}"`);
-      sizes.push(`${name}: zip ${(statSync(zip).size / 1024).toFixed(1)} KB, bundle ${(code.length / 1024).toFixed(1)} KB, ${lines.length} lines`);
+      sizes.push(
+        `${name}: zip ${(statSync(zip).size / 1024).toFixed(1)} KB, bundle ${(code.length / 1024).toFixed(1)} KB, ${lines.length} lines`,
+      );
     }
     console.info(`[packaged-zips] ${sizes.join('; ')}`);
     expect(statSync(pkg.zips.metrics!).size).toBeLessThan(METRICS_ZIP_LIMIT_BYTES);
@@ -387,7 +424,13 @@ describe('metrics handler in a fresh Node process', () => {
       urlEvent('/healthz'),
     ]);
     console.info(`[packaged-zips] metrics cold load ${loadMs.toFixed(0)} ms`);
-    const [ok, missing, wrong, gzipped, health] = results as [Invocation, Invocation, Invocation, Invocation, Invocation];
+    const [ok, missing, wrong, gzipped, health] = results as [
+      Invocation,
+      Invocation,
+      Invocation,
+      Invocation,
+      Invocation,
+    ];
     expect(ok.value).toMatchObject({ statusCode: 200, isBase64Encoded: false });
     // Prometheus's Accept header prefers OpenMetrics.
     expect(ok.value.headers['content-type']).toMatch(/^application\/openmetrics-text/);
@@ -397,7 +440,11 @@ describe('metrics handler in a fresh Node process', () => {
     expect(missing.value.headers['www-authenticate']).toMatch(/^Bearer /);
     expect(missing.value.body).not.toContain('unstructured_');
     expect(wrong.value).toMatchObject({ statusCode: 401 });
-    expect(gzipped.value).toMatchObject({ statusCode: 200, isBase64Encoded: true, headers: { 'content-encoding': 'gzip' } });
+    expect(gzipped.value).toMatchObject({
+      statusCode: 200,
+      isBase64Encoded: true,
+      headers: { 'content-encoding': 'gzip' },
+    });
     expect(gzipped.value.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expectJobCounts(exposition(gzipped));
     expect(health.value).toMatchObject({ statusCode: 200, body: 'ok\n' });
@@ -408,7 +455,12 @@ describe('metrics handler in a fresh Node process', () => {
   });
 
   it('self-contained: the zip alone (no node_modules) serves /metrics with secrets given directly', async () => {
-    const env: Record<string, string> = { ...functionEnv('metrics'), UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: FAKE_API_KEY, METRICS_TOKEN: TOKEN };
+    const env: Record<string, string> = {
+      ...functionEnv('metrics'),
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: FAKE_API_KEY,
+      METRICS_TOKEN: TOKEN,
+    };
     delete env.UNSTRUCTURED_API_KEY_PARAM;
     delete env.METRICS_TOKEN_PARAM;
     const { results } = await run(dirs.metrics!.plain, 'functions/metrics.mjs', env, [
@@ -427,7 +479,9 @@ describe('collect handler in a fresh Node process', () => {
   it('as deployed: API key from SSM, publishes Jobs and CollectorUp to the namespace', async () => {
     const env: Record<string, string> = { ...functionEnv('collect'), ...awsEnv(), UNSTRUCTURED_API_URL: api.url };
     const namespace = env.CLOUDWATCH_NAMESPACE as string;
-    const { results, loadMs, stderr } = await run(dirs.collect!.runtime, 'functions/collect.mjs', env, [scheduledEvent()]);
+    const { results, loadMs, stderr } = await run(dirs.collect!.runtime, 'functions/collect.mjs', env, [
+      scheduledEvent(),
+    ]);
     console.info(`[packaged-zips] collect cold load ${loadMs.toFixed(0)} ms`);
     const [result] = results as [Invocation];
     expect(result.ok, JSON.stringify(result.error)).toBe(true);
@@ -441,17 +495,32 @@ describe('collect handler in a fresh Node process', () => {
     const names = new Set(listed.map((m) => m.MetricName));
     expect(names).toContain('Jobs');
     expect(names).toContain('CollectorUp');
-    expect(await exactStatistics(cw, { namespace, metricName: 'CollectorUp', dimensions: {}, ...window() })).toMatchObject({ maximum: 1 });
-    expect(await exactStatistics(cw, { namespace, metricName: 'Jobs', dimensions: { Status: 'FAILED' }, ...window() })).toMatchObject({ maximum: 1 });
-    expect(await exactStatistics(cw, { namespace, metricName: 'Jobs', dimensions: { Status: 'IN_PROGRESS' }, ...window() })).toMatchObject({ maximum: 1 });
+    expect(
+      await exactStatistics(cw, { namespace, metricName: 'CollectorUp', dimensions: {}, ...window() }),
+    ).toMatchObject({ maximum: 1 });
+    expect(
+      await exactStatistics(cw, { namespace, metricName: 'Jobs', dimensions: { Status: 'FAILED' }, ...window() }),
+    ).toMatchObject({ maximum: 1 });
+    expect(
+      await exactStatistics(cw, { namespace, metricName: 'Jobs', dimensions: { Status: 'IN_PROGRESS' }, ...window() }),
+    ).toMatchObject({ maximum: 1 });
   });
 
   it('self-contained: the zip alone publishes with the bundled CloudWatch client; an API failure is CollectorUp 0, not an error', async () => {
     const namespace = `UJE-Test/zips-${process.pid}-${Date.now()}`;
-    const env: Record<string, string> = { ...functionEnv('collect'), ...awsEnv(), UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: FAKE_API_KEY, CLOUDWATCH_NAMESPACE: namespace };
+    const env: Record<string, string> = {
+      ...functionEnv('collect'),
+      ...awsEnv(),
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: FAKE_API_KEY,
+      CLOUDWATCH_NAMESPACE: namespace,
+    };
     delete env.UNSTRUCTURED_API_KEY_PARAM;
     api.setScenario([{ kind: 'status', status: 200, body: apiRecords() }, errorScenario(401)]);
-    const { results } = await run(dirs.collect!.plain, 'functions/collect.mjs', env, [scheduledEvent(), scheduledEvent()]);
+    const { results } = await run(dirs.collect!.plain, 'functions/collect.mjs', env, [
+      scheduledEvent(),
+      scheduledEvent(),
+    ]);
     const [first, second] = results as [Invocation, Invocation];
     expect(first.ok, JSON.stringify(first.error)).toBe(true);
     expect(first.value).toMatchObject({ namespace, collectorUp: true, failed: 0, invalid: 0 });
@@ -470,14 +539,24 @@ describe('collect handler in a fresh Node process', () => {
     const s3 = s3ClientFor(moto.endpoint);
     try {
       await createBucket(s3, bucket);
-      const env: Record<string, string> = { ...functionEnv('collect', { EventsStateBucket: bucket }), ...awsEnv(), UNSTRUCTURED_API_URL: api.url };
+      const env: Record<string, string> = {
+        ...functionEnv('collect', { EventsStateBucket: bucket }),
+        ...awsEnv(),
+        UNSTRUCTURED_API_URL: api.url,
+      };
       expect(env.STATE_BUCKET).toBe(bucket);
       const namespace = env.CLOUDWATCH_NAMESPACE as string;
       const key = env.STATE_KEY as string;
       // The same job list twice (fresh timestamps): COMPLETED and FAILED finished within the 1 h backfill.
       const records = apiRecords();
-      api.setScenario([{ kind: 'status', status: 200, body: records }, { kind: 'status', status: 200, body: records }]);
-      const { results } = await run(dirs.collect!.runtime, 'functions/collect.mjs', env, [scheduledEvent(), scheduledEvent()]);
+      api.setScenario([
+        { kind: 'status', status: 200, body: records },
+        { kind: 'status', status: 200, body: records },
+      ]);
+      const { results } = await run(dirs.collect!.runtime, 'functions/collect.mjs', env, [
+        scheduledEvent(),
+        scheduledEvent(),
+      ]);
       const [first, second] = results as [Invocation, Invocation];
       expect(first.ok, JSON.stringify(first.error)).toBe(true);
       expect(first.value).toMatchObject({ namespace, collectorUp: true, failed: 0, invalid: 0 });
@@ -490,10 +569,21 @@ describe('collect handler in a fresh Node process', () => {
       expect(names).toContain('JobsFinished');
       expect(names).toContain('JobRuntime');
       const wide = { startMs: Date.now() - 3 * 3_600_000, endMs: Date.now() + 5 * 60_000 };
-      expect(await exactStatistics(cw, { namespace, metricName: 'JobsFinished', dimensions: { Status: 'FAILED' }, ...wide })).toMatchObject({ sum: 1 });
-      expect(await exactStatistics(cw, { namespace, metricName: 'JobsFinished', dimensions: { Status: 'COMPLETED' }, ...wide })).toMatchObject({ sum: 1 });
+      expect(
+        await exactStatistics(cw, { namespace, metricName: 'JobsFinished', dimensions: { Status: 'FAILED' }, ...wide }),
+      ).toMatchObject({ sum: 1 });
+      expect(
+        await exactStatistics(cw, {
+          namespace,
+          metricName: 'JobsFinished',
+          dimensions: { Status: 'COMPLETED' },
+          ...wide,
+        }),
+      ).toMatchObject({ sum: 1 });
 
-      const state = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString());
+      const state = JSON.parse(
+        await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString(),
+      );
       expect(state).toMatchObject({ format: 'unstructured-jobs-exporter/finished-jobs', pending: [] });
       expect(state.lease).toBeUndefined();
     } finally {

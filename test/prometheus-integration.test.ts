@@ -36,10 +36,14 @@ describe('a real Prometheus scrapes the exporter', () => {
       METRICS_TOKEN: TOKEN,
       CACHE_TTL: '1s',
     };
-    local = await startProcess(process.execPath, [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'], {
-      env,
-      ready: /listening on http:\/\/(127\.0\.0\.1:\d+)\/metrics/,
-    });
+    local = await startProcess(
+      process.execPath,
+      [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'],
+      {
+        env,
+        ready: /listening on http:\/\/(127\.0\.0\.1:\d+)\/metrics/,
+      },
+    );
     localAddress = local.match[1] as string;
 
     // The Lambda handler, bundled as serverless-esbuild would, loaded fresh in its own process.
@@ -55,10 +59,14 @@ describe('a real Prometheus scrapes the exporter', () => {
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
       logLevel: 'warning',
     });
-    lambda = await startProcess(process.execPath, [join(ROOT, 'test/support/lambda-http-adapter.mjs'), join(bundleDir, 'metrics.mjs'), 'handler'], {
-      env,
-      ready: /listening (\d+)/,
-    });
+    lambda = await startProcess(
+      process.execPath,
+      [join(ROOT, 'test/support/lambda-http-adapter.mjs'), join(bundleDir, 'metrics.mjs'), 'handler'],
+      {
+        env,
+        ready: /listening (\d+)/,
+      },
+    );
 
     prometheus = await startPrometheus([
       { job: 'local', address: localAddress, bearerToken: TOKEN },
@@ -91,7 +99,9 @@ describe('a real Prometheus scrapes the exporter', () => {
     // Act
     const skipped = await prometheus.query(`unstructured_job_records_skipped{job="${job}"} > 0`);
     const fetched = await prometheus.query(`unstructured_jobs_fetched{job="${job}"}`);
-    const runtimeCount = await prometheus.query(`sum by (status) (unstructured_job_runtime_seconds_count{job="${job}"})`);
+    const runtimeCount = await prometheus.query(
+      `sum by (status) (unstructured_job_runtime_seconds_count{job="${job}"})`,
+    );
     const inf = await prometheus.query(`sum(unstructured_job_runtime_seconds_bucket{job="${job}",le="+Inf"})`);
     const perWorkflow = await prometheus.query(`sum by (workflow_id, workflow_name) (unstructured_jobs{job="${job}"})`);
     const oldest = await prometheus.query(`max by (status) (unstructured_job_oldest_age_seconds{job="${job}"})`);
@@ -103,7 +113,11 @@ describe('a real Prometheus scrapes the exporter', () => {
       invalid_created_at: 1,
     });
     expect(Number(fetched[0]?.value[1])).toBe(SAMPLE_EXPECTED.jobsFetched);
-    expect(Object.fromEntries(runtimeCount.map((r) => [r.metric.status, Number(r.value[1])]))).toEqual({ COMPLETED: 7, FAILED: 2, STOPPED: 1 });
+    expect(Object.fromEntries(runtimeCount.map((r) => [r.metric.status, Number(r.value[1])]))).toEqual({
+      COMPLETED: 7,
+      FAILED: 2,
+      STOPPED: 1,
+    });
     expect(Number(inf[0]?.value[1])).toBe(10);
     // hostile names survive the round trip through the exposition format and Prometheus' parser
     const names = Object.fromEntries(perWorkflow.map((r) => [r.metric.workflow_id, r.metric.workflow_name]));
@@ -121,7 +135,9 @@ describe('a real Prometheus scrapes the exporter', () => {
     await prometheus.waitFor('unstructured_up{job="local"} == 1');
 
     // Act: FAILED runtimes are 0.5 s and 3723.46 s → the median lies in the first bucket (≤ 1 s)
-    const q = await prometheus.query('histogram_quantile(0.5, sum by (le) (unstructured_job_runtime_seconds_bucket{job="local",status="FAILED"}))');
+    const q = await prometheus.query(
+      'histogram_quantile(0.5, sum by (le) (unstructured_job_runtime_seconds_bucket{job="local",status="FAILED"}))',
+    );
 
     // Assess
     expect(Number(q[0]?.value[1])).toBeLessThanOrEqual(1);

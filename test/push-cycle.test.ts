@@ -29,7 +29,14 @@ function toyOutput(trace: Trace, options: { fail?: boolean } = {}): PushOutput {
       trace.push(`toy publish (${collection.ok ? 'up' : 'down'}, ${seen.length} jobs)`);
       const summary = { toy: { jobs: seen.length } };
       if (!options.fail) return { summary };
-      return { summary, problem: { message: 'toy: the toy sink said no', log: { message: 'toy publish failed', fields: { toyJobs: seen.length } }, error: new Error('toy refused') } };
+      return {
+        summary,
+        problem: {
+          message: 'toy: the toy sink said no',
+          log: { message: 'toy publish failed', fields: { toyJobs: seen.length } },
+          error: new Error('toy refused'),
+        },
+      };
     },
   };
 }
@@ -51,7 +58,13 @@ function fakeCollect(jobs: readonly Job[], trace: Trace): (options: CollectOptio
     const nowMs = options.nowMs ?? Date.now();
     trace.push('pull');
     const config = loadConfig({});
-    const aggregator = new Aggregator({ nowMs, runtimeWindowSeconds: config.runtimeWindowSeconds, maxWorkflows: config.maxWorkflows, histogramBuckets: config.histogramBuckets, quantiles: config.quantiles });
+    const aggregator = new Aggregator({
+      nowMs,
+      runtimeWindowSeconds: config.runtimeWindowSeconds,
+      maxWorkflows: config.maxWorkflows,
+      histogramBuckets: config.histogramBuckets,
+      quantiles: config.quantiles,
+    });
     for (const j of jobs) {
       aggregator.add(j);
       options.onJob?.(j);
@@ -62,7 +75,11 @@ function fakeCollect(jobs: readonly Job[], trace: Trace): (options: CollectOptio
   };
 }
 
-function terminal(): { io: { stdout: (t: string) => void; stderr: (t: string) => void }; out: string[]; err: string[] } {
+function terminal(): {
+  io: { stdout: (t: string) => void; stderr: (t: string) => void };
+  out: string[];
+  err: string[];
+} {
   const out: string[] = [];
   const err: string[] = [];
   return { io: { stdout: (t) => out.push(t), stderr: (t) => err.push(t) }, out, err };
@@ -78,9 +95,15 @@ describe('the push cycle with a toy output', () => {
     // Prepare
     const nowMs = Date.now();
     const trace: Trace = [];
-    const jobs = [job({ createdAtMs: nowMs - 120_000, runtimeSeconds: 30 }), job({ createdAtMs: nowMs - 60_000, status: 'IN_PROGRESS', runtimeSeconds: undefined })];
+    const jobs = [
+      job({ createdAtMs: nowMs - 120_000, runtimeSeconds: 30 }),
+      job({ createdAtMs: nowMs - 60_000, status: 'IN_PROGRESS', runtimeSeconds: undefined }),
+    ];
     const { logger } = logLines();
-    const outputs = [...pushOutputs({ config: loadConfig({}), nowMs, logger, cloudWatchClient: acceptingClient(trace) }), toyOutput(trace)];
+    const outputs = [
+      ...pushOutputs({ config: loadConfig({}), nowMs, logger, cloudWatchClient: acceptingClient(trace) }),
+      toyOutput(trace),
+    ];
     const { io, out, err } = terminal();
 
     // Act
@@ -95,8 +118,23 @@ describe('the push cycle with a toy output', () => {
     expect(ok).toBe(true);
     expect(err).toEqual([]);
     const line = JSON.parse(out.join('')) as Record<string, unknown>;
-    expect(Object.keys(line)).toEqual(['namespace', 'collectorUp', 'datums', 'requests', 'published', 'failed', 'invalid', 'toy']);
-    expect(line).toMatchObject({ namespace: 'Unstructured/Jobs', collectorUp: true, failed: 0, invalid: 0, toy: { jobs: 2 } });
+    expect(Object.keys(line)).toEqual([
+      'namespace',
+      'collectorUp',
+      'datums',
+      'requests',
+      'published',
+      'failed',
+      'invalid',
+      'toy',
+    ]);
+    expect(line).toMatchObject({
+      namespace: 'Unstructured/Jobs',
+      collectorUp: true,
+      failed: 0,
+      invalid: 0,
+      toy: { jobs: 2 },
+    });
   });
 
   it('tells a toy problem after the outputs before it published: exit status on the terminal, an error line and the error in the Lambda', async () => {
@@ -105,7 +143,10 @@ describe('the push cycle with a toy output', () => {
     const trace: Trace = [];
     const jobs = [job({ createdAtMs: nowMs - 120_000, runtimeSeconds: 30 })];
     const { logger, lines } = logLines();
-    const outputs = [...pushOutputs({ config: loadConfig({}), nowMs, logger, cloudWatchClient: acceptingClient(trace) }), toyOutput(trace, { fail: true })];
+    const outputs = [
+      ...pushOutputs({ config: loadConfig({}), nowMs, logger, cloudWatchClient: acceptingClient(trace) }),
+      toyOutput(trace, { fail: true }),
+    ];
     const run = await runPushCycle({ collect: fakeCollect(jobs, trace), nowMs, outputs });
     const { io, err } = terminal();
 
@@ -130,8 +171,22 @@ describe('the push cycle with a toy output', () => {
     // Prepare
     const nowMs = Date.now();
     const trace: Trace = [];
-    const failed: Collection = { ok: false, errorKind: 'unauthorized', errorMessage: 'HTTP 401: bad key', durationSeconds: 0.5, finishedAtMs: nowMs };
-    const outputs = [...pushOutputs({ config: loadConfig({}), nowMs, logger: logLines().logger, cloudWatchClient: acceptingClient(trace) }), toyOutput(trace)];
+    const failed: Collection = {
+      ok: false,
+      errorKind: 'unauthorized',
+      errorMessage: 'HTTP 401: bad key',
+      durationSeconds: 0.5,
+      finishedAtMs: nowMs,
+    };
+    const outputs = [
+      ...pushOutputs({
+        config: loadConfig({}),
+        nowMs,
+        logger: logLines().logger,
+        cloudWatchClient: acceptingClient(trace),
+      }),
+      toyOutput(trace),
+    ];
     const { io, out, err } = terminal();
 
     // Act
@@ -142,6 +197,15 @@ describe('the push cycle with a toy output', () => {
     expect(ok).toBe(false);
     expect(trace).toEqual(['cloudwatch PutMetricData (2 datums)', 'toy publish (down, 0 jobs)']);
     expect(err).toEqual(['error: collection failed (unauthorized): HTTP 401: bad key; published CollectorUp 0\n']);
-    expect(JSON.parse(out.join(''))).toEqual({ namespace: 'Unstructured/Jobs', collectorUp: false, datums: 2, requests: 1, published: 2, failed: 0, invalid: 0, toy: { jobs: 0 } });
+    expect(JSON.parse(out.join(''))).toEqual({
+      namespace: 'Unstructured/Jobs',
+      collectorUp: false,
+      datums: 2,
+      requests: 1,
+      published: 2,
+      failed: 0,
+      invalid: 0,
+      toy: { jobs: 0 },
+    });
   });
 });

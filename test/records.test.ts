@@ -428,8 +428,13 @@ describe('parseRfc3339', () => {
         hour: fc.integer({ min: 0, max: 23 }),
         minute: fc.integer({ min: 0, max: 59 }),
         second: fc.integer({ min: 0, max: 59 }),
-        fraction: fc.option(fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 9 }), { nil: undefined }),
-        offset: fc.option(fc.tuple(fc.constantFrom(1, -1), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })), { nil: undefined }),
+        fraction: fc.option(fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 9 }), {
+          nil: undefined,
+        }),
+        offset: fc.option(
+          fc.tuple(fc.constantFrom(1, -1), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })),
+          { nil: undefined },
+        ),
       })
       // Keep real calendar dates only: Date.UTC would roll 02-30 over into March.
       .filter(({ year, month, day }) => new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day);
@@ -465,10 +470,23 @@ describe('ByteInterner', () => {
     const escaped = body('tab\there');
 
     // Act
-    const values = [short, long, escaped, short, long].map((b) => interner.get(b, 1, b.length - 1, b.includes(0x5c) ? TOKEN_ESCAPE : b.some((x) => x >= 0x80) ? TOKEN_NON_ASCII : 0));
+    const values = [short, long, escaped, short, long].map((b) =>
+      interner.get(
+        b,
+        1,
+        b.length - 1,
+        b.includes(0x5c) ? TOKEN_ESCAPE : b.some((x) => x >= 0x80) ? TOKEN_NON_ASCII : 0,
+      ),
+    );
 
     // Assess: the right strings every time; the long one was never kept.
-    expect(values).toEqual(['6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a01', `Long ${'é'.repeat(200)}`, 'tab\there', '6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a01', `Long ${'é'.repeat(200)}`]);
+    expect(values).toEqual([
+      '6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a01',
+      `Long ${'é'.repeat(200)}`,
+      'tab\there',
+      '6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a01',
+      `Long ${'é'.repeat(200)}`,
+    ]);
     expect(interner.size).toBe(2);
     expect(long.length - 2).toBeGreaterThan(ByteInterner.MAX_INTERNED_BYTES);
   });

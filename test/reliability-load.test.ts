@@ -47,7 +47,10 @@ const figures: Record<string, unknown> = { concurrent: CONCURRENT, cacheTtlMs: C
 
 afterAll(() => {
   mkdirSync(new URL('./.artifacts/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./.artifacts/reliability-load.json', import.meta.url), `${JSON.stringify({ generatedAt: new Date().toISOString(), ...figures }, null, 2)}\n`);
+  writeFileSync(
+    new URL('./.artifacts/reliability-load.json', import.meta.url),
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), ...figures }, null, 2)}\n`,
+  );
 });
 
 /** Nearest-rank percentile of latencies (ms). */
@@ -71,7 +74,12 @@ async function burst<T>(n: number, call: () => Promise<T>): Promise<{ results: T
 
 function summarize(latencies: readonly number[], upstreamPulls: number): Burst {
   const round = (x: number) => Math.round(x * 10) / 10;
-  return { upstreamPulls, p50Ms: round(percentile(latencies, 0.5)), p99Ms: round(percentile(latencies, 0.99)), maxMs: round(latencies.at(-1) as number) };
+  return {
+    upstreamPulls,
+    p50Ms: round(percentile(latencies, 0.5)),
+    p99Ms: round(percentile(latencies, 0.99)),
+    maxMs: round(latencies.at(-1) as number),
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -91,15 +99,31 @@ describe('50 concurrent scrapes share one upstream pull', () => {
 
   it('on the local server (the CLI binary): one pull per burst, one more after the TTL', async () => {
     // Prepare
-    server = await startProcess(process.execPath, [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'], {
-      env: { PATH: process.env.PATH ?? '', ...clockEnv(), UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: FAKE_API_KEY, CACHE_TTL: `${CACHE_TTL_MS}ms`, LOG_LEVEL: 'warn' },
-      ready: /listening on (http:\/\/127\.0\.0\.1:\d+)\/metrics/,
-      deadlineMs: 30_000,
-    });
+    server = await startProcess(
+      process.execPath,
+      [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...clockEnv(),
+          UNSTRUCTURED_API_URL: api.url,
+          UNSTRUCTURED_API_KEY: FAKE_API_KEY,
+          CACHE_TTL: `${CACHE_TTL_MS}ms`,
+          LOG_LEVEL: 'warn',
+        },
+        ready: /listening on (http:\/\/127\.0\.0\.1:\d+)\/metrics/,
+        deadlineMs: 30_000,
+      },
+    );
     const url = `${server.match[1]}/metrics`;
     api.requests.length = 0;
     const scrape = async () => {
-      const response = await fetch(url, { headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5', 'accept-encoding': 'gzip' } });
+      const response = await fetch(url, {
+        headers: {
+          accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5',
+          'accept-encoding': 'gzip',
+        },
+      });
       return { status: response.status, body: await response.text() };
     };
 
@@ -112,7 +136,11 @@ describe('50 concurrent scrapes share one upstream pull', () => {
     const single = await burst(1, scrape); // one scrape of the cached collection: the cost of rendering alone
 
     // Assess
-    figures.localServer = { first: summarize(first.latencies, afterFirst), second: summarize(second.latencies, afterSecond - afterFirst), cachedSingleMs: summarize(single.latencies, 0).maxMs };
+    figures.localServer = {
+      first: summarize(first.latencies, afterFirst),
+      second: summarize(second.latencies, afterSecond - afterFirst),
+      cachedSingleMs: summarize(single.latencies, 0).maxMs,
+    };
     expect(api.requests.length).toBe(2);
     expect(afterFirst).toBe(1);
     expect(afterSecond).toBe(2);
@@ -130,7 +158,12 @@ describe('50 concurrent scrapes share one upstream pull', () => {
   it('on the metrics Lambda handler (function-URL events, in-process): one pull per burst', async () => {
     // Prepare
     api.requests.length = 0;
-    const env: Record<string, string> = { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: FAKE_API_KEY, CACHE_TTL: `${CACHE_TTL_MS}ms`, LOG_LEVEL: 'error' };
+    const env: Record<string, string> = {
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: FAKE_API_KEY,
+      CACHE_TTL: `${CACHE_TTL_MS}ms`,
+      LOG_LEVEL: 'error',
+    };
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     vi.resetModules();
     const { handler } = await import('../functions/metrics.js');
@@ -145,7 +178,13 @@ describe('50 concurrent scrapes share one upstream pull', () => {
         apiId: 'load',
         domainName: 'load.lambda-url.us-east-1.on.aws',
         domainPrefix: 'load',
-        http: { method: 'GET', path: '/metrics', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'Prometheus/3.0' },
+        http: {
+          method: 'GET',
+          path: '/metrics',
+          protocol: 'HTTP/1.1',
+          sourceIp: '127.0.0.1',
+          userAgent: 'Prometheus/3.0',
+        },
         requestId: 'load',
         routeKey: '$default',
         stage: '$default',
@@ -172,7 +211,11 @@ describe('50 concurrent scrapes share one upstream pull', () => {
     const single = await burst(1, () => handler(event()));
 
     // Assess
-    figures.lambda = { first: summarize(first.latencies, afterFirst), second: summarize(second.latencies, afterSecond - afterFirst), cachedSingleMs: summarize(single.latencies, 0).maxMs };
+    figures.lambda = {
+      first: summarize(first.latencies, afterFirst),
+      second: summarize(second.latencies, afterSecond - afterFirst),
+      cachedSingleMs: summarize(single.latencies, 0).maxMs,
+    };
     expect(api.requests.length).toBe(2);
     expect(afterFirst).toBe(1);
     expect(afterSecond).toBe(2);
@@ -186,7 +229,9 @@ describe('50 concurrent scrapes share one upstream pull', () => {
 });
 
 describe('memory over 1,000 scrapes', () => {
-  it('stays flat: heapUsed after GC grows < 5 MB between scrape 100 and scrape 1,000', { timeout: 180_000 }, async () => {
+  it('stays flat: heapUsed after GC grows < 5 MB between scrape 100 and scrape 1,000', {
+    timeout: 180_000,
+  }, async () => {
     // Prepare: the exporter and the local server bundled into a child that can call gc().
     const api = await startFakeApi({ jobs: sampleJobs() });
     mkdirSync(join(ROOT, '.tmp'), { recursive: true });

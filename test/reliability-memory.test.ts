@@ -83,7 +83,10 @@ beforeAll(async () => {
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(new URL('./.artifacts/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./.artifacts/reliability-memory.json', import.meta.url), `${JSON.stringify({ generatedAt: new Date().toISOString(), ...figures }, null, 2)}\n`);
+  writeFileSync(
+    new URL('./.artifacts/reliability-memory.json', import.meta.url),
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), ...figures }, null, 2)}\n`,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -142,7 +145,8 @@ function* records(pick: Pick, count: number): Generator<Buffer> {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const STATUSES = ['COMPLETED', 'FAILED', 'IN_PROGRESS', 'SCHEDULED', 'STOPPED'] as const;
-const OUTPUT = '"input_file_ids":["9b2d6f4e-1c3a-4e5b-8d7f-0a1b2c3d4e50"],"output_node_files":[{"node_id":"n1a2b3c4-5d6e-7f8a-9b0c-1d2e3f4a5b6c","file_id":"output.json","node_type":"destination","node_subtype":"s3"}],"job_type":"ephemeral"';
+const OUTPUT =
+  '"input_file_ids":["9b2d6f4e-1c3a-4e5b-8d7f-0a1b2c3d4e50"],"output_node_files":[{"node_id":"n1a2b3c4-5d6e-7f8a-9b0c-1d2e3f4a5b6c","file_id":"output.json","node_type":"destination","node_subtype":"s3"}],"job_type":"ephemeral"';
 
 /**
  * A job as the API writes it (~400 bytes): id and workflow id UUIDs carrying counters, the status given, an
@@ -221,7 +225,16 @@ function collectInChild(url: string, env: Record<string, string> = {}): Promise<
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [child], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...clockEnv(), UNSTRUCTURED_API_URL: url, UNSTRUCTURED_API_KEY: KEY, NOW_MS: String(NOW_MS), PULL_DEADLINE: '600s', REQUEST_TIMEOUT: '60s', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...clockEnv(),
+        UNSTRUCTURED_API_URL: url,
+        UNSTRUCTURED_API_KEY: KEY,
+        NOW_MS: String(NOW_MS),
+        PULL_DEADLINE: '600s',
+        REQUEST_TIMEOUT: '60s',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -248,7 +261,9 @@ const NO_JOBS = { SCHEDULED: 0, IN_PROGRESS: 0, COMPLETED: 0, STOPPED: 0, FAILED
 // ---------------------------------------------------------------------------------------------------------
 
 describe('memory per distinct workflow is small and fixed, counts exact', () => {
-  it('100,000 jobs over 100,000 workflows: peak RSS ≤ 200 MB, the 50 exported and the folded rest exact', { timeout: 180_000 }, async () => {
+  it('100,000 jobs over 100,000 workflows: peak RSS ≤ 200 MB, the 50 exported and the folded rest exact', {
+    timeout: 180_000,
+  }, async () => {
     // Prepare: job n in workflow n (its own), statuses in turn.
     const JOBS = 100_000;
     const api = await serve(() => records((n) => [JOB_TEMPLATES[n % 5] as Template, n], JOBS));
@@ -258,11 +273,24 @@ describe('memory per distinct workflow is small and fixed, counts exact', () => 
 
     // Assess: the 50 exported are the smallest ids (one job each, ties broken by id), each exact; the rest holds
     // the other 99,950 workflows, exact.
-    figures.workflows100k = { jobs: JOBS, workflows: JOBS, bodyMb: mb(api.sent() / 1024), peakRssMb: mb(r.vmHwmKb), idleRssMb: mb(r.idleKb), seconds: round1(r.seconds) };
+    figures.workflows100k = {
+      jobs: JOBS,
+      workflows: JOBS,
+      bodyMb: mb(api.sent() / 1024),
+      peakRssMb: mb(r.vmHwmKb),
+      idleRssMb: mb(r.idleKb),
+      seconds: round1(r.seconds),
+    };
     expect(r.ok, r.errorMessage).toBe(true);
     expect(r.jobsFetched).toBe(JOBS);
     expect(r.workflowsSeen).toBe(JOBS);
-    expect(r.total?.byStatus).toEqual({ SCHEDULED: 20_000, IN_PROGRESS: 20_000, COMPLETED: 20_000, STOPPED: 20_000, FAILED: 20_000 });
+    expect(r.total?.byStatus).toEqual({
+      SCHEDULED: 20_000,
+      IN_PROGRESS: 20_000,
+      COMPLETED: 20_000,
+      STOPPED: 20_000,
+      FAILED: 20_000,
+    });
     const exported = r.workflows?.slice(0, 50) ?? [];
     expect(exported.map((w) => w.id)).toEqual(Array.from({ length: 50 }, (_, n) => workflowId(n)));
     exported.forEach((w, n) => {
@@ -270,7 +298,11 @@ describe('memory per distinct workflow is small and fixed, counts exact', () => 
       expect(w.name).toBe(`Workflow ${hex12(n)}`);
     });
     const rest = r.workflows?.[50];
-    expect(rest).toMatchObject({ id: 'other', workflowCount: JOBS - 50, byStatus: { SCHEDULED: 19_990, IN_PROGRESS: 19_990, COMPLETED: 19_990, STOPPED: 19_990, FAILED: 19_990 } });
+    expect(rest).toMatchObject({
+      id: 'other',
+      workflowCount: JOBS - 50,
+      byStatus: { SCHEDULED: 19_990, IN_PROGRESS: 19_990, COMPLETED: 19_990, STOPPED: 19_990, FAILED: 19_990 },
+    });
     expect(rest?.runtimeCount).toBe(19_990);
     expect(rest?.recentCount).toBe(19_990);
     expect(rest?.p50).toBe(150.456);
@@ -279,17 +311,27 @@ describe('memory per distinct workflow is small and fixed, counts exact', () => 
     (figures.workflows100k as Record<string, unknown>).passed = true;
   });
 
-  it('100,000 jobs over 50,005 workflows, five busy: the five and the 45 smallest others exported, all exact', { timeout: 180_000 }, async () => {
+  it('100,000 jobs over 50,005 workflows, five busy: the five and the 45 smallest others exported, all exact', {
+    timeout: 180_000,
+  }, async () => {
     // Prepare: jobs 0–49,999 in five busy workflows (job n in workflow n mod 5: 10,000 jobs of one status
     // each); job 50,000 + k alone in workflow 5 + k.
     const JOBS = 100_000;
-    const api = await serve(() => records((n) => [JOB_TEMPLATES[n % 5] as Template, n < 50_000 ? n % 5 : n - 49_995], JOBS));
+    const api = await serve(() =>
+      records((n) => [JOB_TEMPLATES[n % 5] as Template, n < 50_000 ? n % 5 : n - 49_995], JOBS),
+    );
 
     // Act
     const r = await collectInChild(api.url).finally(() => api.close());
 
     // Assess
-    figures.workflows50k = { jobs: JOBS, workflows: 50_005, bodyMb: mb(api.sent() / 1024), peakRssMb: mb(r.vmHwmKb), seconds: round1(r.seconds) };
+    figures.workflows50k = {
+      jobs: JOBS,
+      workflows: 50_005,
+      bodyMb: mb(api.sent() / 1024),
+      peakRssMb: mb(r.vmHwmKb),
+      seconds: round1(r.seconds),
+    };
     expect(r.ok, r.errorMessage).toBe(true);
     expect(r.jobsFetched).toBe(JOBS);
     expect(r.workflowsSeen).toBe(50_005);
@@ -300,7 +342,11 @@ describe('memory per distinct workflow is small and fixed, counts exact', () => 
       expect(w.byStatus).toEqual({ ...NO_JOBS, [status]: i < 5 ? 10_000 : 1 });
       if (status === 'COMPLETED') expect(w.recentCount).toBe(i < 5 ? 10_000 : 1);
     });
-    expect(r.workflows?.[50]).toMatchObject({ id: 'other', workflowCount: 49_955, byStatus: { SCHEDULED: 9_991, IN_PROGRESS: 9_991, COMPLETED: 9_991, STOPPED: 9_991, FAILED: 9_991 } });
+    expect(r.workflows?.[50]).toMatchObject({
+      id: 'other',
+      workflowCount: 49_955,
+      byStatus: { SCHEDULED: 9_991, IN_PROGRESS: 9_991, COMPLETED: 9_991, STOPPED: 9_991, FAILED: 9_991 },
+    });
     expect(mb(r.vmHwmKb)).toBeLessThanOrEqual(200);
     (figures.workflows50k as Record<string, unknown>).passed = true;
   });
@@ -315,7 +361,14 @@ describe('a response that never ends stops at MAX_RESPONSE_BYTES, with memory fl
     const r = await collectInChild(api.url).finally(() => api.close());
 
     // Assess
-    figures.endlessWorkflows = { recordBytes: (JOB_TEMPLATES[0] as Template).bytes.length, sentMb: round1(api.sent() / MB), peakRssMb: mb(r.vmHwmKb), seconds: round1(r.seconds), errorKind: r.errorKind, message: r.errorMessage };
+    figures.endlessWorkflows = {
+      recordBytes: (JOB_TEMPLATES[0] as Template).bytes.length,
+      sentMb: round1(api.sent() / MB),
+      peakRssMb: mb(r.vmHwmKb),
+      seconds: round1(r.seconds),
+      errorKind: r.errorKind,
+      message: r.errorMessage,
+    };
     expect(r.ok).toBe(false);
     expect(r.errorKind).toBe('too_large');
     expect(r.errorMessage).toContain(`passed MAX_RESPONSE_BYTES (${DEFAULT_MAX_RESPONSE_BYTES} bytes)`);
@@ -328,7 +381,9 @@ describe('a response that never ends stops at MAX_RESPONSE_BYTES, with memory fl
     const id = `job-${'x'.repeat(240)}############`;
     const templates = STATUSES.map((status) => {
       const runtime = status === 'COMPLETED' || status === 'FAILED' || status === 'STOPPED' ? '"PT2M30.456S"' : 'null';
-      return new Template(`{"id":"${id}","workflow_id":"10000000-0000-4000-8000-@@@@@@@@@@@@","workflow_name":"Workflow @@@@@@@@@@@@","status":"${status}","created_at":"${iso(NOW_MS - 3_600_000)}","runtime":${runtime},${OUTPUT}}`);
+      return new Template(
+        `{"id":"${id}","workflow_id":"10000000-0000-4000-8000-@@@@@@@@@@@@","workflow_name":"Workflow @@@@@@@@@@@@","status":"${status}","created_at":"${iso(NOW_MS - 3_600_000)}","runtime":${runtime},${OUTPUT}}`,
+      );
     });
     const api = await serve(() => records((n) => [templates[n % 5] as Template, n % 20], Number.POSITIVE_INFINITY));
 
@@ -336,7 +391,14 @@ describe('a response that never ends stops at MAX_RESPONSE_BYTES, with memory fl
     const r = await collectInChild(api.url).finally(() => api.close());
 
     // Assess
-    figures.endlessLongIds = { idLength: id.length, recordBytes: (templates[0] as Template).bytes.length, sentMb: round1(api.sent() / MB), peakRssMb: mb(r.vmHwmKb), seconds: round1(r.seconds), errorKind: r.errorKind };
+    figures.endlessLongIds = {
+      idLength: id.length,
+      recordBytes: (templates[0] as Template).bytes.length,
+      sentMb: round1(api.sent() / MB),
+      peakRssMb: mb(r.vmHwmKb),
+      seconds: round1(r.seconds),
+      errorKind: r.errorKind,
+    };
     expect(id.length).toBe(256);
     expect(r.ok).toBe(false);
     expect(r.errorKind).toBe('too_large');
@@ -346,22 +408,40 @@ describe('a response that never ends stops at MAX_RESPONSE_BYTES, with memory fl
 });
 
 describe('an element over the 16 MiB element limit', () => {
-  it('is skipped as too_large and passed over without being held; every other record counts', { timeout: 120_000 }, async () => {
+  it('is skipped as too_large and passed over without being held; every other record counts', {
+    timeout: 120_000,
+  }, async () => {
     // Prepare: 20,000 jobs, a 40 MiB record, 20,000 more.
     const JOBS = 40_000;
     const hugeBytes = 40 * MB;
-    const huge = new Template(`{"id":"huge","workflow_id":"10000000-0000-4000-8000-000000000000","output_node_files":"${'o'.repeat(hugeBytes)}"}`);
-    const api = await serve(() => records((n) => (n === JOBS / 2 ? [huge, 0] : [JOB_TEMPLATES[n % 5] as Template, n % 7]), JOBS + 1));
+    const huge = new Template(
+      `{"id":"huge","workflow_id":"10000000-0000-4000-8000-000000000000","output_node_files":"${'o'.repeat(hugeBytes)}"}`,
+    );
+    const api = await serve(() =>
+      records((n) => (n === JOBS / 2 ? [huge, 0] : [JOB_TEMPLATES[n % 5] as Template, n % 7]), JOBS + 1),
+    );
 
     // Act
     const r = await collectInChild(api.url).finally(() => api.close());
 
     // Assess
-    figures.tooLargeElement = { elementMb: round1(huge.bytes.length / MB), bodyMb: round1(api.sent() / MB), peakRssMb: mb(r.vmHwmKb), seconds: round1(r.seconds), skipped: r.recordsSkipped?.too_large };
+    figures.tooLargeElement = {
+      elementMb: round1(huge.bytes.length / MB),
+      bodyMb: round1(api.sent() / MB),
+      peakRssMb: mb(r.vmHwmKb),
+      seconds: round1(r.seconds),
+      skipped: r.recordsSkipped?.too_large,
+    };
     expect(r.ok, r.errorMessage).toBe(true);
     expect(r.jobsFetched).toBe(JOBS + 1);
     expect(r.recordsSkipped).toMatchObject({ too_large: 1, duplicate_id: 0, invalid_id: 0 });
-    expect(r.total?.byStatus).toEqual({ SCHEDULED: 8_000, IN_PROGRESS: 8_000, COMPLETED: 8_000, STOPPED: 8_000, FAILED: 8_000 });
+    expect(r.total?.byStatus).toEqual({
+      SCHEDULED: 8_000,
+      IN_PROGRESS: 8_000,
+      COMPLETED: 8_000,
+      STOPPED: 8_000,
+      FAILED: 8_000,
+    });
     expect(r.workflowsSeen).toBe(7);
     // Held at most the 16 MiB limit of it (plus the carry buffer's doubling), never its 40 MiB.
     expect(mb(r.vmHwmKb)).toBeLessThanOrEqual(150);

@@ -47,14 +47,22 @@ async function recorded(area: string, check: string, body: () => Promise<void> |
     await body();
     checks.push({ area, check, passed: true });
   } catch (error) {
-    checks.push({ area, check, passed: false, failure: (error instanceof Error ? error.message : String(error)).split('\n')[0] as string });
+    checks.push({
+      area,
+      check,
+      passed: false,
+      failure: (error instanceof Error ? error.message : String(error)).split('\n')[0] as string,
+    });
     throw error;
   }
 }
 
 afterAll(() => {
   mkdirSync(new URL('./.artifacts/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./.artifacts/reliability-security.json', import.meta.url), `${JSON.stringify({ generatedAt: new Date().toISOString(), checks }, null, 2)}\n`);
+  writeFileSync(
+    new URL('./.artifacts/reliability-security.json', import.meta.url),
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), checks }, null, 2)}\n`,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -164,7 +172,9 @@ function setEnv(env: Record<string, string | undefined>): () => void {
 const stderr: string[] = [];
 
 /** A fresh (cold) metrics Lambda module, its env applied for as long as the test runs. */
-async function coldLambda(env: Record<string, string | undefined>): Promise<{ call(path: string, headers?: Record<string, string>): Promise<Reply>; restore(): void }> {
+async function coldLambda(
+  env: Record<string, string | undefined>,
+): Promise<{ call(path: string, headers?: Record<string, string>): Promise<Reply>; restore(): void }> {
   const restore = setEnv({
     UNSTRUCTURED_API_URL: undefined,
     UNSTRUCTURED_API_KEY: undefined,
@@ -196,10 +206,16 @@ let ssmApi: FakeApi;
 let restoreAwsEnv: () => void = () => undefined;
 
 beforeAll(async () => {
-  [moto, api, ssmApi] = await Promise.all([startMoto(), startFakeApi({ jobs: sampleJobs() }), startFakeApi({ jobs: sampleJobs(), apiKey: SSM_KEY })]);
+  [moto, api, ssmApi] = await Promise.all([
+    startMoto(),
+    startFakeApi({ jobs: sampleJobs() }),
+    startFakeApi({ jobs: sampleJobs(), apiKey: SSM_KEY }),
+  ]);
   const ssm = new SSMClient({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: { ...FAKE_CREDENTIALS } });
   try {
-    await ssm.send(new PutParameterCommand({ Name: TOKEN_PARAM, Value: SSM_TOKEN, Type: 'SecureString', Overwrite: true }));
+    await ssm.send(
+      new PutParameterCommand({ Name: TOKEN_PARAM, Value: SSM_TOKEN, Type: 'SecureString', Overwrite: true }),
+    );
     await ssm.send(new PutParameterCommand({ Name: KEY_PARAM, Value: SSM_KEY, Type: 'SecureString', Overwrite: true }));
   } finally {
     ssm.destroy();
@@ -234,7 +250,11 @@ interface Target {
   readonly name: string;
   readonly token: string;
   readonly upstream: () => FakeApi;
-  open(): Promise<{ request(path: string, headers: Record<string, string>): Promise<Reply>; output(): string; close(): Promise<void> }>;
+  open(): Promise<{
+    request(path: string, headers: Record<string, string>): Promise<Reply>;
+    output(): string;
+    close(): Promise<void>;
+  }>;
 }
 
 function localServer(name: string, token: string, upstream: () => FakeApi, env: () => Record<string, string>): Target {
@@ -243,16 +263,30 @@ function localServer(name: string, token: string, upstream: () => FakeApi, env: 
     token,
     upstream,
     async open() {
-      const server = await startProcess(process.execPath, [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'], {
-        env: { PATH: process.env.PATH ?? '', ...clockEnv(), LOG_LEVEL: 'debug', UNSTRUCTURED_API_URL: upstream().url, ...env() },
-        ready: /listening on (http:\/\/127\.0\.0\.1:\d+)\/metrics/,
-        deadlineMs: 30_000,
-      });
+      const server = await startProcess(
+        process.execPath,
+        [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'],
+        {
+          env: {
+            PATH: process.env.PATH ?? '',
+            ...clockEnv(),
+            LOG_LEVEL: 'debug',
+            UNSTRUCTURED_API_URL: upstream().url,
+            ...env(),
+          },
+          ready: /listening on (http:\/\/127\.0\.0\.1:\d+)\/metrics/,
+          deadlineMs: 30_000,
+        },
+      );
       const base = server.match[1] as string;
       return {
         async request(path, headers) {
           const response = await fetch(`${base}${path}`, { headers });
-          return { status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() };
+          return {
+            status: response.status,
+            headers: Object.fromEntries(response.headers),
+            body: await response.text(),
+          };
         },
         output: () => server.output(),
         close: () => server.stop(),
@@ -269,16 +303,40 @@ function lambda(name: string, token: string, upstream: () => FakeApi, env: () =>
     async open() {
       stderr.length = 0;
       const cold = await coldLambda({ LOG_LEVEL: 'debug', UNSTRUCTURED_API_URL: upstream().url, ...env() });
-      return { request: (path, headers) => cold.call(path, headers), output: () => stderr.join(''), close: async () => cold.restore() };
+      return {
+        request: (path, headers) => cold.call(path, headers),
+        output: () => stderr.join(''),
+        close: async () => cold.restore(),
+      };
     },
   };
 }
 
 const TARGETS: readonly Target[] = [
-  localServer('local server, METRICS_TOKEN', TOKEN, () => api, () => ({ UNSTRUCTURED_API_KEY: FAKE_API_KEY, METRICS_TOKEN: TOKEN })),
-  localServer('local server, token and key from SSM', SSM_TOKEN, () => ssmApi, () => ({ ...awsEnv(), METRICS_TOKEN_PARAM: TOKEN_PARAM, UNSTRUCTURED_API_KEY_PARAM: KEY_PARAM })),
-  lambda('Lambda handler, METRICS_TOKEN', TOKEN, () => api, () => ({ UNSTRUCTURED_API_KEY: FAKE_API_KEY, METRICS_TOKEN: TOKEN })),
-  lambda('Lambda handler, token and key from SSM', SSM_TOKEN, () => ssmApi, () => ({ METRICS_TOKEN_PARAM: TOKEN_PARAM, UNSTRUCTURED_API_KEY_PARAM: KEY_PARAM })),
+  localServer(
+    'local server, METRICS_TOKEN',
+    TOKEN,
+    () => api,
+    () => ({ UNSTRUCTURED_API_KEY: FAKE_API_KEY, METRICS_TOKEN: TOKEN }),
+  ),
+  localServer(
+    'local server, token and key from SSM',
+    SSM_TOKEN,
+    () => ssmApi,
+    () => ({ ...awsEnv(), METRICS_TOKEN_PARAM: TOKEN_PARAM, UNSTRUCTURED_API_KEY_PARAM: KEY_PARAM }),
+  ),
+  lambda(
+    'Lambda handler, METRICS_TOKEN',
+    TOKEN,
+    () => api,
+    () => ({ UNSTRUCTURED_API_KEY: FAKE_API_KEY, METRICS_TOKEN: TOKEN }),
+  ),
+  lambda(
+    'Lambda handler, token and key from SSM',
+    SSM_TOKEN,
+    () => ssmApi,
+    () => ({ METRICS_TOKEN_PARAM: TOKEN_PARAM, UNSTRUCTURED_API_KEY_PARAM: KEY_PARAM }),
+  ),
 ];
 
 describe('nobody without the token reads /metrics or /', () => {
@@ -292,25 +350,33 @@ describe('nobody without the token reads /metrics or /', () => {
       const refused: Array<{ what: string; reply: Reply }> = [];
       for (const path of ['/metrics', '/']) {
         for (const [what, header] of nearMisses(target.token)) {
-          refused.push({ what: `${path} ${what}`, reply: await opened.request(path, header === undefined ? {} : { authorization: header }) });
+          refused.push({
+            what: `${path} ${what}`,
+            reply: await opened.request(path, header === undefined ? {} : { authorization: header }),
+          });
         }
       }
       const pullsWhileRefusing = upstream.requests.length;
       const health = await opened.request('/healthz', {});
       const accepted: Array<{ what: string; reply: Reply }> = [];
       for (const path of ['/metrics', '/']) {
-        for (const [what, header] of rightOnes(target.token)) accepted.push({ what: `${path} ${what}`, reply: await opened.request(path, { authorization: header }) });
+        for (const [what, header] of rightOnes(target.token))
+          accepted.push({ what: `${path} ${what}`, reply: await opened.request(path, { authorization: header }) });
       }
 
       // Assess
-      await recorded('access', `${target.name}: ${refused.length} near-miss credentials on /metrics and / → 401, no upstream pull`, () => {
-        for (const { what, reply } of refused) {
-          expect(reply.status, what).toBe(401);
-          expect(reply.headers['www-authenticate'], what).toContain('Bearer');
-          expect(leaks(reply.body), what).toEqual([]);
-        }
-        expect(pullsWhileRefusing).toBe(0);
-      });
+      await recorded(
+        'access',
+        `${target.name}: ${refused.length} near-miss credentials on /metrics and / → 401, no upstream pull`,
+        () => {
+          for (const { what, reply } of refused) {
+            expect(reply.status, what).toBe(401);
+            expect(reply.headers['www-authenticate'], what).toContain('Bearer');
+            expect(leaks(reply.body), what).toEqual([]);
+          }
+          expect(pullsWhileRefusing).toBe(0);
+        },
+      );
       await recorded('access', `${target.name}: /healthz answers without the token and tells nothing`, () => {
         expect(health).toMatchObject({ status: 200, body: 'ok\n' });
       });
@@ -332,7 +398,16 @@ describe('nobody without the token reads /metrics or /', () => {
     await recorded('access', 'authorized(): near misses, lengths, unicode and malformed headers', () => {
       // Prepare
       const token = 'Tök€n-ünïcode-🔑-0123456789';
-      const odd = ['', ' ', 'Bearer', 'Basic', 'Basic !!!not-base64!!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, 'Bearer \u0000', `Bearer ${'a'.repeat(100_000)}`];
+      const odd = [
+        '',
+        ' ',
+        'Bearer',
+        'Basic',
+        'Basic !!!not-base64!!!',
+        `Basic ${Buffer.from('no-colon').toString('base64')}`,
+        'Bearer \u0000',
+        `Bearer ${'a'.repeat(100_000)}`,
+      ];
 
       // Act + Assess
       for (const [what, header] of nearMisses(token)) expect(authorized(header, token), what).toBe(false);
@@ -358,15 +433,82 @@ const KEY = FAKE_API_KEY;
 const times = (n: number, s: Scenario): Scenario[] => Array.from({ length: n }, () => s);
 const LEAK_CASES: readonly LeakCase[] = [
   { name: 'upstream refuses the key (401)', scenarios: [], key: 'wrong-key-0a1b2c3d4e5f6a7b8c9d', kind: 'auth' },
-  { name: 'upstream echoes the key in a 403 detail', scenarios: [{ kind: 'status', status: 403, body: { detail: `API key ${KEY} is not allowed here` } }], kind: 'auth' },
-  { name: 'upstream echoes the key and the token (a proxy echoing headers)', scenarios: [{ kind: 'status', status: 400, body: { detail: `headers: unstructured-api-key=${KEY}; authorization=Bearer ${TOKEN}` } }], kind: 'invalid_request' },
-  { name: 'upstream echoes the key in a 500 text body, every attempt', scenarios: times(3, { kind: 'status', status: 500, body: `bad key: ${KEY}`, contentType: 'text/plain' }), kind: 'upstream' },
-  { name: 'upstream echoes the key in a 502 HTML page', scenarios: times(3, { kind: 'status', status: 502, body: `<html><body><h1>502</h1><p>key=${KEY}</p></body></html>`, contentType: 'text/html' }), kind: 'upstream' },
-  { name: 'upstream echoes the key in a 422 validation message', scenarios: [{ kind: 'status', status: 422, body: { detail: [{ loc: ['header', 'unstructured-api-key'], msg: `invalid key ${KEY}`, input: KEY }] } }], kind: 'invalid_request' },
-  { name: 'upstream echoes the key in a 200 error object', scenarios: [{ kind: 'raw', status: 200, contentType: 'application/json', body: JSON.stringify({ detail: `key ${KEY} expired` }) }], kind: 'invalid_response' },
-  { name: 'the key cut in half by the 300-character detail limit', scenarios: [{ kind: 'status', status: 403, body: { detail: `${'x'.repeat(285)} ${KEY}` } }], kind: 'auth' },
-  { name: 'the key cut in half by the 200-character excerpt of a 200 error object', scenarios: [{ kind: 'raw', status: 200, contentType: 'application/json', body: JSON.stringify({ detail: `${'x'.repeat(185)} ${KEY}` }) }], kind: 'invalid_response' },
-  { name: 'the key inside invalid JSON', scenarios: [{ kind: 'raw', status: 200, contentType: 'application/json', body: `[{"id": "${KEY}", oops}]` }], kind: 'invalid_response' },
+  {
+    name: 'upstream echoes the key in a 403 detail',
+    scenarios: [{ kind: 'status', status: 403, body: { detail: `API key ${KEY} is not allowed here` } }],
+    kind: 'auth',
+  },
+  {
+    name: 'upstream echoes the key and the token (a proxy echoing headers)',
+    scenarios: [
+      {
+        kind: 'status',
+        status: 400,
+        body: { detail: `headers: unstructured-api-key=${KEY}; authorization=Bearer ${TOKEN}` },
+      },
+    ],
+    kind: 'invalid_request',
+  },
+  {
+    name: 'upstream echoes the key in a 500 text body, every attempt',
+    scenarios: times(3, { kind: 'status', status: 500, body: `bad key: ${KEY}`, contentType: 'text/plain' }),
+    kind: 'upstream',
+  },
+  {
+    name: 'upstream echoes the key in a 502 HTML page',
+    scenarios: times(3, {
+      kind: 'status',
+      status: 502,
+      body: `<html><body><h1>502</h1><p>key=${KEY}</p></body></html>`,
+      contentType: 'text/html',
+    }),
+    kind: 'upstream',
+  },
+  {
+    name: 'upstream echoes the key in a 422 validation message',
+    scenarios: [
+      {
+        kind: 'status',
+        status: 422,
+        body: { detail: [{ loc: ['header', 'unstructured-api-key'], msg: `invalid key ${KEY}`, input: KEY }] },
+      },
+    ],
+    kind: 'invalid_request',
+  },
+  {
+    name: 'upstream echoes the key in a 200 error object',
+    scenarios: [
+      {
+        kind: 'raw',
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ detail: `key ${KEY} expired` }),
+      },
+    ],
+    kind: 'invalid_response',
+  },
+  {
+    name: 'the key cut in half by the 300-character detail limit',
+    scenarios: [{ kind: 'status', status: 403, body: { detail: `${'x'.repeat(285)} ${KEY}` } }],
+    kind: 'auth',
+  },
+  {
+    name: 'the key cut in half by the 200-character excerpt of a 200 error object',
+    scenarios: [
+      {
+        kind: 'raw',
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ detail: `${'x'.repeat(185)} ${KEY}` }),
+      },
+    ],
+    kind: 'invalid_response',
+  },
+  {
+    name: 'the key inside invalid JSON',
+    scenarios: [{ kind: 'raw', status: 200, contentType: 'application/json', body: `[{"id": "${KEY}", oops}]` }],
+    kind: 'invalid_response',
+  },
 ];
 
 describe('the key and the token never leave the process', () => {
@@ -376,7 +518,15 @@ describe('the key and the token never leave the process', () => {
     const logs: string[] = [];
     const key = c.key ?? KEY;
     const exporter = createExporter({
-      env: { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: key, METRICS_TOKEN: TOKEN, REQUEST_TIMEOUT: '1s', PULL_DEADLINE: '3s', MAX_RETRIES: '2', LOG_LEVEL: 'debug' },
+      env: {
+        UNSTRUCTURED_API_URL: api.url,
+        UNSTRUCTURED_API_KEY: key,
+        METRICS_TOKEN: TOKEN,
+        REQUEST_TIMEOUT: '1s',
+        PULL_DEADLINE: '3s',
+        MAX_RETRIES: '2',
+        LOG_LEVEL: 'debug',
+      },
       logger: new Logger({ level: 'debug', write: (line) => logs.push(line) }),
     });
     const auth = { authorization: `Bearer ${TOKEN}` };
@@ -423,23 +573,31 @@ describe('the key and the token never leave the process', () => {
     }
 
     // Assess
-    await recorded('secrets', 'configuration error: named variable, no secret in the error, the Lambda response or its log', () => {
-      expect(thrown).toBeInstanceOf(ConfigError);
-      expect((thrown as ConfigError).message).toMatch(/^MAX_RETRIES: /);
-      expect(leaks((thrown as ConfigError).message)).toEqual([]);
-      expect(reply.status).toBe(500);
-      expect(reply.body).toBe('configuration error: see the function log\n'); // the public URL shows no detail
-      expect(stderr.join('')).toContain('configuration error');
-      expect(stderr.join('')).toContain('MAX_RETRIES'); // the log names the variable
-      expect(leaks(stderr.join(''))).toEqual([]);
-    });
+    await recorded(
+      'secrets',
+      'configuration error: named variable, no secret in the error, the Lambda response or its log',
+      () => {
+        expect(thrown).toBeInstanceOf(ConfigError);
+        expect((thrown as ConfigError).message).toMatch(/^MAX_RETRIES: /);
+        expect(leaks((thrown as ConfigError).message)).toEqual([]);
+        expect(reply.status).toBe(500);
+        expect(reply.body).toBe('configuration error: see the function log\n'); // the public URL shows no detail
+        expect(stderr.join('')).toContain('configuration error');
+        expect(stderr.join('')).toContain('MAX_RETRIES'); // the log names the variable
+        expect(leaks(stderr.join(''))).toEqual([]);
+      },
+    );
   });
 
   it('an unreadable API key parameter is unstructured_up 0 with kind "config", naming the parameter only', async () => {
     // Prepare
     stderr.length = 0;
     api.requests.length = 0;
-    const cold = await coldLambda({ UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY_PARAM: MISSING_PARAM, METRICS_TOKEN: TOKEN });
+    const cold = await coldLambda({
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY_PARAM: MISSING_PARAM,
+      METRICS_TOKEN: TOKEN,
+    });
 
     // Act
     let metrics: Reply;
@@ -452,21 +610,29 @@ describe('the key and the token never leave the process', () => {
     }
 
     // Assess
-    await recorded('secrets', 'unreadable UNSTRUCTURED_API_KEY_PARAM: up 0, kind config, no request upstream, no secret anywhere', () => {
-      expect(metrics.status).toBe(200);
-      expect(metrics.body).toMatch(/^unstructured_up 0$/m);
-      expect(metrics.body).toContain('unstructured_collect_error{kind="config"} 1');
-      expect(status.body).toContain(MISSING_PARAM);
-      expect(api.requests).toHaveLength(0);
-      for (const text of [metrics.body, status.body, stderr.join('')]) expect(leaks(text)).toEqual([]);
-    });
+    await recorded(
+      'secrets',
+      'unreadable UNSTRUCTURED_API_KEY_PARAM: up 0, kind config, no request upstream, no secret anywhere',
+      () => {
+        expect(metrics.status).toBe(200);
+        expect(metrics.body).toMatch(/^unstructured_up 0$/m);
+        expect(metrics.body).toContain('unstructured_collect_error{kind="config"} 1');
+        expect(status.body).toContain(MISSING_PARAM);
+        expect(api.requests).toHaveLength(0);
+        for (const text of [metrics.body, status.body, stderr.join('')]) expect(leaks(text)).toEqual([]);
+      },
+    );
   });
 
   it('an unreadable token parameter fails closed (503, no pull) and never throws out of the handler', async () => {
     // Prepare
     stderr.length = 0;
     api.requests.length = 0;
-    const cold = await coldLambda({ UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: KEY, METRICS_TOKEN_PARAM: MISSING_PARAM });
+    const cold = await coldLambda({
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: KEY,
+      METRICS_TOKEN_PARAM: MISSING_PARAM,
+    });
     const logs: string[] = [];
     const exporter = createExporter({
       env: { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: KEY, METRICS_TOKEN_PARAM: MISSING_PARAM },
@@ -481,7 +647,11 @@ describe('the key and the token never leave the process', () => {
       for (const header of [undefined, `Bearer ${TOKEN}`, 'Bearer anything']) {
         replies.push(await cold.call('/metrics', header === undefined ? {} : { authorization: header }));
       }
-      appReply = await exporter.app.handle({ method: 'GET', path: '/metrics', headers: { authorization: 'Bearer anything' } });
+      appReply = await exporter.app.handle({
+        method: 'GET',
+        path: '/metrics',
+        headers: { authorization: 'Bearer anything' },
+      });
     } catch (error) {
       escaped = error;
     } finally {
@@ -489,15 +659,20 @@ describe('the key and the token never leave the process', () => {
     }
 
     // Assess
-    await recorded('access', 'unreadable METRICS_TOKEN_PARAM: 503 for everyone (fail closed), no pull, logged, nothing thrown', () => {
-      expect(escaped).toBeUndefined();
-      expect(replies.map((r) => r.status)).toEqual([503, 503, 503]);
-      expect(appReply?.status).toBe(503);
-      expect(api.requests).toHaveLength(0);
-      expect(logs.join('')).toContain(MISSING_PARAM);
-      expect(stderr.join('')).toContain(MISSING_PARAM);
-      for (const text of [...replies.map((r) => r.body), stderr.join(''), logs.join('')]) expect(leaks(text)).toEqual([]);
-    });
+    await recorded(
+      'access',
+      'unreadable METRICS_TOKEN_PARAM: 503 for everyone (fail closed), no pull, logged, nothing thrown',
+      () => {
+        expect(escaped).toBeUndefined();
+        expect(replies.map((r) => r.status)).toEqual([503, 503, 503]);
+        expect(appReply?.status).toBe(503);
+        expect(api.requests).toHaveLength(0);
+        expect(logs.join('')).toContain(MISSING_PARAM);
+        expect(stderr.join('')).toContain(MISSING_PARAM);
+        for (const text of [...replies.map((r) => r.body), stderr.join(''), logs.join('')])
+          expect(leaks(text)).toEqual([]);
+      },
+    );
   });
 });
 
@@ -512,7 +687,10 @@ function keyAroundSyntaxErrors(key: string): Array<{ where: string; body: string
   const out: Array<{ where: string; body: string }> = [];
   for (let k = 0; k <= 12; k++) {
     const junk = 'q'.repeat(k);
-    out.push({ where: `key ${k} characters after an unexpected token`, body: `[{"id": "a", "detail": x${junk}${key}}]` });
+    out.push({
+      where: `key ${k} characters after an unexpected token`,
+      body: `[{"id": "a", "detail": x${junk}${key}}]`,
+    });
     out.push({ where: `key ${k} characters before an unexpected token`, body: `[{"detail${key}${junk}": x}]` });
     out.push({ where: `key cut ${k} characters into an unexpected token`, body: `[{"a": ${key.slice(k)}}]` });
   }
@@ -532,15 +710,31 @@ describe('no piece of the key leaves through a JSON syntax error (V8 quotes the 
       api.setScenario([{ kind: 'raw', status: 200, contentType: 'application/json', body: c.body }]);
       const logs: string[] = [];
       const exporter = createExporter({
-        env: { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: KEY, METRICS_TOKEN: TOKEN, MAX_RETRIES: '0', LOG_LEVEL: 'debug' },
+        env: {
+          UNSTRUCTURED_API_URL: api.url,
+          UNSTRUCTURED_API_KEY: KEY,
+          METRICS_TOKEN: TOKEN,
+          MAX_RETRIES: '0',
+          LOG_LEVEL: 'debug',
+        },
         logger: new Logger({ level: 'debug', write: (line) => logs.push(line) }),
       });
       const auth = { authorization: `Bearer ${TOKEN}` };
       const metrics = await exporter.app.handle({ method: 'GET', path: '/metrics', headers: auth });
       const status = await exporter.app.handle({ method: 'GET', path: '/', headers: auth });
       const collection = await exporter.cache.get();
-      const everything = [logs.join('\n'), collection.ok ? '' : collection.errorMessage, metrics.body.toString('utf8'), status.body.toString('utf8')].join('\n');
-      results.push({ where: c.where, kind: collection.ok ? 'ok' : collection.errorKind, run: longestRun(everything, KEY), leaked: leaks(everything, [KEY]) });
+      const everything = [
+        logs.join('\n'),
+        collection.ok ? '' : collection.errorMessage,
+        metrics.body.toString('utf8'),
+        status.body.toString('utf8'),
+      ].join('\n');
+      results.push({
+        where: c.where,
+        kind: collection.ok ? 'ok' : collection.errorKind,
+        run: longestRun(everything, KEY),
+        leaked: leaks(everything, [KEY]),
+      });
     }
     const longest = Math.max(...results.map((r) => r.run));
 
@@ -581,33 +775,50 @@ describe('configuration that would expose a secret is refused at start, before a
     const allowed = await runCli(['collect', '--format', 'json'], { ...env, ALLOW_INSECURE_API_URL: 'true' });
 
     // Assess
-    await recorded('secrets', 'http:// API URL to a host that is not loopback: refused at configuration (exit 2), no request sent; ALLOW_INSECURE_API_URL=true lets it through', () => {
-      expect(refused.code, refused.stderr).toBe(2);
-      expect(refused.stderr).toMatch(/UNSTRUCTURED_API_URL: http:\/\/ would send the API key in clear text to \[::ffff:7f00:1\]:\d+; use https:\/\/, or set ALLOW_INSECURE_API_URL=true/);
-      expect(thrown).toBeInstanceOf(ConfigError);
-      expect(requestsWhileRefused).toBe(0);
-      expect(allowed.code, allowed.stderr).toBe(0);
-      expect(api.requests.length).toBe(1); // the refusal, not the address, is what stopped the request
-      expect(leaks(refused.stderr + allowed.stderr)).toEqual([]);
-    });
+    await recorded(
+      'secrets',
+      'http:// API URL to a host that is not loopback: refused at configuration (exit 2), no request sent; ALLOW_INSECURE_API_URL=true lets it through',
+      () => {
+        expect(refused.code, refused.stderr).toBe(2);
+        expect(refused.stderr).toMatch(
+          /UNSTRUCTURED_API_URL: http:\/\/ would send the API key in clear text to \[::ffff:7f00:1\]:\d+; use https:\/\/, or set ALLOW_INSECURE_API_URL=true/,
+        );
+        expect(thrown).toBeInstanceOf(ConfigError);
+        expect(requestsWhileRefused).toBe(0);
+        expect(allowed.code, allowed.stderr).toBe(0);
+        expect(api.requests.length).toBe(1); // the refusal, not the address, is what stopped the request
+        expect(leaks(refused.stderr + allowed.stderr)).toEqual([]);
+      },
+    );
   });
 
   it('an API URL with credentials, parsable or not, is never echoed', async () => {
     // Prepare
     const password = 'pw-6c1e0b2a9d4f';
-    const urls = [`https://user:${password}@exa mple.com`, `https://user:${password}@example.com`, `https://example.com/?api_key=${password}`, `ftp://user:${password}@example.com`];
+    const urls = [
+      `https://user:${password}@exa mple.com`,
+      `https://user:${password}@example.com`,
+      `https://example.com/?api_key=${password}`,
+      `ftp://user:${password}@example.com`,
+    ];
 
     // Act
-    const runs = await Promise.all(urls.map((url) => runCli(['collect'], { UNSTRUCTURED_API_URL: url, UNSTRUCTURED_API_KEY: KEY })));
+    const runs = await Promise.all(
+      urls.map((url) => runCli(['collect'], { UNSTRUCTURED_API_URL: url, UNSTRUCTURED_API_KEY: KEY })),
+    );
 
     // Assess
-    await recorded('secrets', `${urls.length} API URLs carrying a password (one unparsable): exit 2 naming the variable, no piece of the password or the key`, () => {
-      for (const run of runs) {
-        expect(run.code).toBe(2);
-        expect(run.stderr).toMatch(/UNSTRUCTURED_API_URL: /);
-        expect(leaks(run.stderr + run.stdout, [password, KEY])).toEqual([]);
-      }
-    });
+    await recorded(
+      'secrets',
+      `${urls.length} API URLs carrying a password (one unparsable): exit 2 naming the variable, no piece of the password or the key`,
+      () => {
+        for (const run of runs) {
+          expect(run.code).toBe(2);
+          expect(run.stderr).toMatch(/UNSTRUCTURED_API_URL: /);
+          expect(leaks(run.stderr + run.stdout, [password, KEY])).toEqual([]);
+        }
+      },
+    );
   });
 
   it('a non-ASCII or blank METRICS_TOKEN stops serve at start with a clear message, never "auth off"', async () => {
@@ -620,19 +831,31 @@ describe('configuration that would expose a secret is refused at start, before a
 
     // Act
     const runs = await Promise.all(
-      tokens.map(([, token]) => runCli(['serve', '--port', '0', '--host', '127.0.0.1'], { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: KEY, METRICS_TOKEN: token })),
+      tokens.map(([, token]) =>
+        runCli(['serve', '--port', '0', '--host', '127.0.0.1'], {
+          UNSTRUCTURED_API_URL: api.url,
+          UNSTRUCTURED_API_KEY: KEY,
+          METRICS_TOKEN: token,
+        }),
+      ),
     );
 
     // Assess
-    await recorded('access', 'METRICS_TOKEN non-ASCII (a Bearer header cannot carry it), blank or whitespace: serve exits 2 at start, token not shown', () => {
-      runs.forEach((run, i) => {
-        const [what, token] = tokens[i] as (typeof tokens)[number];
-        expect(run.code, what).toBe(2);
-        expect(run.stderr, what).toMatch(/METRICS_TOKEN: (holds a character outside printable ASCII|is set but empty)/);
-        expect(run.stderr).not.toMatch(/listening on/);
-        if (token.trim() !== '') expect(leaks(run.stderr, [token])).toEqual([]);
-      });
-    });
+    await recorded(
+      'access',
+      'METRICS_TOKEN non-ASCII (a Bearer header cannot carry it), blank or whitespace: serve exits 2 at start, token not shown',
+      () => {
+        runs.forEach((run, i) => {
+          const [what, token] = tokens[i] as (typeof tokens)[number];
+          expect(run.code, what).toBe(2);
+          expect(run.stderr, what).toMatch(
+            /METRICS_TOKEN: (holds a character outside printable ASCII|is set but empty)/,
+          );
+          expect(run.stderr).not.toMatch(/listening on/);
+          if (token.trim() !== '') expect(leaks(run.stderr, [token])).toEqual([]);
+        });
+      },
+    );
   });
 
   it('a non-ASCII token read from SSM fails closed: 503 for everyone, the reason logged, the token not shown', async () => {
@@ -647,22 +870,33 @@ describe('configuration that would expose a secret is refused at start, before a
     }
     stderr.length = 0;
     api.requests.length = 0;
-    const cold = await coldLambda({ UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: KEY, METRICS_TOKEN_PARAM: param });
+    const cold = await coldLambda({
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: KEY,
+      METRICS_TOKEN_PARAM: param,
+    });
 
     // Act
     let replies: Reply[];
     try {
-      replies = [await cold.call('/metrics', { authorization: basic('prometheus', token) }), await cold.call('/metrics', {})];
+      replies = [
+        await cold.call('/metrics', { authorization: basic('prometheus', token) }),
+        await cold.call('/metrics', {}),
+      ];
     } finally {
       cold.restore();
     }
 
     // Assess
-    await recorded('access', 'METRICS_TOKEN_PARAM holding a non-ASCII token: 503 for everyone (fail closed), no pull, the reason logged without the token', () => {
-      expect(replies.map((r) => r.status)).toEqual([503, 503]);
-      expect(api.requests).toHaveLength(0);
-      expect(stderr.join('')).toContain('METRICS_TOKEN_PARAM: holds a character outside printable ASCII');
-      expect(leaks(stderr.join('') + replies.map((r) => r.body).join(''), [token])).toEqual([]);
-    });
+    await recorded(
+      'access',
+      'METRICS_TOKEN_PARAM holding a non-ASCII token: 503 for everyone (fail closed), no pull, the reason logged without the token',
+      () => {
+        expect(replies.map((r) => r.status)).toEqual([503, 503]);
+        expect(api.requests).toHaveLength(0);
+        expect(stderr.join('')).toContain('METRICS_TOKEN_PARAM: holds a character outside printable ASCII');
+        expect(leaks(stderr.join('') + replies.map((r) => r.body).join(''), [token])).toEqual([]);
+      },
+    );
   });
 });

@@ -31,7 +31,8 @@ const MB = 1024 * 1024;
  * the code before (commit 3fdcb59 for the clients, same machine).
  */
 const BEFORE = {
-  largeRender: 'RSS stayed ~420 MB after the upstream was ordinary again (issue 15); 301 MB here with the arena dropped but no collection',
+  largeRender:
+    'RSS stayed ~420 MB after the upstream was ordinary again (issue 15); 301 MB here with the arena dropped but no collection',
   noRead: 'RSS 64 → 661 MB, 3,023 descriptors (issue 15: 69 → 941 MB)',
   healthzFlood: 'descriptors 20,000: the process limit (issue 15: /metrics stopped answering)',
   reconnectFlood: '3,022 descriptors, one per client: no cap',
@@ -40,7 +41,10 @@ const BEFORE = {
 const figures: Record<string, unknown> = { before: BEFORE };
 afterAll(() => {
   mkdirSync(new URL('./.artifacts/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./.artifacts/reliability-serve.json', import.meta.url), `${JSON.stringify({ generatedAt: new Date().toISOString(), ...figures }, null, 2)}\n`);
+  writeFileSync(
+    new URL('./.artifacts/reliability-serve.json', import.meta.url),
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), ...figures }, null, 2)}\n`,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -59,7 +63,8 @@ const descriptorsOf = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const HOUR_MS = 3_600_000;
-const uuid = (n: number, salt: number) => `${salt.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+const uuid = (n: number, salt: number) =>
+  `${salt.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 
 /** `count` workflows, `jobsEach` jobs each (every status), named by `name(w)`; dated from the clock. */
 function jobsOf(count: number, name: (w: number) => string, jobsEach = 5): () => Iterable<object> {
@@ -92,19 +97,43 @@ interface Serve {
 }
 
 async function startServe(api: FakeApi, env: Record<string, string> = {}): Promise<Serve> {
-  const started = await startProcess(process.execPath, [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'], {
-    env: { PATH: process.env.PATH ?? '', ...clockEnv(), UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: FAKE_API_KEY, LOG_LEVEL: 'warn', ...env },
-    ready: /listening on (http:\/\/127\.0\.0\.1:(\d+))\/metrics/,
-    deadlineMs: 30_000,
-  });
-  return { url: started.match[1] as string, port: Number(started.match[2]), pid: started.child.pid as number, process: started };
+  const started = await startProcess(
+    process.execPath,
+    [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...clockEnv(),
+        UNSTRUCTURED_API_URL: api.url,
+        UNSTRUCTURED_API_KEY: FAKE_API_KEY,
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      ready: /listening on (http:\/\/127\.0\.0\.1:(\d+))\/metrics/,
+      deadlineMs: 30_000,
+    },
+  );
+  return {
+    url: started.match[1] as string,
+    port: Number(started.match[2]),
+    pid: started.child.pid as number,
+    process: started,
+  };
 }
 
-async function scrape(serve: Serve, timeoutMs = 60_000): Promise<{ status: number; body: string; bytes: number; ms: number }> {
+async function scrape(
+  serve: Serve,
+  timeoutMs = 60_000,
+): Promise<{ status: number; body: string; bytes: number; ms: number }> {
   const started = performance.now();
   const response = await fetch(`${serve.url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
   const raw = Buffer.from(await response.arrayBuffer());
-  return { status: response.status, body: raw.toString('utf8'), bytes: raw.length, ms: Math.round(performance.now() - started) };
+  return {
+    status: response.status,
+    body: raw.toString('utf8'),
+    bytes: raw.length,
+    ms: Math.round(performance.now() - started),
+  };
 }
 
 interface FloodCounts {
@@ -116,8 +145,14 @@ interface FloodCounts {
 }
 
 /** A socket-flood child: its latest counts, and stop() (every socket destroyed) → the final counts. */
-function flood(port: number, mode: 'keep-alive' | 'reconnect' | 'no-read', clients: number): { latest(): FloodCounts; stop(): Promise<FloodCounts> } {
-  const child: ChildProcess = spawn(process.execPath, [FLOOD, String(port), mode, String(clients)], { stdio: ['pipe', 'pipe', 'inherit'] });
+function flood(
+  port: number,
+  mode: 'keep-alive' | 'reconnect' | 'no-read',
+  clients: number,
+): { latest(): FloodCounts; stop(): Promise<FloodCounts> } {
+  const child: ChildProcess = spawn(process.execPath, [FLOOD, String(port), mode, String(clients)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let latest: FloodCounts = { opened: 0, open: 0, closedByServer: 0, answers: 0, failed: 0 };
   let buffered = '';
   child.stdout?.on('data', (data: Buffer) => {
@@ -157,10 +192,17 @@ describe('hostile workflow names: /metrics stays a small, valid exposition', () 
   const CASES = [
     { name: 'one 1 MB name', workflows: 1, nameBytes: 1 * MB, before: 'an 88 MB exposition' },
     { name: 'three 8 MB names', workflows: 3, nameBytes: 8 * MB, before: 'a 2.1 GB response, RSS 2.15 GB' },
-    { name: 'five 12 MB names', workflows: 5, nameBytes: 12 * MB, before: 'HTTP 500 internal error (The value of "size" is out of range)' },
+    {
+      name: 'five 12 MB names',
+      workflows: 5,
+      nameBytes: 12 * MB,
+      before: 'HTTP 500 internal error (The value of "size" is out of range)',
+    },
   ] as const;
 
-  it('1 MB, 3 × 8 MB and 5 × 12 MB names: 200, promtool-valid, names cut to 200 characters, RSS bounded', { timeout: 180_000 }, async () => {
+  it('1 MB, 3 × 8 MB and 5 × 12 MB names: 200, promtool-valid, names cut to 200 characters, RSS bounded', {
+    timeout: 180_000,
+  }, async () => {
     // Prepare
     await scrape(serve); // an empty list: the baseline
     const baseline = memoryOf(serve.pid);
@@ -170,7 +212,11 @@ describe('hostile workflow names: /metrics stays a small, valid exposition', () 
       // Act
       api.setJobs(jobsOf(c.workflows, (w) => `${String.fromCharCode(0x41 + w)}${'n'.repeat(c.nameBytes - 1)}`, 1));
       const scraped = await scrape(serve);
-      const names = new Set(parseExposition(scraped.body).flatMap((s) => (s.labels.workflow_name === undefined ? [] : [s.labels.workflow_name])));
+      const names = new Set(
+        parseExposition(scraped.body).flatMap((s) =>
+          s.labels.workflow_name === undefined ? [] : [s.labels.workflow_name],
+        ),
+      );
       const lint = promtoolCheckMetrics(scraped.body);
       results.push({
         attack: c.name,
@@ -202,7 +248,9 @@ describe('hostile workflow names: /metrics stays a small, valid exposition', () 
     (figures.names as Record<string, unknown>).passed = true;
   });
 
-  it('3,000 workflows with 5 KB names, then an ordinary list: RSS shrinks back after the large render', { timeout: 180_000 }, async () => {
+  it('3,000 workflows with 5 KB names, then an ordinary list: RSS shrinks back after the large render', {
+    timeout: 180_000,
+  }, async () => {
     // Prepare
     api.setJobs(jobsOf(3, (w) => `ordinary ${w}`));
     await scrape(serve);
@@ -247,7 +295,9 @@ describe('hostile clients: serve holds its limits', () => {
     await api?.close();
   });
 
-  it('3,000 clients that ask for /metrics and never read: RSS stays ≤ 300 MB, /metrics answers again as soon as they leave', { timeout: 180_000 }, async () => {
+  it('3,000 clients that ask for /metrics and never read: RSS stays ≤ 300 MB, /metrics answers again as soon as they leave', {
+    timeout: 180_000,
+  }, async () => {
     // Prepare
     const serve = await startServe(api);
     try {
@@ -256,10 +306,15 @@ describe('hostile clients: serve holds its limits', () => {
 
       // Act
       const clients = flood(serve.port, 'no-read', 3_000);
-      await pollUntil('every client to connect or be refused', async () => {
-        const c = clients.latest();
-        return c.opened + c.failed >= 3_000 ? true : undefined;
-      }, 60_000, 100);
+      await pollUntil(
+        'every client to connect or be refused',
+        async () => {
+          const c = clients.latest();
+          return c.opened + c.failed >= 3_000 ? true : undefined;
+        },
+        60_000,
+        100,
+      );
       let rssMaxMb = 0;
       let descriptorsMax = 0;
       for (let i = 0; i < 20; i++) {
@@ -274,7 +329,12 @@ describe('hostile clients: serve holds its limits', () => {
       const held = clients.latest();
       const final = await clients.stop();
       const left = performance.now();
-      const recovered = await pollUntil('/metrics to answer 200', async () => ((await scrape(serve, 2_000).catch(() => undefined))?.status === 200 ? true : undefined), 10_000, 20);
+      const recovered = await pollUntil(
+        '/metrics to answer 200',
+        async () => ((await scrape(serve, 2_000).catch(() => undefined))?.status === 200 ? true : undefined),
+        10_000,
+        20,
+      );
       const recoveredMs = Math.round(performance.now() - left);
       const peak = memoryOf(serve.pid);
 
@@ -306,12 +366,21 @@ describe('hostile clients: serve holds its limits', () => {
   });
 
   /** Ten scrapes 200 ms apart while a flood runs: their outcomes, and the server's most descriptors meanwhile. */
-  async function scrapesDuring(serve: Serve): Promise<{ scrapes: Array<{ status: number; body: string; ms: number }>; descriptorsMax: number }> {
+  async function scrapesDuring(
+    serve: Serve,
+  ): Promise<{ scrapes: Array<{ status: number; body: string; ms: number }>; descriptorsMax: number }> {
     const scrapes = [];
     let descriptorsMax = 0;
     for (let i = 0; i < 10; i++) {
       descriptorsMax = Math.max(descriptorsMax, descriptorsOf(serve.pid));
-      scrapes.push(await scrape(serve, 10_000).catch((error: unknown) => ({ status: 0, body: String(error), bytes: 0, ms: 10_000 })));
+      scrapes.push(
+        await scrape(serve, 10_000).catch((error: unknown) => ({
+          status: 0,
+          body: String(error),
+          bytes: 0,
+          ms: 10_000,
+        })),
+      );
       await sleep(200);
     }
     return { scrapes, descriptorsMax };
@@ -326,7 +395,9 @@ describe('hostile clients: serve holds its limits', () => {
     };
   };
 
-  it('20,100 keep-alive sockets asking /healthz: descriptors stay under MAX_CONNECTIONS, /metrics answers during the flood', { timeout: 180_000 }, async () => {
+  it('20,100 keep-alive sockets asking /healthz: descriptors stay under MAX_CONNECTIONS, /metrics answers during the flood', {
+    timeout: 180_000,
+  }, async () => {
     // Prepare: three flood processes of 6,700 sockets (each under its own descriptor limit).
     const serve = await startServe(api);
     try {
@@ -335,7 +406,12 @@ describe('hostile clients: serve holds its limits', () => {
       const floods = [0, 1, 2].map(() => flood(serve.port, 'keep-alive', 6_700));
 
       // Act
-      await pollUntil('every socket to connect or be refused', async () => (floods.every((f) => f.latest().opened + f.latest().failed >= 6_700) ? true : undefined), 90_000, 200);
+      await pollUntil(
+        'every socket to connect or be refused',
+        async () => (floods.every((f) => f.latest().opened + f.latest().failed >= 6_700) ? true : undefined),
+        90_000,
+        200,
+      );
       const { scrapes, descriptorsMax } = await scrapesDuring(serve);
       const during = memoryOf(serve.pid);
       const counts = await Promise.all(floods.map((f) => f.stop()));
@@ -366,13 +442,20 @@ describe('hostile clients: serve holds its limits', () => {
     }
   });
 
-  it('3,000 clients asking /healthz that reconnect 100 ms after they are closed: /metrics still answers', { timeout: 180_000 }, async () => {
+  it('3,000 clients asking /healthz that reconnect 100 ms after they are closed: /metrics still answers', {
+    timeout: 180_000,
+  }, async () => {
     // Prepare
     const serve = await startServe(api);
     try {
       await scrape(serve);
       const floods = [0, 1, 2].map(() => flood(serve.port, 'reconnect', 1_000));
-      await pollUntil('every client to have connected once', async () => (floods.every((f) => f.latest().opened >= 1_000) ? true : undefined), 60_000, 200);
+      await pollUntil(
+        'every client to have connected once',
+        async () => (floods.every((f) => f.latest().opened >= 1_000) ? true : undefined),
+        60_000,
+        200,
+      );
 
       // Act
       const { scrapes, descriptorsMax } = await scrapesDuring(serve);

@@ -30,7 +30,16 @@ import { Logger } from '../lib/log.js';
 import { clockEnv } from './support/clock.js';
 import { parseExposition } from './support/exposition.js';
 import { FAKE_API_KEY, startFakeApi, type FakeApi } from './support/fake-api.js';
-import { createBucket, HOUR, MINUTE, realNowMinute, received, recorder, s3ClientFor, uuid } from './support/finished-jobs.js';
+import {
+  createBucket,
+  HOUR,
+  MINUTE,
+  realNowMinute,
+  received,
+  recorder,
+  s3ClientFor,
+  uuid,
+} from './support/finished-jobs.js';
 import { cloudWatchClientFor, FAKE_CREDENTIALS, MOTO_REGION, startMoto, type RunningMoto } from './support/moto.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -46,7 +55,10 @@ const figures: Record<string, unknown> = {};
 
 afterAll(() => {
   mkdirSync(new URL('./.artifacts/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./.artifacts/reliability-state.json', import.meta.url), `${JSON.stringify({ generatedAt: new Date().toISOString(), ...figures }, null, 2)}\n`);
+  writeFileSync(
+    new URL('./.artifacts/reliability-state.json', import.meta.url),
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), ...figures }, null, 2)}\n`,
+  );
 });
 
 let moto: RunningMoto;
@@ -73,7 +85,15 @@ afterAll(async () => {
 const WORKFLOW = { id: 'aa0c1a52-7b1e-4c1d-9a3e-00000000000a', name: 'Ingest invoices' };
 
 function record(id: string, status: string, runtime: string | null, createdAtMs: number): Record<string, unknown> {
-  return { id, workflow_id: WORKFLOW.id, workflow_name: WORKFLOW.name, status, created_at: new Date(createdAtMs).toISOString(), runtime, job_type: 'ephemeral' };
+  return {
+    id,
+    workflow_id: WORKFLOW.id,
+    workflow_name: WORKFLOW.name,
+    status,
+    created_at: new Date(createdAtMs).toISOString(),
+    runtime,
+    job_type: 'ephemeral',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -137,10 +157,19 @@ describe('a state an impossible runtime cannot poison', () => {
     });
 
   /** One scheduled run's events step, through the real collector, with the state in moto's S3. */
-  async function run(key: string, nowMs: number, client: ReturnType<ReturnType<typeof recorder>['client']>): Promise<FinishedJobsReport> {
+  async function run(
+    key: string,
+    nowMs: number,
+    client: ReturnType<ReturnType<typeof recorder>['client']>,
+  ): Promise<FinishedJobsReport> {
     const finished = new FinishedJobs({ nowMs, retentionSeconds: 7 * 86_400 });
     const collection = await exporter().collectNow({ nowMs, onJob: finished.add });
-    return publishFinishedJobs(finished, collection, { store: new S3StateStore({ bucket: BUCKET, key, client: s3 }), namespace: `State/${key}`, backfillSeconds: 3_600, client });
+    return publishFinishedJobs(finished, collection, {
+      store: new S3StateStore({ bucket: BUCKET, key, client: s3 }),
+      namespace: `State/${key}`,
+      backfillSeconds: 3_600,
+      client,
+    });
   }
 
   const rows: { start: string; outcome: string; passed: boolean }[] = [];
@@ -150,52 +179,66 @@ describe('a state an impossible runtime cannot poison', () => {
     ['a new state', undefined, []],
     ['the state version 1 wrote after publishing a P1100000000000Y runtime', 'state-v1-poisoned-seen.json', []],
     // That state also holds an ordinary COMPLETED job (120 s) whose request failed: it is published too.
-    ['the state version 1 wrote after a timedelta.max runtime and a failed PutMetricData', 'state-v1-poisoned-pending.json', [120]],
-  ])('from %s: impossible runtimes and a failed PutMetricData, then the next run publishes the FAILED job', async (start, golden, pendingBefore) => {
-    // Prepare: the golden states were written at 2026-12-06T12:00Z: they are rewritten at the test's own time
-    const key = `poison-${rows.length}.json`;
-    const t0 = realNowMinute(30 * MINUTE);
-    if (golden !== undefined) {
-      const shift = t0 - Date.UTC(2026, 11, 6, 12, 0, 0);
-      const text = readFileSync(new URL(`./golden/events-state/${golden}`, import.meta.url), 'utf8').replace(/("(?:createdAtMs|updatedAtMs|finishedAtMs)":)(\d+)/g, (m, k: string, v: string) =>
-        Number(v) > 1e15 ? m : `${k}${Number(v) + shift}`,
-      );
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: text }));
-    }
-    const rec = recorder(cw);
-    const poison = [
-      record(uuid(1, 'cc'), 'COMPLETED', 'P1100000000000Y', t0 - HOUR),
-      record(uuid(2, 'cc'), 'COMPLETED', 'P2739726Y9DT23H59M59.999999S', t0 - HOUR),
-      record(uuid(3, 'cc'), 'STOPPED', 'P400D', t0 - HOUR),
-    ];
-    const ordinary = record(uuid(4, 'cc'), 'COMPLETED', 'PT2M', t0 - 10 * MINUTE);
-    const failed = record(uuid(5, 'cc'), 'FAILED', 'PT30S', t0 + 2 * MINUTE);
-    let outcome = '';
+    [
+      'the state version 1 wrote after a timedelta.max runtime and a failed PutMetricData',
+      'state-v1-poisoned-pending.json',
+      [120],
+    ],
+  ])(
+    'from %s: impossible runtimes and a failed PutMetricData, then the next run publishes the FAILED job',
+    async (start, golden, pendingBefore) => {
+      // Prepare: the golden states were written at 2026-12-06T12:00Z: they are rewritten at the test's own time
+      const key = `poison-${rows.length}.json`;
+      const t0 = realNowMinute(30 * MINUTE);
+      if (golden !== undefined) {
+        const shift = t0 - Date.UTC(2026, 11, 6, 12, 0, 0);
+        const text = readFileSync(new URL(`./golden/events-state/${golden}`, import.meta.url), 'utf8').replace(
+          /("(?:createdAtMs|updatedAtMs|finishedAtMs)":)(\d+)/g,
+          (m, k: string, v: string) => (Number(v) > 1e15 ? m : `${k}${Number(v) + shift}`),
+        );
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: text }));
+      }
+      const rec = recorder(cw);
+      const poison = [
+        record(uuid(1, 'cc'), 'COMPLETED', 'P1100000000000Y', t0 - HOUR),
+        record(uuid(2, 'cc'), 'COMPLETED', 'P2739726Y9DT23H59M59.999999S', t0 - HOUR),
+        record(uuid(3, 'cc'), 'STOPPED', 'P400D', t0 - HOUR),
+      ];
+      const ordinary = record(uuid(4, 'cc'), 'COMPLETED', 'PT2M', t0 - 10 * MINUTE);
+      const failed = record(uuid(5, 'cc'), 'FAILED', 'PT30S', t0 + 2 * MINUTE);
+      let outcome = '';
 
-    try {
-      // Act: one run whose PutMetricData fails, then the FAILED job appears and two more runs go through
-      api.setJobs([...poison, ordinary]);
-      const failing = await run(key, t0, rec.client({ fail: () => true }));
-      api.setJobs([...poison, ordinary, failed]);
-      const next = await run(key, t0 + 5 * MINUTE, rec.client());
-      const after = await run(key, t0 + 10 * MINUTE, rec.client());
-      outcome = `${failing.outcome} (released ${failing.released}) → ${next.outcome} (published ${next.published}) → ${after.outcome}`;
+      try {
+        // Act: one run whose PutMetricData fails, then the FAILED job appears and two more runs go through
+        api.setJobs([...poison, ordinary]);
+        const failing = await run(key, t0, rec.client({ fail: () => true }));
+        api.setJobs([...poison, ordinary, failed]);
+        const next = await run(key, t0 + 5 * MINUTE, rec.client());
+        const after = await run(key, t0 + 10 * MINUTE, rec.client());
+        outcome = `${failing.outcome} (released ${failing.released}) → ${next.outcome} (published ${next.published}) → ${after.outcome}`;
 
-      // Assess
-      const sent = received(rec.accepted, `State/${key}`);
-      expect(Object.fromEntries([...sent.finishedByStatus].filter(([, n]) => n > 0))).toEqual({ COMPLETED: 1 + pendingBefore.length, FAILED: 1 });
-      expect(sent.runtimesByStatus.get('COMPLETED')).toEqual([...pendingBefore, 120]);
-      expect(sent.runtimesByStatus.get('FAILED')).toEqual([30]);
-      expect(after.outcome).toBe('nothing-new');
-      const stored = decodeState(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString(), key);
-      expect(stored).toMatchObject({ version: 2, discarded: 0, pending: [] });
-      expect(stored.seen.has(uuid(5, 'cc'))).toBe(true);
-      rows.push({ start, outcome, passed: true });
-    } catch (error) {
-      rows.push({ start, outcome: outcome || String(error).split('\n')[0]!, passed: false });
-      throw error;
-    }
-  });
+        // Assess
+        const sent = received(rec.accepted, `State/${key}`);
+        expect(Object.fromEntries([...sent.finishedByStatus].filter(([, n]) => n > 0))).toEqual({
+          COMPLETED: 1 + pendingBefore.length,
+          FAILED: 1,
+        });
+        expect(sent.runtimesByStatus.get('COMPLETED')).toEqual([...pendingBefore, 120]);
+        expect(sent.runtimesByStatus.get('FAILED')).toEqual([30]);
+        expect(after.outcome).toBe('nothing-new');
+        const stored = decodeState(
+          await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString(),
+          key,
+        );
+        expect(stored).toMatchObject({ version: 2, discarded: 0, pending: [] });
+        expect(stored.seen.has(uuid(5, 'cc'))).toBe(true);
+        rows.push({ start, outcome, passed: true });
+      } catch (error) {
+        rows.push({ start, outcome: outcome || String(error).split('\n')[0]!, passed: false });
+        throw error;
+      }
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -223,7 +266,11 @@ async function child(script: string, name: string, env: Record<string, string>):
   let stdout = '';
   let stderr = '';
   const code = await new Promise<number | null>((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', out], { env: { PATH: process.env.PATH ?? '', ...clockEnv(), ...env }, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--expose-gc', out], {
+      env: { PATH: process.env.PATH ?? '', ...clockEnv(), ...env },
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const killer = setTimeout(() => proc.kill('SIGKILL'), 120_000);
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -280,7 +327,10 @@ describe('memory of the finished-jobs state', () => {
       const nowMs = realNowMinute();
       const file = join(dir, `state-${n}.json`);
       const idOf = (i: number) => uuid(i, '5e');
-      writeFileSync(file, stateText(n, nowMs, idOf, (i) => nowMs - Math.floor((i * 7 * DAY) / n)));
+      writeFileSync(
+        file,
+        stateText(n, nowMs, idOf, (i) => nowMs - Math.floor((i * 7 * DAY) / n)),
+      );
 
       // Act
       const r = await child(DECODE_SCRIPT, `decode-${n}`, { STATE_FILE: file, PROBE_ID: idOf(n - 1) });
@@ -314,7 +364,10 @@ describe('memory of the finished-jobs state', () => {
   async function collectRuns(nowMs: number, list: () => Iterable<object>, state: string) {
     // Peak RSS as the kernel counts it, written by the CLI process itself as it exits.
     const preload = join(dir, 'max-rss.cjs');
-    writeFileSync(preload, "process.on('exit', () => require('node:fs').writeSync(2, '\\nMAX_RSS_KB ' + process.resourceUsage().maxRSS + '\\n'));\n");
+    writeFileSync(
+      preload,
+      "process.on('exit', () => require('node:fs').writeSync(2, '\\nMAX_RSS_KB ' + process.resourceUsage().maxRSS + '\\n'));\n",
+    );
     const env = {
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_REGION: MOTO_REGION,
@@ -334,10 +387,14 @@ describe('memory of the finished-jobs state', () => {
       let stdout = '';
       let stderr = '';
       const code = await new Promise<number | null>((resolve, reject) => {
-        const proc = spawn(process.execPath, [BIN, 'collect', '--sink', 'cloudwatch', '--now', new Date(nowMs).toISOString(), ...args], {
-          env: { PATH: process.env.PATH ?? '', ...clockEnv(), ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        const proc = spawn(
+          process.execPath,
+          [BIN, 'collect', '--sink', 'cloudwatch', '--now', new Date(nowMs).toISOString(), ...args],
+          {
+            env: { PATH: process.env.PATH ?? '', ...clockEnv(), ...env },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
         const killer = setTimeout(() => proc.kill('SIGKILL'), 200_000);
         proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
         proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -369,11 +426,21 @@ describe('memory of the finished-jobs state', () => {
     const idOf = (i: number) => uuid(i, '7c');
     const finishOf = (i: number) => nowMs - 10 * MINUTE - Math.floor((i * (7 * DAY - 2 * HOUR)) / REMEMBERED);
     const fresh = (): object[] =>
-      Array.from({ length: NEW }, (_, i) => record(uuid(i, '9d'), i % 10 === 0 ? 'FAILED' : 'COMPLETED', `PT${runtimeOf(i)}S`, nowMs - 5 * MINUTE - runtimeOf(i) * 1000));
+      Array.from({ length: NEW }, (_, i) =>
+        record(
+          uuid(i, '9d'),
+          i % 10 === 0 ? 'FAILED' : 'COMPLETED',
+          `PT${runtimeOf(i)}S`,
+          nowMs - 5 * MINUTE - runtimeOf(i) * 1000,
+        ),
+      );
     function* remembered(): Iterable<object> {
       for (let i = 0; i < REMEMBERED; i++) {
         const status = i % 10 === 0 ? 'FAILED' : 'COMPLETED';
-        yield { ...record(idOf(i), status, `PT${runtimeOf(i)}S`, finishOf(i) - runtimeOf(i) * 1000), workflow_id: `6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a${String(i % 20).padStart(2, '0')}` };
+        yield {
+          ...record(idOf(i), status, `PT${runtimeOf(i)}S`, finishOf(i) - runtimeOf(i) * 1000),
+          workflow_id: `6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a${String(i % 20).padStart(2, '0')}`,
+        };
       }
     }
     return { idOf, finishOf, fresh, remembered };
@@ -386,37 +453,41 @@ describe('memory of the finished-jobs state', () => {
     // events), and the pull's finished jobs are held until the state is read. Bound: half the collect Lambda's
     // 512 MB, which issue 15 found exceeded.
     ['every remembered job too', true, 256],
-  ])(`a collect run with ${REMEMBERED.toLocaleString('en')} remembered ids, the API listing %s, stays within its bound of RSS`, { timeout: 240_000 }, async (_what, all, boundMb) => {
-    // Prepare
-    const nowMs = realNowMinute(5 * MINUTE);
-    const w = week(nowMs);
-    const list = all
-      ? function* (): Iterable<object> {
-          yield* w.fresh();
-          yield* w.remembered();
-        }
-      : w.fresh;
-    const state = join(dir, `collect-state-${all ? 'all' : 'new'}.json`);
-    writeFileSync(state, stateText(REMEMBERED, nowMs, w.idOf, w.finishOf));
-    const stateBytes = Buffer.byteLength(readFileSync(state));
+  ])(
+    `a collect run with ${REMEMBERED.toLocaleString('en')} remembered ids, the API listing %s, stays within its bound of RSS`,
+    { timeout: 240_000 },
+    async (_what, all, boundMb) => {
+      // Prepare
+      const nowMs = realNowMinute(5 * MINUTE);
+      const w = week(nowMs);
+      const list = all
+        ? function* (): Iterable<object> {
+            yield* w.fresh();
+            yield* w.remembered();
+          }
+        : w.fresh;
+      const state = join(dir, `collect-state-${all ? 'all' : 'new'}.json`);
+      writeFileSync(state, stateText(REMEMBERED, nowMs, w.idOf, w.finishOf));
+      const stateBytes = Buffer.byteLength(readFileSync(state));
 
-    // Act
-    const r = await collectRuns(nowMs, list, state);
+      // Act
+      const r = await collectRuns(nowMs, list, state);
 
-    // Assess
-    const row = {
-      listed: all ? REMEMBERED + NEW : NEW,
-      remembered: REMEMBERED,
-      stateMb: Math.round(stateBytes / 1e5) / 10,
-      peakRssWithoutEventsMb: Math.round(r.withoutMb),
-      peakRssMb: Math.round(r.withMb),
-      boundMb,
-      passed: false,
-    };
-    figures.collect = [...((figures.collect as object[] | undefined) ?? []), row];
-    console.info(`collect with ${REMEMBERED} remembered ids: ${JSON.stringify(row)}`);
-    expect(r.events).toMatchObject({ outcome: 'published', newJobs: NEW, published: NEW, seen: REMEMBERED + NEW });
-    expect(r.withMb).toBeLessThanOrEqual(boundMb);
-    row.passed = true;
-  });
+      // Assess
+      const row = {
+        listed: all ? REMEMBERED + NEW : NEW,
+        remembered: REMEMBERED,
+        stateMb: Math.round(stateBytes / 1e5) / 10,
+        peakRssWithoutEventsMb: Math.round(r.withoutMb),
+        peakRssMb: Math.round(r.withMb),
+        boundMb,
+        passed: false,
+      };
+      figures.collect = [...((figures.collect as object[] | undefined) ?? []), row];
+      console.info(`collect with ${REMEMBERED} remembered ids: ${JSON.stringify(row)}`);
+      expect(r.events).toMatchObject({ outcome: 'published', newJobs: NEW, published: NEW, seen: REMEMBERED + NEW });
+      expect(r.withMb).toBeLessThanOrEqual(boundMb);
+      row.passed = true;
+    },
+  );
 });

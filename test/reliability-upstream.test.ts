@@ -87,7 +87,8 @@ vi.doMock('../lib/outputs/cloudwatch/publisher.js', async (importOriginal) => {
 
 function sumBy(samples: readonly Sample[], name: string, label: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const s of samples) if (s.name === name) out[s.labels[label] as string] = (out[s.labels[label] as string] ?? 0) + s.value;
+  for (const s of samples)
+    if (s.name === name) out[s.labels[label] as string] = (out[s.labels[label] as string] ?? 0) + s.value;
   return out;
 }
 
@@ -182,46 +183,221 @@ const ALL_ATTEMPTS = MAX_RETRIES + 1;
 function jobsWithDuplicates(): object[] {
   const list = sampleJobs();
   const first = list[0] as Record<string, unknown>;
-  const again = [1, 2, 3].map((n) => ({ ...first, status: 'FAILED', workflow_id: SAMPLE_WORKFLOWS.sharedA.id, runtime: `PT${n}S` }));
+  const again = [1, 2, 3].map((n) => ({
+    ...first,
+    status: 'FAILED',
+    workflow_id: SAMPLE_WORKFLOWS.sharedA.id,
+    runtime: `PT${n}S`,
+  }));
   return [...list, ...again];
 }
 
 const CASES: readonly FaultCase[] = [
-  { name: '401 unauthorized', scenarios: [errorScenario(401)], expected: { up: false, kind: 'auth', requests: 1, message: /HTTP 401 .*API key is missing/ } },
-  { name: '403 forbidden', scenarios: [errorScenario(403)], expected: { up: false, kind: 'auth', requests: 1, message: /HTTP 403 .*Not authorized/ } },
-  { name: '404 not found', scenarios: [errorScenario(404)], expected: { up: false, kind: 'not_found', requests: 1, message: /HTTP 404 .*Not Found/ } },
-  { name: '422 validation error', scenarios: [errorScenario(422)], expected: { up: false, kind: 'invalid_request', requests: 1, message: /HTTP 422 .*query\.workflow_id: Input should be a valid UUID/ } },
-  { name: '429 without Retry-After, every attempt', scenarios: times(ALL_ATTEMPTS, errorScenario(429)), expected: { up: false, kind: 'rate_limited', requests: ALL_ATTEMPTS, message: /HTTP 429 .*gave up after 3 attempts/ } },
-  { name: '429 with Retry-After: 1, then 200', scenarios: [errorScenario(429, { 'retry-after': '1' })], expected: { ...SAMPLE_UP, requests: 2, minSeconds: 1 } },
-  { name: '429 with Retry-After: 30 (past the deadline)', scenarios: [errorScenario(429, { 'retry-after': '30' })], expected: { up: false, kind: 'rate_limited', requests: 1, message: /HTTP 429 .*Retry-After asks to wait 30 s/ } },
-  { name: '500, every attempt', scenarios: times(ALL_ATTEMPTS, errorScenario(500)), expected: { up: false, kind: 'upstream', requests: ALL_ATTEMPTS, message: /HTTP 500 .*Internal Server Error; gave up after 3 attempts/ } },
-  { name: '502 HTML page, every attempt', scenarios: times(ALL_ATTEMPTS, errorScenario(502)), expected: { up: false, kind: 'upstream', requests: ALL_ATTEMPTS, message: /HTTP 502 .*502 Bad Gateway/ } },
-  { name: '503 with Retry-After: 0, every attempt', scenarios: times(ALL_ATTEMPTS, errorScenario(503, { 'retry-after': '0' })), expected: { up: false, kind: 'upstream', requests: ALL_ATTEMPTS, message: /HTTP 503 .*Service Unavailable; gave up/ } },
+  {
+    name: '401 unauthorized',
+    scenarios: [errorScenario(401)],
+    expected: { up: false, kind: 'auth', requests: 1, message: /HTTP 401 .*API key is missing/ },
+  },
+  {
+    name: '403 forbidden',
+    scenarios: [errorScenario(403)],
+    expected: { up: false, kind: 'auth', requests: 1, message: /HTTP 403 .*Not authorized/ },
+  },
+  {
+    name: '404 not found',
+    scenarios: [errorScenario(404)],
+    expected: { up: false, kind: 'not_found', requests: 1, message: /HTTP 404 .*Not Found/ },
+  },
+  {
+    name: '422 validation error',
+    scenarios: [errorScenario(422)],
+    expected: {
+      up: false,
+      kind: 'invalid_request',
+      requests: 1,
+      message: /HTTP 422 .*query\.workflow_id: Input should be a valid UUID/,
+    },
+  },
+  {
+    name: '429 without Retry-After, every attempt',
+    scenarios: times(ALL_ATTEMPTS, errorScenario(429)),
+    expected: {
+      up: false,
+      kind: 'rate_limited',
+      requests: ALL_ATTEMPTS,
+      message: /HTTP 429 .*gave up after 3 attempts/,
+    },
+  },
+  {
+    name: '429 with Retry-After: 1, then 200',
+    scenarios: [errorScenario(429, { 'retry-after': '1' })],
+    expected: { ...SAMPLE_UP, requests: 2, minSeconds: 1 },
+  },
+  {
+    name: '429 with Retry-After: 30 (past the deadline)',
+    scenarios: [errorScenario(429, { 'retry-after': '30' })],
+    expected: { up: false, kind: 'rate_limited', requests: 1, message: /HTTP 429 .*Retry-After asks to wait 30 s/ },
+  },
+  {
+    name: '500, every attempt',
+    scenarios: times(ALL_ATTEMPTS, errorScenario(500)),
+    expected: {
+      up: false,
+      kind: 'upstream',
+      requests: ALL_ATTEMPTS,
+      message: /HTTP 500 .*Internal Server Error; gave up after 3 attempts/,
+    },
+  },
+  {
+    name: '502 HTML page, every attempt',
+    scenarios: times(ALL_ATTEMPTS, errorScenario(502)),
+    expected: { up: false, kind: 'upstream', requests: ALL_ATTEMPTS, message: /HTTP 502 .*502 Bad Gateway/ },
+  },
+  {
+    name: '503 with Retry-After: 0, every attempt',
+    scenarios: times(ALL_ATTEMPTS, errorScenario(503, { 'retry-after': '0' })),
+    expected: {
+      up: false,
+      kind: 'upstream',
+      requests: ALL_ATTEMPTS,
+      message: /HTTP 503 .*Service Unavailable; gave up/,
+    },
+  },
   { name: '503 once, then 200', scenarios: [errorScenario(503)], expected: { ...SAMPLE_UP, requests: 2 } },
-  { name: 'connection reset, every attempt', scenarios: times(ALL_ATTEMPTS, { kind: 'reset' }), expected: { up: false, kind: 'network', requests: ALL_ATTEMPTS, message: /ECONNRESET|socket hang up/ } },
+  {
+    name: 'connection reset, every attempt',
+    scenarios: times(ALL_ATTEMPTS, { kind: 'reset' }),
+    expected: { up: false, kind: 'network', requests: ALL_ATTEMPTS, message: /ECONNRESET|socket hang up/ },
+  },
   { name: 'connection reset once, then 200', scenarios: [{ kind: 'reset' }], expected: { ...SAMPLE_UP, requests: 2 } },
   // Each attempt waits REQUEST_TIMEOUT_MS for headers; whether a third fits in the deadline depends on the jitter (and the load).
-  { name: 'no response headers (stall past the request timeout)', scenarios: times(ALL_ATTEMPTS, { kind: 'stall-headers' }), expected: { up: false, kind: 'timeout', requests: [2, ALL_ATTEMPTS], message: new RegExp(`no response headers within ${REQUEST_TIMEOUT_MS} ms|pull deadline of ${PULL_DEADLINE_MS} ms`) } },
-  { name: 'body stalls after 1,000 bytes', scenarios: [{ kind: 'stall-body', afterBytes: 1_000 }], expected: { up: false, kind: 'timeout', requests: 1, message: new RegExp(`response body stalled: no data for ${REQUEST_TIMEOUT_MS} ms after 1000 bytes`) } },
+  {
+    name: 'no response headers (stall past the request timeout)',
+    scenarios: times(ALL_ATTEMPTS, { kind: 'stall-headers' }),
+    expected: {
+      up: false,
+      kind: 'timeout',
+      requests: [2, ALL_ATTEMPTS],
+      message: new RegExp(
+        `no response headers within ${REQUEST_TIMEOUT_MS} ms|pull deadline of ${PULL_DEADLINE_MS} ms`,
+      ),
+    },
+  },
+  {
+    name: 'body stalls after 1,000 bytes',
+    scenarios: [{ kind: 'stall-body', afterBytes: 1_000 }],
+    expected: {
+      up: false,
+      kind: 'timeout',
+      requests: 1,
+      message: new RegExp(`response body stalled: no data for ${REQUEST_TIMEOUT_MS} ms after 1000 bytes`),
+    },
+  },
   // 20 bytes every 50 ms never idles past the request timeout, so only the pull deadline stops it.
-  { name: 'slow trickle past the pull deadline', scenarios: [{ kind: 'trickle', intervalMs: 50, bytesPerTick: 20 }], expected: { up: false, kind: 'timeout', requests: 1, message: new RegExp(`pull deadline of ${PULL_DEADLINE_MS} ms exceeded after \\d+ bytes`), minSeconds: PULL_DEADLINE_MS / 1000 - 0.1 } },
-  { name: 'truncated body (content-length not reached)', scenarios: [{ kind: 'truncate', afterBytes: 1_000 }], expected: { up: false, kind: 'network', requests: 1, message: /connection lost after 1000 bytes|closed before the response ended|aborted/ } },
-  { name: 'invalid JSON', scenarios: [raw200('application/json', '[{"id": "a", "status": "COMPLETED",}]')], expected: { up: false, kind: 'invalid_response', requests: 1, message: /not a valid JSON array/ } },
-  { name: 'top level is an object', scenarios: [raw200('application/json', '{"jobs": []}')], expected: { up: false, kind: 'invalid_response', requests: 1, message: /top level is an object, not an array/ } },
-  { name: 'top level is null', scenarios: [raw200('application/json', 'null')], expected: { up: false, kind: 'invalid_response', requests: 1, message: /top level is .*null.*not an array|not a valid JSON array/ } },
-  { name: 'empty 200 body', scenarios: [raw200('application/json', '')], expected: { up: false, kind: 'invalid_response', requests: 1, message: /empty body/ } },
-  { name: 'non-JSON content type (login page)', scenarios: [raw200('text/html; charset=utf-8', '<html><body>Sign in</body></html>')], expected: { up: false, kind: 'invalid_response', requests: 1, message: /content-type text\/html, expected application\/json/ } },
-  { name: '200 carrying an error object', scenarios: [raw200('application/json', '{"detail": "Internal error while listing jobs"}')], expected: { up: false, kind: 'invalid_response', requests: 1, message: /detail: Internal error while listing jobs/ } },
-  { name: 'unsupported content-encoding', scenarios: [{ kind: 'status', status: 200, body: [], headers: { 'content-encoding': 'br' } }], expected: { up: false, kind: 'invalid_response', requests: 1, message: /unsupported content-encoding "br"/ } },
-  { name: '307 redirect (not followed)', scenarios: [{ kind: 'status', status: 307, body: '', headers: { location: 'https://elsewhere.example/api/v1/jobs/' } }], expected: { up: false, kind: 'invalid_response', requests: 1, message: /HTTP 307 .*redirect to https:\/\/elsewhere\.example\/api\/v1\/jobs\/, not followed/ } },
-  { name: 'gzip-encoded body', scenarios: [{ kind: 'compressed', encoding: 'gzip' }], expected: { ...SAMPLE_UP, requests: 1 } },
-  { name: 'deflate-encoded body', scenarios: [{ kind: 'compressed', encoding: 'deflate' }], expected: { ...SAMPLE_UP, requests: 1 } },
+  {
+    name: 'slow trickle past the pull deadline',
+    scenarios: [{ kind: 'trickle', intervalMs: 50, bytesPerTick: 20 }],
+    expected: {
+      up: false,
+      kind: 'timeout',
+      requests: 1,
+      message: new RegExp(`pull deadline of ${PULL_DEADLINE_MS} ms exceeded after \\d+ bytes`),
+      minSeconds: PULL_DEADLINE_MS / 1000 - 0.1,
+    },
+  },
+  {
+    name: 'truncated body (content-length not reached)',
+    scenarios: [{ kind: 'truncate', afterBytes: 1_000 }],
+    expected: {
+      up: false,
+      kind: 'network',
+      requests: 1,
+      message: /connection lost after 1000 bytes|closed before the response ended|aborted/,
+    },
+  },
+  {
+    name: 'invalid JSON',
+    scenarios: [raw200('application/json', '[{"id": "a", "status": "COMPLETED",}]')],
+    expected: { up: false, kind: 'invalid_response', requests: 1, message: /not a valid JSON array/ },
+  },
+  {
+    name: 'top level is an object',
+    scenarios: [raw200('application/json', '{"jobs": []}')],
+    expected: { up: false, kind: 'invalid_response', requests: 1, message: /top level is an object, not an array/ },
+  },
+  {
+    name: 'top level is null',
+    scenarios: [raw200('application/json', 'null')],
+    expected: {
+      up: false,
+      kind: 'invalid_response',
+      requests: 1,
+      message: /top level is .*null.*not an array|not a valid JSON array/,
+    },
+  },
+  {
+    name: 'empty 200 body',
+    scenarios: [raw200('application/json', '')],
+    expected: { up: false, kind: 'invalid_response', requests: 1, message: /empty body/ },
+  },
+  {
+    name: 'non-JSON content type (login page)',
+    scenarios: [raw200('text/html; charset=utf-8', '<html><body>Sign in</body></html>')],
+    expected: {
+      up: false,
+      kind: 'invalid_response',
+      requests: 1,
+      message: /content-type text\/html, expected application\/json/,
+    },
+  },
+  {
+    name: '200 carrying an error object',
+    scenarios: [raw200('application/json', '{"detail": "Internal error while listing jobs"}')],
+    expected: {
+      up: false,
+      kind: 'invalid_response',
+      requests: 1,
+      message: /detail: Internal error while listing jobs/,
+    },
+  },
+  {
+    name: 'unsupported content-encoding',
+    scenarios: [{ kind: 'status', status: 200, body: [], headers: { 'content-encoding': 'br' } }],
+    expected: { up: false, kind: 'invalid_response', requests: 1, message: /unsupported content-encoding "br"/ },
+  },
+  {
+    name: '307 redirect (not followed)',
+    scenarios: [
+      { kind: 'status', status: 307, body: '', headers: { location: 'https://elsewhere.example/api/v1/jobs/' } },
+    ],
+    expected: {
+      up: false,
+      kind: 'invalid_response',
+      requests: 1,
+      message: /HTTP 307 .*redirect to https:\/\/elsewhere\.example\/api\/v1\/jobs\/, not followed/,
+    },
+  },
+  {
+    name: 'gzip-encoded body',
+    scenarios: [{ kind: 'compressed', encoding: 'gzip' }],
+    expected: { ...SAMPLE_UP, requests: 1 },
+  },
+  {
+    name: 'deflate-encoded body',
+    scenarios: [{ kind: 'compressed', encoding: 'deflate' }],
+    expected: { ...SAMPLE_UP, requests: 1 },
+  },
   { name: 'empty job list', scenarios: [], jobs: [], expected: { up: true, requests: 1, fetched: 0, byStatus: {} } },
   {
     name: 'duplicate job ids',
     scenarios: [],
     jobs: jobsWithDuplicates,
-    expected: { ...SAMPLE_UP, requests: 1, fetched: SAMPLE_EXPECTED.jobsFetched + 3, skipped: { ...SAMPLE_EXPECTED.recordsSkipped, duplicate_id: 3 } },
+    expected: {
+      ...SAMPLE_UP,
+      requests: 1,
+      fetched: SAMPLE_EXPECTED.jobsFetched + 3,
+      skipped: { ...SAMPLE_EXPECTED.recordsSkipped, duplicate_id: 3 },
+    },
   },
 ];
 
@@ -306,13 +482,22 @@ describe('upstream faults, end to end through the exporter and both Lambda handl
     const metricsLambda = await import('../functions/metrics.js');
     const collectLambda = await import('../functions/collect.js');
     published = [];
-    const lambdaEnv = (api: FakeApi) => ({ UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: FAKE_API_KEY, ...FAULT_ENV, LOG_LEVEL: 'info' });
+    const lambdaEnv = (api: FakeApi) => ({
+      UNSTRUCTURED_API_URL: api.url,
+      UNSTRUCTURED_API_KEY: FAKE_API_KEY,
+      ...FAULT_ENV,
+      LOG_LEVEL: 'info',
+    });
 
     // Act
     const started = performance.now();
-    const appRun = exporter.app.handle({ method: 'GET', path: '/metrics', headers: {} }).then((response) => ({ response, seconds: (performance.now() - started) / 1000 }));
+    const appRun = exporter.app
+      .handle({ method: 'GET', path: '/metrics', headers: {} })
+      .then((response) => ({ response, seconds: (performance.now() - started) / 1000 }));
     // Each handler reads process.env synchronously when first called (createExporter before its first await).
-    const metricsRun: Promise<APIGatewayProxyStructuredResultV2> = withEnv(lambdaEnv(apis.metrics), () => metricsLambda.handler(urlEvent('/metrics')));
+    const metricsRun: Promise<APIGatewayProxyStructuredResultV2> = withEnv(lambdaEnv(apis.metrics), () =>
+      metricsLambda.handler(urlEvent('/metrics')),
+    );
     const collectRun = withEnv(lambdaEnv(apis.collect), () => collectLambda.handler(SCHEDULED_EVENT));
     const [{ response, seconds }, metricsResult, collectSummary] = await Promise.all([appRun, metricsRun, collectRun]);
     const collection: Collection = await exporter.cache.get(); // the cached collection the scrape rendered
@@ -388,7 +573,11 @@ describe('upstream faults, end to end through the exporter and both Lambda handl
         const expectedByStatus = { ...Object.fromEntries(KNOWN_STATUSES.map((s) => [s, 0])), ...e.byStatus };
         const byStatus = sumBy(samples, 'unstructured_jobs', 'status');
         expect(e.fetched === 0 ? {} : byStatus).toEqual(e.fetched === 0 ? {} : expectedByStatus);
-        const skipped = { ...Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])), ...(e.fetched === 0 ? {} : SAMPLE_EXPECTED.recordsSkipped), ...e.skipped };
+        const skipped = {
+          ...Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])),
+          ...(e.fetched === 0 ? {} : SAMPLE_EXPECTED.recordsSkipped),
+          ...e.skipped,
+        };
         expect(sumBy(samples, 'unstructured_job_records_skipped', 'reason')).toEqual(skipped);
         // The metrics Lambda saw the same numbers.
         const lambdaSamples = parseExposition(metricsBody);
@@ -398,7 +587,9 @@ describe('upstream faults, end to end through the exporter and both Lambda handl
         for (const set of [datums, published]) {
           expect(set.find((d) => d.MetricName === 'CollectorUp')?.Value).toBe(1);
           const totals = Object.fromEntries(
-            set.filter((d) => d.MetricName === 'Jobs' && d.Dimensions?.length === 1).map((d) => [d.Dimensions?.[0]?.Value, d.Value]),
+            set
+              .filter((d) => d.MetricName === 'Jobs' && d.Dimensions?.length === 1)
+              .map((d) => [d.Dimensions?.[0]?.Value, d.Value]),
           );
           expect(totals).toEqual(expectedByStatus);
           expect(set.find((d) => d.MetricName === 'JobsFetched')?.Value).toBe(e.fetched);
@@ -440,7 +631,12 @@ describe('a million records', () => {
     const api = await startFakeApi({ jobs: million, chunkBytes: 64 * 1024 });
     const logs: string[] = [];
     const exporter = createExporter({
-      env: { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: FAKE_API_KEY, PULL_DEADLINE: '80s', REQUEST_TIMEOUT: '10s' },
+      env: {
+        UNSTRUCTURED_API_URL: api.url,
+        UNSTRUCTURED_API_KEY: FAKE_API_KEY,
+        PULL_DEADLINE: '80s',
+        REQUEST_TIMEOUT: '10s',
+      },
       logger: new Logger({ write: (line) => logs.push(line) }),
       now: () => SAMPLE_NOW_MS,
     });
@@ -467,12 +663,16 @@ describe('a million records', () => {
     }
     const seconds = (performance.now() - started) / 1000;
     const collection = await exporter.cache.get();
-    const samples = parseExposition((await exporter.app.handle({ method: 'GET', path: '/metrics', headers: {} })).body.toString('utf8'));
+    const samples = parseExposition(
+      (await exporter.app.handle({ method: 'GET', path: '/metrics', headers: {} })).body.toString('utf8'),
+    );
     gc();
     gc();
     const after = process.memoryUsage();
     const retainedMb = (after.heapUsed + after.arrayBuffers - baseHeap) / 1e6;
-    const succeeded = logs.map((l) => JSON.parse(l) as { message: string; bytes?: number }).find((l) => l.message === 'collection succeeded');
+    const succeeded = logs
+      .map((l) => JSON.parse(l) as { message: string; bytes?: number })
+      .find((l) => l.message === 'collection succeeded');
     const bodyMb = (succeeded?.bytes ?? 0) / 1e6;
     const heapGrowthMb = (peakHeap - baseHeap) / 1e6;
     const rssGrowthMb = (peakRss - base.rss) / 1e6;
@@ -493,10 +693,22 @@ describe('a million records', () => {
     expect(api.requests).toHaveLength(1);
     expect(one(samples, 'unstructured_up')).toBe(1);
     expect(one(samples, 'unstructured_jobs_fetched')).toBe(RECORDS);
-    expect(sumBy(samples, 'unstructured_jobs', 'status')).toEqual({ SCHEDULED: 0, IN_PROGRESS: RECORDS / 10, COMPLETED: (RECORDS * 8) / 10, STOPPED: 0, FAILED: RECORDS / 10 });
-    expect(sumBy(samples, 'unstructured_job_records_skipped', 'reason')).toEqual(Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])));
+    expect(sumBy(samples, 'unstructured_jobs', 'status')).toEqual({
+      SCHEDULED: 0,
+      IN_PROGRESS: RECORDS / 10,
+      COMPLETED: (RECORDS * 8) / 10,
+      STOPPED: 0,
+      FAILED: RECORDS / 10,
+    });
+    expect(sumBy(samples, 'unstructured_job_records_skipped', 'reason')).toEqual(
+      Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])),
+    );
     expect(one(samples, 'unstructured_workflows')).toBe(WORKFLOWS);
-    const completedCount = sumBy(samples.filter((s) => s.labels.status === 'COMPLETED'), 'unstructured_job_runtime_seconds_count', 'status');
+    const completedCount = sumBy(
+      samples.filter((s) => s.labels.status === 'COMPLETED'),
+      'unstructured_job_runtime_seconds_count',
+      'status',
+    );
     expect(completedCount).toEqual({ COMPLETED: (RECORDS * 8) / 10 });
     expect(bodyMb).toBeGreaterThan(200);
     // Streamed: the body is never held. What may grow is the duplicate-id set (1M ids) and the window's

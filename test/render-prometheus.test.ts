@@ -28,11 +28,40 @@ const SAMPLE = [
   job({ id: '1', workflowId: 'wf-a', workflowName: 'ETL', status: 'COMPLETED', runtimeSeconds: 5 }),
   job({ id: '2', workflowId: 'wf-a', workflowName: 'ETL', status: 'COMPLETED', runtimeSeconds: 30 }),
   job({ id: '3', workflowId: 'wf-a', workflowName: 'ETL', status: 'FAILED', runtimeSeconds: 120 }),
-  job({ id: '4', workflowId: 'wf-a', workflowName: 'ETL', status: 'IN_PROGRESS', runtimeSeconds: undefined, createdAtMs: NOW_MS - 600_000 }),
-  job({ id: '5', workflowId: 'wf-h', workflowName: HOSTILE, status: 'SCHEDULED', jobType: 'scheduled', runtimeSeconds: undefined, createdAtMs: NOW_MS - 42_000 }),
-  job({ id: '6', workflowId: 'wf-h', workflowName: HOSTILE, status: 'active', runtimeSeconds: undefined, runtimeInvalid: true }),
+  job({
+    id: '4',
+    workflowId: 'wf-a',
+    workflowName: 'ETL',
+    status: 'IN_PROGRESS',
+    runtimeSeconds: undefined,
+    createdAtMs: NOW_MS - 600_000,
+  }),
+  job({
+    id: '5',
+    workflowId: 'wf-h',
+    workflowName: HOSTILE,
+    status: 'SCHEDULED',
+    jobType: 'scheduled',
+    runtimeSeconds: undefined,
+    createdAtMs: NOW_MS - 42_000,
+  }),
+  job({
+    id: '6',
+    workflowId: 'wf-h',
+    workflowName: HOSTILE,
+    status: 'active',
+    runtimeSeconds: undefined,
+    runtimeInvalid: true,
+  }),
   // A runtime ending after now (records/runtime-bound.ts): counted, out of the runtime histogram and summary
-  job({ id: '7', workflowId: 'wf-a', workflowName: 'ETL', status: 'COMPLETED', runtimeSeconds: undefined, runtimeLongerThanAge: true }),
+  job({
+    id: '7',
+    workflowId: 'wf-a',
+    workflowName: 'ETL',
+    status: 'COMPLETED',
+    runtimeSeconds: undefined,
+    runtimeLongerThanAge: true,
+  }),
 ];
 
 describe('renderPrometheus', () => {
@@ -68,7 +97,13 @@ describe('renderPrometheus', () => {
 
   it('renders up 0 and self-metrics only when the pull failed: no job series that look like data', async () => {
     // Prepare
-    const failed: Collection = { ok: false, errorKind: 'auth', errorMessage: 'HTTP 401', durationSeconds: 0.5, finishedAtMs: NOW_MS };
+    const failed: Collection = {
+      ok: false,
+      errorKind: 'auth',
+      errorMessage: 'HTTP 401',
+      durationSeconds: 0.5,
+      finishedAtMs: NOW_MS,
+    };
 
     // Act
     const { body } = await renderPrometheus(failed, { version: '1.2.3' });
@@ -95,7 +130,9 @@ describe('renderPrometheus', () => {
 
     // Assess
     expect(body).toContain('unstructured_workflows_folded 1');
-    expect(body).toContain('unstructured_jobs{workflow_id="other",workflow_name="other",job_type="scheduled",status="SCHEDULED"} 1');
+    expect(body).toContain(
+      'unstructured_jobs{workflow_id="other",workflow_name="other",job_type="scheduled",status="SCHEDULED"} 1',
+    );
     expect(body).not.toContain('wf-h');
   });
 
@@ -111,7 +148,14 @@ describe('renderPrometheus', () => {
 
   describe('output memory reuse', () => {
     const manyWorkflows = (n: number, prefix: string) =>
-      Array.from({ length: n }, (_, i) => job({ id: `${prefix}-${i}`, workflowId: `${prefix}-wf-${i}`, workflowName: `${prefix} ${i}`, runtimeSeconds: i }));
+      Array.from({ length: n }, (_, i) =>
+        job({
+          id: `${prefix}-${i}`,
+          workflowId: `${prefix}-wf-${i}`,
+          workflowName: `${prefix} ${i}`,
+          runtimeSeconds: i,
+        }),
+      );
 
     it('gives the same bytes when the arena is reused, grown past or shared by overlapping renders', async () => {
       // Prepare: the reference texts, each rendered with no arena to reuse (never released)
@@ -160,7 +204,8 @@ describe('renderPrometheus', () => {
       const before = Buffer.from(held.bytes);
 
       // Act
-      for (let i = 0; i < 3; i++) (await renderPrometheus(collectionOf(manyWorkflows(60, `other${i}`)), { version: '1.2.3' })).release();
+      for (let i = 0; i < 3; i++)
+        (await renderPrometheus(collectionOf(manyWorkflows(60, `other${i}`)), { version: '1.2.3' })).release();
 
       // Assess
       expect(held.bytes.equals(before)).toBe(true);
@@ -195,8 +240,16 @@ describe('renderPrometheus', () => {
         job({ workflowId: 'wf-huge-1', workflowName: hugeName }),
         job({ workflowId: 'wf-huge-2', workflowName: hugeName, status: 'FAILED' }), // same name, another workflow
         job({ workflowId: longId, workflowName: longId }),
-        job({ workflowId: 'wf-s', status: 'S'.repeat(MAX_LABEL_VALUE_LENGTH), jobType: 'J'.repeat(MAX_LABEL_VALUE_LENGTH) }),
-        job({ workflowId: 'wf-s', status: 'S'.repeat(MAX_LABEL_VALUE_LENGTH + 1), jobType: 'J'.repeat(MAX_LABEL_VALUE_LENGTH + 1) }),
+        job({
+          workflowId: 'wf-s',
+          status: 'S'.repeat(MAX_LABEL_VALUE_LENGTH),
+          jobType: 'J'.repeat(MAX_LABEL_VALUE_LENGTH),
+        }),
+        job({
+          workflowId: 'wf-s',
+          status: 'S'.repeat(MAX_LABEL_VALUE_LENGTH + 1),
+          jobType: 'J'.repeat(MAX_LABEL_VALUE_LENGTH + 1),
+        }),
       ];
 
       // Act
@@ -204,13 +257,20 @@ describe('renderPrometheus', () => {
       const samples = parseExposition(body);
 
       // Assess
-      const names = new Set(samples.flatMap((x) => (x.labels.workflow_name === undefined ? [] : [x.labels.workflow_name])));
+      const names = new Set(
+        samples.flatMap((x) => (x.labels.workflow_name === undefined ? [] : [x.labels.workflow_name])),
+      );
       const cutName = `${'n'.repeat(198)}😀…`;
       expect(names).toContain(cutName);
       for (const name of names) expect([...name].length).toBeLessThanOrEqual(MAX_WORKFLOW_NAME_CHARS);
       // Still one series per workflow id: the two workflows sharing the cut name differ by workflow_id.
-      const huge = samples.filter((x) => x.name === 'unstructured_jobs' && x.labels.workflow_name === cutName && x.labels.status === 'COMPLETED');
-      expect(huge.map((x) => [x.labels.workflow_id, x.value]).sort()).toEqual([['wf-huge-1', 1], ['wf-huge-2', 0]]);
+      const huge = samples.filter(
+        (x) => x.name === 'unstructured_jobs' && x.labels.workflow_name === cutName && x.labels.status === 'COMPLETED',
+      );
+      expect(huge.map((x) => [x.labels.workflow_id, x.value]).sort()).toEqual([
+        ['wf-huge-1', 1],
+        ['wf-huge-2', 0],
+      ]);
       for (const x of samples) {
         if (x.labels.workflow_id !== undefined) expect(x.labels.workflow_id.length).toBeLessThanOrEqual(MAX_ID_LENGTH);
         for (const key of ['status', 'job_type'] as const) {
@@ -249,6 +309,8 @@ describe('renderPrometheus', () => {
   });
 
   function manyWorkflows(n: number, prefix: string) {
-    return Array.from({ length: n }, (_, i) => job({ id: `${prefix}-${i}`, workflowId: `${prefix}-wf-${i}`, workflowName: `${prefix} ${i}`, runtimeSeconds: i }));
+    return Array.from({ length: n }, (_, i) =>
+      job({ id: `${prefix}-${i}`, workflowId: `${prefix}-wf-${i}`, workflowName: `${prefix} ${i}`, runtimeSeconds: i }),
+    );
   }
 });

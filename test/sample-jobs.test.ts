@@ -18,7 +18,10 @@ async function snapshotOf(records: readonly Record<string, unknown>[], nowMs: nu
     return { attempts: 1, bytes: 0, elements: records.length, statusCode: 200 };
   };
   const apiKey = new SecretSource({ variable: 'UNSTRUCTURED_API_KEY', direct: 'sk-sample-test', param: undefined });
-  const c = await collect({ config: loadConfig({}), apiKey, logger: new Logger({ write: () => undefined }), now: () => nowMs, pull }, { nowMs });
+  const c = await collect(
+    { config: loadConfig({}), apiKey, logger: new Logger({ write: () => undefined }), now: () => nowMs, pull },
+    { nowMs },
+  );
   if (!c.ok) throw new Error(`collection failed: ${c.errorMessage}`);
   return c.snapshot;
 }
@@ -36,7 +39,10 @@ describe('sampleJobsAt', () => {
     const sampleNowMs = Math.floor(nowMs / 1000) * 1000; // whole seconds: the fractions are kept as written
 
     // Act
-    const [original, moved] = await Promise.all([snapshotOf(sampleJobs(), SAMPLE_NOW_MS), snapshotOf(sampleJobsAt(nowMs), sampleNowMs)]);
+    const [original, moved] = await Promise.all([
+      snapshotOf(sampleJobs(), SAMPLE_NOW_MS),
+      snapshotOf(sampleJobsAt(nowMs), sampleNowMs),
+    ]);
 
     // Assess
     expect(moved.generatedAt).toBe(new Date(sampleNowMs).toISOString());

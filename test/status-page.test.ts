@@ -16,7 +16,16 @@ import { humanDuration, quantileLabel } from '../lib/outputs/view.js';
 import { displayWidth, NAME_WIDTH, renderTable } from '../lib/outputs/table.js';
 import { runCli } from './support/cli.js';
 import { clockEnv } from './support/clock.js';
-import { SAMPLE_EXPECTED, SAMPLE_NOW, SAMPLE_NOW_MS, SAMPLE_WORKFLOWS, sampleJobs, sampleJobsAt, startFakeApi, type FakeApi } from './support/fake-api.js';
+import {
+  SAMPLE_EXPECTED,
+  SAMPLE_NOW,
+  SAMPLE_NOW_MS,
+  SAMPLE_WORKFLOWS,
+  sampleJobs,
+  sampleJobsAt,
+  startFakeApi,
+  type FakeApi,
+} from './support/fake-api.js';
 import { job, NOW_MS } from './support/jobs.js';
 import { startProcess, type Started } from './support/processes.js';
 import { shownWorkflowName } from '../lib/common/text.js';
@@ -25,7 +34,10 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const CHROMIUM = '/usr/bin/chromium';
 // The committed docs/status-page.png is refreshed only on request (UPDATE_SCREENSHOT=1 npm test), so a test run
 // leaves the work tree clean; otherwise the screenshot goes to the git-ignored test/.artifacts/.
-const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? join(ROOT, 'docs/status-page.png') : join(ROOT, 'test/.artifacts/status-page.png');
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOT === '1'
+    ? join(ROOT, 'docs/status-page.png')
+    : join(ROOT, 'test/.artifacts/status-page.png');
 const VERSION = '9.8.7-test';
 
 function collectionOf(records: readonly unknown[], options: { maxWorkflows?: number } = {}): Collection {
@@ -58,7 +70,9 @@ function tableRows(html: string, section: string): string[][] {
   const end = html.indexOf('</section>', start);
   const part = html.slice(start, end);
   return [...part.matchAll(/<tr>(.*?)<\/tr>/gs)].map((m) =>
-    [...(m[1] as string).matchAll(/<t[dh][^>]*>(.*?)<\/t[dh]>/gs)].map((c) => (c[1] as string).replace(/<div class="id">.*?<\/div>/s, '').replace(/<[^>]+>/g, '')),
+    [...(m[1] as string).matchAll(/<t[dh][^>]*>(.*?)<\/t[dh]>/gs)].map((c) =>
+      (c[1] as string).replace(/<div class="id">.*?<\/div>/s, '').replace(/<[^>]+>/g, ''),
+    ),
   );
 }
 
@@ -70,7 +84,9 @@ describe('renderStatusPage', () => {
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
-    expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"`);
+    expect(html).toContain(
+      `content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"`,
+    );
     expect(html).toContain('<meta http-equiv="refresh" content="30">');
     expect(html).toContain('<a href="metrics">metrics</a>');
     expect(html).toContain('<span class="badge up">UP</span>');
@@ -92,7 +108,16 @@ describe('renderStatusPage', () => {
     const rows = tableRows(html, 'jobs');
 
     // Assess
-    expect(rows[0]).toEqual(['Workflow', 'SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'STOPPED', 'FAILED', 'active', 'Total']);
+    expect(rows[0]).toEqual([
+      'Workflow',
+      'SCHEDULED',
+      'IN_PROGRESS',
+      'COMPLETED',
+      'STOPPED',
+      'FAILED',
+      'active',
+      'Total',
+    ]);
     const total = rows[rows.length - 1] as string[];
     expect(total).toEqual(['All workflows', '2', '2', '8', '1', '3', '1', '17']);
     const quotes = rows.find((r) => r[0] === escapeHtml(SAMPLE_WORKFLOWS.quotes.name));
@@ -118,7 +143,16 @@ describe('renderStatusPage', () => {
 
     // Assess: quotes' COMPLETED runtimes in the window are 150 s and 150.456 s
     expect(rows[0]).toEqual(['Workflow', 'Status', 'Jobs', 'p50', 'p90', 'p95', 'p99', 'max']);
-    expect(quotesCompleted).toEqual([escapeHtml(SAMPLE_WORKFLOWS.quotes.name), 'COMPLETED', '2', '2m 30s', '2m 30s', '2m 30s', '2m 30s', '2m 30s']);
+    expect(quotesCompleted).toEqual([
+      escapeHtml(SAMPLE_WORKFLOWS.quotes.name),
+      'COMPLETED',
+      '2',
+      '2m 30s',
+      '2m 30s',
+      '2m 30s',
+      '2m 30s',
+      '2m 30s',
+    ]);
     const sharedBFailed = rows[rows.findIndex((r) => r[0] === 'Shared name' && r[2] === '0') + 1];
     expect(sharedBFailed).toEqual(['', 'FAILED', '1', '0.5s', '0.5s', '0.5s', '0.5s', '0.5s']);
     expect(html).toContain('Runtime of jobs finished in the last 1d');
@@ -126,10 +160,20 @@ describe('renderStatusPage', () => {
 
   it('lists skipped records by reason and unparsable runtimes', () => {
     // Act
-    const rows = Object.fromEntries(tableRows(html, 'records').slice(1).map((r) => [r[0], r[1]]));
+    const rows = Object.fromEntries(
+      tableRows(html, 'records')
+        .slice(1)
+        .map((r) => [r[0], r[1]]),
+    );
 
     // Assess
-    expect(rows).toMatchObject({ invalid_id: '1', invalid_status: '1', invalid_created_at: '1', duplicate_id: '0', not_an_object: '0' });
+    expect(rows).toMatchObject({
+      invalid_id: '1',
+      invalid_status: '1',
+      invalid_created_at: '1',
+      duplicate_id: '0',
+      not_an_object: '0',
+    });
     expect(rows['runtime unparsable (counted, left out of runtimes)']).toBe('2');
     expect(rows["runtime longer than the job's age (counted, left out of runtimes)"]).toBe('0');
     expect(html).toContain('20 records fetched; 3 skipped');
@@ -142,7 +186,11 @@ describe('renderStatusPage', () => {
 
     // Act
     const page = renderStatusPage(collection, { version: VERSION });
-    const rows = Object.fromEntries(tableRows(page, 'records').slice(1).map((r) => [r[0], r[1]]));
+    const rows = Object.fromEntries(
+      tableRows(page, 'records')
+        .slice(1)
+        .map((r) => [r[0], r[1]]),
+    );
     const table = renderTable(collection, { version: VERSION });
 
     // Assess
@@ -166,7 +214,9 @@ describe('renderStatusPage', () => {
 
     // Assess
     expect(down).toContain('<span class="badge down">DOWN</span>');
-    expect(down).toContain('<code>auth</code>: HTTP 401 from the API: &#60;img src=x onerror=alert(1)&#62; &#34;API key is invalid.&#34;\nsecond line');
+    expect(down).toContain(
+      '<code>auth</code>: HTTP 401 from the API: &#60;img src=x onerror=alert(1)&#62; &#34;API key is invalid.&#34;\nsecond line',
+    );
     expect(down).not.toContain('<img');
     expect(down).not.toContain('<table');
     expect(down).not.toContain('Jobs by status');
@@ -200,7 +250,9 @@ describe('status page helpers', () => {
 
   it('escapes every character that matters in HTML text and attributes', () => {
     // Act / Assess
-    expect(escapeHtml(`<a href="x" onclick='y'>&</a>`)).toBe('&#60;a href=&#34;x&#34; onclick=&#39;y&#39;&#62;&#38;&#60;/a&#62;');
+    expect(escapeHtml(`<a href="x" onclick='y'>&</a>`)).toBe(
+      '&#60;a href=&#34;x&#34; onclick=&#39;y&#39;&#62;&#38;&#60;/a&#62;',
+    );
   });
 });
 
@@ -217,8 +269,11 @@ describe('renderTable', () => {
     // Assess
     expect(lines[0]).toBe(`unstructured-jobs-exporter ${VERSION}  UP  collected 2026-11-29 12:00:00 UTC in 0.13s`);
     expect(lines[1]).toBe('17 jobs counted, 20 records fetched, 7 workflows');
-    for (const title of ['JOBS BY STATUS', 'WAITING AND RUNNING', 'RUNTIME OF JOBS FINISHED IN THE LAST 1D']) expect(lines.some((l) => l.startsWith(title))).toBe(true);
-    expect(lines.at(-2)).toBe('RECORDS  skipped 3 (invalid_id 1, invalid_status 1, invalid_created_at 1), runtime unparsable 2, longer than age 0');
+    for (const title of ['JOBS BY STATUS', 'WAITING AND RUNNING', 'RUNTIME OF JOBS FINISHED IN THE LAST 1D'])
+      expect(lines.some((l) => l.startsWith(title))).toBe(true);
+    expect(lines.at(-2)).toBe(
+      'RECORDS  skipped 3 (invalid_id 1, invalid_status 1, invalid_created_at 1), runtime unparsable 2, longer than age 0',
+    );
     expect(text).not.toMatch(/\u001b/);
   });
 
@@ -227,7 +282,9 @@ describe('renderTable', () => {
     const jobs = section('JOBS BY STATUS');
 
     // Assess
-    expect(jobs[0]).toMatch(/^WORKFLOW\s+ID\s+SCHEDULED\s+IN_PROGRESS\s+COMPLETED\s+STOPPED\s+FAILED\s+active\s+TOTAL$/);
+    expect(jobs[0]).toMatch(
+      /^WORKFLOW\s+ID\s+SCHEDULED\s+IN_PROGRESS\s+COMPLETED\s+STOPPED\s+FAILED\s+active\s+TOTAL$/,
+    );
     for (const line of jobs) expect(displayWidth(line)).toBe(displayWidth(jobs[0] as string));
     expect(jobs.at(-1)).toMatch(/^All workflows\s+2\s+2\s+8\s+1\s+3\s+1\s+17$/);
     for (const title of ['WAITING AND RUNNING', 'RUNTIME OF JOBS']) {
@@ -248,13 +305,20 @@ describe('renderTable', () => {
     expect(jobs.some((l) => l.startsWith('</script><script>alert(1)</scri…  '))).toBe(true);
     const cjk = jobs.find((l) => l.startsWith('Résumés')) as string;
     expect(cjk.startsWith('Résumés → Weaviate (Zürich) 日… ')).toBe(true); // 日 and 本 take two columns each
-    for (const line of jobs.slice(1, -2)) expect(displayWidth(line.slice(0, line.indexOf('6b1f0c52')))).toBe(NAME_WIDTH + 2);
+    for (const line of jobs.slice(1, -2))
+      expect(displayWidth(line.slice(0, line.indexOf('6b1f0c52')))).toBe(NAME_WIDTH + 2);
   });
 
   it('never lets an escape sequence from a name reach the terminal', () => {
     // Prepare
     const hostile = job({ workflowName: '\u001b]0;pwned\u0007\u001b[31mred\u202e\u001b[0m' });
-    const aggregator = new Aggregator({ nowMs: NOW_MS, runtimeWindowSeconds: 86_400, maxWorkflows: 50, histogramBuckets: [1, 10], quantiles: [0.5, 1] });
+    const aggregator = new Aggregator({
+      nowMs: NOW_MS,
+      runtimeWindowSeconds: 86_400,
+      maxWorkflows: 50,
+      histogramBuckets: [1, 10],
+      quantiles: [0.5, 1],
+    });
     aggregator.add(hostile);
 
     // Act
@@ -310,7 +374,9 @@ interface ChromiumResult {
 /** Runs headless Chromium once (fresh profile), killing its process group if it outlives the deadline. */
 async function chromium(args: readonly string[], deadlineMs = 30_000): Promise<ChromiumResult> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install the Debian package chromium (scripts/test.sh does) to run the status page browser test`);
+    throw new Error(
+      `${CHROMIUM} is missing: install the Debian package chromium (scripts/test.sh does) to run the status page browser test`,
+    );
   }
   const profile = mkdtempSync(join(tmpdir(), 'uje-chromium-'));
   const child = spawn(
@@ -380,7 +446,15 @@ describe('the status page in headless Chromium', () => {
     const serve = [join(ROOT, 'bin/unstructured-jobs-exporter.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1'];
     const ready = /listening on (http:\/\/127\.0\.0\.1:\d+)\/metrics/;
     [exporter, demo] = await Promise.all([
-      startProcess(process.execPath, serve, { env: { PATH: process.env.PATH ?? '', ...clockEnv(), UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: api.apiKey }, ready }),
+      startProcess(process.execPath, serve, {
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...clockEnv(),
+          UNSTRUCTURED_API_URL: api.url,
+          UNSTRUCTURED_API_KEY: api.apiKey,
+        },
+        ready,
+      }),
       // No API key: the embedded demo, realistic data for the screenshot in the docs.
       startProcess(process.execPath, serve, { env: { PATH: process.env.PATH ?? '', ...clockEnv() }, ready }),
     ]);

@@ -17,7 +17,13 @@ import { freePort } from './support/ports.js';
 
 type PullConfig = Parameters<typeof pullJobs>[0];
 
-const BASE = { workflowIds: [] as string[], requestTimeoutMs: 2_000, pullDeadlineMs: 10_000, maxRetries: 3, maxResponseBytes: 1024 ** 3 };
+const BASE = {
+  workflowIds: [] as string[],
+  requestTimeoutMs: 2_000,
+  pullDeadlineMs: 10_000,
+  maxRetries: 3,
+  maxResponseBytes: 1024 ** 3,
+};
 const FIXED_NOW = Date.parse('2026-11-29T12:00:00Z');
 
 let api: FakeApi;
@@ -38,7 +44,10 @@ function recordingSleep(): { delays: number[]; sleep: (ms: number) => Promise<vo
   return { delays, sleep: async (ms) => void delays.push(ms) };
 }
 
-async function pull(cfg: PullConfig, options: Partial<PullOptions> = {}): Promise<{ records: unknown[]; stats: PullStats }> {
+async function pull(
+  cfg: PullConfig,
+  options: Partial<PullOptions> = {},
+): Promise<{ records: unknown[]; stats: PullStats }> {
   const records: unknown[] = [];
   const stats = await pullJobs(cfg, (r) => records.push(r), { apiKey: api.apiKey, random: () => 0.5, ...options });
   return { records, stats };
@@ -70,7 +79,12 @@ describe('pullJobs: success', () => {
 
     // Assess
     expect(records).toEqual(expected);
-    expect(stats).toEqual({ attempts: 1, bytes: Buffer.byteLength(JSON.stringify(expected)), elements: 20, statusCode: 200 });
+    expect(stats).toEqual({
+      attempts: 1,
+      bytes: Buffer.byteLength(JSON.stringify(expected)),
+      elements: 20,
+      statusCode: 200,
+    });
     expect(api.requests).toHaveLength(1);
     const [request] = api.requests;
     expect(request?.path).toBe('/api/v1/jobs/');
@@ -109,7 +123,12 @@ describe('pullJobs: success', () => {
     expect(records).toEqual(expected);
     expect(stats.elements).toBe(6); // 1 + 4 valid + the record without id
     expect(stats.attempts).toBe(2);
-    expect(stats.bytes).toBe(ids.reduce((sum, id) => sum + Buffer.byteLength(JSON.stringify(sampleJobs().filter((j) => j.workflow_id === id))), 0));
+    expect(stats.bytes).toBe(
+      ids.reduce(
+        (sum, id) => sum + Buffer.byteLength(JSON.stringify(sampleJobs().filter((j) => j.workflow_id === id))),
+        0,
+      ),
+    );
   });
 
   it('encodes the workflow id in the query', async () => {
@@ -137,7 +156,12 @@ describe('pullJobs: success', () => {
 
   it('accepts a +json content type with parameters', async () => {
     // Prepare
-    api.setScenario({ kind: 'raw', status: 200, contentType: 'application/vnd.unstructured+json; charset=utf-8', body: '[{"a":1}]' });
+    api.setScenario({
+      kind: 'raw',
+      status: 200,
+      contentType: 'application/vnd.unstructured+json; charset=utf-8',
+      body: '[{"a":1}]',
+    });
 
     // Act
     const { records } = await pull(config());
@@ -156,7 +180,8 @@ describe('pullJobs: error statuses', () => {
     {
       status: 422,
       kind: 'invalid_request',
-      detail: 'query.workflow_id: Input should be a valid UUID, invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `x` at 1; query.status: Input should be a valid string',
+      detail:
+        'query.workflow_id: Input should be a valid UUID, invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `x` at 1; query.status: Input should be a valid string',
     },
   ])('$status is $kind, not retried, and the message names the status and detail', async ({ status, kind, detail }) => {
     // Prepare
@@ -239,7 +264,9 @@ describe('pullJobs: error statuses', () => {
     expect(error.kind).toBe('upstream');
     expect(error.status).toBe(503);
     expect(error.attempts).toBe(4);
-    expect(error.message).toBe(`HTTP 503 from GET ${api.url}/api/v1/jobs/: Service Unavailable; gave up after 4 attempts`);
+    expect(error.message).toBe(
+      `HTTP 503 from GET ${api.url}/api/v1/jobs/: Service Unavailable; gave up after 4 attempts`,
+    );
     expect(delays).toEqual([250, 500, 1000]);
     expect(api.requests).toHaveLength(4);
   });
@@ -258,7 +285,10 @@ describe('pullJobs: error statuses', () => {
 
   it('reads the text of an HTML 502 page and a huge error body only up to a bounded detail', async () => {
     // Prepare
-    api.setScenario([errorScenario(502), { kind: 'status', status: 500, contentType: 'text/plain', body: 'boom '.repeat(200_000) }]);
+    api.setScenario([
+      errorScenario(502),
+      { kind: 'status', status: 500, contentType: 'text/plain', body: 'boom '.repeat(200_000) },
+    ]);
 
     // Act
     const html = await pullError(config({ maxRetries: 0 }));
@@ -273,7 +303,12 @@ describe('pullJobs: error statuses', () => {
 
   it('does not follow redirects', async () => {
     // Prepare
-    api.setScenario({ kind: 'status', status: 301, body: '', headers: { location: 'https://elsewhere.example/api/v1/jobs/' } });
+    api.setScenario({
+      kind: 'status',
+      status: 301,
+      body: '',
+      headers: { location: 'https://elsewhere.example/api/v1/jobs/' },
+    });
 
     // Act
     const error = await pullError(config());
@@ -322,7 +357,9 @@ describe('pullJobs: Retry-After and the deadline', () => {
     // Assess
     expect(error.kind).toBe('rate_limited');
     expect(error.attempts).toBe(1);
-    expect(error.message).toContain('Retry-After asks to wait 120 s but only 10000 ms remain of the 10000 ms pull deadline');
+    expect(error.message).toContain(
+      'Retry-After asks to wait 120 s but only 10000 ms remain of the 10000 ms pull deadline',
+    );
     expect(delays).toEqual([]);
   });
 
@@ -371,7 +408,9 @@ describe('pullJobs: Retry-After and the deadline', () => {
     // Assess
     expect(error.kind).toBe('timeout');
     expect(error.attempts).toBe(2);
-    expect(error.message).toBe(`no response headers within 200 ms from GET ${api.url}/api/v1/jobs/; gave up after 2 attempts`);
+    expect(error.message).toBe(
+      `no response headers within 200 ms from GET ${api.url}/api/v1/jobs/; gave up after 2 attempts`,
+    );
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
@@ -413,9 +452,9 @@ describe('pullJobs: Retry-After and the deadline', () => {
     const records: unknown[] = [];
 
     // Act
-    const result = await pullJobs(config({ requestTimeoutMs: 200, maxRetries: 3 }), (r) => records.push(r), { apiKey: api.apiKey }).catch(
-      (error: unknown) => error,
-    );
+    const result = await pullJobs(config({ requestTimeoutMs: 200, maxRetries: 3 }), (r) => records.push(r), {
+      apiKey: api.apiKey,
+    }).catch((error: unknown) => error);
 
     // Assess
     expect(result).toBeInstanceOf(PullError);
@@ -506,7 +545,12 @@ describe('pullJobs: broken bodies and connections', () => {
 
   it('reports a 200 error object with its detail', async () => {
     // Prepare
-    api.setScenario({ kind: 'raw', status: 200, contentType: 'application/json', body: '{"detail": "Workspace is being migrated"}' });
+    api.setScenario({
+      kind: 'raw',
+      status: 200,
+      contentType: 'application/json',
+      body: '{"detail": "Workspace is being migrated"}',
+    });
 
     // Act
     const error = await pullError(config());
@@ -531,14 +575,21 @@ describe('pullJobs: broken bodies and connections', () => {
 
   it('rejects a 2xx that is not JSON (a login page)', async () => {
     // Prepare
-    api.setScenario({ kind: 'raw', status: 200, contentType: 'text/html; charset=utf-8', body: '<html><body>Sign in</body></html>' });
+    api.setScenario({
+      kind: 'raw',
+      status: 200,
+      contentType: 'text/html; charset=utf-8',
+      body: '<html><body>Sign in</body></html>',
+    });
 
     // Act
     const error = await pullError(config());
 
     // Assess
     expect(error.kind).toBe('invalid_response');
-    expect(error.message).toBe(`HTTP 200 from GET ${api.url}/api/v1/jobs/ with content-type text/html, expected application/json`);
+    expect(error.message).toBe(
+      `HTTP 200 from GET ${api.url}/api/v1/jobs/ with content-type text/html, expected application/json`,
+    );
     expect(error.attempts).toBe(1);
   });
 
@@ -577,9 +628,13 @@ describe('pullJobs: broken bodies and connections', () => {
     const thrown = new Error('sink full');
 
     // Act
-    const result = await pullJobs(config(), () => {
-      throw thrown;
-    }, { apiKey: api.apiKey }).catch((error: unknown) => error);
+    const result = await pullJobs(
+      config(),
+      () => {
+        throw thrown;
+      },
+      { apiKey: api.apiKey },
+    ).catch((error: unknown) => error);
 
     // Assess
     expect(result).toBe(thrown);
@@ -599,7 +654,9 @@ describe('pullJobs: MAX_RESPONSE_BYTES and oversized elements', () => {
     expect(exact.stats.bytes).toBe(bodyBytes());
     expect(over).toBeInstanceOf(PullError);
     expect((over as PullError).kind).toBe('too_large');
-    expect((over as PullError).message).toBe(`the response body passed MAX_RESPONSE_BYTES (${bodyBytes() - 1} bytes) at GET ${api.url}/api/v1/jobs/; nothing of it is used`);
+    expect((over as PullError).message).toBe(
+      `the response body passed MAX_RESPONSE_BYTES (${bodyBytes() - 1} bytes) at GET ${api.url}/api/v1/jobs/; nothing of it is used`,
+    );
     expect((over as PullError).attempts).toBe(1);
     expect(api.requests).toHaveLength(2);
   });
@@ -621,7 +678,9 @@ describe('pullJobs: MAX_RESPONSE_BYTES and oversized elements', () => {
     const sizes = ids.map((id) => Buffer.byteLength(JSON.stringify(sampleJobs().filter((j) => j.workflow_id === id))));
 
     // Act
-    const error = await pull(config({ workflowIds: ids, maxResponseBytes: Math.max(...sizes) + 1 })).catch((e: unknown) => e);
+    const error = await pull(config({ workflowIds: ids, maxResponseBytes: Math.max(...sizes) + 1 })).catch(
+      (e: unknown) => e,
+    );
 
     // Assess
     expect((error as PullError).kind).toBe('too_large');
@@ -662,13 +721,22 @@ describe('pullJobs: a large list', () => {
         created_at: '2026-11-29T11:00:00.123456Z',
         runtime: 'PT2M30.456S',
         input_file_ids: INPUT_IDS,
-        output_node_files: [{ node_id: 'n1a2b3c4-5d6e-7f8a-9b0c-1d2e3f4a5b6c', file_id: `output-${i}.json`, node_type: 'destination', node_subtype: 's3' }],
+        output_node_files: [
+          {
+            node_id: 'n1a2b3c4-5d6e-7f8a-9b0c-1d2e3f4a5b6c',
+            file_id: `output-${i}.json`,
+            node_type: 'destination',
+            node_subtype: 's3',
+          },
+        ],
         job_type: 'ephemeral',
       };
     }
   }
 
-  it('streams 250k records (140+ MB) with memory growth far below the body size, nudging a collection every 4 MiB', { timeout: 60_000 }, async () => {
+  it('streams 250k records (140+ MB) with memory growth far below the body size, nudging a collection every 4 MiB', {
+    timeout: 60_000,
+  }, async () => {
     // Prepare
     api.setJobs(bigList);
     const minorGc = await loadMinorGc();
@@ -705,7 +773,9 @@ describe('pullJobs: a large list', () => {
     // Assess
     const growthMb = (peak - baseline) / 1e6;
     const bodyMb = stats.bytes / 1e6;
-    console.info(`large list: ${stats.elements} records, ${bodyMb.toFixed(1)} MB body, peak heap+buffer growth ${growthMb.toFixed(1)} MB`);
+    console.info(
+      `large list: ${stats.elements} records, ${bodyMb.toFixed(1)} MB body, peak heap+buffer growth ${growthMb.toFixed(1)} MB`,
+    );
     expect(stats.elements).toBe(RECORDS);
     expect(failed).toBe(RECORDS / 10);
     expect(bodyMb).toBeGreaterThan(140);

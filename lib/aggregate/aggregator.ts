@@ -82,8 +82,15 @@ function dict<T>(entries: Iterable<readonly [string, T]> = []): Record<string, T
   return out;
 }
 
-const TERMINAL_INDEX: Readonly<Record<string, number>> = dict([['COMPLETED', 0], ['FAILED', 1], ['STOPPED', 2]]);
-const PENDING_INDEX: Readonly<Record<string, number>> = dict([['SCHEDULED', 0], ['IN_PROGRESS', 1]]);
+const TERMINAL_INDEX: Readonly<Record<string, number>> = dict([
+  ['COMPLETED', 0],
+  ['FAILED', 1],
+  ['STOPPED', 2],
+]);
+const PENDING_INDEX: Readonly<Record<string, number>> = dict([
+  ['SCHEDULED', 0],
+  ['IN_PROGRESS', 1],
+]);
 const KNOWN_STATUS_SET: ReadonlySet<string> = new Set(KNOWN_STATUSES);
 const KNOWN_JOB_TYPE_SET: ReadonlySet<string> = new Set(KNOWN_JOB_TYPES);
 
@@ -219,7 +226,16 @@ export class Aggregator {
       this.#skipped.duplicate_id++;
       return;
     }
-    this.#count(job, job.workflowId, job.createdAtMs, job.status, job.jobType, job.runtimeSeconds ?? Number.NaN, job.runtimeInvalid, job.runtimeLongerThanAge);
+    this.#count(
+      job,
+      job.workflowId,
+      job.createdAtMs,
+      job.status,
+      job.jobType,
+      job.runtimeSeconds ?? Number.NaN,
+      job.runtimeInvalid,
+      job.runtimeLongerThanAge,
+    );
   }
 
   /**
@@ -229,12 +245,24 @@ export class Aggregator {
   addScanned(job: ScannedJob): void {
     this.#fetched++;
     // An id the scanner decoded from escapes may still be a canonical UUID: addId files it with the others.
-    const fresh = job.idString === undefined ? this.#ids.addUuid(job.id0, job.id1, job.id2, job.id3) : this.#ids.addId(job.idString);
+    const fresh =
+      job.idString === undefined
+        ? this.#ids.addUuid(job.id0, job.id1, job.id2, job.id3)
+        : this.#ids.addId(job.idString);
     if (!fresh) {
       this.#skipped.duplicate_id++;
       return;
     }
-    this.#count(job, job.workflowId, job.createdAtMs, job.status, job.jobType, job.runtime, job.runtimeInvalid, job.runtimeLongerThanAge);
+    this.#count(
+      job,
+      job.workflowId,
+      job.createdAtMs,
+      job.status,
+      job.jobType,
+      job.runtime,
+      job.runtimeInvalid,
+      job.runtimeLongerThanAge,
+    );
   }
 
   /**
@@ -269,7 +297,15 @@ export class Aggregator {
     const recent = timed && createdAtMs + runtime * 1000 >= this.#windowStartMs;
     const group = row >= 0 ? rows.groups[row] : this.#untrackedGroup;
     if (group !== undefined) {
-      group.count(status.index, t, status.pending, jobType, value, timed ? bucketIndex(this.#options.histogramBuckets, runtime) : 0, recent);
+      group.count(
+        status.index,
+        t,
+        status.pending,
+        jobType,
+        value,
+        timed ? bucketIndex(this.#options.histogramBuckets, runtime) : 0,
+        recent,
+      );
       return;
     }
     this.#log.append(rows, row, status.index, jobType, recent, value);
@@ -318,7 +354,8 @@ export class Aggregator {
     this.#log.replay(this.#rows, row, (status, jobType, recent, value) => {
       const t = terminal[status]!;
       // biome-ignore lint/suspicious/noSelfCompare: the NaN test (NaN: no runtime)
-      group.count(status, t, pending[status]!, jobType, value, t >= 0 && value === value ? bucketIndex(bounds, value) : 0, recent);
+      const bucket = t >= 0 && value === value ? bucketIndex(bounds, value) : 0;
+      group.count(status, t, pending[status]!, jobType, value, bucket, recent);
     });
     return group;
   }
@@ -335,10 +372,15 @@ export class Aggregator {
     const cached = this.#statusInfo.get(raw);
     if (cached !== undefined) return cached;
     const label = this.#statusLabel(raw);
-    const info: StatusInfo = { index: this.#statusLabels.indexOf(label), terminal: TERMINAL_INDEX[label] ?? -1, pending: PENDING_INDEX[label] ?? -1 };
+    const info: StatusInfo = {
+      index: this.#statusLabels.indexOf(label),
+      terminal: TERMINAL_INDEX[label] ?? -1,
+      pending: PENDING_INDEX[label] ?? -1,
+    };
     this.#labelTerminal[info.index] = info.terminal;
     this.#labelPending[info.index] = info.pending;
-    if (this.#statusInfo.size < MAX_CACHED_LABELS && raw.length <= MAX_LABEL_VALUE_LENGTH) this.#statusInfo.set(raw, info);
+    if (this.#statusInfo.size < MAX_CACHED_LABELS && raw.length <= MAX_LABEL_VALUE_LENGTH)
+      this.#statusInfo.set(raw, info);
     return info;
   }
 
@@ -354,7 +396,8 @@ export class Aggregator {
     const cached = this.#jobTypeIndex.get(raw);
     if (cached !== undefined) return cached;
     const index = this.#jobTypeLabels.indexOf(this.#jobTypeLabel(raw));
-    if (this.#jobTypeIndex.size < MAX_CACHED_LABELS && raw.length <= MAX_LABEL_VALUE_LENGTH) this.#jobTypeIndex.set(raw, index);
+    if (this.#jobTypeIndex.size < MAX_CACHED_LABELS && raw.length <= MAX_LABEL_VALUE_LENGTH)
+      this.#jobTypeIndex.set(raw, index);
     return index;
   }
 
@@ -362,7 +405,8 @@ export class Aggregator {
     if (KNOWN_STATUS_SET.has(status) || this.#unknownStatuses.has(status)) return status;
     const shown = wellFormed(status);
     if (shown !== status) return this.#statusLabel(shown);
-    if (status.length > MAX_LABEL_VALUE_LENGTH || this.#unknownStatuses.size >= MAX_UNKNOWN_STATUSES) return OTHER_VALUE;
+    if (status.length > MAX_LABEL_VALUE_LENGTH || this.#unknownStatuses.size >= MAX_UNKNOWN_STATUSES)
+      return OTHER_VALUE;
     this.#unknownStatuses.add(status);
     return status;
   }
@@ -372,7 +416,8 @@ export class Aggregator {
     if (KNOWN_JOB_TYPE_SET.has(jobType) || this.#unknownJobTypes.has(jobType)) return jobType;
     const shown = wellFormed(jobType);
     if (shown !== jobType) return this.#jobTypeLabel(shown);
-    if (jobType.length > MAX_LABEL_VALUE_LENGTH || this.#unknownJobTypes.size >= MAX_UNKNOWN_JOB_TYPES) return OTHER_VALUE;
+    if (jobType.length > MAX_LABEL_VALUE_LENGTH || this.#unknownJobTypes.size >= MAX_UNKNOWN_JOB_TYPES)
+      return OTHER_VALUE;
     this.#unknownJobTypes.add(jobType);
     return jobType;
   }
@@ -435,7 +480,8 @@ export class Aggregator {
     // quantiles are selected in its part, then the total's in the whole (selection only reorders).
     const total = new GroupAccumulator(bucketCount);
     const recentCount = [0, 0, 0];
-    const countRecent = (g: GroupAccumulator) => g.recent.forEach((list, t) => (recentCount[t] = (recentCount[t] as number) + list.length));
+    const countRecent = (g: GroupAccumulator) =>
+      g.recent.forEach((list, t) => (recentCount[t] = (recentCount[t] as number) + list.length));
     for (const row of ranked) {
       const group = groupOf(row);
       total.merge(group, false);
@@ -471,7 +517,13 @@ export class Aggregator {
       workflowCount: 1,
       ...this.#stats(keptGroups[i] as GroupAccumulator),
     }));
-    if (hasRest) workflows.push({ id: OTHER_WORKFLOW_ID, name: OTHER_WORKFLOW_ID, workflowCount: folded.length + untrackedCount, ...this.#stats(rest, restRecent) });
+    if (hasRest)
+      workflows.push({
+        id: OTHER_WORKFLOW_ID,
+        name: OTHER_WORKFLOW_ID,
+        workflowCount: folded.length + untrackedCount,
+        ...this.#stats(rest, restRecent),
+      });
     const totalStats = this.#stats(total, recent);
     return {
       generatedAt: new Date(o.nowMs).toISOString(),

@@ -49,7 +49,15 @@ export class GroupAccumulator {
    * for a pending one) and whether it finished inside the window. `bucket` is the histogram bucket of a
    * runtime (bucketIndex), read only then.
    */
-  count(status: number, terminal: number, pending: number, jobType: number, value: number, bucket: number, recent: boolean): void {
+  count(
+    status: number,
+    terminal: number,
+    pending: number,
+    jobType: number,
+    value: number,
+    bucket: number,
+    recent: boolean,
+  ): void {
     this.total++;
     const at = this.#countsAt + this.slot(jobType) * STATUS_SLOTS + status;
     const c = this.cells; // read after slot(), which may grow them
@@ -95,7 +103,8 @@ export class GroupAccumulator {
       const into = this.#countsAt + this.slot(jobType) * STATUS_SLOTS;
       const at = other.#countsAt + from * STATUS_SLOTS;
       const cells = this.cells;
-      for (let k = 0; k < STATUS_SLOTS; k++) cells[into + k] = (cells[into + k] as number) + (other.cells[at + k] as number);
+      for (let k = 0; k < STATUS_SLOTS; k++)
+        cells[into + k] = (cells[into + k] as number) + (other.cells[at + k] as number);
     });
     const cells = this.cells;
     const theirs = other.cells;

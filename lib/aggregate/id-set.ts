@@ -117,12 +117,18 @@ export class IdSet {
 
   constructor(options: IdSetOptions = {}) {
     const pending = options.pendingCapacity ?? IdSet.PENDING_CAPACITY;
-    if (!Number.isInteger(Math.log2(pending)) || pending < 2) throw new RangeError(`IdSet pendingCapacity must be a power of two ≥ 2, got ${pending}`);
+    if (!Number.isInteger(Math.log2(pending)) || pending < 2)
+      throw new RangeError(`IdSet pendingCapacity must be a power of two ≥ 2, got ${pending}`);
     this.#maxGroupSize = options.maxGroupSize ?? IdSet.MAX_GROUP_SIZE;
     const reserved = options.reservedEntries ?? RESERVED_ENTRIES;
-    if (!Number.isInteger(reserved) || reserved < 2 || reserved % 2 !== 0) throw new RangeError(`IdSet reservedEntries must be an even integer ≥ 2, got ${reserved}`);
+    if (!Number.isInteger(reserved) || reserved < 2 || reserved % 2 !== 0)
+      throw new RangeError(`IdSet reservedEntries must be an even integer ≥ 2, got ${reserved}`);
     let memory = spare;
-    if (memory !== undefined && memory.slotUsed.length === 2 * pending + OVERFLOW_SLOTS && memory.capacity >= reserved) {
+    if (
+      memory !== undefined &&
+      memory.slotUsed.length === 2 * pending + OVERFLOW_SLOTS &&
+      memory.capacity >= reserved
+    ) {
       spare = undefined;
       memory.slotUsed.fill(0); // the slots themselves are never read unless marked used
     } else memory = allocate(reserved, pending);
@@ -272,7 +278,8 @@ export class IdSet {
     this.#denseCount += m;
     this.#pendingCount = 0;
     used.fill(0);
-    while (this.#denseCount > this.#maxGroupSize * (1 << this.#groupBits) && this.#groupBits < MAX_GROUP_BITS) this.#split();
+    while (this.#denseCount > this.#maxGroupSize * (1 << this.#groupBits) && this.#groupBits < MAX_GROUP_BITS)
+      this.#split();
   }
 
   /** Doubles the number of groups: each group is partitioned in place by the next bit of h (in the tag). */
@@ -364,7 +371,14 @@ function restView(memory: IdMemory): Int32Array {
  * time-ordered ids (UUID v1/v7, whose first words barely change) spread as well as random ones.
  */
 export function hash128(a: number, b: number, c: number, d: number): number {
-  return fmix32(a ^ Math.imul(b ^ (b >>> 15), 0x9e3779b1) ^ Math.imul(c ^ (c >>> 13), 0x85ebca77) ^ Math.imul(d ^ (d >>> 16), 0xc2b2ae3d)) >>> 0;
+  return (
+    fmix32(
+      a ^
+        Math.imul(b ^ (b >>> 15), 0x9e3779b1) ^
+        Math.imul(c ^ (c >>> 13), 0x85ebca77) ^
+        Math.imul(d ^ (d >>> 16), 0xc2b2ae3d),
+    ) >>> 0
+  );
 }
 
 function fmix32(x: number): number {

@@ -46,7 +46,11 @@ export class JobLog {
   }
 
   /** Calls `job` for each job of the chain of `row`, in order. */
-  replay(chains: Chains, row: number, job: (status: number, jobType: number, recent: boolean, value: number) => void): void {
+  replay(
+    chains: Chains,
+    row: number,
+    job: (status: number, jobType: number, recent: boolean, value: number) => void,
+  ): void {
     const next = this.#next;
     const code = this.#code;
     const value = this.#value;

@@ -16,7 +16,6 @@ export const DEFAULT_BACKFILL_SECONDS = 3_600;
  */
 export const RETENTION_BOUNDS_SECONDS = { min: 3_600, max: 13 * 86_400 } as const;
 
-
 export interface EventsConfig {
   /** STATE_BUCKET: S3 bucket of the state object; undefined = events off (unless the CLI gives --state). */
   readonly stateBucket: string | undefined;
@@ -54,7 +53,10 @@ function duration(env: Env, variable: string, fallback: number, min: number, max
   if (raw === undefined) return fallback;
   const seconds = parseDurationSetting(variable, raw);
   if (seconds < min || seconds > max) {
-    throw new ConfigError(variable, `must be between ${describeSeconds(min)} and ${describeSeconds(max)}, got ${JSON.stringify(env[variable])}`);
+    throw new ConfigError(
+      variable,
+      `must be between ${describeSeconds(min)} and ${describeSeconds(max)}, got ${JSON.stringify(env[variable])}`,
+    );
   }
   return seconds;
 }
@@ -69,8 +71,20 @@ function describeSeconds(s: number): string {
 
 export function loadEventsConfig(env: Env = process.env): EventsConfig {
   const bucket = optionalSetting(env, 'STATE_BUCKET');
-  const retentionSeconds = duration(env, 'EVENTS_RETENTION', DEFAULT_RETENTION_SECONDS, RETENTION_BOUNDS_SECONDS.min, RETENTION_BOUNDS_SECONDS.max);
-  const backfillSeconds = duration(env, 'EVENTS_BACKFILL', Math.min(DEFAULT_BACKFILL_SECONDS, retentionSeconds), 0, retentionSeconds);
+  const retentionSeconds = duration(
+    env,
+    'EVENTS_RETENTION',
+    DEFAULT_RETENTION_SECONDS,
+    RETENTION_BOUNDS_SECONDS.min,
+    RETENTION_BOUNDS_SECONDS.max,
+  );
+  const backfillSeconds = duration(
+    env,
+    'EVENTS_BACKFILL',
+    Math.min(DEFAULT_BACKFILL_SECONDS, retentionSeconds),
+    0,
+    retentionSeconds,
+  );
   return {
     stateBucket: bucket === undefined ? undefined : validateBucketName('STATE_BUCKET', bucket),
     stateKey: validateObjectKey('STATE_KEY', optionalSetting(env, 'STATE_KEY') ?? DEFAULT_STATE_KEY),

@@ -14,8 +14,20 @@
  * published or not at all: a failed request's events can be retried without double-counting any datum.
  */
 import type { Dimension, MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { cloudWatchValue, datum, DIMENSION_NAMES, STORAGE_RESOLUTION, statusDimensionValue, validateDatum } from '../outputs/cloudwatch/datums.js';
-import { MAX_DATUMS_PER_REQUEST, MAX_VALUES_PER_DATUM, SAFE_REQUEST_BYTES, TIMESTAMP_WINDOW_MS } from '../outputs/cloudwatch/limits.js';
+import {
+  cloudWatchValue,
+  datum,
+  DIMENSION_NAMES,
+  STORAGE_RESOLUTION,
+  statusDimensionValue,
+  validateDatum,
+} from '../outputs/cloudwatch/datums.js';
+import {
+  MAX_DATUMS_PER_REQUEST,
+  MAX_VALUES_PER_DATUM,
+  SAFE_REQUEST_BYTES,
+  TIMESTAMP_WINDOW_MS,
+} from '../outputs/cloudwatch/limits.js';
 import { envelopeBytes, estimateDatumBytes } from '../outputs/cloudwatch/publisher.js';
 import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
 import type { FinishedEvent } from './state.js';
@@ -80,7 +92,11 @@ function renderUnit(events: readonly FinishedEvent[], status: TerminalStatus, at
   const statusDim: Dimension = { Name: DIMENSION_NAMES.status, Value: statusDimensionValue(status) };
   const datums: MetricDatum[] = [
     datum(EVENT_METRIC_NAMES.jobsFinished, 'Count', events.length, [statusDim], at),
-    ...runtimeDatums([statusDim], at, events.map((e) => e.runtimeSeconds)),
+    ...runtimeDatums(
+      [statusDim],
+      at,
+      events.map((e) => e.runtimeSeconds),
+    ),
   ];
   const byWorkflow = new Map<string, number[]>();
   for (const e of events) {
@@ -101,7 +117,10 @@ function renderUnit(events: readonly FinishedEvent[], status: TerminalStatus, at
  * unit with `JobsFinished{Status}` = 0 at the run's minute for each terminal status no event has (a series with
  * no data cannot be told from a broken exporter).
  */
-export function renderEventUnits(events: readonly FinishedEvent[], options: { readonly nowMs: number; readonly zeros?: boolean }): EventUnit[] {
+export function renderEventUnits(
+  events: readonly FinishedEvent[],
+  options: { readonly nowMs: number; readonly zeros?: boolean },
+): EventUnit[] {
   const groups = new Map<string, { at: number; status: TerminalStatus; events: FinishedEvent[] }>();
   for (const e of events) {
     const at = eventTimestampMs(e.finishedAtMs, options.nowMs);
@@ -110,11 +129,16 @@ export function renderEventUnits(events: readonly FinishedEvent[], options: { re
     if (group === undefined) groups.set(key, (group = { at, status: e.status, events: [] }));
     group.events.push(e);
   }
-  const ordered = [...groups.values()].sort((a, b) => a.at - b.at || (STATUS_ORDER[a.status] ?? 0) - (STATUS_ORDER[b.status] ?? 0));
+  const ordered = [...groups.values()].sort(
+    (a, b) => a.at - b.at || (STATUS_ORDER[a.status] ?? 0) - (STATUS_ORDER[b.status] ?? 0),
+  );
   const units: EventUnit[] = [];
   for (const g of ordered) {
     // Deterministic content: by workflow, then runtime, then id.
-    g.events.sort((a, b) => compareCodeUnits(a.workflow, b.workflow) || a.runtimeSeconds - b.runtimeSeconds || compareCodeUnits(a.id, b.id));
+    g.events.sort(
+      (a, b) =>
+        compareCodeUnits(a.workflow, b.workflow) || a.runtimeSeconds - b.runtimeSeconds || compareCodeUnits(a.id, b.id),
+    );
     for (let i = 0; i < g.events.length; i += MAX_EVENTS_PER_UNIT) {
       units.push(renderUnit(g.events.slice(i, i + MAX_EVENTS_PER_UNIT), g.status, new Date(g.at)));
     }
@@ -123,7 +147,13 @@ export function renderEventUnits(events: readonly FinishedEvent[], options: { re
     const present = new Set(events.map((e) => e.status));
     const at = new Date(Math.floor(options.nowMs / MINUTE_MS) * MINUTE_MS);
     const zeros = TERMINAL_STATUSES.filter((s) => !present.has(s)).map((s) =>
-      datum(EVENT_METRIC_NAMES.jobsFinished, 'Count', 0, [{ Name: DIMENSION_NAMES.status, Value: statusDimensionValue(s) }], at),
+      datum(
+        EVENT_METRIC_NAMES.jobsFinished,
+        'Count',
+        0,
+        [{ Name: DIMENSION_NAMES.status, Value: statusDimensionValue(s) }],
+        at,
+      ),
     );
     if (zeros.length > 0) units.push({ events: [], datums: zeros });
   }
@@ -152,7 +182,10 @@ export function packUnits(units: readonly EventUnit[], namespace: string): Event
   let bytes = base;
   for (const unit of units) {
     const unitBytes = unit.datums.reduce((sum, d) => sum + estimateDatumBytes(d), 0);
-    if (current.length > 0 && (datums + unit.datums.length > MAX_DATUMS_PER_REQUEST || bytes + unitBytes > SAFE_REQUEST_BYTES)) {
+    if (
+      current.length > 0 &&
+      (datums + unit.datums.length > MAX_DATUMS_PER_REQUEST || bytes + unitBytes > SAFE_REQUEST_BYTES)
+    ) {
       batches.push(current);
       current = [];
       datums = 0;

@@ -107,7 +107,11 @@ export class FileStateStore implements StateStore {
       if (currentVersion !== expectedVersion) {
         throw new StateConflictError(
           this.description,
-          expectedVersion === undefined ? 'another run created it first' : currentVersion === undefined ? 'it was deleted since it was read' : 'another run changed it since it was read',
+          expectedVersion === undefined
+            ? 'another run created it first'
+            : currentVersion === undefined
+              ? 'it was deleted since it was read'
+              : 'another run changed it since it was read',
         );
       }
       const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;

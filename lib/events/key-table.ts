@@ -119,7 +119,8 @@ export class KeyTable {
     if (dropped === 0) return 0;
     this.#count = kept;
     // Memory back once mostly empty; otherwise the arrays stay and what is left is re-filed.
-    if (4 * kept < this.capacity && this.capacity > INITIAL_ENTRIES) this.#resize(Math.max(INITIAL_ENTRIES, Math.ceil(kept * 1.5)));
+    if (4 * kept < this.capacity && this.capacity > INITIAL_ENTRIES)
+      this.#resize(Math.max(INITIAL_ENTRIES, Math.ceil(kept * 1.5)));
     this.#rebuild(tableSizeFor(Math.max(kept, INITIAL_ENTRIES)));
     return dropped;
   }
@@ -160,7 +161,11 @@ function slotHash(a: number, b: number, c: number, d: number, seed: number): num
 }
 
 /** Grows a column kept beside a KeyTable to at least `entries`, by half. */
-export function grown<T extends Int32Array | Float64Array | Uint8Array>(column: T, entries: number, make: (length: number) => T): T {
+export function grown<T extends Int32Array | Float64Array | Uint8Array>(
+  column: T,
+  entries: number,
+  make: (length: number) => T,
+): T {
   if (entries <= column.length) return column;
   const next = make(Math.max(entries, Math.ceil(column.length * 1.5)));
   next.set(column);

@@ -61,7 +61,10 @@ export function finishedJobsOutput(options: FinishedJobsOutputOptions): PushOutp
         summary: { events: summary },
         problem: {
           message: `published ${p.published} of ${p.total} finished-job datums to CloudWatch (${report.released} jobs kept for the next run); first problem: ${p.failed[0]?.error ?? firstInvalid}`,
-          log: { message: 'finished-job events incomplete', fields: { ...summary, firstError: p.failed[0]?.error, firstInvalid } },
+          log: {
+            message: 'finished-job events incomplete',
+            fields: { ...summary, firstError: p.failed[0]?.error, firstInvalid },
+          },
           error: new PublishError(p),
         },
       };

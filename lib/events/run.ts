@@ -18,13 +18,29 @@
 import { randomUUID } from 'node:crypto';
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { Collection } from '../collection.js';
-import { planRequests, PublishError, publishDatums, DEFAULT_CONCURRENCY, type CloudWatchClientLike, type PublishReport } from '../outputs/cloudwatch/publisher.js';
+import {
+  planRequests,
+  PublishError,
+  publishDatums,
+  DEFAULT_CONCURRENCY,
+  type CloudWatchClientLike,
+  type PublishReport,
+} from '../outputs/cloudwatch/publisher.js';
 import { dimensionRecord } from '../outputs/cloudwatch/datums.js';
 import type { Logger } from '../log.js';
 import { packUnits, renderEventUnits, unitProblems, type EventUnit } from './datums.js';
 import { workflowFolding, type FinishedJobs } from './finished.js';
 import { MAX_CLOCK_SKEW_MS } from '../records/runtime-bound.js';
-import { decodeState, emptyState, encodeStateBytes, finishHour, STATE_VERSION, type DecodedState, type EventsState, type FinishedEvent } from './state.js';
+import {
+  decodeState,
+  emptyState,
+  encodeStateBytes,
+  finishHour,
+  STATE_VERSION,
+  type DecodedState,
+  type EventsState,
+  type FinishedEvent,
+} from './state.js';
 import { StateConflictError, type StateStore } from './store.js';
 
 /**
@@ -102,7 +118,11 @@ interface UnitsOutcome {
 }
 
 /** Publishes whole units, one request per packed batch; says which events went out and which did not. */
-async function publishUnits(units: readonly EventUnit[], nowMs: number, options: PublishFinishedJobsOptions): Promise<UnitsOutcome> {
+async function publishUnits(
+  units: readonly EventUnit[],
+  nowMs: number,
+  options: PublishFinishedJobsOptions,
+): Promise<UnitsOutcome> {
   const published: FinishedEvent[] = [];
   const failed: FinishedEvent[] = [];
   const invalid: PublishReport['invalid'] = [];
@@ -116,7 +136,8 @@ async function publishUnits(units: readonly EventUnit[], nowMs: number, options:
       continue;
     }
     // Never sent, not even the unit's valid datums: its events stay whole for a later run.
-    for (const d of unit.datums) invalid.push({ metricName: d.MetricName ?? '', dimensions: dimensionRecord(d), reason: problems.join(' | ') });
+    for (const d of unit.datums)
+      invalid.push({ metricName: d.MetricName ?? '', dimensions: dimensionRecord(d), reason: problems.join(' | ') });
     failed.push(...unit.events);
   }
   // Each batch fits one request by construction; should the publisher's planner disagree, send unit by unit.
@@ -168,7 +189,17 @@ export async function publishFinishedJobs(
   const { store, logger } = options;
   const nowMs = finished.nowMs;
   const horizonMs = finished.horizonMs;
-  const base = { firstRun: false, newJobs: 0, retried: 0, recovered: 0, recordedUnpublished: 0, published: 0, released: 0, dropped: 0, pruned: 0 };
+  const base = {
+    firstRun: false,
+    newJobs: 0,
+    retried: 0,
+    recovered: 0,
+    recordedUnpublished: 0,
+    published: 0,
+    released: 0,
+    dropped: 0,
+    pruned: 0,
+  };
   if (!collection.ok) {
     return { ...base, outcome: 'collection-failed', seen: 0, publish: EMPTY_REPORT, stateBytes: undefined };
   }
@@ -180,10 +211,13 @@ export async function publishFinishedJobs(
   const migrated = decoded !== undefined && decoded.version !== STATE_VERSION;
   const discarded = decoded?.discarded ?? 0;
   if (discarded > 0) {
-    logger?.warn('finished-job events: dropped seen ids and pending events whose finish time no state can hold (impossible runtimes)', {
-      state: store.description,
-      discarded,
-    });
+    logger?.warn(
+      'finished-job events: dropped seen ids and pending events whose finish time no state can hold (impossible runtimes)',
+      {
+        state: store.description,
+        discarded,
+      },
+    );
   }
   if (state.lease !== undefined && state.lease.expiresAtMs > nowMs) {
     logger?.info('finished-job events: another run holds the state, publishing none', {
@@ -202,14 +236,18 @@ export async function publishFinishedJobs(
   const pending: FinishedEvent[] = [];
   const dropped: FinishedEvent[] = [];
   const latestMs = nowMs + MAX_CLOCK_SKEW_MS;
-  for (const e of state.pending) (e.finishedAtMs >= horizonMs && e.finishedAtMs <= latestMs ? pending : dropped).push(e);
+  for (const e of state.pending)
+    (e.finishedAtMs >= horizonMs && e.finishedAtMs <= latestMs ? pending : dropped).push(e);
   if (dropped.length > 0) {
     // Before the horizon: too late for CloudWatch. After now (+ skew): an impossible runtime a version 1 state kept.
-    logger?.warn('finished-job events: giving up unpublished events older than EVENTS_RETENTION or finishing after now', {
-      state: store.description,
-      dropped: dropped.length,
-      firstId: dropped[0]?.id,
-    });
+    logger?.warn(
+      'finished-job events: giving up unpublished events older than EVENTS_RETENTION or finishing after now',
+      {
+        state: store.description,
+        dropped: dropped.length,
+        firstId: dropped[0]?.id,
+      },
+    );
   }
   const pendingIds = new Set(pending.map((e) => e.id));
   const fold = workflowFolding(collection.snapshot);
@@ -230,7 +268,13 @@ export async function publishFinishedJobs(
       recordedUnpublished++;
       continue;
     }
-    fresh.push({ id: job.id, status: job.status, workflow: fold(job.workflowId), runtimeSeconds: job.runtimeSeconds, finishedAtMs: job.finishedAtMs });
+    fresh.push({
+      id: job.id,
+      status: job.status,
+      workflow: fold(job.workflowId),
+      runtimeSeconds: job.runtimeSeconds,
+      finishedAtMs: job.finishedAtMs,
+    });
   }
   const batch = [...pending, ...fresh];
   const counts = {
@@ -265,14 +309,32 @@ export async function publishFinishedJobs(
   const owner = options.owner ?? randomUUID();
   const leaseMs = (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
   // The claim's buffer is reused for the commit (a state of 500k ids is 11 MB): a store keeps nothing it wrote.
-  const claimBytes = encodeStateBytes({ createdAtMs: state.createdAtMs, updatedAtMs: nowMs, seen, pending: batch, lease: { owner, expiresAtMs: nowMs + leaseMs } });
+  const claimBytes = encodeStateBytes({
+    createdAtMs: state.createdAtMs,
+    updatedAtMs: nowMs,
+    seen,
+    pending: batch,
+    lease: { owner, expiresAtMs: nowMs + leaseMs },
+  });
   let claimVersion: string;
   try {
     claimVersion = await store.write(claimBytes, readVersion);
   } catch (error) {
     if (!(error instanceof StateConflictError)) throw error;
-    logger?.info('finished-job events: another run claimed the state first, publishing none', { state: store.description });
-    return { ...counts, newJobs: 0, retried: 0, recovered: 0, recordedUnpublished: 0, outcome: 'conflict', seen: seenBefore, publish: EMPTY_REPORT, stateBytes: undefined };
+    logger?.info('finished-job events: another run claimed the state first, publishing none', {
+      state: store.description,
+    });
+    return {
+      ...counts,
+      newJobs: 0,
+      retried: 0,
+      recovered: 0,
+      recordedUnpublished: 0,
+      outcome: 'conflict',
+      seen: seenBefore,
+      publish: EMPTY_REPORT,
+      stateBytes: undefined,
+    };
   }
   if (crashed) {
     logger?.warn('finished-job events: publishing again the batch of a run that did not commit (possible duplicates)', {
@@ -287,7 +349,10 @@ export async function publishFinishedJobs(
 
   // 5. Commit.
   for (const e of published) seen.add(e.id, e.finishedAtMs);
-  const commitBytes = encodeStateBytes({ createdAtMs: state.createdAtMs, updatedAtMs: nowMs, seen, pending: failed }, claimBytes);
+  const commitBytes = encodeStateBytes(
+    { createdAtMs: state.createdAtMs, updatedAtMs: nowMs, seen, pending: failed },
+    claimBytes,
+  );
   try {
     await store.write(commitBytes, claimVersion);
   } catch (error) {
@@ -313,7 +378,9 @@ export async function publishFinishedJobs(
  * The stored state, decoded, and the version to write against (both undefined when there is none). The text
  * lives only here: a state of 500k ids is 11 MB of it, garbage as soon as it is decoded.
  */
-async function readState(store: StateStore): Promise<{ decoded: DecodedState | undefined; version: string | undefined }> {
+async function readState(
+  store: StateStore,
+): Promise<{ decoded: DecodedState | undefined; version: string | undefined }> {
   const loaded = await store.read();
   if (loaded === undefined) return { decoded: undefined, version: undefined };
   return { decoded: decodeState(loaded.text, store.description), version: loaded.version };

@@ -33,14 +33,19 @@ export interface S3StateStoreOptions {
 
 /** The S3 SDK (an optional dependency): a MissingDependencyError when it is not installed. */
 export function loadS3Sdk(): Promise<typeof import('@aws-sdk/client-s3')> {
-  return import('@aws-sdk/client-s3').catch(whenMissing('@aws-sdk/client-s3', 'the finished-job events state in S3 (STATE_BUCKET)'));
+  return import('@aws-sdk/client-s3').catch(
+    whenMissing('@aws-sdk/client-s3', 'the finished-job events state in S3 (STATE_BUCKET)'),
+  );
 }
 
 /**
  * An S3Client with the exporter's retry settings. With an endpoint override (AWS_ENDPOINT_URL[_S3]: moto,
  * LocalStack, MinIO) it uses path-style addressing, which those need; anything in `config` wins.
  */
-export async function createS3Client(config: S3ClientConfig = {}, env: Readonly<Record<string, string | undefined>> = process.env): Promise<S3Client> {
+export async function createS3Client(
+  config: S3ClientConfig = {},
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<S3Client> {
   const { S3Client } = await loadS3Sdk();
   const overridden = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || config.endpoint);
   return new S3Client({ ...S3_CLIENT_RETRY, ...(overridden && { forcePathStyle: true }), ...config });
@@ -77,7 +82,8 @@ export class S3StateStore implements StateStore {
     const { GetObjectCommand } = await loadS3Sdk();
     try {
       const out = (await client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key }))) as GetOutput;
-      if (out.ETag === undefined || out.Body === undefined) throw new Error(`${this.description}: GetObject answered without an ETag or a body`);
+      if (out.ETag === undefined || out.Body === undefined)
+        throw new Error(`${this.description}: GetObject answered without an ETag or a body`);
       return { text: await out.Body.transformToString('utf-8'), version: out.ETag };
     } catch (error) {
       const { name, status } = errorStatus(error);
@@ -104,7 +110,10 @@ export class S3StateStore implements StateStore {
     } catch (error) {
       const { name, status } = errorStatus(error);
       if (name === 'PreconditionFailed' || status === 412) {
-        throw new StateConflictError(this.description, expectedVersion === undefined ? 'another run created it first' : 'another run changed it since it was read');
+        throw new StateConflictError(
+          this.description,
+          expectedVersion === undefined ? 'another run created it first' : 'another run changed it since it was read',
+        );
       }
       if (name === 'ConditionalRequestConflict' || status === 409) {
         throw new StateConflictError(this.description, 'another run wrote it at the same time');

@@ -96,7 +96,8 @@ export class SeenIds {
       (from, to) => (hours[to] = hours[from]!),
     );
     // The table may have given memory back: so do the hours.
-    if (removed > 0 && this.#keys.capacity < hours.length && hours.length > INITIAL_ENTRIES) this.#hours = hours.slice(0, this.#keys.capacity);
+    if (removed > 0 && this.#keys.capacity < hours.length && hours.length > INITIAL_ENTRIES)
+      this.#hours = hours.slice(0, this.#keys.capacity);
     return removed;
   }
 

@@ -77,8 +77,10 @@ export function eventProblem(e: Readonly<Record<string, unknown>>): string | und
 
 /** What is wrong with a lease; undefined when the state can hold it. */
 function leaseProblem(l: unknown): string | undefined {
-  if (typeof l !== 'object' || l === null || typeof (l as Record<string, unknown>).owner !== 'string') return '"lease" is not a lease';
-  if (!isStateTime((l as Record<string, unknown>).expiresAtMs)) return 'lease.expiresAtMs is not a time in epoch milliseconds';
+  if (typeof l !== 'object' || l === null || typeof (l as Record<string, unknown>).owner !== 'string')
+    return '"lease" is not a lease';
+  if (!isStateTime((l as Record<string, unknown>).expiresAtMs))
+    return 'lease.expiresAtMs is not a time in epoch milliseconds';
   return undefined;
 }
 
@@ -118,10 +120,18 @@ export function encodeState(state: EventsState): string {
  * than write what decodeState refuses.
  */
 export function encodeStateBytes(state: EventsState, reuse?: Buffer): Buffer {
-  if (!isStateTime(state.createdAtMs)) throw new StateEncodeError(`createdAtMs ${state.createdAtMs} is not a time in epoch milliseconds`);
-  if (!isStateTime(state.updatedAtMs)) throw new StateEncodeError(`updatedAtMs ${state.updatedAtMs} is not a time in epoch milliseconds`);
+  if (!isStateTime(state.createdAtMs))
+    throw new StateEncodeError(`createdAtMs ${state.createdAtMs} is not a time in epoch milliseconds`);
+  if (!isStateTime(state.updatedAtMs))
+    throw new StateEncodeError(`updatedAtMs ${state.updatedAtMs} is not a time in epoch milliseconds`);
   const pending = state.pending.map((e, i): FinishedEvent => {
-    const event = { id: e.id, status: e.status, workflow: e.workflow, runtimeSeconds: e.runtimeSeconds, finishedAtMs: e.finishedAtMs };
+    const event = {
+      id: e.id,
+      status: e.status,
+      workflow: e.workflow,
+      runtimeSeconds: e.runtimeSeconds,
+      finishedAtMs: e.finishedAtMs,
+    };
     const problem = eventProblem(event);
     if (problem !== undefined) throw new StateEncodeError(`pending[${i}].${problem} (${JSON.stringify(event)})`);
     return event;
@@ -133,12 +143,18 @@ export function encodeStateBytes(state: EventsState, reuse?: Buffer): Buffer {
     lease = { owner: state.lease.owner, expiresAtMs: state.lease.expiresAtMs };
   }
   // {"format":…,"version":…,"createdAtMs":…,"updatedAtMs":…,"seen":[{"hour":…,"keys":"…"},…],"pending":[…],"lease":{…}}
-  const head = Buffer.from(`${JSON.stringify({ format: STATE_FORMAT, version: STATE_VERSION, createdAtMs: state.createdAtMs, updatedAtMs: state.updatedAtMs }).slice(0, -1)},"seen":[`);
-  const tail = Buffer.from(`],"pending":${JSON.stringify(pending)}${lease === undefined ? '' : `,"lease":${JSON.stringify(lease)}`}}`, 'utf8');
+  const head = Buffer.from(
+    `${JSON.stringify({ format: STATE_FORMAT, version: STATE_VERSION, createdAtMs: state.createdAtMs, updatedAtMs: state.updatedAtMs }).slice(0, -1)},"seen":[`,
+  );
+  const tail = Buffer.from(
+    `],"pending":${JSON.stringify(pending)}${lease === undefined ? '' : `,"lease":${JSON.stringify(lease)}`}}`,
+    'utf8',
+  );
   // SeenIds holds only epoch hours (it throws SeenHourError for any other): every bucket reads back.
   const sizes = state.seen.bucketSizes();
   let seenBytes = Math.max(0, sizes.length - 1); // the commas
-  for (const { hour, ids } of sizes) seenBytes += bucketPrefix(hour).length + 4 * Math.ceil((KEY_BYTES * ids) / 3) + BUCKET_SUFFIX.length;
+  for (const { hour, ids } of sizes)
+    seenBytes += bucketPrefix(hour).length + 4 * Math.ceil((KEY_BYTES * ids) / 3) + BUCKET_SUFFIX.length;
   const length = head.length + seenBytes + tail.length;
   const out = reuse !== undefined && reuse.length >= length ? reuse.subarray(0, length) : Buffer.allocUnsafe(length);
   let at = head.copy(out, 0);
@@ -201,13 +217,16 @@ export function decodeState(text: string, description: string): DecodedState {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not a JSON object');
   const o = raw as Record<string, unknown>;
-  if (o.format !== STATE_FORMAT) return fail(`"format" is ${JSON.stringify(o.format)}, expected ${JSON.stringify(STATE_FORMAT)}`);
+  if (o.format !== STATE_FORMAT)
+    return fail(`"format" is ${JSON.stringify(o.format)}, expected ${JSON.stringify(STATE_FORMAT)}`);
   if (typeof o.version !== 'number') return fail('"version" is missing');
   const version = o.version;
-  if (version > STATE_VERSION) return fail(`"version" ${version} was written by a newer exporter (this one reads ${STATE_VERSION} and 1)`);
+  if (version > STATE_VERSION)
+    return fail(`"version" ${version} was written by a newer exporter (this one reads ${STATE_VERSION} and 1)`);
   if (version !== STATE_VERSION && version !== 1) return fail(`"version" ${version} is not supported`);
   const legacy = version === 1;
-  const time = (value: unknown, what: string): number => (isStateTime(value) ? value : fail(`${what} is not a time in epoch milliseconds`));
+  const time = (value: unknown, what: string): number =>
+    isStateTime(value) ? value : fail(`${what} is not a time in epoch milliseconds`);
   const createdAtMs = time(o.createdAtMs, '"createdAtMs"');
   const updatedAtMs = time(o.updatedAtMs, '"updatedAtMs"');
   let discarded = 0;
@@ -226,12 +245,14 @@ export function decodeState(text: string, description: string): DecodedState {
       if (blob === undefined && legacy) continue;
       if (typeof blob !== 'string' || !BASE64.test(blob)) return fail(`${where}.${field} is not base64`);
       const bytes = base64Bytes(blob);
-      if (bytes % KEY_BYTES !== 0) return fail(`${where}.${field} holds ${bytes} bytes, not a whole number of 16-byte ids`);
+      if (bytes % KEY_BYTES !== 0)
+        return fail(`${where}.${field} holds ${bytes} bytes, not a whole number of 16-byte ids`);
       expected += bytes / KEY_BYTES;
     }
     if (legacy && bucket.ids !== undefined) {
       if (!Array.isArray(bucket.ids)) return fail(`${where}.ids is not an array`);
-      if (!bucket.ids.every((id) => typeof id === 'string' && id !== '')) return fail(`${where}.ids holds a value that is not an id`);
+      if (!bucket.ids.every((id) => typeof id === 'string' && id !== ''))
+        return fail(`${where}.ids holds a value that is not an id`);
       expected += bucket.ids.length;
     }
     if (isEpochHour(bucket.hour) || (legacy && beyondStateTime(bucket.hour, MAX_EPOCH_HOUR))) return undefined;
@@ -251,11 +272,13 @@ export function decodeState(text: string, description: string): DecodedState {
     const hour = bucket.hour;
     if (blob !== undefined) {
       const bytes = Buffer.from(blob, 'base64');
-      if (bytes.length % KEY_BYTES !== 0) return fail(`a "seen" bucket of hour ${hour} holds ${bytes.length} bytes, not a whole number of 16-byte ids`);
+      if (bytes.length % KEY_BYTES !== 0)
+        return fail(`a "seen" bucket of hour ${hour} holds ${bytes.length} bytes, not a whole number of 16-byte ids`);
       // The words, big-endian in the text, as native Int32s: swapped in place, read through an aligned view.
       const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
       const words = new Int32Array(aligned.swap32().buffer, aligned.byteOffset, aligned.length / 4);
-      for (let w = 0; w < words.length; w += 4) seen.addKey(words[w]!, words[w + 1]!, words[w + 2]!, words[w + 3]!, hour);
+      for (let w = 0; w < words.length; w += 4)
+        seen.addKey(words[w]!, words[w + 1]!, words[w + 2]!, words[w + 3]!, hour);
     }
     for (const id of ids) {
       keyOf(id, words);
@@ -271,7 +294,13 @@ export function decodeState(text: string, description: string): DecodedState {
     const e = p as Record<string, unknown>;
     const problem = eventProblem(e);
     if (problem === undefined) {
-      pending.push({ id: e.id as string, status: e.status as TerminalStatus, workflow: e.workflow as string, runtimeSeconds: e.runtimeSeconds as number, finishedAtMs: e.finishedAtMs as number });
+      pending.push({
+        id: e.id as string,
+        status: e.status as TerminalStatus,
+        workflow: e.workflow as string,
+        runtimeSeconds: e.runtimeSeconds as number,
+        finishedAtMs: e.finishedAtMs as number,
+      });
     } else if (legacy && problem.startsWith('finishedAtMs') && beyondStateTime(e.finishedAtMs, MAX_STATE_TIME_MS)) {
       discarded++; // version 1 wrote the finish of an impossible runtime
     } else fail(`${where}.${problem}`);

@@ -69,10 +69,19 @@ export class MemoryStateStore implements StateStore {
 
   async write(content: string | Uint8Array, expectedVersion: string | undefined): Promise<string> {
     if (this.#current?.version !== expectedVersion) {
-      throw new StateConflictError(this.description, expectedVersion === undefined ? 'already exists' : 'changed since it was read');
+      throw new StateConflictError(
+        this.description,
+        expectedVersion === undefined ? 'already exists' : 'changed since it was read',
+      );
     }
     const version = `v${++this.#counter}`;
-    this.#current = { text: typeof content === 'string' ? content : Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8'), version };
+    this.#current = {
+      text:
+        typeof content === 'string'
+          ? content
+          : Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8'),
+      version,
+    };
     return version;
   }
 }

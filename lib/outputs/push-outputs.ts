@@ -28,11 +28,21 @@ export interface PushSetup {
 export function pushOutputs(setup: PushSetup): PushOutput[] {
   const { config, cloudWatchClient: client } = setup;
   const namespace = config.cloudwatchNamespace;
-  const outputs: PushOutput[] = [cloudWatchOutput({ namespace, quantiles: config.quantiles, ...setup.cloudWatchMetrics, ...(client && { client }) })];
+  const outputs: PushOutput[] = [
+    cloudWatchOutput({ namespace, quantiles: config.quantiles, ...setup.cloudWatchMetrics, ...(client && { client }) }),
+  ];
   if (setup.events !== undefined) {
     // The events' horizon and the collection's window must be measured from the same "now".
-    if (setup.nowMs === undefined) throw new TypeError('pushOutputs: finished-job events need the run\'s nowMs');
-    outputs.push(finishedJobsOutput({ ...setup.events, nowMs: setup.nowMs, namespace, logger: setup.logger, ...(client && { client }) }));
+    if (setup.nowMs === undefined) throw new TypeError("pushOutputs: finished-job events need the run's nowMs");
+    outputs.push(
+      finishedJobsOutput({
+        ...setup.events,
+        nowMs: setup.nowMs,
+        namespace,
+        logger: setup.logger,
+        ...(client && { client }),
+      }),
+    );
   }
   return outputs;
 }

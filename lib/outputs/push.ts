@@ -86,13 +86,18 @@ export function pushSummary(run: PushRun): Record<string, unknown> {
  * problem; then the first problem's error is thrown. A failed pull alone does not throw: the outputs published
  * what it means (CollectorUp 0), and throwing would only make Lambda retry a pull that is failing.
  */
-export function reportToLog(run: PushRun, logger: Logger, line: { readonly message: string; readonly fields: Record<string, unknown> }): Record<string, unknown> {
+export function reportToLog(
+  run: PushRun,
+  logger: Logger,
+  line: { readonly message: string; readonly fields: Record<string, unknown> },
+): Record<string, unknown> {
   const summary = pushSummary(run);
   const [first, ...rest] = run.reports;
   if (first?.problem === undefined) logger.info(line.message, { ...line.fields, ...summary });
   else logger.error(first.problem.log.message, { ...line.fields, ...summary, ...first.problem.log.fields });
   for (const report of rest) {
-    if (report.problem !== undefined) logger.error(report.problem.log.message, { ...line.fields, ...report.problem.log.fields });
+    if (report.problem !== undefined)
+      logger.error(report.problem.log.message, { ...line.fields, ...report.problem.log.fields });
   }
   const problem = run.reports.find((r) => r.problem !== undefined)?.problem;
   if (problem !== undefined) throw problem.error;
@@ -109,13 +114,18 @@ const CLI_OMITTED_FIELDS: ReadonlySet<string> = new Set(['errorKind', 'collectio
  * The CLI's report: the summary as one JSON line on stdout, then on stderr one `error: …` line for a failed
  * pull and one for each output's problem. True when the pull succeeded and every output published everything.
  */
-export function reportToTerminal(run: PushRun, io: { readonly stdout: (text: string) => void; readonly stderr: (text: string) => void }): boolean {
+export function reportToTerminal(
+  run: PushRun,
+  io: { readonly stdout: (text: string) => void; readonly stderr: (text: string) => void },
+): boolean {
   const line = Object.fromEntries(Object.entries(pushSummary(run)).filter(([field]) => !CLI_OMITTED_FIELDS.has(field)));
   io.stdout(`${JSON.stringify(line)}\n`);
   let ok = true;
   const c = run.collection;
   if (!c.ok) {
-    const notes = run.reports.flatMap((r) => (r.afterFailedPull === undefined ? [] : [`; ${r.afterFailedPull}`])).join('');
+    const notes = run.reports
+      .flatMap((r) => (r.afterFailedPull === undefined ? [] : [`; ${r.afterFailedPull}`]))
+      .join('');
     io.stderr(`error: collection failed (${c.errorKind}): ${c.errorMessage}${notes}\n`);
     ok = false;
   }

@@ -114,17 +114,29 @@ function jobsSection(s: Snapshot, rows: GroupRow[]): string {
   const columns = statusColumns(s);
   const head = [
     '<th>Workflow</th>',
-    ...columns.map((c) => (isKnownStatus(c) ? `<th>${escapeHtml(c)}</th>` : `<th class="unknown" title="status not documented by the API">${escapeHtml(c)}</th>`)),
+    ...columns.map((c) =>
+      isKnownStatus(c)
+        ? `<th>${escapeHtml(c)}</th>`
+        : `<th class="unknown" title="status not documented by the API">${escapeHtml(c)}</th>`,
+    ),
     '<th>Total</th>',
   ].join('');
   const table = tableHtml(head, rows, (r) =>
-    [...columns.map((c) => count(r.stats.byStatus[c] ?? 0, c === 'FAILED' && (r.stats.byStatus[c] ?? 0) > 0 ? 'failed' : '')), count(totalJobs(r.stats))].join(''),
+    [
+      ...columns.map((c) =>
+        count(r.stats.byStatus[c] ?? 0, c === 'FAILED' && (r.stats.byStatus[c] ?? 0) > 0 ? 'failed' : ''),
+      ),
+      count(totalJobs(r.stats)),
+    ].join(''),
   );
   return `<section id="jobs"><h2>Jobs by status</h2>\n${table}</section>`;
 }
 
 function pendingSection(rows: GroupRow[]): string {
-  const head = ['<th>Workflow</th>', ...PENDING_STATUSES.flatMap((p) => [`<th>${p}</th>`, `<th>oldest ${p}</th>`])].join('');
+  const head = [
+    '<th>Workflow</th>',
+    ...PENDING_STATUSES.flatMap((p) => [`<th>${p}</th>`, `<th>oldest ${p}</th>`]),
+  ].join('');
   const table = tableHtml(head, rows, (r) =>
     PENDING_STATUSES.map((p) => {
       const n = r.stats.pending[p];
@@ -135,14 +147,22 @@ function pendingSection(rows: GroupRow[]): string {
 }
 
 function runtimeSection(s: Snapshot, rows: GroupRow[]): string {
-  const head = ['<th>Workflow</th>', '<th>Status</th>', '<th>Jobs</th>', ...s.quantiles.map((q) => `<th>${escapeHtml(quantileLabel(q))}</th>`)].join('');
+  const head = [
+    '<th>Workflow</th>',
+    '<th>Status</th>',
+    '<th>Jobs</th>',
+    ...s.quantiles.map((q) => `<th>${escapeHtml(quantileLabel(q))}</th>`),
+  ].join('');
   const lines: string[] = [];
   const total = rows.find((r) => r.kind === 'total');
   for (const r of rows) {
     RUNTIME_STATUSES.forEach((status, i) => {
       const recent = r.stats.recent[status];
       const first = i === 0 ? workflowCell(r) : '<td></td>';
-      const values = s.quantiles.map((_, qi) => `<td${recent.count === 0 ? ' class="zero"' : ''}>${escapeHtml(humanDuration(recent.quantiles[qi]))}</td>`);
+      const values = s.quantiles.map(
+        (_, qi) =>
+          `<td${recent.count === 0 ? ' class="zero"' : ''}>${escapeHtml(humanDuration(recent.quantiles[qi]))}</td>`,
+      );
       const cls = status === 'FAILED' && recent.count > 0 ? 'failed' : '';
       lines.push(`<tr>${first}<td>${status}</td>${count(recent.count, cls)}${values.join('')}</tr>`);
     });
@@ -160,8 +180,12 @@ ${bodyLines.join('\n')}
 }
 
 function recordsSection(s: Snapshot): string {
-  const rows = SKIP_REASONS.map((r) => `<tr><td>${r}</td>${count(s.recordsSkipped[r], s.recordsSkipped[r] > 0 ? 'warn' : '')}</tr>`);
-  rows.push(`<tr><td>runtime unparsable <span class="muted">(counted, left out of runtimes)</span></td>${count(s.runtimeUnparsable, s.runtimeUnparsable > 0 ? 'warn' : '')}</tr>`);
+  const rows = SKIP_REASONS.map(
+    (r) => `<tr><td>${r}</td>${count(s.recordsSkipped[r], s.recordsSkipped[r] > 0 ? 'warn' : '')}</tr>`,
+  );
+  rows.push(
+    `<tr><td>runtime unparsable <span class="muted">(counted, left out of runtimes)</span></td>${count(s.runtimeUnparsable, s.runtimeUnparsable > 0 ? 'warn' : '')}</tr>`,
+  );
   rows.push(
     `<tr><td>runtime longer than the job's age <span class="muted">(counted, left out of runtimes)</span></td>${count(s.runtimeLongerThanAge, s.runtimeLongerThanAge > 0 ? 'warn' : '')}</tr>`,
   );

@@ -112,7 +112,8 @@ interface Column {
 /** Lays out rows under headers; a row of `null` is a separator line. */
 function layout(columns: readonly Column[], rows: ReadonlyArray<readonly string[] | null>): string[] {
   const widths = columns.map(
-    (c, i) => c.width ?? Math.max(displayWidth(c.header), ...rows.map((r) => (r === null ? 0 : displayWidth(r[i] ?? '')))),
+    (c, i) =>
+      c.width ?? Math.max(displayWidth(c.header), ...rows.map((r) => (r === null ? 0 : displayWidth(r[i] ?? '')))),
   );
   const line = (cells: readonly string[]) =>
     cells
@@ -156,7 +157,11 @@ function jobsTable(s: Snapshot, rows: readonly GroupRow[]): string[] {
   ];
   return layout(
     columns,
-    withTotal(rows, (r) => [...workflowCells(r), ...statuses.map((st) => String(r.stats.byStatus[st] ?? 0)), String(totalJobs(r.stats))]),
+    withTotal(rows, (r) => [
+      ...workflowCells(r),
+      ...statuses.map((st) => String(r.stats.byStatus[st] ?? 0)),
+      String(totalJobs(r.stats)),
+    ]),
   );
 }
 
@@ -172,7 +177,10 @@ function pendingTable(rows: readonly GroupRow[]): string[] {
     columns,
     withTotal(rows, (r) => [
       ...workflowCells(r),
-      ...PENDING_STATUSES.flatMap((p) => [String(r.stats.pending[p]), r.stats.pending[p] === 0 ? '-' : humanDuration(r.stats.oldestAgeSeconds[p])]),
+      ...PENDING_STATUSES.flatMap((p) => [
+        String(r.stats.pending[p]),
+        r.stats.pending[p] === 0 ? '-' : humanDuration(r.stats.oldestAgeSeconds[p]),
+      ]),
     ]),
   );
 }
@@ -190,7 +198,12 @@ function runtimeTable(s: Snapshot, rows: readonly GroupRow[]): string[] {
     RUNTIME_STATUSES.forEach((status, i) => {
       const recent = r.stats.recent[status];
       const who = i === 0 ? workflowCells(r) : ['', ''];
-      body.push([...who, status, String(recent.count), ...s.quantiles.map((_, qi) => (recent.count === 0 ? '-' : humanDuration(recent.quantiles[qi])))]);
+      body.push([
+        ...who,
+        status,
+        String(recent.count),
+        ...s.quantiles.map((_, qi) => (recent.count === 0 ? '-' : humanDuration(recent.quantiles[qi]))),
+      ]);
     });
   }
   return layout(columns, body);

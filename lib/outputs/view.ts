@@ -38,7 +38,8 @@ export function statusColumns(s: Snapshot): string[] {
   const known: ReadonlySet<string> = new Set(KNOWN_STATUSES);
   const unknown = new Set<string>();
   for (const status of Object.keys(s.total.byStatus)) if (!known.has(status)) unknown.add(status);
-  for (const wf of s.workflows) for (const status of Object.keys(wf.byStatus)) if (!known.has(status)) unknown.add(status);
+  for (const wf of s.workflows)
+    for (const status of Object.keys(wf.byStatus)) if (!known.has(status)) unknown.add(status);
   return [...KNOWN_STATUSES, ...[...unknown].sort(compareCodeUnits)];
 }
 
@@ -72,7 +73,8 @@ export function humanDuration(seconds: number | undefined): string {
   const hours = Math.floor((total % 86_400) / 3_600);
   const minutes = Math.floor((total % 3_600) / 60);
   const secs = total % 60;
-  const two = (a: number, unitA: string, b: number, unitB: string) => (b === 0 ? `${a}${unitA}` : `${a}${unitA} ${b}${unitB}`);
+  const two = (a: number, unitA: string, b: number, unitB: string) =>
+    b === 0 ? `${a}${unitA}` : `${a}${unitA} ${b}${unitB}`;
   if (days > 0) return two(days, 'd', hours, 'h');
   if (hours > 0) return two(hours, 'h', minutes, 'm');
   return two(minutes, 'm', secs, 's');

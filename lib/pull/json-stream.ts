@@ -174,7 +174,9 @@ export class JsonArrayStream {
     let error: JsonStreamError;
     if (this.#state === State.Start) {
       error = new JsonStreamError(
-        this.#bomMatched === 0 ? 'empty body: expected a JSON array' : 'body holds nothing but a byte order mark: expected a JSON array',
+        this.#bomMatched === 0
+          ? 'empty body: expected a JSON array'
+          : 'body holds nothing but a byte order mark: expected a JSON array',
         offset,
       );
     } else if (this.#topLevelObject) {
@@ -342,7 +344,10 @@ export class JsonArrayStream {
             break;
           }
           if (this.#bomMatched === 1 || this.#bomMatched === 2) {
-            throw new JsonStreamError(`invalid byte 0x${hex(b)} at offset ${offset}: incomplete UTF-8 byte order mark`, offset);
+            throw new JsonStreamError(
+              `invalid byte 0x${hex(b)} at offset ${offset}: incomplete UTF-8 byte order mark`,
+              offset,
+            );
           }
           if (isWhitespace(b)) {
             i++;
@@ -404,7 +409,8 @@ export class JsonArrayStream {
       if (this.#scanner !== undefined && !declined && this.#carry[0] === OPEN_BRACE) {
         const consumed = this.#scanner.scan(this.#carry, 0, this.#carryLength);
         if (consumed >= 0) {
-          if (consumed !== this.#carryLength) throw new JsonStreamError('internal error: the object scanner ended an element elsewhere', base + end);
+          if (consumed !== this.#carryLength)
+            throw new JsonStreamError('internal error: the object scanner ended an element elsewhere', base + end);
           this.#releaseCarry();
           this.#elementCount++;
           return;
@@ -425,7 +431,9 @@ export class JsonArrayStream {
 
   #carryOver(bytes: Uint8Array, start: number, end: number, base: number): void {
     if (this.#skipping) return;
-    const limit = this.#topLevelObject ? Math.min(MAX_TOP_LEVEL_OBJECT_BYTES, this.#maxElementBytes) : this.#maxElementBytes;
+    const limit = this.#topLevelObject
+      ? Math.min(MAX_TOP_LEVEL_OBJECT_BYTES, this.#maxElementBytes)
+      : this.#maxElementBytes;
     if (this.#carryLength + (end - start) > limit) {
       if (this.#topLevelObject) {
         throw new JsonStreamError(`top level is an object, not an array (over ${limit} bytes, not quoted)`, base + end);
@@ -452,7 +460,9 @@ export class JsonArrayStream {
     const needed = this.#carryLength + (end - start);
     if (needed > this.#carry.length) {
       // Doubling keeps an element spread over many small chunks linear in its size.
-      const grown = Buffer.allocUnsafe(Math.min(Math.max(needed, this.#carry.length * 2, 1024), Math.max(needed, this.#maxElementBytes)));
+      const grown = Buffer.allocUnsafe(
+        Math.min(Math.max(needed, this.#carry.length * 2, 1024), Math.max(needed, this.#maxElementBytes)),
+      );
       grown.set(this.#carry.subarray(0, this.#carryLength));
       this.#carry = grown;
     }
@@ -468,7 +478,10 @@ export class JsonArrayStream {
   #failTopLevelObject(view: Buffer, start: number, end: number): never {
     const size = this.#carryLength + (end - start);
     if (size > MAX_TOP_LEVEL_OBJECT_BYTES) {
-      throw new JsonStreamError(`top level is an object, not an array (over ${MAX_TOP_LEVEL_OBJECT_BYTES} bytes, not quoted)`, this.#elementOffset);
+      throw new JsonStreamError(
+        `top level is an object, not an array (over ${MAX_TOP_LEVEL_OBJECT_BYTES} bytes, not quoted)`,
+        this.#elementOffset,
+      );
     }
     let text: string;
     if (this.#carryLength === 0) text = view.toString('utf8', start, end);
@@ -477,7 +490,10 @@ export class JsonArrayStream {
       text = this.#carry.toString('utf8', 0, this.#carryLength);
     }
     const excerpt = detailExcerpt(text);
-    throw new JsonStreamError(`top level is an object, not an array${excerpt === undefined ? '' : `: detail: ${excerpt}`}`, this.#elementOffset);
+    throw new JsonStreamError(
+      `top level is an object, not an array${excerpt === undefined ? '' : `: detail: ${excerpt}`}`,
+      this.#elementOffset,
+    );
   }
 
   #tooLarge(offset: number): JsonStreamError {
@@ -492,7 +508,10 @@ export class JsonArrayStream {
     // V8 reports a UTF-16 position in the decoded text for most errors; turn it into a stream byte offset.
     // Without one (e.g. "Unexpected token"), the element's own offset is the best there is.
     const position = /at position (\d+)/.exec(reason)?.[1];
-    const offset = position === undefined ? this.#elementOffset : this.#elementOffset + Buffer.byteLength(text.slice(0, Number(position)));
+    const offset =
+      position === undefined
+        ? this.#elementOffset
+        : this.#elementOffset + Buffer.byteLength(text.slice(0, Number(position)));
     return new JsonStreamError(
       `invalid JSON in array element at index ${this.#elementCount} (starting at offset ${this.#elementOffset}): ${reason}`,
       offset,
@@ -500,7 +519,10 @@ export class JsonArrayStream {
   }
 
   #unexpected(byte: number, offset: number, expected: string): JsonStreamError {
-    return new JsonStreamError(`invalid JSON at offset ${offset}: unexpected ${describeByte(byte)}, expected ${expected}`, offset);
+    return new JsonStreamError(
+      `invalid JSON at offset ${offset}: unexpected ${describeByte(byte)}, expected ${expected}`,
+      offset,
+    );
   }
 }
 

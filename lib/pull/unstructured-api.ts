@@ -26,7 +26,13 @@ import { setTimeout as timersSleep } from 'node:timers/promises';
 import type { Gunzip, Inflate, createGunzip, createInflate } from 'node:zlib';
 
 import type { Config } from '../config.js';
-import { loadMinorGc, loadYoungGenerationHold, NUDGE_EVERY_BYTES, type MinorGc, type YoungGenerationHold } from './gc-nudge.js';
+import {
+  loadMinorGc,
+  loadYoungGenerationHold,
+  NUDGE_EVERY_BYTES,
+  type MinorGc,
+  type YoungGenerationHold,
+} from './gc-nudge.js';
 import { JsonArrayStream, JsonStreamError, type ObjectScanner } from './json-stream.js';
 import { oneLine } from '../common/text.js';
 import { classifyStatus, extractDetail, parseRetryAfter, PullError, redact, type PullErrorKind } from './pull-error.js';
@@ -55,7 +61,9 @@ const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
 
 /** What a pull needs from Node beyond the JavaScript: a transport per scheme, and the body decoders. */
 interface Net {
-  readonly transports: Readonly<Record<'http:' | 'https:', { readonly request: typeof httpRequest; readonly agent: Agent }>>;
+  readonly transports: Readonly<
+    Record<'http:' | 'https:', { readonly request: typeof httpRequest; readonly agent: Agent }>
+  >;
   readonly createGunzip: typeof createGunzip;
   readonly createInflate: typeof createInflate;
   /** Run every NUDGE_EVERY_BYTES of body (lib/pull/gc-nudge.ts). */
@@ -73,7 +81,13 @@ let net: Promise<Net> | undefined;
  * SDK has loaded node:https already.
  */
 function loadNet(): Promise<Net> {
-  net ??= Promise.all([import('node:http'), import('node:https'), import('node:zlib'), loadMinorGc(), loadYoungGenerationHold()]).then(([http, https, zlib, minorGc, holdYoungGeneration]) => ({
+  net ??= Promise.all([
+    import('node:http'),
+    import('node:https'),
+    import('node:zlib'),
+    loadMinorGc(),
+    loadYoungGenerationHold(),
+  ]).then(([http, https, zlib, minorGc, holdYoungGeneration]) => ({
     // Keep-alive: scrapes every 15–60 s reuse the TLS connection instead of a new handshake each time.
     transports: {
       'http:': { request: http.request, agent: new http.Agent({ keepAlive: true, maxSockets: 4 }) },
@@ -126,14 +140,21 @@ export interface PullStats {
   statusCode: number;
 }
 
-type PullConfig = Pick<Config, 'apiUrl' | 'workflowIds' | 'requestTimeoutMs' | 'pullDeadlineMs' | 'maxRetries' | 'maxResponseBytes'>;
+type PullConfig = Pick<
+  Config,
+  'apiUrl' | 'workflowIds' | 'requestTimeoutMs' | 'pullDeadlineMs' | 'maxRetries' | 'maxResponseBytes'
+>;
 
 /**
  * Streams every job record of the account (or of each `workflowIds` entry, one request per id, in order)
  * into `onRecord`. Resolves with statistics, or rejects with a PullError (or with whatever `onRecord`
  * threw). After a rejection, records already delivered must be discarded.
  */
-export async function pullJobs(config: PullConfig, onRecord: (raw: unknown) => void, options: PullOptions): Promise<PullStats> {
+export async function pullJobs(
+  config: PullConfig,
+  onRecord: (raw: unknown) => void,
+  options: PullOptions,
+): Promise<PullStats> {
   const now = options.now ?? Date.now;
   if (options.apiKey === '') throw new PullError('auth', 'no API key to send', 0);
   // Node rejects such a header value itself, but with a message of its own; say what is wrong instead.
@@ -159,7 +180,9 @@ export async function pullJobs(config: PullConfig, onRecord: (raw: unknown) => v
 
   const base = `${config.apiUrl.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}/api/v1/jobs/`;
   const urls =
-    config.workflowIds.length === 0 ? [base] : config.workflowIds.map((id) => `${base}?workflow_id=${encodeURIComponent(id)}`);
+    config.workflowIds.length === 0
+      ? [base]
+      : config.workflowIds.map((id) => `${base}?workflow_id=${encodeURIComponent(id)}`);
   const release = (options.holdYoungGeneration ?? ctx.net.holdYoungGeneration)(); // lib/pull/gc-nudge.ts
   try {
     for (const url of urls) {
@@ -211,7 +234,11 @@ async function pullOne(url: URL, ctx: PullContext, totals: PullStats): Promise<A
   for (let retry = 0; ; retry++) {
     if (ctx.signal?.aborted) throw toPullError(abortFailure(ctx.signal), ctx, totals.attempts);
     if (ctx.deadlineAt - ctx.now() <= 0) {
-      throw toPullError(new AttemptFailure('timeout', `pull deadline of ${pullDeadlineMs} ms exceeded before GET ${url.href}`, false), ctx, totals.attempts);
+      throw toPullError(
+        new AttemptFailure('timeout', `pull deadline of ${pullDeadlineMs} ms exceeded before GET ${url.href}`, false),
+        ctx,
+        totals.attempts,
+      );
     }
     totals.attempts++;
     let failure: AttemptFailure;
@@ -345,12 +372,22 @@ function attempt(url: URL, ctx: PullContext, bytesBefore: number): Promise<Attem
     const deadlineTimer = setTimeout(
       () => {
         const where = bodyStarted ? `after ${bytes} bytes of the response body` : 'waiting for the response';
-        fail(new AttemptFailure('timeout', `pull deadline of ${pullDeadlineMs} ms exceeded ${where} of GET ${url.href}`, false));
+        fail(
+          new AttemptFailure(
+            'timeout',
+            `pull deadline of ${pullDeadlineMs} ms exceeded ${where} of GET ${url.href}`,
+            false,
+          ),
+        );
       },
       Math.max(0, ctx.deadlineAt - ctx.now()),
     );
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
-    armIdle(() => fail(new AttemptFailure('timeout', `no response headers within ${requestTimeoutMs} ms from GET ${url.href}`, true)));
+    armIdle(() =>
+      fail(
+        new AttemptFailure('timeout', `no response headers within ${requestTimeoutMs} ms from GET ${url.href}`, true),
+      ),
+    );
 
     req.on('error', (error) => fail(networkFailure(error, url, bodyStarted, bytes)));
     req.on('response', (res) => {
@@ -370,26 +407,50 @@ function attempt(url: URL, ctx: PullContext, bytesBefore: number): Promise<Attem
       const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
       // Large output chunks: fewer, bigger writes into the parser (the default 16 KiB costs ~30k stream
       // round trips for a 460 MB list). Inflating runs on the thread pool, beside the parsing.
-      if (encoding === 'gzip' || encoding === 'x-gzip') decoder = ctx.net.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+      if (encoding === 'gzip' || encoding === 'x-gzip')
+        decoder = ctx.net.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
       else if (encoding === 'deflate') decoder = ctx.net.createInflate({ chunkSize: INFLATE_CHUNK_BYTES });
       else if (encoding !== 'identity' && encoding !== '') {
-        return fail(new AttemptFailure('invalid_response', `HTTP ${status} from GET ${url.href} with unsupported content-encoding ${JSON.stringify(encoding)}`, false, { status }));
+        return fail(
+          new AttemptFailure(
+            'invalid_response',
+            `HTTP ${status} from GET ${url.href} with unsupported content-encoding ${JSON.stringify(encoding)}`,
+            false,
+            { status },
+          ),
+        );
       }
       const source: Readable = decoder === undefined ? res : res.pipe(decoder);
       decoder?.on('error', (error) => {
         if (isError) return;
-        fail(new AttemptFailure('invalid_response', `could not decode the ${encoding} body of GET ${url.href}: ${error.message}`, !bodyStarted, { status }));
+        fail(
+          new AttemptFailure(
+            'invalid_response',
+            `could not decode the ${encoding} body of GET ${url.href}: ${error.message}`,
+            !bodyStarted,
+            { status },
+          ),
+        );
       });
 
       if (isError) {
         clearTimeout(idleTimer);
-        void readCapped(source, requestTimeoutMs).then((text) => fail(statusFailure(status, res.headers, text, url, ctx.now())));
+        void readCapped(source, requestTimeoutMs).then((text) =>
+          fail(statusFailure(status, res.headers, text, url, ctx.now())),
+        );
         return;
       }
       const mediaType = (res.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
       if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
         const shown = mediaType === '' ? 'no content-type' : `content-type ${mediaType}`;
-        return fail(new AttemptFailure('invalid_response', `HTTP ${status} from GET ${url.href} with ${shown}, expected application/json`, false, { status }));
+        return fail(
+          new AttemptFailure(
+            'invalid_response',
+            `HTTP ${status} from GET ${url.href} with ${shown}, expected application/json`,
+            false,
+            { status },
+          ),
+        );
       }
 
       const onIdle = () => {
@@ -417,7 +478,12 @@ function attempt(url: URL, ctx: PullContext, bytesBefore: number): Promise<Attem
         if (bytesBefore + bytes > maxResponseBytes) {
           const what = bytesBefore === 0 ? 'the response body' : 'the response bodies of the pull';
           return fail(
-            new AttemptFailure('too_large', `${what} passed MAX_RESPONSE_BYTES (${maxResponseBytes} bytes) at GET ${url.href}; nothing of it is used`, false, { status }),
+            new AttemptFailure(
+              'too_large',
+              `${what} passed MAX_RESPONSE_BYTES (${maxResponseBytes} bytes) at GET ${url.href}; nothing of it is used`,
+              false,
+              { status },
+            ),
           );
         }
         sinceNudge += chunk.length;
@@ -447,14 +513,23 @@ function attempt(url: URL, ctx: PullContext, bytesBefore: number): Promise<Attem
 
 function parseFailure(error: unknown, status: number, url: URL, bytes: number): unknown {
   if (!(error instanceof JsonStreamError)) return error; // thrown by onRecord
-  return new AttemptFailure('invalid_response', `HTTP ${status} from GET ${url.href}: body is not a valid JSON array (${error.message}; ${bytes} bytes read)`, false, { status });
+  return new AttemptFailure(
+    'invalid_response',
+    `HTTP ${status} from GET ${url.href}: body is not a valid JSON array (${error.message}; ${bytes} bytes read)`,
+    false,
+    { status },
+  );
 }
 
 function networkFailure(error: Error, url: URL, bodyStarted: boolean, bytes: number): AttemptFailure {
   const code = (error as NodeJS.ErrnoException).code;
   const what = code !== undefined && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
   if (bodyStarted) {
-    return new AttemptFailure('network', `connection lost after ${bytes} bytes of the response body of GET ${url.href}: ${what}`, false);
+    return new AttemptFailure(
+      'network',
+      `connection lost after ${bytes} bytes of the response body of GET ${url.href}: ${what}`,
+      false,
+    );
   }
   const retryable = code === undefined || RETRYABLE_NETWORK_CODES.has(code);
   return new AttemptFailure('network', `GET ${url.href} failed: ${what}`, retryable);
@@ -486,7 +561,13 @@ function readCapped(source: Readable, idleMs: number): Promise<string> {
   });
 }
 
-function statusFailure(status: number, headers: IncomingHttpHeaders, text: string, url: URL, nowMs: number): AttemptFailure {
+function statusFailure(
+  status: number,
+  headers: IncomingHttpHeaders,
+  text: string,
+  url: URL,
+  nowMs: number,
+): AttemptFailure {
   const { kind, retryable } = classifyStatus(status);
   const detail = extractDetail(text, headers['content-type']);
   const retryAfterMs = retryable ? parseRetryAfter(headers['retry-after'], nowMs) : undefined;

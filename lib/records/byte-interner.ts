@@ -33,9 +33,20 @@ export class ByteInterner {
     const length = end - start;
     if (length > ByteInterner.MAX_INTERNED_BYTES) return decodeToken(bytes, start, end, flags);
     const front =
-      length === 0 ? 0 : (Math.imul(bytes[start]! ^ (bytes[end - 1]! << 7) ^ (bytes[start + (length >> 1)]! << 14) ^ (bytes[start + (length >> 2)]! << 21), 0x9e3779b1) ^ length) >>> (32 - FRONT_BITS);
+      length === 0
+        ? 0
+        : (Math.imul(
+            bytes[start]! ^
+              (bytes[end - 1]! << 7) ^
+              (bytes[start + (length >> 1)]! << 14) ^
+              (bytes[start + (length >> 2)]! << 21),
+            0x9e3779b1,
+          ) ^
+            length) >>>
+          (32 - FRONT_BITS);
     const candidate = this.#frontKeys[front];
-    if (candidate !== undefined && candidate.length === length && sameBytes(candidate, bytes, start)) return this.#frontValues[front] as string;
+    if (candidate !== undefined && candidate.length === length && sameBytes(candidate, bytes, start))
+      return this.#frontValues[front] as string;
     const value = this.#lookup(bytes, start, end, flags);
     const key = this.#lastKey;
     if (key !== undefined) {
@@ -53,7 +64,8 @@ export class ByteInterner {
     // Four bytes a step, then MurmurHash3's finaliser (so the low bits used for the slot depend on every byte).
     let h = 0x811c9dc5 ^ (end - start);
     let i = start;
-    for (; i + 4 <= end; i += 4) h = Math.imul(h ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)), 0x01000193);
+    for (; i + 4 <= end; i += 4)
+      h = Math.imul(h ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)), 0x01000193);
     for (; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);

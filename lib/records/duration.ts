@@ -73,14 +73,36 @@ export function parseIsoDuration(text: string): number {
     let rank: number;
     let unit: number;
     switch (inTime ? code + TIME_OFFSET : code) {
-      case CHAR_Y: rank = 1; unit = SECONDS_PER_YEAR; break;
-      case CHAR_M: rank = 2; unit = SECONDS_PER_MONTH; break;
-      case CHAR_W: rank = 3; unit = SECONDS_PER_WEEK; break;
-      case CHAR_D: rank = 4; unit = SECONDS_PER_DAY; break;
-      case CHAR_H + TIME_OFFSET: rank = 5; unit = SECONDS_PER_HOUR; break;
-      case CHAR_M + TIME_OFFSET: rank = 6; unit = SECONDS_PER_MINUTE; break;
-      case CHAR_S + TIME_OFFSET: rank = 7; unit = 1; break;
-      default: return NaN;
+      case CHAR_Y:
+        rank = 1;
+        unit = SECONDS_PER_YEAR;
+        break;
+      case CHAR_M:
+        rank = 2;
+        unit = SECONDS_PER_MONTH;
+        break;
+      case CHAR_W:
+        rank = 3;
+        unit = SECONDS_PER_WEEK;
+        break;
+      case CHAR_D:
+        rank = 4;
+        unit = SECONDS_PER_DAY;
+        break;
+      case CHAR_H + TIME_OFFSET:
+        rank = 5;
+        unit = SECONDS_PER_HOUR;
+        break;
+      case CHAR_M + TIME_OFFSET:
+        rank = 6;
+        unit = SECONDS_PER_MINUTE;
+        break;
+      case CHAR_S + TIME_OFFSET:
+        rank = 7;
+        unit = 1;
+        break;
+      default:
+        return NaN;
     }
     if (rank <= lastRank) return NaN;
     lastRank = rank;
@@ -175,14 +197,36 @@ export function parseIsoDurationBytes(bytes: Uint8Array, start: number, end: num
     let rank: number;
     let unit: number;
     switch (inTime ? code + TIME_OFFSET : code) {
-      case CHAR_Y: rank = 1; unit = SECONDS_PER_YEAR; break;
-      case CHAR_M: rank = 2; unit = SECONDS_PER_MONTH; break;
-      case CHAR_W: rank = 3; unit = SECONDS_PER_WEEK; break;
-      case CHAR_D: rank = 4; unit = SECONDS_PER_DAY; break;
-      case CHAR_H + TIME_OFFSET: rank = 5; unit = SECONDS_PER_HOUR; break;
-      case CHAR_M + TIME_OFFSET: rank = 6; unit = SECONDS_PER_MINUTE; break;
-      case CHAR_S + TIME_OFFSET: rank = 7; unit = 1; break;
-      default: return NaN;
+      case CHAR_Y:
+        rank = 1;
+        unit = SECONDS_PER_YEAR;
+        break;
+      case CHAR_M:
+        rank = 2;
+        unit = SECONDS_PER_MONTH;
+        break;
+      case CHAR_W:
+        rank = 3;
+        unit = SECONDS_PER_WEEK;
+        break;
+      case CHAR_D:
+        rank = 4;
+        unit = SECONDS_PER_DAY;
+        break;
+      case CHAR_H + TIME_OFFSET:
+        rank = 5;
+        unit = SECONDS_PER_HOUR;
+        break;
+      case CHAR_M + TIME_OFFSET:
+        rank = 6;
+        unit = SECONDS_PER_MINUTE;
+        break;
+      case CHAR_S + TIME_OFFSET:
+        rank = 7;
+        unit = 1;
+        break;
+      default:
+        return NaN;
     }
     if (rank <= lastRank) return NaN;
     lastRank = rank;

@@ -55,7 +55,9 @@ export function skipEscape(bytes: Uint8Array, q: number, limit: number): number 
   if (SIMPLE_ESCAPE[e] === 1) return q + 2;
   if (e !== 0x75) return SCAN_DECLINE;
   if (q + 5 >= limit) return SCAN_NEED_MORE;
-  return ANY_HEX[bytes[q + 2]!]! & ANY_HEX[bytes[q + 3]!]! & ANY_HEX[bytes[q + 4]!]! & ANY_HEX[bytes[q + 5]!]! ? q + 6 : SCAN_DECLINE;
+  return ANY_HEX[bytes[q + 2]!]! & ANY_HEX[bytes[q + 3]!]! & ANY_HEX[bytes[q + 4]!]! & ANY_HEX[bytes[q + 5]!]!
+    ? q + 6
+    : SCAN_DECLINE;
 }
 
 /** At a `"` (p): the index after the closing quote. */

@@ -3,7 +3,17 @@
  * token (parseRfc3339Bytes, the fast path); the two agree on every input (property-tested in
  * test/fast-path.test.ts).
  */
-import { CHAR_0, CHAR_9, CHAR_COLON, CHAR_DASH, CHAR_DOT, CHAR_LOWER_T, CHAR_LOWER_Z, CHAR_PLUS, LOWER_CASE_BIT } from './ascii.js';
+import {
+  CHAR_0,
+  CHAR_9,
+  CHAR_COLON,
+  CHAR_DASH,
+  CHAR_DOT,
+  CHAR_LOWER_T,
+  CHAR_LOWER_Z,
+  CHAR_PLUS,
+  LOWER_CASE_BIT,
+} from './ascii.js';
 
 /**
  * Longest timestamp accepted: `2026-01-01T00:00:00.123456789+05:30` is 35 characters; 64 allows long

@@ -148,9 +148,29 @@ function fieldOf(bytes: Uint8Array, start: number, end: number): number {
 }
 
 /** JobInformation's keys in the order the API writes them, with their quotes and colon, and their fields. */
-const EXPECTED_KEY_NAMES = ['id', 'workflow_id', 'workflow_name', 'status', 'created_at', 'runtime', 'input_file_ids', 'output_node_files', 'job_type'] as const;
+const EXPECTED_KEY_NAMES = [
+  'id',
+  'workflow_id',
+  'workflow_name',
+  'status',
+  'created_at',
+  'runtime',
+  'input_file_ids',
+  'output_node_files',
+  'job_type',
+] as const;
 const EXPECTED_KEYS = EXPECTED_KEY_NAMES.map((k) => Buffer.from(`"${k}":`));
-const EXPECTED_FIELDS = Int32Array.from([F_ID, F_WORKFLOW_ID, F_WORKFLOW_NAME, F_STATUS, F_CREATED_AT, F_RUNTIME, -1, -1, F_JOB_TYPE]);
+const EXPECTED_FIELDS = Int32Array.from([
+  F_ID,
+  F_WORKFLOW_ID,
+  F_WORKFLOW_NAME,
+  F_STATUS,
+  F_CREATED_AT,
+  F_RUNTIME,
+  -1,
+  -1,
+  F_JOB_TYPE,
+]);
 
 const EMPTY_BYTES = Buffer.alloc(0);
 
@@ -230,7 +250,13 @@ export class JobRecordScanner implements ObjectScanner {
           // A repeated field: JSON.parse keeps the last one; leave that rare case to it.
           if (f[at] !== KIND_ABSENT) return SCAN_DECLINE;
           const c = bytes[p]!;
-          if (c === B_QUOTE && field <= F_WORKFLOW_ID && p + 37 < limit && bytes[p + 37] === B_QUOTE && isLowerUuid(bytes, p + 1)) {
+          if (
+            c === B_QUOTE &&
+            field <= F_WORKFLOW_ID &&
+            p + 37 < limit &&
+            bytes[p + 37] === B_QUOTE &&
+            isLowerUuid(bytes, p + 1)
+          ) {
             // A canonical UUID (every byte a hex digit or a dash: nothing to escape): the token as is.
             f[at] = KIND_STRING;
             f[at + 1] = p + 1;
@@ -319,7 +345,10 @@ export class JobRecordScanner implements ObjectScanner {
       const flags = f[F_WORKFLOW_ID * 4 + 3]!;
       if (flags === 0 && (end === start || end - start > MAX_ID_LENGTH)) return 'invalid_workflow_id';
       // A byte length over the limit may still be few enough UTF-16 units: isId judges the decoded text.
-      const workflowId = end - start > 4 * MAX_ID_LENGTH ? decodeToken(bytes, start, end, flags) : this.#workflowIds.get(bytes, start, end, flags);
+      const workflowId =
+        end - start > 4 * MAX_ID_LENGTH
+          ? decodeToken(bytes, start, end, flags)
+          : this.#workflowIds.get(bytes, start, end, flags);
       if (!isId(workflowId)) return 'invalid_workflow_id';
       job.workflowId = workflowId;
     }
@@ -337,7 +366,8 @@ export class JobRecordScanner implements ObjectScanner {
       const start = f[F_CREATED_AT * 4 + 1]!;
       const end = f[F_CREATED_AT * 4 + 2]!;
       const flags = f[F_CREATED_AT * 4 + 3]!;
-      const ms = flags === 0 ? parseRfc3339Bytes(bytes, start, end) : parseRfc3339(decodeToken(bytes, start, end, flags));
+      const ms =
+        flags === 0 ? parseRfc3339Bytes(bytes, start, end) : parseRfc3339(decodeToken(bytes, start, end, flags));
       if (Number.isNaN(ms)) return 'invalid_created_at';
       job.createdAtMs = ms;
     }
@@ -360,7 +390,10 @@ export class JobRecordScanner implements ObjectScanner {
       const start = f[F_RUNTIME * 4 + 1]!;
       const end = f[F_RUNTIME * 4 + 2]!;
       const flags = f[F_RUNTIME * 4 + 3]!;
-      const seconds = flags === 0 ? parseIsoDurationBytes(bytes, start, end) : parseIsoDuration(decodeToken(bytes, start, end, flags));
+      const seconds =
+        flags === 0
+          ? parseIsoDurationBytes(bytes, start, end)
+          : parseIsoDuration(decodeToken(bytes, start, end, flags));
       if (!(Number.isFinite(seconds) && seconds >= 0)) job.runtimeInvalid = true;
       else if (!finishesByNow(job.createdAtMs, seconds, this.#nowMs)) job.runtimeLongerThanAge = true;
       else job.runtime = seconds;

@@ -53,9 +53,18 @@ export function toJob(raw: unknown, nowMs: number): Job | SkipReason {
     else runtimeSeconds = seconds;
   }
 
-  return { id, workflowId, workflowName, status, jobType, createdAtMs, runtimeSeconds, runtimeInvalid, runtimeLongerThanAge };
+  return {
+    id,
+    workflowId,
+    workflowName,
+    status,
+    jobType,
+    createdAtMs,
+    runtimeSeconds,
+    runtimeInvalid,
+    runtimeLongerThanAge,
+  };
 }
-
 
 export function isId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;

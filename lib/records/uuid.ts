@@ -21,7 +21,12 @@ const UUID_DIGITS = Int32Array.from([
  * refused on purpose: `ABC…` and `abc…` are different ids, and only the lower-case form maps to words.
  */
 export function uuidFromBytes(bytes: Uint8Array, start: number, out: Int32Array): boolean {
-  if (bytes[start + 8] !== CHAR_DASH || bytes[start + 13] !== CHAR_DASH || bytes[start + 18] !== CHAR_DASH || bytes[start + 23] !== CHAR_DASH) {
+  if (
+    bytes[start + 8] !== CHAR_DASH ||
+    bytes[start + 13] !== CHAR_DASH ||
+    bytes[start + 18] !== CHAR_DASH ||
+    bytes[start + 23] !== CHAR_DASH
+  ) {
     return false;
   }
   let bad = 0;
@@ -40,7 +45,12 @@ export function uuidFromBytes(bytes: Uint8Array, start: number, out: Int32Array)
 /** uuidFromBytes for a string: exactly 36 characters in the canonical lower-case form. */
 export function uuidFromString(text: string, out: Int32Array): boolean {
   if (text.length !== 36) return false;
-  if (text.charCodeAt(8) !== CHAR_DASH || text.charCodeAt(13) !== CHAR_DASH || text.charCodeAt(18) !== CHAR_DASH || text.charCodeAt(23) !== CHAR_DASH) {
+  if (
+    text.charCodeAt(8) !== CHAR_DASH ||
+    text.charCodeAt(13) !== CHAR_DASH ||
+    text.charCodeAt(18) !== CHAR_DASH ||
+    text.charCodeAt(23) !== CHAR_DASH
+  ) {
     return false;
   }
   let bad = 0;
@@ -77,7 +87,13 @@ for (const c of '0123456789abcdef') IS_LOWER_HEX[c.charCodeAt(0)] = 1;
 
 /** 36 bytes at `start` in the canonical lower-case UUID form (the checks uuidFromBytes makes, without the words). */
 export function isLowerUuid(bytes: Uint8Array, start: number): boolean {
-  if (bytes[start + 8] !== CHAR_DASH || bytes[start + 13] !== CHAR_DASH || bytes[start + 18] !== CHAR_DASH || bytes[start + 23] !== CHAR_DASH) return false;
+  if (
+    bytes[start + 8] !== CHAR_DASH ||
+    bytes[start + 13] !== CHAR_DASH ||
+    bytes[start + 18] !== CHAR_DASH ||
+    bytes[start + 23] !== CHAR_DASH
+  )
+    return false;
   let ok = 1;
   for (let k = 0; k < 32; k++) ok &= IS_LOWER_HEX[bytes[start + UUID_DIGITS[k]!]!]!;
   return ok === 1;

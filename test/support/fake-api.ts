@@ -98,7 +98,13 @@ export function errorScenario(status: number, headers?: Readonly<Record<string, 
     case 429:
       return { kind: 'status', status, body: { detail: 'Too Many Requests' }, ...extra };
     case 500:
-      return { kind: 'status', status, body: 'Internal Server Error', contentType: 'text/plain; charset=utf-8', ...extra };
+      return {
+        kind: 'status',
+        status,
+        body: 'Internal Server Error',
+        contentType: 'text/plain; charset=utf-8',
+        ...extra,
+      };
     case 502:
       return {
         kind: 'status',
@@ -292,7 +298,14 @@ export const SAMPLE_WORKFLOWS = {
   sharedB: { id: '6b1f0c52-3f7e-4d3a-9a51-1f0c2e6d9a07', name: 'Shared name' },
 } as const;
 
-const OUTPUT_FILES = [{ node_id: 'n1a2b3c4-5d6e-7f8a-9b0c-1d2e3f4a5b6c', file_id: 'output-001.json', node_type: 'destination', node_subtype: 's3' }];
+const OUTPUT_FILES = [
+  {
+    node_id: 'n1a2b3c4-5d6e-7f8a-9b0c-1d2e3f4a5b6c',
+    file_id: 'output-001.json',
+    node_type: 'destination',
+    node_subtype: 's3',
+  },
+];
 
 /**
  * 20 records: 17 valid (j01–j17), then 3 invalid ones. Comments give each created_at as an offset from
@@ -308,30 +321,99 @@ export function sampleJobs(): Record<string, unknown>[] {
   });
   return [
     // quotes workflow: 4 jobs
-    job('01', w.quotes, { status: 'COMPLETED', created_at: '2026-11-29T11:00:00Z', runtime: 'PT2M30S', input_file_ids: ['f-1', 'f-2'], output_node_files: OUTPUT_FILES, job_type: 'ephemeral' }), // −1 h, 150 s
-    job('02', w.quotes, { status: 'COMPLETED', created_at: '2026-11-29T10:00:00Z', runtime: 'PT2M30.456S', input_file_ids: null, output_node_files: null }), // −2 h, 150.456 s, job_type absent
-    job('03', w.quotes, { status: 'FAILED', created_at: '2026-11-29T09:00:00Z', runtime: 'PT1H2M3.456789S', job_type: 'persistent' }), // −3 h, 3723.456789 s, file fields absent
-    job('04', w.quotes, { status: 'IN_PROGRESS', created_at: '2026-11-29T11:30:00Z', runtime: null, job_type: 'ephemeral' }), // −30 min
+    job('01', w.quotes, {
+      status: 'COMPLETED',
+      created_at: '2026-11-29T11:00:00Z',
+      runtime: 'PT2M30S',
+      input_file_ids: ['f-1', 'f-2'],
+      output_node_files: OUTPUT_FILES,
+      job_type: 'ephemeral',
+    }), // −1 h, 150 s
+    job('02', w.quotes, {
+      status: 'COMPLETED',
+      created_at: '2026-11-29T10:00:00Z',
+      runtime: 'PT2M30.456S',
+      input_file_ids: null,
+      output_node_files: null,
+    }), // −2 h, 150.456 s, job_type absent
+    job('03', w.quotes, {
+      status: 'FAILED',
+      created_at: '2026-11-29T09:00:00Z',
+      runtime: 'PT1H2M3.456789S',
+      job_type: 'persistent',
+    }), // −3 h, 3723.456789 s, file fields absent
+    job('04', w.quotes, {
+      status: 'IN_PROGRESS',
+      created_at: '2026-11-29T11:30:00Z',
+      runtime: null,
+      job_type: 'ephemeral',
+    }), // −30 min
     // newline workflow: 3 jobs
-    job('05', w.newline, { status: 'COMPLETED', created_at: '2026-11-27T12:00:00Z', runtime: 'P1DT2H', job_type: 'scheduled' }), // −2 d, 93600 s
-    job('06', w.newline, { status: 'STOPPED', created_at: '2026-11-29T11:50:00Z', runtime: 'PT0S', job_type: 'template' }), // −10 min, 0 s
+    job('05', w.newline, {
+      status: 'COMPLETED',
+      created_at: '2026-11-27T12:00:00Z',
+      runtime: 'P1DT2H',
+      job_type: 'scheduled',
+    }), // −2 d, 93600 s
+    job('06', w.newline, {
+      status: 'STOPPED',
+      created_at: '2026-11-29T11:50:00Z',
+      runtime: 'PT0S',
+      job_type: 'template',
+    }), // −10 min, 0 s
     job('07', w.newline, { status: 'SCHEDULED', created_at: '2026-11-29T11:55:00Z', job_type: 'scheduled' }), // −5 min, runtime absent
     // script workflow: 3 jobs
     job('08', w.script, { status: 'COMPLETED', created_at: '2026-11-29T11:40:00Z', runtime: 'PT0.5S' }), // −20 min, 0.5 s, job_type absent
-    job('09', w.script, { status: 'FAILED', created_at: '2026-11-29T11:20:00Z', runtime: '-PT5S', job_type: 'persistent' }), // −40 min, negative: unparsable
-    job('10', w.script, { status: 'COMPLETED', created_at: '2026-11-29T11:10:00Z', runtime: 'about five minutes', job_type: 'ephemeral' }), // −50 min, garbage
+    job('09', w.script, {
+      status: 'FAILED',
+      created_at: '2026-11-29T11:20:00Z',
+      runtime: '-PT5S',
+      job_type: 'persistent',
+    }), // −40 min, negative: unparsable
+    job('10', w.script, {
+      status: 'COMPLETED',
+      created_at: '2026-11-29T11:10:00Z',
+      runtime: 'about five minutes',
+      job_type: 'ephemeral',
+    }), // −50 min, garbage
     // unicode workflow: 3 jobs
-    job('11', w.unicode, { status: 'COMPLETED', created_at: '2025-10-24T12:00:00Z', runtime: 'P1Y35D', job_type: 'template' }), // −401 d, 400 d = 34560000 s
+    job('11', w.unicode, {
+      status: 'COMPLETED',
+      created_at: '2025-10-24T12:00:00Z',
+      runtime: 'P1Y35D',
+      job_type: 'template',
+    }), // −401 d, 400 d = 34560000 s
     job('12', w.unicode, { status: 'active', created_at: '2026-11-22T12:00:00Z', runtime: null }), // −7 d, unknown status, job_type absent
     job('13', w.unicode, { status: 'IN_PROGRESS', created_at: '2026-11-29T10:00:00.000000Z', job_type: 'persistent' }), // −2 h (microsecond form)
     // long-name workflow: 2 jobs
-    job('14', w.long, { status: 'SCHEDULED', created_at: '2026-11-29T10:30:00+00:00', runtime: null, job_type: 'scheduled' }), // −90 min (+00:00 form)
+    job('14', w.long, {
+      status: 'SCHEDULED',
+      created_at: '2026-11-29T10:30:00+00:00',
+      runtime: null,
+      job_type: 'scheduled',
+    }), // −90 min (+00:00 form)
     job('15', w.long, { status: 'COMPLETED', created_at: '2026-11-29T11:00:00.123Z', runtime: 'PT2M30S' }), // −59 min 59.877 s, 150 s, job_type absent
     // two workflows sharing one name: 1 job each
-    job('16', w.sharedA, { status: 'COMPLETED', created_at: '2026-11-29T11:00:00Z', runtime: 'PT2M30S', job_type: 'ephemeral' }), // −1 h, 150 s
-    job('17', w.sharedB, { status: 'FAILED', created_at: '2026-11-29T13:00:00+02:00', runtime: 'PT0.5S', job_type: 'ephemeral' }), // 11:00Z = −1 h, 0.5 s
+    job('16', w.sharedA, {
+      status: 'COMPLETED',
+      created_at: '2026-11-29T11:00:00Z',
+      runtime: 'PT2M30S',
+      job_type: 'ephemeral',
+    }), // −1 h, 150 s
+    job('17', w.sharedB, {
+      status: 'FAILED',
+      created_at: '2026-11-29T13:00:00+02:00',
+      runtime: 'PT0.5S',
+      job_type: 'ephemeral',
+    }), // 11:00Z = −1 h, 0.5 s
     // invalid records: skipped, not counted
-    { workflow_id: w.quotes.id, workflow_name: w.quotes.name, status: 'COMPLETED', created_at: '2026-11-29T11:00:00Z', runtime: 'PT1S' }, // missing id
+    {
+      workflow_id: w.quotes.id,
+      workflow_name: w.quotes.name,
+      status: 'COMPLETED',
+      created_at: '2026-11-29T11:00:00Z',
+      runtime: 'PT1S',
+    }, // missing id
     job('19', w.newline, { status: 3, created_at: '2026-11-29T11:00:00Z' }), // numeric status
     job('20', w.script, { status: 'COMPLETED', created_at: '2026-11-29T11:00:00', runtime: 'PT1S' }), // created_at without offset
   ];
@@ -346,7 +428,9 @@ export function sampleJobs(): Record<string, unknown>[] {
  */
 export function sampleJobsAt(nowMs: number): Record<string, unknown>[] {
   const shiftMs = Math.floor((nowMs - SAMPLE_NOW_MS) / 1000) * 1000;
-  return sampleJobs().map((j) => (typeof j.created_at === 'string' ? { ...j, created_at: shiftTimestamp(j.created_at, shiftMs) } : j));
+  return sampleJobs().map((j) =>
+    typeof j.created_at === 'string' ? { ...j, created_at: shiftTimestamp(j.created_at, shiftMs) } : j,
+  );
 }
 
 /** An RFC 3339 date-time moved by whole seconds, written in its own offset with its own fraction. */

@@ -4,7 +4,12 @@
  * that turns those requests back into counts and runtime multisets.
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import type { CloudWatchClient, MetricDatum, PutMetricDataCommand, PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import type {
+  CloudWatchClient,
+  MetricDatum,
+  PutMetricDataCommand,
+  PutMetricDataCommandInput,
+} from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchClientLike } from '../../lib/outputs/cloudwatch/publisher.js';
 import type { TerminalStatus } from '../../lib/vocabulary.js';
 import { FAKE_CREDENTIALS, MOTO_REGION } from './moto.js';
@@ -47,7 +52,13 @@ export function apiView(jobs: readonly SimJob[], nowMs: number): Record<string, 
       workflow_name: j.workflow.name,
       status: done ? j.status : 'IN_PROGRESS',
       created_at: new Date(j.createdAtMs).toISOString(),
-      runtime: !done ? null : j.badRuntime === 'garbage' ? 'about a minute' : j.badRuntime === 'null' ? null : runtimeText(j.runtimeSeconds),
+      runtime: !done
+        ? null
+        : j.badRuntime === 'garbage'
+          ? 'about a minute'
+          : j.badRuntime === 'null'
+            ? null
+            : runtimeText(j.runtimeSeconds),
       job_type: 'ephemeral',
     });
   }
@@ -68,7 +79,10 @@ export interface Recorder {
   /** Every PutMetricData request attempted (accepted or not). */
   readonly attempted: PutMetricDataCommandInput[];
   /** A client for one run; `fail(i)` true makes the run's i-th request (0-based) fail without reaching CloudWatch. */
-  client(options?: { fail?: (index: number) => boolean; beforeSend?: (index: number) => Promise<void> }): CloudWatchClientLike;
+  client(options?: {
+    fail?: (index: number) => boolean;
+    beforeSend?: (index: number) => Promise<void>;
+  }): CloudWatchClientLike;
 }
 
 export function recorder(real: CloudWatchClient): Recorder {
@@ -85,7 +99,9 @@ export function recorder(real: CloudWatchClient): Recorder {
           attempted.push(command.input);
           await options.beforeSend?.(index);
           if (options.fail?.(index) === true) {
-            const error = new Error('injected: CloudWatch unavailable') as Error & { $metadata: { httpStatusCode: number; attempts: number } };
+            const error = new Error('injected: CloudWatch unavailable') as Error & {
+              $metadata: { httpStatusCode: number; attempts: number };
+            };
             error.name = 'ServiceUnavailable';
             error.$metadata = { httpStatusCode: 503, attempts: 5 };
             throw error;
@@ -166,7 +182,8 @@ export function received(requests: readonly PutMetricDataCommandInput[], namespa
       }
     }
   }
-  for (const list of [...r.runtimesByStatus.values(), ...r.runtimesByWorkflowStatus.values()]) list.sort((a, b) => a - b);
+  for (const list of [...r.runtimesByStatus.values(), ...r.runtimesByWorkflowStatus.values()])
+    list.sort((a, b) => a - b);
   return r;
 }
 
@@ -180,12 +197,22 @@ export function expected(jobs: readonly SimJob[], workflowOf: (j: SimJob) => str
   for (const j of jobs) {
     add(finishedByStatus, j.status, 1);
     add(finishedByWorkflowStatus, `${workflowOf(j)}|${j.status}`, 1);
-    add(finishedByStatusMinute, `${j.status}@${new Date(Math.floor(j.finishedAtMs / MINUTE) * MINUTE).toISOString()}`, 1);
+    add(
+      finishedByStatusMinute,
+      `${j.status}@${new Date(Math.floor(j.finishedAtMs / MINUTE) * MINUTE).toISOString()}`,
+      1,
+    );
     push(runtimesByStatus, j.status, [j.runtimeSeconds]);
     push(runtimesByWorkflowStatus, `${workflowOf(j)}|${j.status}`, [j.runtimeSeconds]);
   }
   for (const list of [...runtimesByStatus.values(), ...runtimesByWorkflowStatus.values()]) list.sort((a, b) => a - b);
-  return { finishedByStatus, finishedByWorkflowStatus, finishedByStatusMinute, runtimesByStatus, runtimesByWorkflowStatus };
+  return {
+    finishedByStatus,
+    finishedByWorkflowStatus,
+    finishedByStatusMinute,
+    runtimesByStatus,
+    runtimesByWorkflowStatus,
+  };
 }
 
 /** Map → sorted entries (for toEqual with readable diffs). */
@@ -202,7 +229,13 @@ export function total(map: Map<string, number>): number {
 // S3 in moto
 
 export function s3ClientFor(endpoint: string): S3Client {
-  return new S3Client({ region: MOTO_REGION, endpoint, forcePathStyle: true, credentials: { ...FAKE_CREDENTIALS }, maxAttempts: 3 });
+  return new S3Client({
+    region: MOTO_REGION,
+    endpoint,
+    forcePathStyle: true,
+    credentials: { ...FAKE_CREDENTIALS },
+    maxAttempts: 3,
+  });
 }
 
 export async function createBucket(s3: S3Client, bucket: string): Promise<void> {

@@ -35,7 +35,13 @@ const server = createServer(async (req, res) => {
       apiId: 'adapter',
       domainName: `${req.headers.host ?? 'localhost'}`,
       domainPrefix: 'adapter',
-      http: { method: req.method ?? 'GET', path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: req.headers['user-agent'] ?? '' },
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: req.headers['user-agent'] ?? '',
+      },
       requestId: `req-${requestCount}`,
       routeKey: '$default',
       stage: '$default',
@@ -46,8 +52,14 @@ const server = createServer(async (req, res) => {
     isBase64Encoded: body.length > 0,
   };
   try {
-    const result = await handler(event, { awsRequestId: `req-${requestCount}`, functionName: 'adapter', getRemainingTimeInMillis: () => 30_000 });
-    const out = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '', 'utf8');
+    const result = await handler(event, {
+      awsRequestId: `req-${requestCount}`,
+      functionName: 'adapter',
+      getRemainingTimeInMillis: () => 30_000,
+    });
+    const out = result.isBase64Encoded
+      ? Buffer.from(result.body ?? '', 'base64')
+      : Buffer.from(result.body ?? '', 'utf8');
     res.writeHead(result.statusCode ?? 200, { ...(result.headers ?? {}), 'content-length': String(out.length) });
     res.end(out);
   } catch (error) {

@@ -26,7 +26,10 @@ import { CLIENT_RETRY } from '../../lib/outputs/cloudwatch/publisher.js';
 import { freePort } from './ports.js';
 
 export const MOTO_REGION = 'us-east-1';
-export const FAKE_CREDENTIALS = { accessKeyId: 'AKIAMOTOTESTFAKE0000', secretAccessKey: 'moto-fake-secret-key' } as const;
+export const FAKE_CREDENTIALS = {
+  accessKeyId: 'AKIAMOTOTESTFAKE0000',
+  secretAccessKey: 'moto-fake-secret-key',
+} as const;
 
 const READY_DEADLINE_MS = 15_000;
 const KILL_AFTER_MS = 5_000;
@@ -56,7 +59,9 @@ export async function startMoto(): Promise<RunningMoto> {
   }
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   const keep = (d: Buffer) => {
     log = (log + d.toString()).slice(-10_000);
@@ -84,7 +89,8 @@ export async function startMoto(): Promise<RunningMoto> {
   const deadline = Date.now() + READY_DEADLINE_MS;
   for (;;) {
     if (spawnError !== undefined) throw new Error(`moto_server could not start: ${spawnError.message}\n${log}`);
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode} before it was ready:\n${log}`);
+    if (child.exitCode !== null)
+      throw new Error(`moto_server exited with ${child.exitCode} before it was ready:\n${log}`);
     try {
       const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
       await response.arrayBuffer();

@@ -16,7 +16,17 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -157,7 +167,17 @@ function readPackaged(dir: string, params: PackageParams, reused: boolean, curre
   }
   const log = existsSync(join(dir, LOG_FILE)) ? readFileSync(join(dir, LOG_FILE), 'utf8') : '';
   const state = JSON.parse(readFileSync(join(dir, 'serverless-state.json'), 'utf8'));
-  return { dir, template: JSON.parse(templateText), templateText, zips, log, packageMs: meta.packageMs, reused, state, params };
+  return {
+    dir,
+    template: JSON.parse(templateText),
+    templateText,
+    zips,
+    log,
+    packageMs: meta.packageMs,
+    reused,
+    state,
+    params,
+  };
 }
 
 function pidAlive(pid: number): boolean {
@@ -182,12 +202,15 @@ async function withLock<T>(body: () => Promise<T>): Promise<T> {
       let stale = false;
       try {
         const owner = Number(readFileSync(join(LOCK_DIR, 'owner'), 'utf8'));
-        stale = (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) || Date.now() - statSync(LOCK_DIR).mtimeMs > STALE_LOCK_MS;
+        stale =
+          (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) ||
+          Date.now() - statSync(LOCK_DIR).mtimeMs > STALE_LOCK_MS;
       } catch {
         // The owner file is not written yet (or the lock just went away): try again shortly.
       }
       if (stale) rmSync(LOCK_DIR, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`timed out after ${LOCK_WAIT_MS} ms waiting for the packaging lock ${LOCK_DIR}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${LOCK_WAIT_MS} ms waiting for the packaging lock ${LOCK_DIR}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -289,7 +312,10 @@ async function ensure(params: PackageParams): Promise<Packaged> {
     rmSync(tmp, { recursive: true, force: true });
     const { log, ms } = await runOsls(tmp, params);
     writeFileSync(join(tmp, LOG_FILE), log);
-    writeFileSync(join(tmp, FINGERPRINT_FILE), JSON.stringify({ fingerprint, params, packageMs: ms, at: new Date().toISOString() }));
+    writeFileSync(
+      join(tmp, FINGERPRINT_FILE),
+      JSON.stringify({ fingerprint, params, packageMs: ms, at: new Date().toISOString() }),
+    );
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
     removeOldPackages(fingerprint);

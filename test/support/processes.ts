@@ -25,7 +25,10 @@ export async function startProcess(
     clearTimeout(killer);
   };
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} not ready after ${options.deadlineMs ?? 15_000} ms:\n${out}`)), options.deadlineMs ?? 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${command} not ready after ${options.deadlineMs ?? 15_000} ms:\n${out}`)),
+      options.deadlineMs ?? 15_000,
+    );
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = out.match(options.ready);

@@ -43,7 +43,11 @@ export class FixedMetric {
 }
 
 export function buildMetrics(collection: Collection, version: string): FixedMetric[] {
-  const up = new FixedMetric('unstructured_up', 'Whether the last pull of the Unstructured job list succeeded (1) or failed (0).', 'gauge');
+  const up = new FixedMetric(
+    'unstructured_up',
+    'Whether the last pull of the Unstructured job list succeeded (1) or failed (0).',
+    'gauge',
+  );
   const duration = new FixedMetric(
     'unstructured_scrape_duration_seconds',
     'Time the last pull and aggregation of the job list took.',
@@ -73,10 +77,11 @@ export function buildMetrics(collection: Collection, version: string): FixedMetr
 }
 
 function snapshotMetrics(s: Snapshot): FixedMetric[] {
-  const fetched = new FixedMetric('unstructured_jobs_fetched', 'Job records in the last API response, valid or not.', 'gauge').add(
-    {},
-    s.jobsFetched,
-  );
+  const fetched = new FixedMetric(
+    'unstructured_jobs_fetched',
+    'Job records in the last API response, valid or not.',
+    'gauge',
+  ).add({}, s.jobsFetched);
   const skipped = new FixedMetric(
     'unstructured_job_records_skipped',
     'Job records left out of every count in the last response, by reason.',
@@ -93,10 +98,11 @@ function snapshotMetrics(s: Snapshot): FixedMetric[] {
     'Jobs counted whose runtime ends more than 5 minutes after now (created_at + runtime): impossible, kept out of runtime statistics.',
     'gauge',
   ).add({}, s.runtimeLongerThanAge);
-  const seen = new FixedMetric('unstructured_workflows', 'Distinct workflows in the job list, before the MAX_WORKFLOWS cap.', 'gauge').add(
-    {},
-    s.workflowsSeen,
-  );
+  const seen = new FixedMetric(
+    'unstructured_workflows',
+    'Distinct workflows in the job list, before the MAX_WORKFLOWS cap.',
+    'gauge',
+  ).add({}, s.workflowsSeen);
   const folded = new FixedMetric(
     'unstructured_workflows_folded',
     'Workflows folded into workflow_id="other" by the MAX_WORKFLOWS cap.',

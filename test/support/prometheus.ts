@@ -16,7 +16,10 @@ export interface RunningPrometheus {
   /** Runs an instant query; returns the result vector. */
   query(expr: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
   /** Polls a query until it returns at least one series (first scrapes land ~5 s after start). */
-  waitFor(expr: string, deadlineMs?: number): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
+  waitFor(
+    expr: string,
+    deadlineMs?: number,
+  ): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
   /**
    * Prometheus' own "now" (epoch seconds, the time an instant query is evaluated at). A Go binary, Prometheus
    * keeps the real clock when the tests run under libfaketime: ranges and offsets must be taken from here.
@@ -39,7 +42,10 @@ export async function startPrometheus(targets: readonly ScrapeTarget[], extraCon
     }`,
     )
     .join('\n');
-  writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s, evaluation_interval: 1s }\n${extraConfig}\nscrape_configs:\n${scrapeConfigs}\n`);
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global: { scrape_interval: 1s, evaluation_interval: 1s }\n${extraConfig}\nscrape_configs:\n${scrapeConfigs}\n`,
+  );
   const child: ChildProcess = spawn(
     'prometheus',
     [
@@ -68,21 +74,35 @@ export async function startPrometheus(targets: readonly ScrapeTarget[], extraCon
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await pollUntil('Prometheus to be ready', async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined), 15_000, 100);
+    await pollUntil(
+      'Prometheus to be ready',
+      async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined),
+      15_000,
+      100,
+    );
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message}\n${log}`);
   }
   const query = async (expr: string) => {
     const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-    const body = (await res.json()) as { status: string; error?: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+    };
     if (body.status !== 'success') throw new Error(`query ${expr} failed: ${body.error}`);
     return body.data?.result ?? [];
   };
   const now = async () => {
     const res = await fetch(`${url}/api/v1/query?query=time()`);
-    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: [number, string] } };
-    if (body.status !== 'success' || body.data?.resultType !== 'scalar') throw new Error(`query time() failed: ${body.error ?? JSON.stringify(body)}`);
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: [number, string] };
+    };
+    if (body.status !== 'success' || body.data?.resultType !== 'scalar')
+      throw new Error(`query time() failed: ${body.error ?? JSON.stringify(body)}`);
     return body.data.result[0];
   };
   return {
@@ -90,10 +110,15 @@ export async function startPrometheus(targets: readonly ScrapeTarget[], extraCon
     query,
     now,
     waitFor: (expr, deadlineMs = 20_000) =>
-      pollUntil(`series for ${expr}`, async () => {
-        const r = await query(expr);
-        return r.length > 0 ? r : undefined;
-      }, deadlineMs, 250),
+      pollUntil(
+        `series for ${expr}`,
+        async () => {
+          const r = await query(expr);
+          return r.length > 0 ? r : undefined;
+        },
+        deadlineMs,
+        250,
+      ),
     stop,
   };
 }

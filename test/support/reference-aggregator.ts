@@ -12,7 +12,13 @@ import type { Job } from '../../lib/records/job.js';
 import { selectQuantiles as exactQuantiles } from '../../lib/aggregate/percentile.js';
 import { IdSet } from '../../lib/aggregate/id-set.js';
 import type { ScannedJob } from '../../lib/records/scanner.js';
-import type { GroupStats, RecentRuntime, RuntimeHistogram, Snapshot, WorkflowStats } from '../../lib/aggregate/snapshot.js';
+import type {
+  GroupStats,
+  RecentRuntime,
+  RuntimeHistogram,
+  Snapshot,
+  WorkflowStats,
+} from '../../lib/aggregate/snapshot.js';
 import {
   KNOWN_JOB_TYPES,
   KNOWN_STATUSES,
@@ -53,8 +59,15 @@ function dict<T>(entries: Iterable<readonly [string, T]> = []): Record<string, T
   return out;
 }
 
-const TERMINAL_INDEX: Readonly<Record<string, number>> = dict([['COMPLETED', 0], ['FAILED', 1], ['STOPPED', 2]]);
-const PENDING_INDEX: Readonly<Record<string, number>> = dict([['SCHEDULED', 0], ['IN_PROGRESS', 1]]);
+const TERMINAL_INDEX: Readonly<Record<string, number>> = dict([
+  ['COMPLETED', 0],
+  ['FAILED', 1],
+  ['STOPPED', 2],
+]);
+const PENDING_INDEX: Readonly<Record<string, number>> = dict([
+  ['SCHEDULED', 0],
+  ['IN_PROGRESS', 1],
+]);
 const KNOWN_STATUS_SET: ReadonlySet<string> = new Set(KNOWN_STATUSES);
 const KNOWN_JOB_TYPE_SET: ReadonlySet<string> = new Set(KNOWN_JOB_TYPES);
 
@@ -135,7 +148,8 @@ class GroupAccumulator {
     other.slotJobType.forEach((jobType, from) => {
       const into = this.slot(jobType) * STATUS_SLOTS;
       const at = from * STATUS_SLOTS;
-      for (let k = 0; k < STATUS_SLOTS; k++) this.counts[into + k] = (this.counts[into + k] as number) + (other.counts[at + k] as number);
+      for (let k = 0; k < STATUS_SLOTS; k++)
+        this.counts[into + k] = (this.counts[into + k] as number) + (other.counts[at + k] as number);
     });
     for (let t = 0; t < 3; t++) {
       const into = this.buckets[t] as Float64Array;
@@ -210,7 +224,16 @@ export class ReferenceAggregator {
       this.#skipped.duplicate_id++;
       return;
     }
-    this.#count(job, job.workflowId, job.createdAtMs, job.status, job.jobType, job.runtimeSeconds ?? Number.NaN, job.runtimeInvalid, job.runtimeLongerThanAge);
+    this.#count(
+      job,
+      job.workflowId,
+      job.createdAtMs,
+      job.status,
+      job.jobType,
+      job.runtimeSeconds ?? Number.NaN,
+      job.runtimeInvalid,
+      job.runtimeLongerThanAge,
+    );
   }
 
   /**
@@ -220,12 +243,24 @@ export class ReferenceAggregator {
   addScanned(job: ScannedJob): void {
     this.#fetched++;
     // An id the scanner decoded from escapes may still be a canonical UUID: addId files it with the others.
-    const fresh = job.idString === undefined ? this.#ids.addUuid(job.id0, job.id1, job.id2, job.id3) : this.#ids.addId(job.idString);
+    const fresh =
+      job.idString === undefined
+        ? this.#ids.addUuid(job.id0, job.id1, job.id2, job.id3)
+        : this.#ids.addId(job.idString);
     if (!fresh) {
       this.#skipped.duplicate_id++;
       return;
     }
-    this.#count(job, job.workflowId, job.createdAtMs, job.status, job.jobType, job.runtime, job.runtimeInvalid, job.runtimeLongerThanAge);
+    this.#count(
+      job,
+      job.workflowId,
+      job.createdAtMs,
+      job.status,
+      job.jobType,
+      job.runtime,
+      job.runtimeInvalid,
+      job.runtimeLongerThanAge,
+    );
   }
 
   /**
@@ -233,7 +268,16 @@ export class ReferenceAggregator {
    * `named.workflowName` is read only when it is shown (new or newer job); `runtime` is in seconds, NaN for
    * none.
    */
-  #count(named: Named, workflowId: string, createdAtMs: number, rawStatus: string, rawJobType: string, runtime: number, runtimeInvalid: boolean, runtimeLongerThanAge: boolean): void {
+  #count(
+    named: Named,
+    workflowId: string,
+    createdAtMs: number,
+    rawStatus: string,
+    rawJobType: string,
+    runtime: number,
+    runtimeInvalid: boolean,
+    runtimeLongerThanAge: boolean,
+  ): void {
     let wf = this.#workflows.get(workflowId);
     if (wf === undefined) wf = this.#newWorkflow(named, workflowId, createdAtMs);
     else if (createdAtMs > wf.nameCreatedMs) this.#rename(wf, named, createdAtMs);
@@ -272,7 +316,12 @@ export class ReferenceAggregator {
     const id = wellFormed(rawId);
     let wf = this.#workflows.get(id);
     if (wf === undefined) {
-      wf = { id, name: shownWorkflowName(named.workflowName), nameCreatedMs: createdAtMs, group: new GroupAccumulator(this.#options.histogramBuckets.length) };
+      wf = {
+        id,
+        name: shownWorkflowName(named.workflowName),
+        nameCreatedMs: createdAtMs,
+        group: new GroupAccumulator(this.#options.histogramBuckets.length),
+      };
       this.#workflows.set(id, wf);
     } else if (createdAtMs > wf.nameCreatedMs) this.#rename(wf, named, createdAtMs);
     return wf;
@@ -296,7 +345,11 @@ export class ReferenceAggregator {
     const cached = this.#statusInfo.get(raw);
     if (cached !== undefined) return cached;
     const label = this.#statusLabel(raw);
-    const info: StatusInfo = { index: this.#statusLabels.indexOf(label), terminal: TERMINAL_INDEX[label] ?? -1, pending: PENDING_INDEX[label] ?? -1 };
+    const info: StatusInfo = {
+      index: this.#statusLabels.indexOf(label),
+      terminal: TERMINAL_INDEX[label] ?? -1,
+      pending: PENDING_INDEX[label] ?? -1,
+    };
     if (this.#statusInfo.size < MAX_CACHED_LABELS) this.#statusInfo.set(raw, info);
     return info;
   }
@@ -321,7 +374,8 @@ export class ReferenceAggregator {
     if (KNOWN_STATUS_SET.has(status) || this.#unknownStatuses.has(status)) return status;
     const shown = wellFormed(status);
     if (shown !== status) return this.#statusLabel(shown);
-    if (status.length > MAX_LABEL_VALUE_LENGTH || this.#unknownStatuses.size >= MAX_UNKNOWN_STATUSES) return OTHER_VALUE;
+    if (status.length > MAX_LABEL_VALUE_LENGTH || this.#unknownStatuses.size >= MAX_UNKNOWN_STATUSES)
+      return OTHER_VALUE;
     this.#unknownStatuses.add(status);
     return status;
   }
@@ -331,7 +385,8 @@ export class ReferenceAggregator {
     if (KNOWN_JOB_TYPE_SET.has(jobType) || this.#unknownJobTypes.has(jobType)) return jobType;
     const shown = wellFormed(jobType);
     if (shown !== jobType) return this.#jobTypeLabel(shown);
-    if (jobType.length > MAX_LABEL_VALUE_LENGTH || this.#unknownJobTypes.size >= MAX_UNKNOWN_JOB_TYPES) return OTHER_VALUE;
+    if (jobType.length > MAX_LABEL_VALUE_LENGTH || this.#unknownJobTypes.size >= MAX_UNKNOWN_JOB_TYPES)
+      return OTHER_VALUE;
     this.#unknownJobTypes.add(jobType);
     return jobType;
   }
@@ -356,7 +411,9 @@ export class ReferenceAggregator {
   snapshot(): Snapshot {
     if (this.#released) throw new Error('ReferenceAggregator.snapshot() after release()');
     const o = this.#options;
-    const ranked = [...this.#workflows.values()].sort((a, b) => b.group.total - a.group.total || compareCodeUnits(a.id, b.id));
+    const ranked = [...this.#workflows.values()].sort(
+      (a, b) => b.group.total - a.group.total || compareCodeUnits(a.id, b.id),
+    );
     let kept = ranked.slice(0, o.maxWorkflows);
     let folded = ranked.slice(o.maxWorkflows);
     if (folded.length > 0 && kept.some((wf) => wf.id === OTHER_WORKFLOW_ID)) {
@@ -369,11 +426,21 @@ export class ReferenceAggregator {
     const total = new GroupAccumulator(o.histogramBuckets.length);
     for (const wf of ranked) total.merge(wf.group);
 
-    const workflows: WorkflowStats[] = kept.map((wf) => ({ id: wf.id, name: wf.name, workflowCount: 1, ...this.#stats(wf.group) }));
+    const workflows: WorkflowStats[] = kept.map((wf) => ({
+      id: wf.id,
+      name: wf.name,
+      workflowCount: 1,
+      ...this.#stats(wf.group),
+    }));
     if (folded.length > 0) {
       const rest = new GroupAccumulator(o.histogramBuckets.length);
       for (const wf of folded) rest.merge(wf.group);
-      workflows.push({ id: OTHER_WORKFLOW_ID, name: OTHER_WORKFLOW_ID, workflowCount: folded.length, ...this.#stats(rest) });
+      workflows.push({
+        id: OTHER_WORKFLOW_ID,
+        name: OTHER_WORKFLOW_ID,
+        workflowCount: folded.length,
+        ...this.#stats(rest),
+      });
     }
     return {
       generatedAt: new Date(o.nowMs).toISOString(),

@@ -27,7 +27,8 @@ export function evaluateSub(template: Json, sub: Json): string {
     if (name in vars) {
       const value = vars[name];
       if (typeof value === 'string' || typeof value === 'number') return String(value);
-      if (value !== null && typeof value === 'object' && 'Fn::Sub' in value) return evaluateSub(template, value['Fn::Sub']);
+      if (value !== null && typeof value === 'object' && 'Fn::Sub' in value)
+        return evaluateSub(template, value['Fn::Sub']);
       throw new Error(`Fn::Sub variable \${${name}} is ${JSON.stringify(value)}: not evaluated here`);
     }
     if (name === 'AWS::Region') return FAKE_ACCOUNT.region;
@@ -62,10 +63,14 @@ export function parseSearch(where: string, expression: string): MetricRef {
   const m = /^SEARCH\('\{([^}]*)\}\s+(.*)',\s*'(\w+)',\s*(\d+)\)$/.exec(expression);
   if (m === null) throw new Error(`${where}: not a SEARCH expression this test understands: ${expression}`);
   const [namespace, ...dims] = (m[1] as string).split(',').map((part) => part.trim().replace(/^"(.*)"$/, '$1'));
-  const terms = Object.fromEntries([...(m[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map((t) => [t[1] as string, t[2] as string]));
+  const terms = Object.fromEntries(
+    [...(m[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map((t) => [t[1] as string, t[2] as string]),
+  );
   const { MetricName: metricName, ...dimensionValues } = terms;
-  if (metricName === undefined) throw new Error(`${where}: SEARCH without MetricName="…" matches every metric of the schema`);
-  for (const dim of Object.keys(dimensionValues)) if (!dims.includes(dim)) throw new Error(`${where}: ${dim} is not in the schema`);
+  if (metricName === undefined)
+    throw new Error(`${where}: SEARCH without MetricName="…" matches every metric of the schema`);
+  for (const dim of Object.keys(dimensionValues))
+    if (!dims.includes(dim)) throw new Error(`${where}: ${dim} is not in the schema`);
   return { where, namespace: namespace as string, metricName, dimensionNames: [...dims].sort(), dimensionValues };
 }
 
@@ -106,7 +111,12 @@ export function dashboardRefs(body: Json): MetricRef[] {
     const title = String(widget.properties.title);
     for (const row of widget.properties.metrics as Json[][]) {
       const first = row[0];
-      if (typeof first === 'object' && first !== null && typeof first.expression === 'string' && first.expression.startsWith('SEARCH(')) {
+      if (
+        typeof first === 'object' &&
+        first !== null &&
+        typeof first.expression === 'string' &&
+        first.expression.startsWith('SEARCH(')
+      ) {
         refs.push(parseSearch(title, first.expression));
       }
     }
@@ -124,13 +134,16 @@ export function alarmRefs(template: Json): MetricRef[] {
       namespace: metric.Namespace,
       metricName: metric.MetricName,
       dimensionNames: dims.map((d) => d.Name).sort(),
-      dimensionValues: Object.fromEntries(dims.map((d) => [d.Name, typeof d.Value === 'string' ? d.Value : JSON.stringify(d.Value)])),
+      dimensionValues: Object.fromEntries(
+        dims.map((d) => [d.Name, typeof d.Value === 'string' ? d.Value : JSON.stringify(d.Value)]),
+      ),
     });
   };
   for (const [id, alarm] of ofType(template, 'AWS::CloudWatch::Alarm')) {
     const p = alarm.Properties;
     if (p.MetricName !== undefined) push(id, p);
-    for (const m of asArray(p.Metrics) as Json[]) if (m.MetricStat !== undefined) push(`${id}.${m.Id}`, m.MetricStat.Metric);
+    for (const m of asArray(p.Metrics) as Json[])
+      if (m.MetricStat !== undefined) push(`${id}.${m.Id}`, m.MetricStat.Metric);
   }
   return refs;
 }

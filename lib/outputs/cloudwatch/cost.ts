@@ -18,7 +18,13 @@ import { packUnits, renderEventUnits } from '../../events/datums.js';
 import { workflowFolding, type FinishedJobs } from '../../events/finished.js';
 import type { FinishedEvent } from '../../events/state.js';
 import { TERMINAL_STATUSES } from '../../vocabulary.js';
-import { DIMENSION_NAMES, quantileMetricNames, renderDatums, statusDimensionValue, workflowDimensionValue } from './datums.js';
+import {
+  DIMENSION_NAMES,
+  quantileMetricNames,
+  renderDatums,
+  statusDimensionValue,
+  workflowDimensionValue,
+} from './datums.js';
 import { planRequests } from './publisher.js';
 import type { CloudWatchMetricSettings } from './settings.js';
 
@@ -80,7 +86,10 @@ export function scheduleIntervalSeconds(expression: string, variable = '--schedu
   const value = Number(m?.[1]);
   const unit = m?.[2] ?? '';
   if (m === null || !(value > 0) || (value === 1) !== !unit.endsWith('s')) {
-    throw new ConfigError(variable, `expected an EventBridge rate like rate(1 minute) or rate(5 minutes), got ${JSON.stringify(expression)}`);
+    throw new ConfigError(
+      variable,
+      `expected an EventBridge rate like rate(1 minute) or rate(5 minutes), got ${JSON.stringify(expression)}`,
+    );
   }
   return value * (UNIT_SECONDS[unit.replace(/s$/, '')] as number);
 }
@@ -138,7 +147,11 @@ export function customMetricsUsd(metrics: number): number {
 
 const cents = (usd: number): number => Math.round(usd * 100) / 100;
 
-export function estimateCost(collection: CollectionSuccess, finished: FinishedJobs | undefined, options: CostOptions): CostEstimate {
+export function estimateCost(
+  collection: CollectionSuccess,
+  finished: FinishedJobs | undefined,
+  options: CostOptions,
+): CostEstimate {
   const snapshot = collection.snapshot;
   const datums = renderDatums(collection, options);
   const workflowValues = snapshot.workflows.map((wf) => workflowDimensionValue(wf.id, wf.name));
@@ -147,10 +160,12 @@ export function estimateCost(collection: CollectionSuccess, finished: FinishedJo
   const snapshotKeys = new Set(datums.map(datumKey));
   const quantileNames = quantileMetricNames(options.quantiles);
   const quantileGroups: Record<string, string>[] = [{}];
-  if (options.workflowRuntimeQuantiles) quantileGroups.push(...workflowValues.map((w) => ({ [DIMENSION_NAMES.workflow]: w })));
+  if (options.workflowRuntimeQuantiles)
+    quantileGroups.push(...workflowValues.map((w) => ({ [DIMENSION_NAMES.workflow]: w })));
   for (const group of quantileGroups) {
     for (const status of TERMINAL_STATUSES) {
-      for (const name of quantileNames) snapshotKeys.add(metricKey(name, { ...group, [DIMENSION_NAMES.status]: statusDimensionValue(status) }));
+      for (const name of quantileNames)
+        snapshotKeys.add(metricKey(name, { ...group, [DIMENSION_NAMES.status]: statusDimensionValue(status) }));
     }
   }
 
@@ -161,16 +176,29 @@ export function estimateCost(collection: CollectionSuccess, finished: FinishedJo
   if (options.events) {
     const nowMs = Date.parse(snapshot.generatedAt);
     const everyCombination: FinishedEvent[] = workflowValues.flatMap((workflow, i) =>
-      TERMINAL_STATUSES.map((status) => ({ id: `${i}-${status}`, status, workflow, runtimeSeconds: 1, finishedAtMs: nowMs })),
+      TERMINAL_STATUSES.map((status) => ({
+        id: `${i}-${status}`,
+        status,
+        workflow,
+        runtimeSeconds: 1,
+        finishedAtMs: nowMs,
+      })),
     );
-    for (const unit of renderEventUnits(everyCombination, { nowMs })) for (const d of unit.datums) eventKeys.add(datumKey(d));
+    for (const unit of renderEventUnits(everyCombination, { nowMs }))
+      for (const d of unit.datums) eventKeys.add(datumKey(d));
     // One run in steady state: the jobs that finished within the last schedule interval.
     const fold = workflowFolding(snapshot);
     const since = nowMs - options.scheduleSeconds * 1000;
     const recent: FinishedEvent[] = [];
     for (const job of finished?.jobs() ?? []) {
       if (job.finishedAtMs > since && job.finishedAtMs <= nowMs) {
-        recent.push({ id: job.id, status: job.status, workflow: fold(job.workflowId), runtimeSeconds: job.runtimeSeconds, finishedAtMs: job.finishedAtMs });
+        recent.push({
+          id: job.id,
+          status: job.status,
+          workflow: fold(job.workflowId),
+          runtimeSeconds: job.runtimeSeconds,
+          finishedAtMs: job.finishedAtMs,
+        });
       }
     }
     const units = renderEventUnits(recent, { nowMs });

@@ -81,7 +81,9 @@ export interface RenderDatumsOptions {
 
 /** The runtime quantile metric names published for these configured quantiles (only 0.5, 0.9, 0.95, 0.99, 1 have one). */
 export function quantileMetricNames(quantiles: readonly number[]): string[] {
-  return RUNTIME_QUANTILE_METRICS.filter((m) => quantiles.some((q) => sameQuantile(q, m.quantile))).map((m) => m.metricName);
+  return RUNTIME_QUANTILE_METRICS.filter((m) => quantiles.some((q) => sameQuantile(q, m.quantile))).map(
+    (m) => m.metricName,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -147,7 +149,13 @@ interface GroupSelection {
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 
-function groupDatums(out: MetricDatum[], g: GroupStats, base: readonly Dimension[], selection: GroupSelection, at: Date): void {
+function groupDatums(
+  out: MetricDatum[],
+  g: GroupStats,
+  base: readonly Dimension[],
+  selection: GroupSelection,
+  at: Date,
+): void {
   // One Dimensions array per status of the group, shared by that status's datums (10k workflows make
   // ~200k datums: an array and an object less for most of them).
   const dimensions = new Map<string, Dimension[]>();
@@ -273,7 +281,9 @@ const NOT_PLAIN_ID_CHARS = /[^A-Za-z0-9_.:-]+/g;
 function workflowIdText(id: string): string {
   if (id.length <= MAX_ID_CHARS && PLAIN_ID.test(id)) return id;
   const tag = `#${shortHash(id)}`;
-  const plain = sanitiseDimensionText(id).replace(NOT_PLAIN_ID_CHARS, '_').replace(/^_+|_+$/g, '');
+  const plain = sanitiseDimensionText(id)
+    .replace(NOT_PLAIN_ID_CHARS, '_')
+    .replace(/^_+|_+$/g, '');
   return `${plain.slice(0, MAX_ID_CHARS - tag.length)}${tag}`;
 }
 
@@ -317,7 +327,9 @@ function valueViolations(what: string, v: number): string[] {
   if (typeof v !== 'number' || !Number.isFinite(v)) return [`${what} is ${String(v)} (must be a finite number)`];
   const magnitude = Math.abs(v);
   if (v !== 0 && (magnitude < VALUE_RANGE.minMagnitude || magnitude > VALUE_RANGE.maxMagnitude)) {
-    return [`${what} ${v} is outside CloudWatch's range (magnitude ${VALUE_RANGE.minMagnitude}–${VALUE_RANGE.maxMagnitude}, or 0)`];
+    return [
+      `${what} ${v} is outside CloudWatch's range (magnitude ${VALUE_RANGE.minMagnitude}–${VALUE_RANGE.maxMagnitude}, or 0)`,
+    ];
   }
   return [];
 }
@@ -380,8 +392,10 @@ export function validateDatum(d: MetricDatum, nowMs: number = Date.now()): strin
   if (d.Timestamp !== undefined) {
     const t = d.Timestamp.getTime();
     if (!Number.isFinite(t)) out.push('Timestamp is an invalid date');
-    else if (t < nowMs - TIMESTAMP_WINDOW_MS.past) out.push(`Timestamp ${d.Timestamp.toISOString()} is more than 2 weeks old`);
-    else if (t > nowMs + TIMESTAMP_WINDOW_MS.future) out.push(`Timestamp ${d.Timestamp.toISOString()} is more than 2 hours ahead`);
+    else if (t < nowMs - TIMESTAMP_WINDOW_MS.past)
+      out.push(`Timestamp ${d.Timestamp.toISOString()} is more than 2 weeks old`);
+    else if (t > nowMs + TIMESTAMP_WINDOW_MS.future)
+      out.push(`Timestamp ${d.Timestamp.toISOString()} is more than 2 hours ahead`);
   }
   return out;
 }
@@ -389,7 +403,8 @@ export function validateDatum(d: MetricDatum, nowMs: number = Date.now()): strin
 /** Every way a namespace breaks CloudWatch's rules; empty when it is fine. */
 export function validateNamespace(namespace: string): string[] {
   const out = textViolations('Namespace', namespace, NAMESPACE_LENGTH);
-  if (namespace.startsWith(NAMESPACE_RESERVED_PREFIX)) out.push(`Namespace starts with "${NAMESPACE_RESERVED_PREFIX}" (reserved for AWS)`);
+  if (namespace.startsWith(NAMESPACE_RESERVED_PREFIX))
+    out.push(`Namespace starts with "${NAMESPACE_RESERVED_PREFIX}" (reserved for AWS)`);
   return out;
 }
 

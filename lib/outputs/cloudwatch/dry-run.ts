@@ -36,17 +36,33 @@ export async function dryRun(exporter: Exporter, options: DryRunOptions): Promis
   const collection = await exporter.collectNow({ nowMs, onJob: finished.add });
   if (!collection.ok) return { collection };
   const { config } = exporter;
-  const estimate = estimateCost(collection, finished, { namespace: config.cloudwatchNamespace, quantiles: config.quantiles, events, scheduleSeconds, ...settings });
+  const estimate = estimateCost(collection, finished, {
+    namespace: config.cloudwatchNamespace,
+    quantiles: config.quantiles,
+    events,
+    scheduleSeconds,
+    ...settings,
+  });
   const { metrics: _list, ...figures } = estimate;
   const summary = {
     dryRun: true,
     ...(exporter.demo && { demo: true }),
     namespace: config.cloudwatchNamespace,
-    settings: { maxWorkflows: config.maxWorkflows, quantiles: config.quantiles, runtimeWindowSeconds: config.runtimeWindowSeconds, events, schedule, ...settings },
+    settings: {
+      maxWorkflows: config.maxWorkflows,
+      quantiles: config.quantiles,
+      runtimeWindowSeconds: config.runtimeWindowSeconds,
+      events,
+      schedule,
+      ...settings,
+    },
     ...figures,
     prices: {
       customMetricUsdPerMonth: PRICES.customMetricTiers[0].usdPerMetricMonth,
-      customMetricTiers: PRICES.customMetricTiers.map((t) => ({ upTo: Number.isFinite(t.upTo) ? t.upTo : null, usd: t.usdPerMetricMonth })),
+      customMetricTiers: PRICES.customMetricTiers.map((t) => ({
+        upTo: Number.isFinite(t.upTo) ? t.upTo : null,
+        usd: t.usdPerMetricMonth,
+      })),
       putMetricDataUsdPer1000Requests: PRICES.putMetricDataUsdPer1000Requests,
       source: PRICES.source,
       takenOn: PRICES.takenOn,

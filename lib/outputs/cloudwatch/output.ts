@@ -26,7 +26,9 @@ export function cloudWatchOutput(options: CloudWatchOutputOptions): PushOutput {
       const report = await publishCollection(collection, {
         namespace,
         quantiles: options.quantiles,
-        ...(options.workflowRuntimeQuantiles !== undefined && { workflowRuntimeQuantiles: options.workflowRuntimeQuantiles }),
+        ...(options.workflowRuntimeQuantiles !== undefined && {
+          workflowRuntimeQuantiles: options.workflowRuntimeQuantiles,
+        }),
         ...(options.workflowTerminalJobs !== undefined && { workflowTerminalJobs: options.workflowTerminalJobs }),
         ...(client !== undefined && { client }),
       });

@@ -13,7 +13,10 @@ export async function checkAwsConfiguration(): Promise<void> {
     try {
       await client.config.region();
     } catch {
-      throw new ConfigError('AWS_REGION', 'not set (nor a region in the AWS profile); CloudWatch needs a region, e.g. AWS_REGION=us-east-1');
+      throw new ConfigError(
+        'AWS_REGION',
+        'not set (nor a region in the AWS profile); CloudWatch needs a region, e.g. AWS_REGION=us-east-1',
+      );
     }
     try {
       await client.config.credentials();

@@ -5,7 +5,12 @@
  * The SDK is loaded only here, and only when publishing (`await import(...)`): the Prometheus path and cold
  * starts that never publish do not pay for it.
  */
-import type { CloudWatchClient, CloudWatchClientConfig, MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import type {
+  CloudWatchClient,
+  CloudWatchClientConfig,
+  MetricDatum,
+  PutMetricDataCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { whenMissing } from '../../common/optional-dependency.js';
 import { dimensionRecord, validateDatum, validateNamespace } from './datums.js';
 import { MAX_DATUMS_PER_REQUEST, SAFE_REQUEST_BYTES } from './limits.js';
@@ -91,7 +96,9 @@ export function assertPublished(report: PublishReport): void {
 
 /** The CloudWatch SDK (an optional dependency): a MissingDependencyError when it is not installed. */
 export function loadCloudWatchSdk(): Promise<typeof import('@aws-sdk/client-cloudwatch')> {
-  return import('@aws-sdk/client-cloudwatch').catch(whenMissing('@aws-sdk/client-cloudwatch', 'publishing to CloudWatch'));
+  return import('@aws-sdk/client-cloudwatch').catch(
+    whenMissing('@aws-sdk/client-cloudwatch', 'publishing to CloudWatch'),
+  );
 }
 
 /** A CloudWatchClient with the exporter's retry settings; anything in `config` wins. */
@@ -188,7 +195,8 @@ export async function publishDatums(datums: readonly MetricDatum[], options: Pub
     throw new TypeError(`CloudWatch namespace ${JSON.stringify(options.namespace)}: ${namespaceProblems.join('; ')}`);
   }
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a whole number ≥ 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`concurrency must be a whole number ≥ 1, got ${concurrency}`);
 
   const nowMs = (options.now ?? Date.now)();
   const valid: MetricDatum[] = [];

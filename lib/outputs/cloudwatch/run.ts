@@ -21,10 +21,15 @@ export interface PublishCollectionOptions extends Partial<CloudWatchMetricSettin
 }
 
 /** Publishes a collection; never throws for a request CloudWatch refused (see the report, and assertPublished). */
-export async function publishCollection(collection: Collection, options: PublishCollectionOptions): Promise<PublishReport> {
+export async function publishCollection(
+  collection: Collection,
+  options: PublishCollectionOptions,
+): Promise<PublishReport> {
   const datums = renderDatums(collection, {
     quantiles: options.quantiles,
-    ...(options.workflowRuntimeQuantiles !== undefined && { workflowRuntimeQuantiles: options.workflowRuntimeQuantiles }),
+    ...(options.workflowRuntimeQuantiles !== undefined && {
+      workflowRuntimeQuantiles: options.workflowRuntimeQuantiles,
+    }),
     ...(options.workflowTerminalJobs !== undefined && { workflowTerminalJobs: options.workflowTerminalJobs }),
   });
   return publishDatums(datums, {

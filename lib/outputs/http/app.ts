@@ -96,7 +96,11 @@ export class ExporterApp {
   }
 
   async #renderMetrics(request: HttpRequest, collection: Collection, openMetrics: boolean): Promise<Produced> {
-    const rendered = await renderPrometheus(collection, { version: this.#options.version, demo: this.#options.demo === true, openMetrics });
+    const rendered = await renderPrometheus(collection, {
+      version: this.#options.version,
+      demo: this.#options.demo === true,
+      openMetrics,
+    });
     const response = await this.#encode(request, rendered.bytes, rendered.contentType);
     if (response.body.buffer === rendered.bytes.buffer) return { response, release: () => rendered.release() };
     rendered.release(); // gzipped or refused: the exposition's bytes are no longer needed
@@ -110,7 +114,11 @@ export class ExporterApp {
       collection,
       variant,
       async () => ({
-        response: await this.#encode(request, renderStatusPage(collection, { version: this.#options.version, demo: this.#options.demo === true }), 'text/html; charset=utf-8'),
+        response: await this.#encode(
+          request,
+          renderStatusPage(collection, { version: this.#options.version, demo: this.#options.demo === true }),
+          'text/html; charset=utf-8',
+        ),
       }),
       busy,
     );
@@ -123,7 +131,11 @@ export class ExporterApp {
   async #encode(request: HttpRequest, body: string | Buffer, contentType: string): Promise<HttpResponse> {
     const raw = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const limit = this.#options.maxBodyBytes ?? Infinity;
-    const headers: Record<string, string> = { 'content-type': contentType, 'cache-control': 'no-store', vary: 'accept-encoding' };
+    const headers: Record<string, string> = {
+      'content-type': contentType,
+      'cache-control': 'no-store',
+      vary: 'accept-encoding',
+    };
     let out = raw;
     if (acceptsGzip(request.headers['accept-encoding']) && raw.length >= GZIP_MIN_BYTES) {
       // node:zlib is loaded by the first gzip scrape, not at import (cold start).
@@ -147,7 +159,11 @@ function busy(): HttpResponse {
 }
 
 function text(status: number, body: string, extra: Record<string, string> = {}): HttpResponse {
-  return { status, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...extra }, body: Buffer.from(body) };
+  return {
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...extra },
+    body: Buffer.from(body),
+  };
 }
 
 function acceptsGzip(header: string | undefined): boolean {

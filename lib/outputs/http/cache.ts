@@ -22,7 +22,8 @@ export class SingleFlightCache<T> {
   }
 
   get(): Promise<T> {
-    if (this.#value !== undefined && this.#now() - this.#value.atMs < this.#ttlMs) return Promise.resolve(this.#value.value);
+    if (this.#value !== undefined && this.#now() - this.#value.atMs < this.#ttlMs)
+      return Promise.resolve(this.#value.value);
     if (this.#inFlight === undefined) {
       this.#inFlight = this.#load().then(
         (value) => {

@@ -53,7 +53,8 @@ const FULL_WARNING_INTERVAL_MS = 60_000;
 
 export function toHttpRequest(req: IncomingMessage): HttpRequest {
   const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(req.headers))
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return { method: req.method ?? 'GET', path: q < 0 ? url : url.slice(0, q), headers };
@@ -106,7 +107,10 @@ export async function startServer(
         else res.end(response.body);
       },
       (error: unknown) => {
-        logger.error('request failed', { path: request.path, error: error instanceof Error ? error.message : String(error) });
+        logger.error('request failed', {
+          path: request.path,
+          error: error instanceof Error ? error.message : String(error),
+        });
         if (closed) return;
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('internal error\n');

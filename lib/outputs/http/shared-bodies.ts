@@ -46,7 +46,12 @@ export class SharedBodies<K extends object> {
    * The response for (`owner`, `variant`): the live one when there is one, else `produce()`'s, or `busy()` when
    * MAX_LIVE_BODIES bodies are alive already. Each call's `release` must be called once its body was sent or dropped.
    */
-  async get(owner: K, variant: string, produce: () => Promise<Produced>, busy: () => HttpResponse): Promise<HttpResponse> {
+  async get(
+    owner: K,
+    variant: string,
+    produce: () => Promise<Produced>,
+    busy: () => HttpResponse,
+  ): Promise<HttpResponse> {
     let variants = this.#entries.get(owner);
     let entry = variants?.get(variant);
     if (entry === undefined) {

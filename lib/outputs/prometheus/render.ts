@@ -68,7 +68,8 @@ class RenderedExposition implements Rendered {
   }
 
   get bytes(): Buffer {
-    if (this.#bytes === undefined) throw new Error('exposition read after release(): its memory belongs to the next render');
+    if (this.#bytes === undefined)
+      throw new Error('exposition read after release(): its memory belongs to the next render');
     return this.#bytes;
   }
 
@@ -344,12 +345,19 @@ const HELP = {
   jobs: 'Jobs in the list by workflow, job type and status; every known status is present (0 where none).',
   runtime:
     'Runtime of every finished (COMPLETED, FAILED, STOPPED) job in the list; only grows, so rate() and histogram_quantile() work on it.',
-  recent: 'Exact runtime quantiles of jobs that finished inside the runtime window (linear interpolation between closest ranks).',
+  recent:
+    'Exact runtime quantiles of jobs that finished inside the runtime window (linear interpolation between closest ranks).',
   oldest: 'Age of the oldest job in SCHEDULED or IN_PROGRESS (now - created_at); 0 when there is none.',
 } as const;
 
 /** Throws ExpositionTooLargeError (having dropped what it wrote) past `maxBytes`. */
-function writeExposition(collection: Collection, version: string, demo: boolean, openMetrics: boolean, maxBytes: number): { bytes: Buffer; arena: Buffer } {
+function writeExposition(
+  collection: Collection,
+  version: string,
+  demo: boolean,
+  openMetrics: boolean,
+  maxBytes: number,
+): { bytes: Buffer; arena: Buffer } {
   const out = new Exposition(openMetrics, maxBytes);
   try {
     writeAll(out, collection, version, demo);
@@ -362,13 +370,19 @@ function writeExposition(collection: Collection, version: string, demo: boolean,
 
 function writeAll(out: Exposition, collection: Collection, version: string, demo: boolean): void {
   out.family('unstructured_up', HELP.up, 'gauge').sample('unstructured_up', '', collection.ok ? 1 : 0);
-  out.family('unstructured_scrape_duration_seconds', HELP.duration, 'gauge').sample('unstructured_scrape_duration_seconds', '', collection.durationSeconds);
+  out
+    .family('unstructured_scrape_duration_seconds', HELP.duration, 'gauge')
+    .sample('unstructured_scrape_duration_seconds', '', collection.durationSeconds);
   out
     .family('unstructured_collection_timestamp_seconds', HELP.collectedAt, 'gauge')
     .sample('unstructured_collection_timestamp_seconds', '', collection.finishedAtMs / 1000);
-  out.family('unstructured_exporter_build_info', HELP.buildInfo, 'gauge').sample('unstructured_exporter_build_info', `{version="${escapeLabel(version)}"${demo ? ',demo="true"' : ''}}`, 1);
+  out
+    .family('unstructured_exporter_build_info', HELP.buildInfo, 'gauge')
+    .sample('unstructured_exporter_build_info', `{version="${escapeLabel(version)}"${demo ? ',demo="true"' : ''}}`, 1);
   if (!collection.ok) {
-    out.family('unstructured_collect_error', HELP.error, 'gauge').sample('unstructured_collect_error', `{kind="${escapeLabel(collection.errorKind)}"}`, 1);
+    out
+      .family('unstructured_collect_error', HELP.error, 'gauge')
+      .sample('unstructured_collect_error', `{kind="${escapeLabel(collection.errorKind)}"}`, 1);
     return;
   }
   writeSnapshot(out, collection.snapshot);
@@ -377,8 +391,11 @@ function writeAll(out: Exposition, collection: Collection, version: string, demo
 function writeSnapshot(out: Exposition, s: Snapshot): void {
   out.family('unstructured_jobs_fetched', HELP.fetched, 'gauge').sample('unstructured_jobs_fetched', '', s.jobsFetched);
   out.family('unstructured_job_records_skipped', HELP.skipped, 'gauge');
-  for (const reason of SKIP_REASONS) out.sample('unstructured_job_records_skipped', `{reason="${escapeLabel(reason)}"}`, s.recordsSkipped[reason]);
-  out.family('unstructured_job_runtime_unparsable', HELP.unparsable, 'gauge').sample('unstructured_job_runtime_unparsable', '', s.runtimeUnparsable);
+  for (const reason of SKIP_REASONS)
+    out.sample('unstructured_job_records_skipped', `{reason="${escapeLabel(reason)}"}`, s.recordsSkipped[reason]);
+  out
+    .family('unstructured_job_runtime_unparsable', HELP.unparsable, 'gauge')
+    .sample('unstructured_job_runtime_unparsable', '', s.runtimeUnparsable);
   out
     .family('unstructured_job_runtime_longer_than_age', HELP.longerThanAge, 'gauge')
     .sample('unstructured_job_runtime_longer_than_age', '', s.runtimeLongerThanAge);
@@ -386,15 +403,28 @@ function writeSnapshot(out: Exposition, s: Snapshot): void {
   out
     .family('unstructured_workflows_folded', HELP.folded, 'gauge')
     .sample('unstructured_workflows_folded', '', s.workflows.find((w) => w.id === 'other')?.workflowCount ?? 0);
-  out.family('unstructured_job_runtime_window_seconds', HELP.window, 'gauge').sample('unstructured_job_runtime_window_seconds', '', s.runtimeWindowSeconds);
+  out
+    .family('unstructured_job_runtime_window_seconds', HELP.window, 'gauge')
+    .sample('unstructured_job_runtime_window_seconds', '', s.runtimeWindowSeconds);
 
   // The escaped `{workflow_id="…",workflow_name="…"` of each workflow, encoded once.
-  const bases = s.workflows.map((wf) => utf8(`{workflow_id="${escapeLabel(wf.id)}",workflow_name="${escapeLabel(wf.name)}"`));
+  const bases = s.workflows.map((wf) =>
+    utf8(`{workflow_id="${escapeLabel(wf.id)}",workflow_name="${escapeLabel(wf.name)}"`),
+  );
   const statusParts = (statuses: readonly string[]) => statuses.map((status) => utf8(`,status="${status}"`));
   const terminal = statusParts(TERMINAL_STATUSES);
   /** Each workflow and finished status, with their encoded label parts (histogram and summary lines). */
-  const perTerminal = (lines: (wf: Snapshot['workflows'][number], base: Uint8Array, status: (typeof TERMINAL_STATUSES)[number], middle: Uint8Array) => void) =>
-    s.workflows.forEach((wf, w) => TERMINAL_STATUSES.forEach((status, t) => lines(wf, bases[w] as Uint8Array, status, terminal[t] as Uint8Array)));
+  const perTerminal = (
+    lines: (
+      wf: Snapshot['workflows'][number],
+      base: Uint8Array,
+      status: (typeof TERMINAL_STATUSES)[number],
+      middle: Uint8Array,
+    ) => void,
+  ) =>
+    s.workflows.forEach((wf, w) =>
+      TERMINAL_STATUSES.forEach((status, t) => lines(wf, bases[w] as Uint8Array, status, terminal[t] as Uint8Array)),
+    );
 
   out.family('unstructured_jobs', HELP.jobs, 'gauge');
   const jobs = lineStart('unstructured_jobs');
@@ -409,7 +439,14 @@ function writeSnapshot(out: Exposition, s: Snapshot): void {
     const base = bases[w] as Uint8Array;
     for (const [jobType, statuses] of Object.entries(wf.jobs)) {
       const middle = cached(jobTypeParts, jobType, (t) => `,job_type="${escapeLabel(t)}",status="`);
-      for (const [status, n] of Object.entries(statuses)) out.encodedSample(jobs, base, middle, cached(statusTails, status, (st) => `${escapeLabel(st)}"} `), n);
+      for (const [status, n] of Object.entries(statuses))
+        out.encodedSample(
+          jobs,
+          base,
+          middle,
+          cached(statusTails, status, (st) => `${escapeLabel(st)}"} `),
+          n,
+        );
     }
   });
 
@@ -445,6 +482,8 @@ function writeSnapshot(out: Exposition, s: Snapshot): void {
   const pending = statusParts(PENDING_STATUSES);
   out.family('unstructured_job_oldest_age_seconds', HELP.oldest, 'gauge');
   s.workflows.forEach((wf, w) => {
-    PENDING_STATUSES.forEach((status, p) => out.encodedSample(oldest, bases[w] as Uint8Array, pending[p] as Uint8Array, CLOSE, wf.oldestAgeSeconds[status]));
+    PENDING_STATUSES.forEach((status, p) =>
+      out.encodedSample(oldest, bases[w] as Uint8Array, pending[p] as Uint8Array, CLOSE, wf.oldestAgeSeconds[status]),
+    );
   });
 }
