@@ -320,7 +320,7 @@ if (memory === undefined) {
     ],
     [
       'tooLargeElement',
-      (c) => `one ${c.elementMb} MB record among 40,000 (${c.bodyMb} MB body)`,
+      (c) => `one ${c.elementMb} MiB record among 40,000 (${c.bodyMb} MiB body)`,
       (c) => `ok in ${c.seconds} s; skipped as \`too_large\`: ${c.skipped}, the rest exact`,
       '≤ 150 MB',
     ],
@@ -342,7 +342,7 @@ if (memory === undefined) {
           : [what(c), outcome(c), `${c.peakRssMb} MB`, bound, yes(c.passed)];
       }),
     ),
-    'Times are from a machine whose two cores other work shared (load average ~7 during the run): they say the pull ends, not how fast.',
+    'Times depend on the machine and on the other work sharing its two cores: they show that the pull ends, not how fast.',
   );
   for (const [key] of cases)
     if (!memory[key]?.passed) lost.push(`memory bounds: ${key} ${memory[key] ? 'failed its checks' : 'did not run'}`);
