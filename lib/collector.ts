@@ -13,6 +13,8 @@ import type { SecretSource } from './secrets.js';
 import { PullError } from './pull/pull-error.js';
 import { pullJobs } from './pull/unstructured-api.js';
 import { VERSION } from './version.js';
+import { startWorkflowsRequest } from './collect-workflows.js';
+import type { pullWorkflows } from './pull/workflows.js';
 
 export interface CollectorDeps {
   readonly config: Config;
@@ -22,6 +24,11 @@ export interface CollectorDeps {
   readonly now?: () => number;
   /** Replaces the HTTP pull (tests of the wiring). */
   readonly pull?: typeof pullJobs;
+  /**
+   * Replaces the workflows request (issue 17). When `pull` is replaced and this is not, no workflows request is
+   * made: a wiring test with its own pull never reaches the network.
+   */
+  readonly pullWorkflows?: typeof pullWorkflows;
 }
 
 export interface CollectOptions {
@@ -55,6 +62,8 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
       quantiles: config.quantiles,
     });
     const allow = config.workflowIds.length > 0 ? new Set(config.workflowIds) : undefined;
+    // The workflow list is read beside the job list (collect-workflows.ts): its failure fails nothing else.
+    const workflows = startWorkflowsRequest(deps, key, allow);
     // Fast path: most records are read straight from the response bytes, with the same rules as toJob
     // (records/to-job.ts); the rest come to onRecord below as JSON.parse made them. Both judge runtimes against
     // the aggregation's "now" (records/runtime-bound.ts).
@@ -65,21 +74,30 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
         onJob?.(job.toJob());
       }
     }, now);
-    const stats = await (deps.pull ?? pullJobs)(
-      config,
-      (raw) => {
-        const job = toJob(raw, now);
-        if (typeof job === 'string') aggregator.skip(job);
-        // The API filtered by workflow_id already; this guards against an upstream that ignores the filter.
-        else if (allow === undefined || allow.has(job.workflowId)) {
-          aggregator.add(job);
-          onJob?.(job);
-        }
-      },
-      // An element over the stream's element limit is passed over unread and counted (never the whole pull lost).
-      { apiKey: key, version: VERSION, objectScanner: scanner, onOversizedRecord: () => aggregator.skip('too_large') },
+    const stats = await workflows.during(() =>
+      (deps.pull ?? pullJobs)(
+        config,
+        (raw) => {
+          const job = toJob(raw, now);
+          if (typeof job === 'string') aggregator.skip(job);
+          // The API filtered by workflow_id already; this guards against an upstream that ignores the filter.
+          else if (allow === undefined || allow.has(job.workflowId)) {
+            aggregator.add(job);
+            onJob?.(job);
+          }
+        },
+        // An element over the stream's element limit is passed over unread and counted (never the whole pull lost).
+        {
+          apiKey: key,
+          version: VERSION,
+          objectScanner: scanner,
+          onOversizedRecord: () => aggregator.skip('too_large'),
+        },
+      ),
     );
-    const snapshot = aggregator.snapshot();
+    const workflowInventory = await workflows.finish(aggregator, now);
+    const jobSnapshot = aggregator.snapshot();
+    const snapshot = workflowInventory === undefined ? jobSnapshot : { ...jobSnapshot, workflowInventory };
     aggregator.release();
     scanner.release();
     const done = finish();

@@ -53,6 +53,12 @@ export interface Config {
   readonly maxConnections: number;
   /** A `serve` response not fully sent within this closes its connection (SEND_TIMEOUT, ms). */
   readonly sendTimeoutMs: number;
+  /** Read `GET /api/v1/workflows/` at each collection (WORKFLOWS_API, on unless `off`): issue 17. */
+  readonly workflowsApi: boolean;
+  /** A scheduled run is expected this long after its fire time (SCHEDULE_GRACE, seconds). */
+  readonly scheduleGraceSeconds: number;
+  /** IANA zone cron schedules are read in (SCHEDULE_TIMEZONE). */
+  readonly scheduleTimezone: string;
 }
 
 export class ConfigError extends Error {
@@ -331,5 +337,31 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     maxConnections: integer(env, 'MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1, 100_000),
     sendTimeoutMs: positiveDuration(env, 'SEND_TIMEOUT', DEFAULT_SEND_TIMEOUT_MS / 1000) * 1000,
+    ...scheduleSettings(env),
   };
+}
+
+/** Default SCHEDULE_GRACE: a quarter of the shortest predefined schedule's hour (every 15 minutes), in seconds. */
+export const DEFAULT_SCHEDULE_GRACE_SECONDS = 15 * 60;
+
+/** WORKFLOWS_API, SCHEDULE_GRACE and SCHEDULE_TIMEZONE (issue 17: workflow inventory and schedule health). */
+function scheduleSettings(env: Env): Pick<Config, 'workflowsApi' | 'scheduleGraceSeconds' | 'scheduleTimezone'> {
+  const api = (optionalSetting(env, 'WORKFLOWS_API') ?? 'on').toLowerCase();
+  if (api !== 'on' && api !== 'off')
+    throw new ConfigError('WORKFLOWS_API', `expected on or off, got ${JSON.stringify(env.WORKFLOWS_API)}`);
+  const raw = env.SCHEDULE_GRACE;
+  const grace =
+    raw === undefined || raw.trim() === ''
+      ? DEFAULT_SCHEDULE_GRACE_SECONDS
+      : parseDurationSetting('SCHEDULE_GRACE', raw);
+  const timezone = optionalSetting(env, 'SCHEDULE_TIMEZONE') ?? 'UTC';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch {
+    throw new ConfigError(
+      'SCHEDULE_TIMEZONE',
+      `not a time zone this runtime knows: ${JSON.stringify(timezone)} (an IANA name like UTC or Europe/Berlin)`,
+    );
+  }
+  return { workflowsApi: api === 'on', scheduleGraceSeconds: grace, scheduleTimezone: timezone };
 }

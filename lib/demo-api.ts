@@ -55,6 +55,13 @@ interface DemoWorkflow {
   /** Job types with weights; undefined stands for a record without `job_type` (older API versions). */
   readonly jobTypes: ReadonlyArray<readonly [string | undefined, number]>;
   readonly destination: string;
+  /** Issue 17: its cron schedule in `GET /api/v1/workflows/` (none: on demand only). */
+  readonly schedule?: string;
+  /** `inactive` for a workflow switched off; default `active`. */
+  readonly state?: 'active' | 'inactive';
+  readonly workflowType?: string;
+  /** Its jobs stop this long before the demo started: a schedule that silently stopped running, or a switched-off one. */
+  readonly silentForMs?: number;
 }
 
 const WORKFLOWS: readonly DemoWorkflow[] = [
@@ -92,6 +99,8 @@ const WORKFLOWS: readonly DemoWorkflow[] = [
     id: '3f6c2a1e-8b4d-4c7a-9e21-5d0b7f3a6c03',
     name: 'Support tickets → Elasticsearch',
     everyMinutes: 15,
+    schedule: '*/15 * * * *',
+    workflowType: 'advanced',
     failRate: 0.02,
     stopRate: 0,
     hangRate: 0,
@@ -139,7 +148,60 @@ const WORKFLOWS: readonly DemoWorkflow[] = [
     ],
     destination: 'databricks_volumes',
   },
+  // Issue 17: a scheduled workflow that stopped running three hours before the demo started (its schedule is
+  // missed at every scrape), and one switched off a day and a half before, with its daily schedule still set.
+  {
+    id: '3f6c2a1e-8b4d-4c7a-9e21-5d0b7f3a6c07',
+    name: 'Hourly CRM export → Postgres',
+    everyMinutes: 60,
+    schedule: '0 * * * *',
+    workflowType: 'basic',
+    silentForMs: 3 * HOUR_MS,
+    failRate: 0.05,
+    stopRate: 0,
+    hangRate: 0,
+    medianRuntimeS: 120,
+    sigma: 0.5,
+    jobTypes: [['scheduled', 1]],
+    destination: 'postgres',
+  },
+  {
+    id: '3f6c2a1e-8b4d-4c7a-9e21-5d0b7f3a6c08',
+    name: 'Daily archive → Azure Blob (paused)',
+    everyMinutes: 24 * 60,
+    schedule: '0 0 * * *',
+    state: 'inactive',
+    workflowType: 'platinum',
+    silentForMs: 36 * HOUR_MS,
+    failRate: 0,
+    stopRate: 0,
+    hangRate: 0,
+    medianRuntimeS: 600,
+    sigma: 0.3,
+    jobTypes: [['scheduled', 1]],
+    destination: 'azure',
+  },
 ];
+
+/** When each demo workflow was created, before the demo started (its inventory record). */
+const CREATED_BEFORE_START_MS = 30 * DAY_MS;
+
+/** The record `GET /api/v1/workflows/` would return for a demo workflow (WorkflowInformation). */
+function toWorkflowRecord(wf: DemoWorkflow, startMs: number): Record<string, unknown> {
+  return {
+    id: wf.id,
+    name: wf.name,
+    status: wf.state ?? 'active',
+    created_at: new Date(startMs - CREATED_BEFORE_START_MS).toISOString(),
+    updated_at: null,
+    workflow_type: wf.workflowType ?? null,
+    schedule: wf.schedule === undefined ? null : { crontab_entries: [{ cron_expression: wf.schedule }] },
+    sources: [`${wf.id.slice(0, 24)}5ec000000001`],
+    destinations: [`${wf.id.slice(0, 24)}d35700000001`],
+    workflow_nodes: [],
+    reprocess_all: false,
+  };
+}
 
 type Outcome = 'COMPLETED' | 'FAILED' | 'STOPPED';
 
@@ -199,9 +261,12 @@ class WorkflowSimulation {
   readonly #workflow: DemoWorkflow;
   readonly #random: () => number;
   #nextMs: number;
+  /** No job is created after this (silentForMs). */
+  readonly #untilMs: number;
 
-  constructor(workflow: DemoWorkflow, seed: number, fromMs: number) {
+  constructor(workflow: DemoWorkflow, seed: number, fromMs: number, startMs: number) {
     this.#workflow = workflow;
+    this.#untilMs = workflow.silentForMs === undefined ? Number.POSITIVE_INFINITY : startMs - workflow.silentForMs;
     this.#random = mulberry32(seed);
     if (workflow.everyMinutes !== undefined) {
       const period = workflow.everyMinutes * 60_000;
@@ -214,7 +279,7 @@ class WorkflowSimulation {
 
   /** Jobs created in (previous call, toMs], oldest first. */
   *until(toMs: number): Generator<SimJob> {
-    while (this.#nextMs <= toMs) {
+    while (this.#nextMs <= toMs && this.#nextMs <= this.#untilMs) {
       const createdMs = this.#nextMs;
       if (this.#workflow.everyMinutes !== undefined) this.#nextMs += this.#workflow.everyMinutes * 60_000;
       else this.#advanceArrival();
@@ -323,7 +388,7 @@ class DemoState {
   constructor(seed: number, startMs: number) {
     const fromMs = startMs - PREFILLED_HISTORY_MS;
     this.#simulations = WORKFLOWS.map(
-      (wf, i) => new WorkflowSimulation(wf, (seed * 0x9e3779b1 + i * 0x85ebca6b) >>> 0, fromMs),
+      (wf, i) => new WorkflowSimulation(wf, (seed * 0x9e3779b1 + i * 0x85ebca6b) >>> 0, fromMs, startMs),
     );
     this.#generatedUntil = fromMs;
   }
@@ -347,11 +412,17 @@ class DemoState {
 
 export async function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
   const now = options.now ?? Date.now;
-  const state = new DemoState(options.seed ?? 1, now());
+  const startMs = now();
+  const state = new DemoState(options.seed ?? 1, startMs);
   const apiKey = `demo-${randomUUID()}`;
+  const workflowList = JSON.stringify(WORKFLOWS.map((wf) => toWorkflowRecord(wf, startMs)));
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://demo');
+    if (url.pathname === '/api/v1/workflows/' && req.method === 'GET') {
+      if (req.headers['unstructured-api-key'] !== apiKey) return sendJson(res, 401, { detail: 'API key is invalid.' });
+      return sendJson(res, 200, undefined, workflowList);
+    }
     if (url.pathname !== '/api/v1/jobs/' && url.pathname !== '/api/v1/jobs')
       return sendJson(res, 404, { detail: 'Not Found' });
     if (req.method !== 'GET') return sendJson(res, 405, { detail: 'Method Not Allowed' });

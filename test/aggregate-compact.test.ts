@@ -112,6 +112,63 @@ describe('compact Aggregator against the full-state reference', () => {
     );
   });
 
+  it('gives the same snapshot and the same last run and success per workflow with the workflows API list declared (issue 17)', () => {
+    // Listed ids: some with jobs (shown form), some with none; names the API's, hostile ones included.
+    const LISTED = ['wf-a', 'wf-c', 'x\uFFFD', OTHER_WORKFLOW_ID, 'listed-1', 'listed-2', '__proto__', 'constructor'];
+    fc.assert(
+      fc.property(
+        fc.array(jobArb, { maxLength: 250 }),
+        fc.uniqueArray(fc.constantFrom(...LISTED)),
+        fc.constantFrom(...NAMES),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 40 }),
+        (jobs, listed, name, maxWorkflows, promoteAtJobs) => {
+          // Prepare
+          const options = { ...BASE, maxWorkflows };
+          const declared = listed.map((id, i) => ({ id, name: `${name}#${i}` }));
+          const runBoth = (agg: Aggregator | ReferenceAggregator) => {
+            for (const j of jobs) agg.add(j);
+            agg.declareWorkflows(declared);
+            const runs = LISTED.map((id) => agg.runsOf(id));
+            const snapshot = agg.snapshot();
+            agg.release();
+            return { snapshot, runs };
+          };
+          // Act
+          const expected = runBoth(new ReferenceAggregator(options));
+          const actual = runBoth(new Aggregator({ ...options, promoteAtJobs }));
+          // Assess
+          expect(actual.snapshot).toEqual(expected.snapshot);
+          expect(JSON.stringify(actual.snapshot)).toBe(JSON.stringify(expected.snapshot));
+          expect(actual.runs).toEqual(expected.runs);
+          // And against the definition, computed here from the jobs themselves.
+          const counted = uniqueIds(jobs);
+          for (const [i, id] of LISTED.entries()) {
+            const own = counted.filter((j) => wellFormed(j.workflowId) === id);
+            if (own.length === 0 && !listed.includes(id)) {
+              expect(actual.runs[i]).toBeUndefined();
+              continue;
+            }
+            const lastRun = own.length === 0 ? undefined : Math.max(...own.map((j) => j.createdAtMs));
+            const ends = own
+              .filter((j) => j.status === 'COMPLETED' && j.runtimeSeconds !== undefined)
+              .map((j) => j.createdAtMs + (j.runtimeSeconds as number) * 1000);
+            expect(actual.runs[i]).toEqual({
+              lastRunMs: lastRun,
+              lastSuccessMs: ends.length === 0 ? undefined : Math.max(...ends),
+            });
+          }
+          for (const { id, name: shown } of declared) {
+            // The folded rest is named "other"; every declared name ends in "#<n>".
+            const wf = actual.snapshot.workflows.find((w) => w.id === id && w.name !== OTHER_WORKFLOW_ID);
+            if (wf !== undefined) expect(wf.name).toBe(shown);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('keeps each workflow exact when it turns hot between jobs of every kind (the default threshold, 32)', () => {
     fc.assert(
       fc.property(fc.array(jobArb, { minLength: 100, maxLength: 400 }), (jobs) => {

@@ -357,7 +357,8 @@ describe('dryRun', () => {
     });
     expect(summary.workflows).toBe(21);
     expect(summary.customMetrics).toBeLessThanOrEqual(250);
-    expect(summary).toMatchObject({ customMetrics: 242, requestsPerRun: 2, estimatedMonthlyCostUsd: 72.77 });
+    // 242 for the snapshot and the events, and the total ScheduleMissed (issue 17: the account lists no workflow).
+    expect(summary).toMatchObject({ customMetrics: 243, requestsPerRun: 2, estimatedMonthlyCostUsd: 73.07 });
   });
 
   it('matches the figures docs/cloudwatch.md gives (default, each extra workflow, the prod stage)', async () => {
@@ -451,9 +452,9 @@ describe('collect --sink cloudwatch --dry-run', () => {
       dryRun: true,
       namespace: 'Unstructured/Jobs',
       workflows: 21,
-      customMetrics: 242,
+      customMetrics: 243,
       requestsPerRun: 2,
-      estimatedMonthlyCostUsd: 72.77,
+      estimatedMonthlyCostUsd: 73.07,
     });
     expect(Object.keys(summary)).toEqual(
       expect.arrayContaining(['datums', 'customMetrics', 'metricNames', 'requestsPerRun', 'estimatedMonthlyCostUsd']),
@@ -492,9 +493,9 @@ describe('collect --sink cloudwatch --dry-run', () => {
     expect(code).toBe(0);
     const summary = JSON.parse(stdout) as Record<string, Json>;
     expect(summary.settings).toMatchObject({ maxWorkflows: 5, schedule: 'rate(1 minute)' });
-    expect(summary).toMatchObject({ workflows: 6, customMetrics: 32 + 10 * 6, runsPerMonth: 43_200 });
+    expect(summary).toMatchObject({ workflows: 6, customMetrics: 33 + 10 * 6, runsPerMonth: 43_200 });
     expect(summary.estimatedMonthlyCostUsd).toBe(
-      Math.round((92 * 0.3 + (summary.requestsPerRun * 43_200 * 0.01) / 1000) * 100) / 100,
+      Math.round((93 * 0.3 + (summary.requestsPerRun * 43_200 * 0.01) / 1000) * 100) / 100,
     );
     expect(awsRequests).toEqual([]);
   });
@@ -514,7 +515,9 @@ describe('collect --sink cloudwatch --dry-run', () => {
     expect(demo.code).toBe(0);
     const summary = JSON.parse(demo.stdout) as Record<string, Json>;
     expect(summary).toMatchObject({ dryRun: true, demo: true });
-    expect(summary.customMetrics).toBe(32 + 10 * summary.workflows);
+    // Issue 17: the total ScheduleMissed, and ScheduleMissed and SecondsSinceLastSuccess of the demo's two active
+    // scheduled workflows.
+    expect(summary.customMetrics).toBe(32 + 10 * summary.workflows + 1 + 2 * 2);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--demo: not with --sink cloudwatch (only with --dry-run)');
     expect(awsRequests).toEqual([]);

@@ -80,7 +80,7 @@ describe('demo API', () => {
     const oldest = Math.min(...records.map((r) => Date.parse(String(r.created_at))));
     expect(START_MS - oldest).toBeGreaterThan(1.9 * DAY_MS);
     const workflows = new Set(records.map((r) => r.workflow_name));
-    expect(workflows.size).toBe(6);
+    expect(workflows.size).toBe(8); // six, and issue 17's stopped hourly one and switched-off daily one
     expect([...workflows].some((name) => /[^\x00-\x7f]/.test(String(name)))).toBe(true);
     const statuses = new Set(records.map((r) => r.status));
     for (const s of TERMINAL) expect(statuses).toContain(s);

@@ -21,6 +21,9 @@ import { toJob } from '../lib/records/to-job.js';
 import { uuidFromBytes, uuidFromString, uuidToString } from '../lib/records/uuid.js';
 import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
 import { buildMetrics } from './support/prom-client-oracle.js';
+import type { WorkflowInventory } from '../lib/aggregate/workflow-health.js';
+import { wellFormed } from '../lib/common/text.js';
+import { noWorkflowSkips } from '../lib/records/workflow.js';
 import type { SkipReason } from '../lib/vocabulary.js';
 import { MAX_CLOCK_SKEW_MS } from '../lib/records/runtime-bound.js';
 
@@ -832,8 +835,25 @@ describe('renderPrometheus (direct writer)', () => {
       ok: fc.boolean(),
       kind: name,
       duration: fc.oneof(fc.double({ noNaN: false }), fc.constantFrom(Number.NaN, Infinity, -Infinity, 0.25)),
+      // Issue 17: the workflows API's list (off, failed, or listed workflows with hostile text everywhere).
+      inventory: fc.oneof(
+        fc.constant(undefined),
+        fc.constant('failed' as const),
+        fc.uniqueArray(
+          fc.record({
+            id: fc.oneof(fc.constantFrom('wf-a', 'wf-listed', 'other'), name).map((id) => wellFormed(id || 'w')),
+            name,
+            state: name,
+            workflowType: name,
+            schedule: name,
+            missed: fc.option(fc.boolean(), { nil: undefined }),
+            nextRunMs: fc.option(fc.integer({ min: 0, max: 4e12 }), { nil: undefined }),
+          }),
+          { maxLength: 6, selector: (w) => w.id },
+        ),
+      ),
     })
-    .map(({ jobs, maxWorkflows, ok, kind, duration }): Collection => {
+    .map(({ jobs, maxWorkflows, ok, kind, duration, inventory }): Collection => {
       const now = Date.parse('2026-11-29T12:00:00Z');
       if (!ok) return { ok: false, errorKind: kind, errorMessage: 'x', durationSeconds: duration, finishedAtMs: now };
       const agg = new Aggregator({
@@ -857,7 +877,29 @@ describe('renderPrometheus (direct writer)', () => {
         }),
       );
       agg.skip('invalid_id');
-      return { ok: true, snapshot: agg.snapshot(), durationSeconds: duration, finishedAtMs: now };
+      const listed = Array.isArray(inventory) ? inventory : [];
+      agg.declareWorkflows(listed);
+      const workflowInventory: WorkflowInventory | undefined =
+        inventory === undefined
+          ? undefined
+          : inventory === 'failed'
+            ? { ok: false, errorKind: kind, errorMessage: 'x' }
+            : {
+                ok: true,
+                recordsSkipped: { ...noWorkflowSkips(), too_large: 2 },
+                scheduleInvalid: 1,
+                workflows: listed.map((w) => ({
+                  ...w,
+                  active: true,
+                  createdAtMs: now,
+                  updatedAtMs: undefined,
+                  ...(agg.runsOf(w.id) ?? { lastRunMs: undefined, lastSuccessMs: undefined }),
+                  scheduleProblem: undefined,
+                  expectedRunMs: undefined,
+                })),
+              };
+      const snapshot = { ...agg.snapshot(), workflowInventory };
+      return { ok: true, snapshot, durationSeconds: duration, finishedAtMs: now };
     });
 
   it('writes byte for byte what prom-client wrote, Prometheus text and OpenMetrics', async () => {

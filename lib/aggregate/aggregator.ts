@@ -23,6 +23,7 @@ import { compareCodeUnits, shownWorkflowName, wellFormed } from '../common/text.
 import type { Job } from '../records/job.js';
 import type { ScannedJob } from '../records/scanner.js';
 import {
+  DEFAULT_JOB_TYPE,
   KNOWN_JOB_TYPES,
   KNOWN_STATUSES,
   OTHER_WORKFLOW_ID,
@@ -39,6 +40,7 @@ import { IdSet } from './id-set.js';
 import { JobLog, type Chains } from './job-log.js';
 import { selectQuantiles as exactQuantiles } from './percentile.js';
 import type { GroupStats, RecentRuntime, RuntimeHistogram, Snapshot, WorkflowStats } from './snapshot.js';
+import type { WorkflowRuns } from './workflow-health.js';
 
 /**
  * Bounds on label values the API controls. A misbehaving upstream sending thousands of distinct
@@ -87,6 +89,7 @@ const TERMINAL_INDEX: Readonly<Record<string, number>> = dict([
   ['FAILED', 1],
   ['STOPPED', 2],
 ]);
+const COMPLETED = 0;
 const PENDING_INDEX: Readonly<Record<string, number>> = dict([
   ['SCHEDULED', 0],
   ['IN_PROGRESS', 1],
@@ -136,6 +139,10 @@ class Rows implements Chains {
   /** Hot workflows' groups; undefined while cold. */
   readonly groups: (GroupAccumulator | undefined)[] = [];
   nameCreatedMs = new Float64Array(256);
+  /** created_at of the newest job (-Infinity: none); Infinity in nameCreatedMs: the name is the workflows API's. */
+  lastRunMs = new Float64Array(256);
+  /** Latest created_at + runtime of a COMPLETED job with a valid runtime (-Infinity: none). */
+  lastSuccessMs = new Float64Array(256);
   /** Jobs of a cold workflow (a hot one counts in its group). */
   jobs = new Int32Array(256);
   head = new Int32Array(256);
@@ -150,6 +157,8 @@ class Rows implements Chains {
     this.names.push(name);
     this.groups.push(undefined);
     this.nameCreatedMs[row] = createdAtMs;
+    this.lastRunMs[row] = Number.NEGATIVE_INFINITY;
+    this.lastSuccessMs[row] = Number.NEGATIVE_INFINITY;
     this.head[row] = -1;
     this.tail[row] = -1;
     return row;
@@ -162,6 +171,8 @@ class Rows implements Chains {
       return b;
     };
     this.nameCreatedMs = grow(this.nameCreatedMs, (n) => new Float64Array(n));
+    this.lastRunMs = grow(this.lastRunMs, (n) => new Float64Array(n));
+    this.lastSuccessMs = grow(this.lastSuccessMs, (n) => new Float64Array(n));
     this.jobs = grow(this.jobs, (n) => new Int32Array(n));
     this.head = grow(this.head, (n) => new Int32Array(n));
     this.tail = grow(this.tail, (n) => new Int32Array(n));
@@ -295,6 +306,12 @@ export class Aggregator {
     // biome-ignore lint/suspicious/noSelfCompare: `runtime === runtime` is the counting loop's NaN test (NaN: no runtime)
     const timed = t >= 0 && runtime === runtime;
     const recent = timed && createdAtMs + runtime * 1000 >= this.#windowStartMs;
+    if (row >= 0) {
+      // Maxima, so the order of the jobs does not matter: kept per row, outside the job log and the groups.
+      if (createdAtMs > (rows.lastRunMs[row] as number)) rows.lastRunMs[row] = createdAtMs;
+      const endMs = createdAtMs + runtime * 1000;
+      if (t === COMPLETED && timed && endMs > (rows.lastSuccessMs[row] as number)) rows.lastSuccessMs[row] = endMs;
+    }
     const group = row >= 0 ? rows.groups[row] : this.#untrackedGroup;
     if (group !== undefined) {
       group.count(
@@ -331,6 +348,43 @@ export class Aggregator {
     murmur3x86x128(id, h);
     this.#untrackedIds.addUuid(h[0]!, h[1]!, h[2]!, h[3]!);
     return -1;
+  }
+
+  /**
+   * The workflows the workflows API lists (ids in shown form, names bounded), once the job list is counted: each
+   * shows that name from now on (the API's is authoritative, a job's is a copy), and one with no job gets a row
+   * of zeros, ranked last. Rows are added only while fewer than the tracked limit exist, so never beside a
+   * workflow folded on arrival (that happens only past the limit).
+   */
+  declareWorkflows(workflows: readonly { readonly id: string; readonly name: string }[]): void {
+    if (this.#released) throw new Error('Aggregator.declareWorkflows() after release()');
+    const rows = this.#rows;
+    for (const { id, name } of workflows) {
+      const row = rows.index.get(id);
+      if (row !== undefined) {
+        rows.names[row] = name;
+        rows.nameCreatedMs[row] = Number.POSITIVE_INFINITY;
+      } else if (rows.count < this.#maxTracked) rows.add(id, name, Number.POSITIVE_INFINITY);
+    }
+  }
+
+  /**
+   * Last run and last success of a workflow (id in shown form) from the jobs counted; undefined when the
+   * aggregation cannot tell (a workflow with no row: folded on arrival, or never seen nor declared).
+   */
+  runsOf(id: string): WorkflowRuns | undefined {
+    if (this.#released) throw new Error('Aggregator.runsOf() after release()');
+    const row = this.#rows.index.get(id);
+    return row === undefined ? undefined : this.#runs(row);
+  }
+
+  #runs(row: number): WorkflowRuns {
+    const run = this.#rows.lastRunMs[row] as number;
+    const success = this.#rows.lastSuccessMs[row] as number;
+    return {
+      lastRunMs: run === Number.NEGATIVE_INFINITY ? undefined : run,
+      lastSuccessMs: success === Number.NEGATIVE_INFINITY ? undefined : success,
+    };
   }
 
   /** A renamed workflow shows its newest name. */
@@ -515,7 +569,8 @@ export class Aggregator {
       id: ids[row] as string,
       name: rows.names[row] as string,
       workflowCount: 1,
-      ...this.#stats(keptGroups[i] as GroupAccumulator),
+      ...withZeroJobs(this.#stats(keptGroups[i] as GroupAccumulator)),
+      ...this.#runs(row),
     }));
     if (hasRest)
       workflows.push({
@@ -534,7 +589,8 @@ export class Aggregator {
       recordsSkipped: { ...this.#skipped },
       runtimeUnparsable: this.#runtimeUnparsable,
       runtimeLongerThanAge: this.#runtimeLongerThanAge,
-      workflowsSeen: rows.count + untrackedCount,
+      // Rows of listed workflows with no job (declareWorkflows) are not workflows seen in the job list.
+      workflowsSeen: totals.reduce((n, jobs) => (jobs > 0 ? n + 1 : n), 0) + untrackedCount,
       workflowsUntracked: untrackedCount,
       total: totalStats,
       workflows,
@@ -584,6 +640,16 @@ export class Aggregator {
     }
     return { jobs, byStatus, runtime, recent, oldestAgeSeconds, pending };
   }
+}
+
+/**
+ * The stats of a workflow with no job (listed by the workflows API only) show it in `jobs` with zeros, under the
+ * default job type, so that it still has an `unstructured_jobs` series.
+ */
+function withZeroJobs(stats: GroupStats): GroupStats {
+  if (Object.keys(stats.jobs).length > 0) return stats;
+  const jobs = dict<Record<string, number>>([[DEFAULT_JOB_TYPE, dict(KNOWN_STATUSES.map((s) => [s, 0] as const))]]);
+  return { ...stats, jobs };
 }
 
 /** Index of the first bucket whose upper bound is ≥ value (Prometheus `le` semantics); bounds.length for +Inf. */

@@ -4,6 +4,7 @@
  * the core and its sinks: renderers read it, never the raw records.
  */
 import type { PendingStatus, SkipReason, TerminalStatus } from '../vocabulary.js';
+import type { WorkflowInventory } from './workflow-health.js';
 
 /** Fixed-bucket histogram over runtimes in seconds (buckets are the snapshot's `histogramBuckets`). */
 export interface RuntimeHistogram {
@@ -44,6 +45,10 @@ export interface WorkflowStats extends GroupStats {
   readonly name: string;
   /** How many workflows this entry stands for (1, or the number folded). */
   readonly workflowCount: number;
+  /** created_at of its newest job, epoch ms; undefined for the folded rest or when it has none. */
+  readonly lastRunMs?: number | undefined;
+  /** Latest created_at + runtime of its COMPLETED jobs with a valid runtime, epoch ms; undefined when none. */
+  readonly lastSuccessMs?: number | undefined;
 }
 
 export interface Snapshot {
@@ -76,4 +81,9 @@ export interface Snapshot {
   readonly total: GroupStats;
   /** The capped workflows, most jobs first, then the folded rest (id OTHER_WORKFLOW_ID) if any. */
   readonly workflows: WorkflowStats[];
+  /**
+   * The workflows API's list and each workflow's schedule health (lib/aggregate/workflow-health.ts), or why the
+   * request failed; undefined when WORKFLOWS_API=off. Its failure never changes anything else in the snapshot.
+   */
+  readonly workflowInventory?: WorkflowInventory | undefined;
 }

@@ -127,6 +127,11 @@ export interface PullOptions {
    * unread and the pull goes on. Without it, such an element fails the pull (`invalid_response`).
    */
   onOversizedRecord?: () => void;
+  /**
+   * The list read, under `{apiUrl}/api/v1/`: `jobs/` (the default) or `workflows/` (lib/pull/workflows.ts), with
+   * the same retries, deadline, size limit and secret handling. `workflowIds` filters only `jobs/`.
+   */
+  endpoint?: 'jobs/' | 'workflows/';
 }
 
 export interface PullStats {
@@ -178,9 +183,10 @@ export async function pullJobs(
   };
   const totals: PullStats = { attempts: 0, bytes: 0, elements: 0, statusCode: 0 };
 
-  const base = `${config.apiUrl.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}/api/v1/jobs/`;
+  const endpoint = options.endpoint ?? 'jobs/';
+  const base = `${config.apiUrl.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}/api/v1/${endpoint}`;
   const urls =
-    config.workflowIds.length === 0
+    config.workflowIds.length === 0 || endpoint !== 'jobs/'
       ? [base]
       : config.workflowIds.map((id) => `${base}?workflow_id=${encodeURIComponent(id)}`);
   const release = (options.holdYoungGeneration ?? ctx.net.holdYoungGeneration)(); // lib/pull/gc-nudge.ts

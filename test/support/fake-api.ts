@@ -31,6 +31,7 @@ export const PYDANTIC_422_BODY = {
 } as const;
 
 export type JobsSource = readonly object[] | (() => Iterable<object>);
+export type WorkflowsSource = readonly unknown[];
 
 export type Scenario =
   /** A status with a JSON body (or a string body sent as-is with `contentType`). */
@@ -66,6 +67,8 @@ export interface RecordedRequest {
 export interface FakeApiOptions {
   readonly apiKey?: string;
   readonly jobs?: JobsSource;
+  /** Issue 17: what `GET /api/v1/workflows/` lists (default none); any JSON values, broken records included. */
+  readonly workflows?: WorkflowsSource;
   /** Size of each body write when streaming the list. */
   readonly chunkBytes?: number;
 }
@@ -75,9 +78,17 @@ export interface FakeApi {
   readonly url: string;
   readonly apiKey: string;
   readonly requests: RecordedRequest[];
+  /**
+   * Issue 17: requests of `/api/v1/workflows/`, kept apart from `requests` (the job list's), and answered from
+   * their own scenario queue: the workflows request runs beside the job list's and must not take its scenarios.
+   */
+  readonly workflowRequests: RecordedRequest[];
   setJobs(jobs: JobsSource): void;
   /** Replaces the scenario queue. */
   setScenario(scenarios: Scenario | readonly Scenario[]): void;
+  setWorkflows(workflows: WorkflowsSource): void;
+  /** Replaces the workflows request's scenario queue (the body, where one is sent, is the workflow list). */
+  setWorkflowsScenario(scenarios: Scenario | readonly Scenario[]): void;
   close(): Promise<void>;
 }
 
@@ -126,11 +137,25 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   let jobs: JobsSource = options.jobs ?? [];
   let queue: Scenario[] = [];
   const requests: RecordedRequest[] = [];
+  let workflows: WorkflowsSource = options.workflows ?? [];
+  let workflowsQueue: Scenario[] = [];
+  const workflowRequests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
+    if (url.pathname === '/api/v1/workflows/') {
+      workflowRequests.push({ method: req.method ?? '', path: url.pathname, query, headers: req.headers });
+      // Elements are serialised one by one with JSON.stringify, whatever they are (a number is a broken record).
+      const listed = () => workflows as readonly object[];
+      const next = workflowsQueue.shift();
+      if (next !== undefined) return play(next, res, listed);
+      const key = req.headers['unstructured-api-key'];
+      if (key === undefined || key === '') return sendJson(res, 401, { detail: MISSING_KEY_DETAIL });
+      if (key !== apiKey) return sendJson(res, 401, { detail: INVALID_KEY_DETAIL });
+      return void streamJobs(res, listed(), chunkBytes);
+    }
     requests.push({ method: req.method ?? '', path: url.pathname, query, headers: req.headers });
     const filtered = () => filterJobs(jobs, query);
 
@@ -212,8 +237,15 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     url: `http://127.0.0.1:${port}`,
     apiKey,
     requests,
+    workflowRequests,
     setJobs(next) {
       jobs = next;
+    },
+    setWorkflows(next) {
+      workflows = next;
+    },
+    setWorkflowsScenario(scenarios) {
+      workflowsQueue = Array.isArray(scenarios) ? [...(scenarios as readonly Scenario[])] : [scenarios as Scenario];
     },
     setScenario(scenarios) {
       queue = Array.isArray(scenarios) ? [...(scenarios as readonly Scenario[])] : [scenarios as Scenario];

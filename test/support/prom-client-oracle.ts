@@ -9,6 +9,9 @@
 import type { Collection } from '../../lib/collection.js';
 import type { Snapshot } from '../../lib/aggregate/snapshot.js';
 import { PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES } from '../../lib/vocabulary.js';
+import { workflowRunRows } from '../../lib/aggregate/workflow-health.js';
+import { WORKFLOW_HELP, WORKFLOW_METRICS } from '../../lib/outputs/prometheus/workflow-metrics.js';
+import { WORKFLOW_SKIP_REASONS } from '../../lib/records/workflow.js';
 
 type MetricType = 'gauge' | 'histogram' | 'summary';
 type Labels = Record<string, string | number>;
@@ -155,5 +158,49 @@ function snapshotMetrics(s: Snapshot): FixedMetric[] {
     }
     for (const status of PENDING_STATUSES) oldest.add({ ...base, status }, wf.oldestAgeSeconds[status]);
   }
-  return [fetched, skipped, unparsable, longerThanAge, seen, folded, window, jobs, runtime, recent, oldest];
+  return [
+    fetched,
+    skipped,
+    unparsable,
+    longerThanAge,
+    seen,
+    folded,
+    window,
+    jobs,
+    runtime,
+    recent,
+    oldest,
+    ...workflowHealthMetrics(s),
+  ];
+}
+
+/** Issue 17: the workflow inventory and schedule health families, in the renderer's order. */
+function workflowHealthMetrics(s: Snapshot): FixedMetric[] {
+  const name = WORKFLOW_METRICS;
+  const help = WORKFLOW_HELP;
+  const rows = workflowRunRows(s);
+  const lastRun = new FixedMetric(name.lastRun, help.lastRun, 'gauge');
+  const lastSuccess = new FixedMetric(name.lastSuccess, help.lastSuccess, 'gauge');
+  for (const r of rows) {
+    const labels = { workflow_id: r.id, workflow_name: r.name };
+    lastRun.add(labels, r.lastRunMs / 1000);
+    if (r.lastSuccessMs !== undefined) lastSuccess.add(labels, r.lastSuccessMs / 1000);
+  }
+  const inventory = s.workflowInventory;
+  if (inventory === undefined) return [lastRun, lastSuccess];
+  const up = new FixedMetric(name.up, help.workflowsUp, 'gauge').add({}, inventory.ok ? 1 : 0);
+  if (!inventory.ok) return [lastRun, lastSuccess, up];
+  const skipped = new FixedMetric(name.skipped, help.workflowSkipped, 'gauge');
+  for (const reason of WORKFLOW_SKIP_REASONS) skipped.add({ reason }, inventory.recordsSkipped[reason]);
+  const invalid = new FixedMetric(name.invalid, help.scheduleInvalid, 'gauge').add({}, inventory.scheduleInvalid);
+  const info = new FixedMetric(name.info, help.info, 'gauge');
+  const missed = new FixedMetric(name.missed, help.missed, 'gauge');
+  const nextRun = new FixedMetric(name.nextRun, help.nextRun, 'gauge');
+  for (const w of inventory.workflows) {
+    const labels = { workflow_id: w.id, workflow_name: w.name };
+    info.add({ ...labels, state: w.state, workflow_type: w.workflowType, schedule: w.schedule }, 1);
+    if (w.missed !== undefined) missed.add(labels, w.missed ? 1 : 0);
+    if (w.nextRunMs !== undefined) nextRun.add(labels, w.nextRunMs / 1000);
+  }
+  return [lastRun, lastSuccess, up, skipped, invalid, info, missed, nextRun];
 }

@@ -21,6 +21,7 @@ import type {
 } from '../../lib/aggregate/snapshot.js';
 import {
   KNOWN_JOB_TYPES,
+  DEFAULT_JOB_TYPE,
   KNOWN_STATUSES,
   OTHER_WORKFLOW_ID,
   PENDING_STATUSES,
@@ -178,6 +179,9 @@ interface WorkflowAccumulator {
   name: string;
   nameCreatedMs: number;
   readonly group: GroupAccumulator;
+  /** Issue 17: created_at of the newest job; latest end of a COMPLETED job with a runtime (undefined: none). */
+  lastRunMs: number | undefined;
+  lastSuccessMs: number | undefined;
 }
 
 export class ReferenceAggregator {
@@ -283,6 +287,12 @@ export class ReferenceAggregator {
     else if (createdAtMs > wf.nameCreatedMs) this.#rename(wf, named, createdAtMs);
     const group = wf.group;
     const status = this.#statusInfoOf(rawStatus);
+    if (wf.lastRunMs === undefined || createdAtMs > wf.lastRunMs) wf.lastRunMs = createdAtMs;
+    // biome-ignore lint/suspicious/noSelfCompare: the NaN test (NaN: no runtime)
+    if (status.terminal === 0 && runtime === runtime) {
+      const endMs = createdAtMs + runtime * 1000;
+      if (wf.lastSuccessMs === undefined || endMs > wf.lastSuccessMs) wf.lastSuccessMs = endMs;
+    }
     const jobType = this.#jobTypeIndexOf(rawJobType);
     group.total++;
     const at = group.slot(jobType) * STATUS_SLOTS + status.index;
@@ -321,10 +331,36 @@ export class ReferenceAggregator {
         name: shownWorkflowName(named.workflowName),
         nameCreatedMs: createdAtMs,
         group: new GroupAccumulator(this.#options.histogramBuckets.length),
+        lastRunMs: undefined,
+        lastSuccessMs: undefined,
       };
       this.#workflows.set(id, wf);
     } else if (createdAtMs > wf.nameCreatedMs) this.#rename(wf, named, createdAtMs);
     return wf;
+  }
+
+  /** Issue 17: the workflows API's list, after the jobs: its names win, a workflow with no job gets zeros. */
+  declareWorkflows(workflows: readonly { readonly id: string; readonly name: string }[]): void {
+    for (const { id, name } of workflows) {
+      const wf = this.#workflows.get(id);
+      if (wf !== undefined) {
+        wf.name = name;
+        wf.nameCreatedMs = Number.POSITIVE_INFINITY;
+      } else
+        this.#workflows.set(id, {
+          id,
+          name,
+          nameCreatedMs: Number.POSITIVE_INFINITY,
+          group: new GroupAccumulator(this.#options.histogramBuckets.length),
+          lastRunMs: undefined,
+          lastSuccessMs: undefined,
+        });
+    }
+  }
+
+  runsOf(id: string): { lastRunMs: number | undefined; lastSuccessMs: number | undefined } | undefined {
+    const wf = this.#workflows.get(id);
+    return wf === undefined ? undefined : { lastRunMs: wf.lastRunMs, lastSuccessMs: wf.lastSuccessMs };
   }
 
   /** A renamed workflow shows its newest name. */
@@ -408,6 +444,13 @@ export class ReferenceAggregator {
     else keepHiddenClass(this, kept);
   }
 
+  /** Issue 17: a workflow with no job (listed only) shows zeros under the default job type. */
+  #zeroJobs(stats: GroupStats): GroupStats {
+    if (Object.keys(stats.jobs).length > 0) return stats;
+    const zeros = dict<number>(KNOWN_STATUSES.map((s) => [s, 0] as const));
+    return { ...stats, jobs: dict([[DEFAULT_JOB_TYPE, zeros]]) };
+  }
+
   snapshot(): Snapshot {
     if (this.#released) throw new Error('ReferenceAggregator.snapshot() after release()');
     const o = this.#options;
@@ -430,7 +473,9 @@ export class ReferenceAggregator {
       id: wf.id,
       name: wf.name,
       workflowCount: 1,
-      ...this.#stats(wf.group),
+      ...this.#zeroJobs(this.#stats(wf.group)),
+      lastRunMs: wf.lastRunMs,
+      lastSuccessMs: wf.lastSuccessMs,
     }));
     if (folded.length > 0) {
       const rest = new GroupAccumulator(o.histogramBuckets.length);
@@ -451,7 +496,7 @@ export class ReferenceAggregator {
       recordsSkipped: { ...this.#skipped },
       runtimeUnparsable: this.#runtimeUnparsable,
       runtimeLongerThanAge: this.#runtimeLongerThanAge,
-      workflowsSeen: this.#workflows.size,
+      workflowsSeen: [...this.#workflows.values()].filter((wf) => wf.group.total > 0).length,
       workflowsUntracked: 0,
       total: this.#stats(total),
       workflows,

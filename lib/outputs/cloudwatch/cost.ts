@@ -26,6 +26,7 @@ import {
   workflowDimensionValue,
 } from './datums.js';
 import { planRequests } from './publisher.js';
+import { judgedWorkflows, SCHEDULE_METRIC_NAMES } from './schedule-datums.js';
 import type { CloudWatchMetricSettings } from './settings.js';
 
 /**
@@ -168,6 +169,14 @@ export function estimateCost(
         snapshotKeys.add(metricKey(name, { ...group, [DIMENSION_NAMES.status]: statusDimensionValue(status) }));
     }
   }
+
+  // Schedule health (issue 17): a judged workflow with no success yet publishes SecondsSinceLastSuccess once it has one.
+  for (const w of judgedWorkflows(snapshot))
+    snapshotKeys.add(
+      metricKey(SCHEDULE_METRIC_NAMES.secondsSinceLastSuccess, {
+        [DIMENSION_NAMES.workflow]: workflowDimensionValue(w.id, w.name),
+      }),
+    );
 
   // Events: one finished job of each terminal status in each Workflow value, rendered as the collector renders them.
   const eventKeys = new Set<string>();

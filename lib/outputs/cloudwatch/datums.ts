@@ -25,6 +25,7 @@ import {
   VALUE_RANGE,
 } from './limits.js';
 import { compareCodeUnits, cutText, MAX_WORKFLOW_NAME_CHARS } from '../../common/text.js';
+import { scheduleDatums } from './schedule-datums.js';
 
 export const METRIC_NAMES = {
   jobs: 'Jobs',
@@ -117,6 +118,7 @@ export function renderDatums(collection: Collection, options: RenderDatumsOption
     const workflow: Dimension = { Name: DIMENSION_NAMES.workflow, Value: workflowDimensionValue(wf.id, wf.name) };
     groupDatums(out, wf, [workflow], perWorkflow, at);
   }
+  scheduleDatums(out, s, at);
   return out;
 }
 

@@ -13,6 +13,9 @@ import { collectSoon } from '../../pull/gc-nudge.js';
 import type { Collection } from '../../collection.js';
 import type { Snapshot } from '../../aggregate/snapshot.js';
 import { PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES } from '../../vocabulary.js';
+import { workflowRunRows } from '../../aggregate/workflow-health.js';
+import { WORKFLOW_SKIP_REASONS } from '../../records/workflow.js';
+import { WORKFLOW_HELP, WORKFLOW_METRICS } from './workflow-metrics.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -348,6 +351,7 @@ const HELP = {
   recent:
     'Exact runtime quantiles of jobs that finished inside the runtime window (linear interpolation between closest ranks).',
   oldest: 'Age of the oldest job in SCHEDULED or IN_PROGRESS (now - created_at); 0 when there is none.',
+  ...WORKFLOW_HELP,
 } as const;
 
 /** Throws ExpositionTooLargeError (having dropped what it wrote) past `maxBytes`. */
@@ -486,4 +490,40 @@ function writeSnapshot(out: Exposition, s: Snapshot): void {
       out.encodedSample(oldest, bases[w] as Uint8Array, pending[p] as Uint8Array, CLOSE, wf.oldestAgeSeconds[status]),
     );
   });
+
+  writeWorkflowHealth(out, s);
+}
+
+/** Issue 17: last run and success per workflow, then the workflows API's inventory and schedule health. */
+function writeWorkflowHealth(out: Exposition, s: Snapshot): void {
+  const rows = workflowRunRows(s);
+  const workflowLabels = (w: { readonly id: string; readonly name: string }) =>
+    `{workflow_id="${escapeLabel(w.id)}",workflow_name="${escapeLabel(w.name)}"}`;
+  const name = WORKFLOW_METRICS;
+  out.family(name.lastRun, HELP.lastRun, 'gauge');
+  for (const r of rows) out.sample(name.lastRun, workflowLabels(r), r.lastRunMs / 1000);
+  out.family(name.lastSuccess, HELP.lastSuccess, 'gauge');
+  for (const r of rows)
+    if (r.lastSuccessMs !== undefined) out.sample(name.lastSuccess, workflowLabels(r), r.lastSuccessMs / 1000);
+  const inventory = s.workflowInventory;
+  if (inventory === undefined) return; // WORKFLOWS_API=off
+  out.family(name.up, HELP.workflowsUp, 'gauge').sample(name.up, '', inventory.ok ? 1 : 0);
+  if (!inventory.ok) return;
+  out.family(name.skipped, HELP.workflowSkipped, 'gauge');
+  for (const reason of WORKFLOW_SKIP_REASONS)
+    out.sample(name.skipped, `{reason="${reason}"}`, inventory.recordsSkipped[reason]);
+  out.family(name.invalid, HELP.scheduleInvalid, 'gauge').sample(name.invalid, '', inventory.scheduleInvalid);
+  out.family(name.info, HELP.info, 'gauge');
+  for (const w of inventory.workflows)
+    out.sample(
+      name.info,
+      `{workflow_id="${escapeLabel(w.id)}",workflow_name="${escapeLabel(w.name)}",state="${escapeLabel(w.state)}",workflow_type="${escapeLabel(w.workflowType)}",schedule="${escapeLabel(w.schedule)}"}`,
+      1,
+    );
+  out.family(name.missed, HELP.missed, 'gauge');
+  for (const w of inventory.workflows)
+    if (w.missed !== undefined) out.sample(name.missed, workflowLabels(w), w.missed ? 1 : 0);
+  out.family(name.nextRun, HELP.nextRun, 'gauge');
+  for (const w of inventory.workflows)
+    if (w.nextRunMs !== undefined) out.sample(name.nextRun, workflowLabels(w), w.nextRunMs / 1000);
 }
