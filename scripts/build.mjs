@@ -14,6 +14,18 @@ const asScript = process.argv[1] !== undefined && resolve(process.argv[1]) === f
 const release = asScript && process.argv.includes('--release');
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const entryPoints = { cli: 'lib/cli.ts' };
+// Dev dependencies the CLI needs at run time, bundled into dist/cli.mjs so that the package keeps no `dependencies`
+// (test/npm-package.test.ts): croner (cron schedules, issue 17). Every other bare import stays external.
+const BUNDLED = new Set(['croner']);
+const externalButBundled = {
+  name: 'external-but-bundled',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+      return BUNDLED.has(name) ? undefined : { path: args.path, external: true };
+    });
+  },
+};
 if (!release && existsSync(new URL('../bench/bench.ts', import.meta.url))) entryPoints.bench = 'bench/bench.ts';
 
 await build({
@@ -25,7 +37,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  packages: 'external',
+  plugins: [externalButBundled],
   sourcemap: release ? false : 'linked',
   define: { __EXPORTER_VERSION__: JSON.stringify(version) },
   logLevel: 'warning',

@@ -24,6 +24,12 @@ import type { Collection } from '../lib/collection.js';
 import type { Job } from '../lib/records/job.js';
 import { clockEnv } from './support/clock.js';
 import { startFakeApi, type FakeApi } from './support/fake-api.js';
+import { collect } from '../lib/collector.js';
+import { loadConfig } from '../lib/config.js';
+import { Logger } from '../lib/log.js';
+import { SecretSource } from '../lib/secrets.js';
+import { workflowDimensionValue } from '../lib/outputs/cloudwatch/datums.js';
+import { referenceInventory, referenceRuns, scenarioJobs, scenarioWorkflows } from './support/workflows-scenario.js';
 import { job } from './support/jobs.js';
 import {
   cloudWatchClientFor,
@@ -488,9 +494,10 @@ describe('functions/collect handler', () => {
     expect(result).toEqual({
       namespace,
       collectorUp: true,
-      datums: 84,
+      // 84 for the jobs; the 85th is the total ScheduleMissed (issue 17: the workflows API lists no workflow).
+      datums: 85,
       requests: 1,
-      published: 84,
+      published: 85,
       failed: 0,
       invalid: 0,
       collectionSeconds: expect.any(Number),
@@ -504,7 +511,8 @@ describe('functions/collect handler', () => {
     ]);
     expect(JSON.stringify(logs)).not.toContain(API_KEY);
 
-    expect(metricKeys(await listMetrics(cw, namespace))).toEqual(expectedMetricKeys());
+    // The job list's metrics, and the total ScheduleMissed (issue 17: its workflows API lists none).
+    expect(metricKeys(await listMetrics(cw, namespace))).toEqual([...expectedMetricKeys(), 'ScheduleMissed{}'].sort());
     const read = (metricName: string, dimensions: Record<string, string>) =>
       exactStatistics(cw, { namespace, metricName, dimensions, ...around(nowMs) });
     expect(await read('Jobs', { Status: 'COMPLETED' })).toEqual({ sum: 4, maximum: 4, sampleCount: 1 });
@@ -577,7 +585,7 @@ describe('functions/collect handler', () => {
     const nowMs = Date.now();
 
     // Assess
-    expect(result).toMatchObject({ namespace, collectorUp: true, published: 84 });
+    expect(result).toMatchObject({ namespace, collectorUp: true, published: 85 }); // 84 and the total ScheduleMissed
     expect(api.requests).toHaveLength(2); // no cache between scheduled runs
     const up = await exactStatistics(cw, {
       namespace,
@@ -622,14 +630,99 @@ describe('functions/collect handler', () => {
     // Assess
     await expect(outcome).rejects.toThrow(PublishError);
     await expect(outcome).rejects.toThrow(
-      'published 0 of 84 datums; 1 requests failed: InvalidParameterValueException: refused for the test (HTTP 400)',
+      'published 0 of 85 datums; 1 requests failed: InvalidParameterValueException: refused for the test (HTTP 400)',
     );
     const logs = ((await outcome.catch((e: unknown) => e)) as { logs: Array<Record<string, unknown>> }).logs;
     expect(logs.find((l) => l.message === 'cloudwatch publish incomplete')).toMatchObject({
       level: 'error',
       published: 0,
-      failed: 84,
+      failed: 85,
     });
     expect(attempts).toBe(1);
+  });
+});
+
+describe('schedule health into moto (issue 17)', () => {
+  it('publishes ScheduleMissed and SecondsSinceLastSuccess as the independent computation gives them, read back', async () => {
+    // Prepare: the scenario of test/schedule-health.test.ts around this minute (CloudWatch refuses old timestamps).
+    const namespace = uniqueNamespace('schedule');
+    const nowMs = minuteNow();
+    const workflows = scenarioWorkflows(nowMs);
+    const jobs = scenarioJobs(nowMs);
+    const api = await startFakeApi({ apiKey: API_KEY, jobs, workflows });
+    try {
+      const collection = await collect(
+        {
+          config: loadConfig({ UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: API_KEY, MAX_WORKFLOWS: '3' }),
+          apiKey: new SecretSource({ variable: 'UNSTRUCTURED_API_KEY', direct: API_KEY, param: undefined }),
+          logger: new Logger({ write: () => undefined }),
+        },
+        { nowMs },
+      );
+      const expected = referenceInventory(workflows, jobs, nowMs);
+      const runs = referenceRuns(jobs, nowMs);
+      const value = (id: string) => workflowDimensionValue(id, expected.info.get(id)?.workflow_name ?? '');
+
+      // Act
+      const report = await publishCollection(collection, { namespace, quantiles: QUANTILES, client: cw });
+
+      // Assess: the metrics listed
+      expect(report.failed).toEqual([]);
+      const listed = metricKeys(await listMetrics(cw, namespace)).filter((k) =>
+        /^(ScheduleMissed|SecondsSince)/.test(k),
+      );
+      const withSuccess = [...expected.missed.keys()].filter((id) => runs.get(id)?.success !== undefined);
+      expect(listed).toEqual(
+        [
+          'ScheduleMissed{}',
+          ...[...expected.missed.keys()].map(
+            (id) => `ScheduleMissed{${dimensionKey([{ Name: 'Workflow', Value: value(id) }])}}`,
+          ),
+          ...withSuccess.map(
+            (id) => `SecondsSinceLastSuccess{${dimensionKey([{ Name: 'Workflow', Value: value(id) }])}}`,
+          ),
+        ].sort(),
+      );
+
+      // Assess: the values read back
+      const read = (metricName: string, dimensions: Record<string, string>) =>
+        exactStatistics(cw, { namespace, metricName, dimensions, ...around(nowMs) });
+      const missing = [...expected.missed.values()].filter((v) => v === 1).length;
+      for (const [id, missed] of expected.missed)
+        expect(await read('ScheduleMissed', { Workflow: value(id) })).toEqual({
+          sum: missed,
+          maximum: missed,
+          sampleCount: 1,
+        });
+      for (const id of withSuccess) {
+        const secondsSince = (nowMs - (runs.get(id)?.success as number)) / 1000;
+        expect(await read('SecondsSinceLastSuccess', { Workflow: value(id) })).toEqual({
+          sum: secondsSince,
+          maximum: secondsSince,
+          sampleCount: 1,
+        });
+      }
+      // The total: moto matches {} against every dimension set of the name (both read APIs), so the datapoint
+      // holds the total and the per-workflow values. Those sum to `missing` (checked above), so the total is
+      // Sum − missing, and it is the Maximum.
+      const all = await getMetricStatistics(cw, {
+        namespace,
+        metricName: 'ScheduleMissed',
+        dimensions: {},
+        ...around(nowMs),
+      });
+      expect(all).toEqual([
+        {
+          Timestamp: expect.any(Date),
+          Sum: 2 * missing,
+          Maximum: missing,
+          SampleCount: expected.missed.size + 1,
+          Unit: 'Count',
+        },
+      ]);
+      expect(missing).toBeGreaterThan(1); // so the Maximum is the total's, not a workflow's 1
+    } finally {
+      await api.close();
+    }
   });
 });

@@ -15,18 +15,16 @@ import { errorScenario, startFakeApi, type FakeApi } from './support/fake-api.js
 import {
   HOSTILE_NAME,
   parseExposition,
-  referenceFireTimes,
+  referenceInventory,
+  referenceRuns,
   scenarioJobs,
+  shown,
   scenarioWorkflows,
   WF,
   type ExposedSample,
 } from './support/workflows-scenario.js';
 
 const NOW_MS = Date.parse('2026-11-29T12:07:30Z'); // a Sunday
-const GRACE_MS = 15 * 60_000;
-const TOLERANCE_MS = 2 * 60_000;
-/** records/runtime-bound.ts: a runtime may end at most this long after now. */
-const CLOCK_SKEW_MS = 5 * 60_000;
 
 let api: FakeApi;
 
@@ -39,7 +37,12 @@ afterAll(async () => {
 });
 
 async function collectAt(env: Record<string, string> = {}, lines: string[] = []): Promise<Collection> {
-  const config = loadConfig({ UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: api.apiKey, MAX_RETRIES: '0', ...env });
+  const config = loadConfig({
+    UNSTRUCTURED_API_URL: api.url,
+    UNSTRUCTURED_API_KEY: api.apiKey,
+    MAX_RETRIES: '0',
+    ...env,
+  });
   return collect(
     {
       config,
@@ -61,98 +64,14 @@ const byWorkflow = (samples: readonly ExposedSample[], name: string): Map<string
   new Map(samples.filter((s) => s.name === name).map((s) => [s.labels.workflow_id as string, s.value]));
 
 // ---------------------------------------------------------------------------------------------------------
-// The independent computation.
-
-interface Rec {
-  [key: string]: unknown;
-}
-
-/** ISO 8601 durations of the forms the scenario uses: P[nD][T[nH][nM][n[.n]S]]. */
-function seconds(text: unknown): number | undefined {
-  if (typeof text !== 'string') return undefined;
-  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?$/.exec(text);
-  if (m === null) return undefined;
-  return Number(m[1] ?? 0) * 86_400 + Number(m[2] ?? 0) * 3_600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
-}
-
-/** Last run and last success per workflow id, from the valid records of the job list. */
-function referenceRuns(jobs: readonly Rec[]): Map<string, { run: number; success: number | undefined }> {
-  const out = new Map<string, { run: number; success: number | undefined }>();
-  for (const j of jobs) {
-    if (typeof j.id !== 'string' || typeof j.workflow_id !== 'string' || typeof j.status !== 'string') continue;
-    const created = Date.parse(String(j.created_at));
-    const runtime = seconds(j.runtime);
-    const entry = out.get(j.workflow_id) ?? { run: -Infinity, success: undefined };
-    entry.run = Math.max(entry.run, created);
-    if (j.status === 'COMPLETED' && runtime !== undefined && created + runtime * 1000 <= NOW_MS + CLOCK_SKEW_MS)
-      entry.success = Math.max(entry.success ?? -Infinity, created + runtime * 1000);
-    out.set(j.workflow_id, entry);
-  }
-  return out;
-}
-
-/** A name as every output shows it: at most 200 code points, the last one "…" when cut. */
-function shown(name: string): string {
-  const points = [...name];
-  return points.length <= 200 ? name : `${points.slice(0, 199).join('').trimEnd()}…`;
-}
-
-interface Expected {
-  info: Map<string, Record<string, string>>;
-  missed: Map<string, number>;
-  nextRun: Map<string, number>;
-}
-
-function referenceInventory(workflows: readonly unknown[], jobs: readonly Rec[]): Expected {
-  const runs = referenceRuns(jobs);
-  const info = new Map<string, Record<string, string>>();
-  const missed = new Map<string, number>();
-  const nextRun = new Map<string, number>();
-  for (const raw of workflows) {
-    if (typeof raw !== 'object' || raw === null) continue;
-    const w = raw as Rec;
-    if (typeof w.id !== 'string' || w.id === '' || info.has(w.id)) continue;
-    const created = Date.parse(String(w.created_at));
-    if (Number.isNaN(created)) continue;
-    const schedule = w.schedule as { crontab_entries?: { cron_expression: string }[] } | string | null | undefined;
-    const entries =
-      typeof schedule === 'object' && schedule !== null
-        ? (schedule.crontab_entries ?? []).map((e) => e.cron_expression)
-        : [];
-    const wrongShape = typeof schedule === 'string';
-    info.set(w.id, {
-      workflow_id: w.id,
-      workflow_name: shown(String(w.name)),
-      state: typeof w.status === 'string' ? w.status : 'unknown',
-      workflow_type: typeof w.workflow_type === 'string' ? w.workflow_type : 'none',
-      schedule: wrongShape ? 'invalid' : entries.length === 0 ? 'none' : entries.join(';'),
-    });
-    if (w.status !== 'active' || entries.length === 0) continue;
-    const times = referenceFireTimes(entries, NOW_MS - GRACE_MS, NOW_MS);
-    if (times === undefined) continue; // not a valid schedule
-    const updated = typeof w.updated_at === 'string' ? Date.parse(w.updated_at) : undefined;
-    const lastRun = runs.get(w.id)?.run;
-    const e = times.expectedMs;
-    const wasMissed =
-      e !== undefined &&
-      created < e &&
-      (updated === undefined || updated < e) &&
-      !(lastRun !== undefined && lastRun >= e - TOLERANCE_MS);
-    missed.set(w.id, wasMissed ? 1 : 0);
-    if (times.nextMs !== undefined) nextRun.set(w.id, times.nextMs / 1000);
-  }
-  return { info, missed, nextRun };
-}
-
-// ---------------------------------------------------------------------------------------------------------
 
 describe('workflow inventory and schedule health (issue 17)', () => {
   it('exports every workflow metric as the independent computation gives it, at a fixed now', async () => {
     // Prepare
     const workflows = scenarioWorkflows(NOW_MS);
     const jobs = scenarioJobs(NOW_MS);
-    const expected = referenceInventory(workflows, jobs);
-    const runs = referenceRuns(jobs);
+    const expected = referenceInventory(workflows, jobs, NOW_MS);
+    const runs = referenceRuns(jobs, NOW_MS);
 
     // Act
     const collection = await collectAt();
@@ -196,9 +115,7 @@ describe('workflow inventory and schedule health (issue 17)', () => {
 
     // counted, never fatal
     const skipped = new Map(
-      samples
-        .filter((s) => s.name === 'unstructured_workflow_records_skipped')
-        .map((s) => [s.labels.reason, s.value]),
+      samples.filter((s) => s.name === 'unstructured_workflow_records_skipped').map((s) => [s.labels.reason, s.value]),
     );
     expect(Object.fromEntries(skipped)).toEqual({
       not_an_object: 1,
@@ -234,7 +151,7 @@ describe('workflow inventory and schedule health (issue 17)', () => {
     // 19 valid listed workflows and the unlisted one: 20, of which 3 are exported
     expect(other?.workflowCount).toBe(20 - 3);
     expect(collection.snapshot.workflowsSeen).toBe(15); // with a job; the five listed with none are not "seen"
-    const expected = referenceInventory(scenarioWorkflows(NOW_MS), scenarioJobs(NOW_MS));
+    const expected = referenceInventory(scenarioWorkflows(NOW_MS), scenarioJobs(NOW_MS), NOW_MS);
     expect(byWorkflow(samples, 'unstructured_workflow_schedule_missed')).toEqual(expected.missed);
     expect(byWorkflow(samples, 'unstructured_workflow_last_run_timestamp_seconds').get(WF.weekly)).toBe(
       Date.parse('2026-11-22T00:01:00Z') / 1000,

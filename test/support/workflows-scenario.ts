@@ -222,6 +222,103 @@ export function referenceFireTimes(
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// The independent computation of every workflow metric from the two lists.
+
+const GRACE_MS = 15 * 60_000;
+const TOLERANCE_MS = 2 * 60_000;
+/** records/runtime-bound.ts: a runtime may end at most this long after now. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+export interface Rec {
+  [key: string]: unknown;
+}
+
+/** ISO 8601 durations of the forms the scenario uses: P[nD][T[nH][nM][n[.n]S]]. */
+function seconds(text: unknown): number | undefined {
+  if (typeof text !== 'string') return undefined;
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?$/.exec(text);
+  if (m === null) return undefined;
+  return Number(m[1] ?? 0) * 86_400 + Number(m[2] ?? 0) * 3_600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
+}
+
+/** Last run and last success per workflow id, from the valid records of the job list. */
+export function referenceRuns(
+  jobs: readonly Rec[],
+  nowMs: number,
+): Map<string, { run: number; success: number | undefined }> {
+  const out = new Map<string, { run: number; success: number | undefined }>();
+  for (const j of jobs) {
+    if (typeof j.id !== 'string' || typeof j.workflow_id !== 'string' || typeof j.status !== 'string') continue;
+    const created = Date.parse(String(j.created_at));
+    const runtime = seconds(j.runtime);
+    const entry = out.get(j.workflow_id) ?? { run: -Infinity, success: undefined };
+    entry.run = Math.max(entry.run, created);
+    if (j.status === 'COMPLETED' && runtime !== undefined && created + runtime * 1000 <= nowMs + CLOCK_SKEW_MS)
+      entry.success = Math.max(entry.success ?? -Infinity, created + runtime * 1000);
+    out.set(j.workflow_id, entry);
+  }
+  return out;
+}
+
+/** A name as every output shows it: at most 200 code points, the last one "…" when cut. */
+export function shown(name: string): string {
+  const points = [...name];
+  return points.length <= 200 ? name : `${points.slice(0, 199).join('').trimEnd()}…`;
+}
+
+export interface Expected {
+  info: Map<string, Record<string, string>>;
+  missed: Map<string, number>;
+  nextRun: Map<string, number>;
+}
+
+export function referenceInventory(
+  workflows: readonly unknown[],
+  jobs: readonly Rec[],
+  nowMs: number,
+  graceMs = GRACE_MS,
+): Expected {
+  const runs = referenceRuns(jobs, nowMs);
+  const info = new Map<string, Record<string, string>>();
+  const missed = new Map<string, number>();
+  const nextRun = new Map<string, number>();
+  for (const raw of workflows) {
+    if (typeof raw !== 'object' || raw === null) continue;
+    const w = raw as Rec;
+    if (typeof w.id !== 'string' || w.id === '' || info.has(w.id)) continue;
+    const created = Date.parse(String(w.created_at));
+    if (Number.isNaN(created)) continue;
+    const schedule = w.schedule as { crontab_entries?: { cron_expression: string }[] } | string | null | undefined;
+    const entries =
+      typeof schedule === 'object' && schedule !== null
+        ? (schedule.crontab_entries ?? []).map((e) => e.cron_expression)
+        : [];
+    const wrongShape = typeof schedule === 'string';
+    info.set(w.id, {
+      workflow_id: w.id,
+      workflow_name: shown(String(w.name)),
+      state: typeof w.status === 'string' ? w.status : 'unknown',
+      workflow_type: typeof w.workflow_type === 'string' ? w.workflow_type : 'none',
+      schedule: wrongShape ? 'invalid' : entries.length === 0 ? 'none' : entries.join(';'),
+    });
+    if (w.status !== 'active' || entries.length === 0) continue;
+    const times = referenceFireTimes(entries, nowMs - graceMs, nowMs);
+    if (times === undefined) continue; // not a valid schedule
+    const updated = typeof w.updated_at === 'string' ? Date.parse(w.updated_at) : undefined;
+    const lastRun = runs.get(w.id)?.run;
+    const e = times.expectedMs;
+    const wasMissed =
+      e !== undefined &&
+      created < e &&
+      (updated === undefined || updated < e) &&
+      !(lastRun !== undefined && lastRun >= e - TOLERANCE_MS);
+    missed.set(w.id, wasMissed ? 1 : 0);
+    if (times.nextMs !== undefined) nextRun.set(w.id, times.nextMs / 1000);
+  }
+  return { info, missed, nextRun };
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Reading an exposition back.
 
 export interface ExposedSample {
