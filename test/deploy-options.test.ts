@@ -62,6 +62,7 @@ describe('prometheusEndpoint=false', () => {
         'JobRunningTooLongAlarm',
         'JobScheduledTooLongAlarm',
         'RuntimeP95Alarm',
+        'ScheduleMissedAlarm',
       ].sort(),
     );
     const body = dashboardBody(pkg.template);

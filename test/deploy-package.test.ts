@@ -25,6 +25,8 @@ import { DEFAULT_STATE_KEY, loadEventsConfig } from '../lib/events/config.js';
 import { renderEventUnits } from '../lib/events/datums.js';
 import type { FinishedEvent } from '../lib/events/state.js';
 import { job } from './support/jobs.js';
+import { workflowInventory } from '../lib/aggregate/workflow-health.js';
+import { noWorkflowSkips, type Workflow } from '../lib/records/workflow.js';
 import { cloudWatchClientFor, listMetrics, startMoto, type RunningMoto } from './support/moto.js';
 import { ensurePackaged, PACKAGING_SECRETS, TEST_STAGE, type Packaged } from './support/package.js';
 import {
@@ -52,6 +54,7 @@ const ALARMS = [
   'RuntimeP95Alarm',
   'CollectFunctionErrorsAlarm',
   'CollectFunctionThrottlesAlarm',
+  'ScheduleMissedAlarm',
   'MetricsFunctionErrorsAlarm',
   'MetricsFunctionThrottlesAlarm',
 ] as const;
@@ -465,7 +468,7 @@ describe('notifications and alarms', () => {
     expect(pkg.template.Outputs.AlarmTopicArn.Value).toEqual({ Ref: 'AlarmTopic' });
   });
 
-  it('has the nine alarms, each notifying the topic', () => {
+  it('has the ten alarms, each notifying the topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm');
     expect(alarms.map(([id]) => id).sort()).toEqual([...ALARMS].sort());
     for (const [id, alarm] of alarms) {
@@ -715,9 +718,28 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
         job({ workflowId, workflowName, status: 'IN_PROGRESS', createdAtMs: at(600), runtimeSeconds: undefined }),
       );
     }
+    // Issue 17: one active hourly workflow listed by the workflows API, with a success (ScheduleMissed and
+    // SecondsSinceLastSuccess per Workflow, and the total).
+    const listed: Workflow[] = [
+      {
+        id: 'wf-1',
+        name: 'Invoices',
+        status: 'active',
+        workflowType: 'basic',
+        createdAtMs: at(30 * 86_400),
+        updatedAtMs: undefined,
+        cronEntries: ['0 * * * *'],
+        scheduleProblem: undefined,
+      },
+    ];
+    aggregator.declareWorkflows(listed);
+    const inventory = workflowInventory(listed, noWorkflowSkips(), (id) => aggregator.runsOf(id), nowMs, {
+      graceMs: 15 * 60_000,
+      timezone: 'UTC',
+    });
     const collection: Collection = {
       ok: true,
-      snapshot: aggregator.snapshot(),
+      snapshot: { ...aggregator.snapshot(), workflowInventory: inventory },
       durationSeconds: 0.4,
       finishedAtMs: nowMs,
     };
@@ -818,7 +840,7 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
 
   it('alarms', () => {
     const refs = alarmRefs(pkg.template).filter((r) => r.namespace !== 'AWS/Lambda');
-    expect(refs).toHaveLength(5);
+    expect(refs).toHaveLength(6); // and ScheduleMissed (issue 17)
     check(refs);
     check(refs, dryRunMetrics);
   });
@@ -827,7 +849,8 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
     const refs = dashboardRefs(dashboardBody()).filter((r) => r.namespace !== 'AWS/Lambda');
     // Jobs 5 statuses + 2 ages + JobsFinished 3 statuses + FAILED (total and SEARCH by workflow) + JobRuntime 3
     // percentiles + its SEARCH by workflow + 3 window quantiles + SEARCH of ages by workflow + 4 collector metrics
-    expect(refs).toHaveLength(24);
+    // + ScheduleMissed (total and SEARCH by workflow) + SEARCH of SecondsSinceLastSuccess by workflow (issue 17)
+    expect(refs).toHaveLength(27);
     check(refs);
     check(refs, dryRunMetrics);
   });
