@@ -10,6 +10,8 @@ import type { Collection } from '../lib/collection.js';
 import { loadConfig } from '../lib/config.js';
 import { Logger } from '../lib/log.js';
 import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
+import { escapeHtml, renderStatusPage } from '../lib/outputs/status-page.js';
+import { renderTable } from '../lib/outputs/table.js';
 import { SecretSource } from '../lib/secrets.js';
 import { errorScenario, startFakeApi, type FakeApi } from './support/fake-api.js';
 import {
@@ -201,6 +203,49 @@ describe('workflow inventory and schedule health (issue 17)', () => {
     expect(warning).toMatchObject({ errorKind: 'auth' });
     expect(String(warning?.message)).toContain('workflows request failed');
     expect(lines.join('\n')).not.toContain(api.apiKey);
+  });
+
+  it('shows each workflow on the status page and in the table: state, schedule, runs, next run, a MISSED marker', async () => {
+    // Prepare
+    const collection = await collectAt();
+    const expected = referenceInventory(scenarioWorkflows(NOW_MS), scenarioJobs(NOW_MS), NOW_MS);
+    const missedIds = new Set([...expected.missed].filter(([, v]) => v === 1).map(([id]) => id));
+
+    // Act
+    const html = renderStatusPage(collection, { version: 'test' });
+    const table = renderTable(collection, { version: 'test' });
+
+    // Assess: the page, one row per listed workflow, escaped
+    const section = html.slice(html.indexOf('<section id="schedules">'), html.indexOf('<section id="records">'));
+    const rows = section.split('<tr>').slice(2); // past the header row
+    expect(rows).toHaveLength(expected.info.size);
+    for (const [id, labels] of expected.info) {
+      const row = rows.find((r) => r.includes(`<div class="id">${id}</div>`));
+      expect(row, id).toBeDefined();
+      expect(row).toContain(`>${escapeHtml(labels.state as string)}</td>`);
+      expect(row).toContain(`>${escapeHtml(labels.schedule as string)}</td>`);
+      expect(row?.includes('<td class="failed">MISSED</td>'), id).toBe(missedIds.has(id));
+    }
+    expect(section).toContain(escapeHtml(shown(HOSTILE_NAME)));
+    expect(section).not.toContain('Quote " back'); // the quote is escaped
+    const hourly = rows.find((r) => r.includes(WF.hourly)) as string;
+    expect(hourly).toContain('2026-11-29 09:00:10 UTC (3h 7m ago)'); // last run
+    expect(hourly).toContain('2026-11-29 09:05:10 UTC (3h 2m ago)'); // last success
+    expect(hourly).toContain('2026-11-29 13:00:00 UTC (in 52m 30s)'); // next run
+    expect(rows.find((r) => r.includes(WF.invalidCron))).toContain('invalid schedule');
+
+    // Assess: the table, the missed ones first and marked, nothing raw from the API
+    const lines = table.slice(table.indexOf('SCHEDULES')).split('\n');
+    expect(lines[0]).toBe(
+      `SCHEDULES  ${expected.info.size} workflows listed, ${missedIds.size} missed their last expected run, 2 schedules unreadable, 4 records skipped`,
+    );
+    const marked = lines.filter((l) => l.endsWith('!! MISSED'));
+    expect(marked).toHaveLength(missedIds.size);
+    expect(lines.slice(2, 2 + missedIds.size)).toEqual(marked);
+    expect(marked.some((l) => l.startsWith('Hourly ') && l.includes('2026-11-29 13:00:00 UTC (in 52m 30s)'))).toBe(
+      true,
+    );
+    expect(table).not.toContain('\nnew line');
   });
 
   it('fails no collection on a workflows body that is not a list, or a connection reset', async () => {

@@ -8,6 +8,7 @@
  */
 import type { Collection, CollectionFailure, CollectionSuccess } from '../collection.js';
 import type { Snapshot } from '../aggregate/snapshot.js';
+import { scheduleView, type ScheduleRow } from './schedule-view.js';
 import { PENDING_STATUSES, SKIP_REASONS } from '../vocabulary.js';
 import {
   foldedWorkflows,
@@ -213,7 +214,7 @@ ${fact('Version', version)}
 ${jobsSection(s, rows)}
 ${pendingSection(rows)}
 ${runtimeSection(s, rows)}
-${recordsSection(s)}`;
+${schedulesSection(s)}${recordsSection(s)}`;
   return page(`UP · unstructured-jobs-exporter`, body);
 }
 
@@ -228,6 +229,39 @@ ${fact('Version', version)}
 </dl>
 <p class="muted">No job figures are shown while the pull fails: <code>/metrics</code> exports <code>unstructured_up 0</code> and no job series, never zeros that look like data.</p>`;
   return page(`DOWN · unstructured-jobs-exporter`, body);
+}
+
+/** Issue 17: each listed workflow's schedule health; nothing with WORKFLOWS_API=off. */
+function schedulesSection(s: Snapshot): string {
+  const view = scheduleView(s);
+  if (view.status === 'off') return '';
+  if (view.status === 'failed')
+    return `<section id="schedules"><h2>Schedules</h2>
+<p class="error">The workflow list could not be read (<code>${escapeHtml(view.errorKind)}</code>): ${escapeHtml(view.errorMessage)}. Schedule health is not known; the job figures above are not affected.</p></section>
+`;
+  const head = ['Workflow', 'State', 'Schedule', 'Last run', 'Last success', 'Next run', 'Schedule health']
+    .map((h) => `<th>${h}</th>`)
+    .join('');
+  const mark = (r: ScheduleRow) => {
+    if (r.mark === 'MISSED') return '<td class="failed">MISSED</td>';
+    if (r.mark === 'invalid') return `<td class="warn" title="${escapeHtml(r.problem ?? '')}">invalid schedule</td>`;
+    return `<td${r.mark === '' ? ' class="zero"' : ''}>${r.mark === 'ok' ? 'ok' : '—'}</td>`;
+  };
+  const left = (text: string) => `<td style="text-align:left">${escapeHtml(text)}</td>`;
+  const lines = view.rows.map(
+    (r) =>
+      `<tr><td class="wf"><div class="name" title="${escapeHtml(r.name)}">${escapeHtml(r.name)}</div><div class="id">${escapeHtml(r.id)}</div></td>${left(r.state)}${left(r.schedule)}${left(r.lastRun)}${left(r.lastSuccess)}${left(r.nextRun)}${mark(r)}</tr>`,
+  );
+  const summary = `${view.rows.length} workflows listed; ${view.missed} missed their last expected run; ${view.scheduleInvalid} with a schedule that could not be read; ${view.recordsSkipped} records skipped.`;
+  return `<section id="schedules"><h2>Schedules</h2>
+<p class="muted">${escapeHtml(summary)}</p>
+<div class="scroll"><table>
+<thead><tr>${head}</tr></thead>
+<tbody>
+${lines.join('\n')}
+</tbody>
+</table></div></section>
+`;
 }
 
 const DEMO_BANNER = `<p class="demo" role="alert"><strong>DEMO</strong> — simulated jobs from the embedded demo API, not your account. Set <code>UNSTRUCTURED_API_KEY</code> to watch your own jobs.</p>

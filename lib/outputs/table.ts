@@ -6,6 +6,7 @@
 import type { Collection, CollectionFailure, CollectionSuccess } from '../collection.js';
 import type { Snapshot } from '../aggregate/snapshot.js';
 import { PENDING_STATUSES } from '../vocabulary.js';
+import { scheduleView } from './schedule-view.js';
 import {
   foldedWorkflows,
   groupRows,
@@ -231,9 +232,45 @@ function upTable(c: CollectionSuccess, options: TableOptions): string {
     `RUNTIME OF JOBS FINISHED IN THE LAST ${humanDuration(s.runtimeWindowSeconds).toUpperCase()} (exact percentiles)`,
     ...runtimeTable(s, rows),
     '',
+    ...schedulesTable(s),
     `RECORDS  skipped ${totalSkipped(s)}${skipped.length ? ` (${skipped.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}, runtime unparsable ${s.runtimeUnparsable}, longer than age ${s.runtimeLongerThanAge}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Issue 17: each listed workflow's schedule health (nothing with WORKFLOWS_API=off), then a blank line. */
+function schedulesTable(s: Snapshot): string[] {
+  const view = scheduleView(s);
+  if (view.status === 'off') return [];
+  if (view.status === 'failed')
+    return [
+      `SCHEDULES  workflow list not read (${terminalSafe(view.errorKind)}): ${terminalSafe(view.errorMessage)}`,
+      '',
+    ];
+  const columns: Column[] = [
+    ...WORKFLOW_COLUMNS,
+    { header: 'STATE', align: 'left' },
+    { header: 'SCHEDULE', align: 'left', width: 24 },
+    { header: 'LAST RUN', align: 'left' },
+    { header: 'LAST SUCCESS', align: 'left' },
+    { header: 'NEXT RUN', align: 'left' },
+    { header: 'HEALTH', align: 'left' },
+  ];
+  const rows = view.rows.map((r) => [
+    terminalSafe(r.name),
+    fitWidth(terminalSafe(r.id), ID_WIDTH),
+    terminalSafe(r.state),
+    terminalSafe(r.schedule),
+    r.lastRun,
+    r.lastSuccess,
+    r.nextRun,
+    r.mark === 'MISSED' ? '!! MISSED' : r.mark === 'invalid' ? 'invalid schedule' : r.mark === 'ok' ? 'ok' : '-',
+  ]);
+  return [
+    `SCHEDULES  ${view.rows.length} workflows listed, ${view.missed} missed their last expected run, ${view.scheduleInvalid} schedules unreadable, ${view.recordsSkipped} records skipped`,
+    ...layout(columns, rows),
+    '',
+  ];
 }
 
 function downTable(c: CollectionFailure, options: TableOptions): string {
