@@ -53,7 +53,7 @@ describe('alert rules', () => {
     }));
 
     // Assess
-    expect(alertNames).toHaveLength(7);
+    expect(alertNames).toHaveLength(9); // and the two schedule alerts of issue 17
     for (const alert of alertNames) {
       expect(
         cases.some((c) => c.alert === alert && c.fires),

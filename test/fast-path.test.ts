@@ -848,6 +848,7 @@ describe('renderPrometheus (direct writer)', () => {
             schedule: name,
             missed: fc.option(fc.boolean(), { nil: undefined }),
             nextRunMs: fc.option(fc.integer({ min: 0, max: 4e12 }), { nil: undefined }),
+            expectedRunMs: fc.option(fc.integer({ min: 0, max: 4e12 }), { nil: undefined }),
           }),
           { maxLength: 6, selector: (w) => w.id },
         ),
@@ -895,7 +896,6 @@ describe('renderPrometheus (direct writer)', () => {
                   updatedAtMs: undefined,
                   ...(agg.runsOf(w.id) ?? { lastRunMs: undefined, lastSuccessMs: undefined }),
                   scheduleProblem: undefined,
-                  expectedRunMs: undefined,
                 })),
               };
       const snapshot = { ...agg.snapshot(), workflowInventory };

@@ -102,6 +102,8 @@ describe('workflow inventory and schedule health (issue 17)', () => {
     // schedule missed and next run
     expect(byWorkflow(samples, 'unstructured_workflow_schedule_missed')).toEqual(expected.missed);
     expect(byWorkflow(samples, 'unstructured_workflow_next_run_timestamp_seconds')).toEqual(expected.nextRun);
+    expect(byWorkflow(samples, 'unstructured_workflow_expected_run_timestamp_seconds')).toEqual(expected.expectedRun);
+    expect(expected.expectedRun.get(WF.weekly)).toBe(Date.parse('2026-11-29T00:00:00Z') / 1000);
 
     // The outcomes worked out by hand at this now (the reference above must agree with them too).
     const missed = [...expected.missed].filter(([, v]) => v === 1).map(([id]) => id);

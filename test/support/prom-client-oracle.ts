@@ -196,11 +196,13 @@ function workflowHealthMetrics(s: Snapshot): FixedMetric[] {
   const info = new FixedMetric(name.info, help.info, 'gauge');
   const missed = new FixedMetric(name.missed, help.missed, 'gauge');
   const nextRun = new FixedMetric(name.nextRun, help.nextRun, 'gauge');
+  const expectedRun = new FixedMetric(name.expectedRun, help.expectedRun, 'gauge');
   for (const w of inventory.workflows) {
     const labels = { workflow_id: w.id, workflow_name: w.name };
     info.add({ ...labels, state: w.state, workflow_type: w.workflowType, schedule: w.schedule }, 1);
     if (w.missed !== undefined) missed.add(labels, w.missed ? 1 : 0);
     if (w.nextRunMs !== undefined) nextRun.add(labels, w.nextRunMs / 1000);
+    if (w.expectedRunMs !== undefined) expectedRun.add(labels, w.expectedRunMs / 1000);
   }
-  return [lastRun, lastSuccess, up, skipped, invalid, info, missed, nextRun];
+  return [lastRun, lastSuccess, up, skipped, invalid, info, missed, nextRun, expectedRun];
 }

@@ -270,6 +270,7 @@ export interface Expected {
   info: Map<string, Record<string, string>>;
   missed: Map<string, number>;
   nextRun: Map<string, number>;
+  expectedRun: Map<string, number>;
 }
 
 export function referenceInventory(
@@ -282,6 +283,7 @@ export function referenceInventory(
   const info = new Map<string, Record<string, string>>();
   const missed = new Map<string, number>();
   const nextRun = new Map<string, number>();
+  const expectedRun = new Map<string, number>();
   for (const raw of workflows) {
     if (typeof raw !== 'object' || raw === null) continue;
     const w = raw as Rec;
@@ -314,8 +316,9 @@ export function referenceInventory(
       !(lastRun !== undefined && lastRun >= e - TOLERANCE_MS);
     missed.set(w.id, wasMissed ? 1 : 0);
     if (times.nextMs !== undefined) nextRun.set(w.id, times.nextMs / 1000);
+    if (e !== undefined) expectedRun.set(w.id, e / 1000);
   }
-  return { info, missed, nextRun };
+  return { info, missed, nextRun, expectedRun };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -526,4 +526,7 @@ function writeWorkflowHealth(out: Exposition, s: Snapshot): void {
   out.family(name.nextRun, HELP.nextRun, 'gauge');
   for (const w of inventory.workflows)
     if (w.nextRunMs !== undefined) out.sample(name.nextRun, workflowLabels(w), w.nextRunMs / 1000);
+  out.family(name.expectedRun, HELP.expectedRun, 'gauge');
+  for (const w of inventory.workflows)
+    if (w.expectedRunMs !== undefined) out.sample(name.expectedRun, workflowLabels(w), w.expectedRunMs / 1000);
 }

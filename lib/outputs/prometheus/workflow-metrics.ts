@@ -11,6 +11,7 @@ export const WORKFLOW_METRICS = {
   lastSuccess: 'unstructured_workflow_last_success_timestamp_seconds',
   missed: 'unstructured_workflow_schedule_missed',
   nextRun: 'unstructured_workflow_next_run_timestamp_seconds',
+  expectedRun: 'unstructured_workflow_expected_run_timestamp_seconds',
 } as const;
 
 export const WORKFLOW_HELP = {
@@ -25,4 +26,6 @@ export const WORKFLOW_HELP = {
   missed:
     'For an active workflow with a valid schedule: 1 when no job was created for its last expected run (the latest fire time at or before now - SCHEDULE_GRACE, from 2 minutes before it), else 0.',
   nextRun: 'Next fire time of an active workflow with a valid schedule (Unix time, SCHEDULE_TIMEZONE).',
+  expectedRun:
+    'The run unstructured_workflow_schedule_missed judges: the latest fire time at or before now - SCHEDULE_GRACE (Unix time); absent before the first.',
 } as const;
