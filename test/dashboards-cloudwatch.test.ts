@@ -13,6 +13,8 @@ import { loadConfig } from '../lib/config.js';
 import { DEPLOYED_COLLECT_DEFAULTS, estimateCost, scheduleIntervalSeconds } from '../lib/outputs/cloudwatch/cost.js';
 import { loadCloudWatchSettings } from '../lib/outputs/cloudwatch/settings.js';
 import { job, NOW_MS } from './support/jobs.js';
+import { workflowInventory } from '../lib/aggregate/workflow-health.js';
+import { noWorkflowSkips, type Workflow } from '../lib/records/workflow.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -80,7 +82,30 @@ function everyStatusCollection(): CollectionSuccess {
       aggregator.add(job({ workflowId, workflowName, status, runtimeSeconds: undefined }));
   }
   aggregator.skip('invalid_status');
-  return { ok: true, snapshot: aggregator.snapshot(), durationSeconds: 0.2, finishedAtMs: NOW_MS };
+  // Issue 17: wf-a is listed by the workflows API, active and scheduled (ScheduleMissed, SecondsSinceLastSuccess).
+  const listed: Workflow[] = [
+    {
+      id: 'wf-a',
+      name: 'Workflow wf-a',
+      status: 'active',
+      workflowType: 'basic',
+      createdAtMs: NOW_MS - 30 * 86_400_000,
+      updatedAtMs: undefined,
+      cronEntries: ['0 * * * *'],
+      scheduleProblem: undefined,
+    },
+  ];
+  aggregator.declareWorkflows(listed);
+  const inventory = workflowInventory(listed, noWorkflowSkips(), (id) => aggregator.runsOf(id), NOW_MS, {
+    graceMs: 15 * 60_000,
+    timezone: 'UTC',
+  });
+  return {
+    ok: true,
+    snapshot: { ...aggregator.snapshot(), workflowInventory: inventory },
+    durationSeconds: 0.2,
+    finishedAtMs: NOW_MS,
+  };
 }
 
 /** The custom metrics of the deployed configuration (what `collect --sink cloudwatch --dry-run` lists). */
