@@ -108,6 +108,8 @@ function scheduleOf(schedule: unknown): { cronEntries: string[]; scheduleProblem
       scheduleProblem ??= 'a crontab entry has no cron_expression string';
       continue;
     }
+    if (expression.length > MAX_CRON_CHARS)
+      scheduleProblem ??= `a cron expression longer than ${MAX_CRON_CHARS} characters`;
     cronEntries.push(bounded(expression, MAX_CRON_CHARS));
   }
   if (entries.length > MAX_CRON_ENTRIES)
