@@ -175,6 +175,9 @@ async function serve(body: () => Iterator<Buffer>): Promise<Served> {
   let sent = 0;
   const server: Server = createServer((req, res) => {
     if (req.headers['unstructured-api-key'] !== KEY) return void res.writeHead(401).end();
+    // The workflow list (issue 17) is empty here: these cases measure the job list's pull alone.
+    if (req.url?.startsWith('/api/v1/workflows/'))
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
     res.writeHead(200, { 'content-type': 'application/json' });
     const chunks = body();
     let gone = false;
