@@ -13,6 +13,7 @@ import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
 import { escapeHtml, renderStatusPage } from '../lib/outputs/status-page.js';
 import { renderTable } from '../lib/outputs/table.js';
 import { SecretSource } from '../lib/secrets.js';
+import { runCli } from './support/cli.js';
 import { errorScenario, startFakeApi, type FakeApi } from './support/fake-api.js';
 import {
   HOSTILE_NAME,
@@ -140,6 +141,24 @@ describe('workflow inventory and schedule health (issue 17)', () => {
     expect(never.map((s) => [s.labels.workflow_name, s.labels.status, s.value])).toEqual(
       ['SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'STOPPED', 'FAILED'].map((st) => ['Every 8 hours (never ran)', st, 0]),
     );
+  });
+
+  it('gives the same schedule health through the CLI at a fixed --now (collect --format prometheus)', async () => {
+    // Prepare
+    const expected = referenceInventory(scenarioWorkflows(NOW_MS), scenarioJobs(NOW_MS), NOW_MS);
+
+    // Act
+    const { code, stdout, stderr } = await runCli(
+      ['collect', '--format', 'prometheus', '--now', new Date(NOW_MS).toISOString()],
+      { UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: api.apiKey },
+    );
+
+    // Assess
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const samples = parseExposition(stdout);
+    expect(byWorkflow(samples, 'unstructured_workflow_schedule_missed')).toEqual(expected.missed);
+    expect(byWorkflow(samples, 'unstructured_workflow_next_run_timestamp_seconds')).toEqual(expected.nextRun);
+    expect(byWorkflow(samples, 'unstructured_workflow_expected_run_timestamp_seconds')).toEqual(expected.expectedRun);
   });
 
   it('ranks workflows with no job last for MAX_WORKFLOWS, and still judges the folded ones', async () => {
