@@ -341,7 +341,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-/** Default SCHEDULE_GRACE: a quarter of the shortest predefined schedule's hour (every 15 minutes), in seconds. */
+/** Default SCHEDULE_GRACE (issue 17), seconds: the period of the API's shortest predefined schedule (every 15 minutes). */
 export const DEFAULT_SCHEDULE_GRACE_SECONDS = 15 * 60;
 
 /** WORKFLOWS_API, SCHEDULE_GRACE and SCHEDULE_TIMEZONE (issue 17: workflow inventory and schedule health). */

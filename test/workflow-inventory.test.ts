@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fireTimes } from '../lib/aggregate/schedule.js';
-import { workflowInventory } from '../lib/aggregate/workflow-health.js';
+import { MAX_DISTINCT_CRON_EXPRESSIONS, workflowInventory } from '../lib/aggregate/workflow-health.js';
 import { collect } from '../lib/collector.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { startDemoApi } from '../lib/demo-api.js';
@@ -108,6 +108,38 @@ describe('toWorkflow', () => {
 
     // Assess
     expect(health?.scheduleProblem).toMatch(/longer than 256/);
+  });
+});
+
+describe('workflowInventory', () => {
+  it(`judges at most ${MAX_DISTINCT_CRON_EXPRESSIONS} distinct cron expressions, each once, and says so for the rest`, () => {
+    // Prepare: 600 distinct hourly-or-daily expressions, then 400 workflows sharing the first one.
+    const distinct = Array.from({ length: 600 }, (_, i) => `${i % 60} ${Math.floor(i / 60)} * * *`);
+    const listed = [...distinct, ...Array(400).fill(distinct[0])].map(
+      (cron, i) =>
+        toWorkflow({
+          id: `w${i}`,
+          status: 'active',
+          created_at: CREATED,
+          schedule: { crontab_entries: [{ cron_expression: cron }] },
+        }) as Workflow,
+    );
+
+    // Act
+    const inventory = workflowInventory(listed, noWorkflowSkips(), () => undefined, NOW_MS, {
+      graceMs: 0,
+      timezone: 'UTC',
+    });
+
+    // Assess
+    const problems = inventory.workflows.map((w) => w.scheduleProblem);
+    expect(problems.slice(0, MAX_DISTINCT_CRON_EXPRESSIONS).every((p) => p === undefined)).toBe(true);
+    expect(
+      problems.slice(MAX_DISTINCT_CRON_EXPRESSIONS, 600).every((p) => /^not judged: more than 500/.test(p ?? '')),
+    ).toBe(true);
+    expect(problems.slice(600).every((p) => p === undefined)).toBe(true); // the first expression, judged already
+    expect(inventory.scheduleInvalid).toBe(600 - MAX_DISTINCT_CRON_EXPRESSIONS);
+    expect(inventory.workflows[600]?.nextRunMs).toBe(Date.parse('2026-11-30T00:00:00Z'));
   });
 });
 

@@ -138,8 +138,9 @@ class Rows implements Chains {
   readonly names: string[] = [];
   /** Hot workflows' groups; undefined while cold. */
   readonly groups: (GroupAccumulator | undefined)[] = [];
+  /** created_at of the job the name is from; Infinity: the name is the workflows API's (declareWorkflows). */
   nameCreatedMs = new Float64Array(256);
-  /** created_at of the newest job (-Infinity: none); Infinity in nameCreatedMs: the name is the workflows API's. */
+  /** created_at of the newest job (-Infinity: none). */
   lastRunMs = new Float64Array(256);
   /** Latest created_at + runtime of a COMPLETED job with a valid runtime (-Infinity: none). */
   lastSuccessMs = new Float64Array(256);

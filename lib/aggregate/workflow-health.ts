@@ -21,6 +21,13 @@ export const MAX_WORKFLOW_WORD_LABEL_CHARS = 64;
 export const OTHER_LABEL = 'other';
 /** Each cron entry in the `schedule` label is cut to this (the whole label: at most 16 of them). */
 export const MAX_CRON_LABEL_CHARS = 64;
+/**
+ * Distinct cron expressions judged per collection; a schedule with one more is not judged (scheduleProblem). An
+ * expression costs croner 0.2–0.7 ms, one that never fires (`0 0 31 2 *`) ~6 ms as it searches years ahead and back
+ * (measured, docs/performance.md): 500 bound the work to ~3 s whatever a list holds (10,000 workflows of 16 such
+ * entries would be ~16 minutes). Accounts use the API's ten predefined schedules; each is judged once.
+ */
+export const MAX_DISTINCT_CRON_EXPRESSIONS = 500;
 
 /** Last run and last success of a workflow, from the job list (Aggregator.runsOf). */
 export interface WorkflowRuns {
@@ -110,6 +117,19 @@ export function workflowInventory(
   nowMs: number,
   settings: ScheduleSettings,
 ): WorkflowInventorySuccess {
+  // Fire times depend only on the expression here (now, grace and zone are the collection's): each is judged once.
+  const judged = new Map<string, ReturnType<typeof fireTimes>>();
+  const timesOf = (entry: string) => {
+    let times = judged.get(entry);
+    if (times === undefined) {
+      times =
+        judged.size < MAX_DISTINCT_CRON_EXPRESSIONS
+          ? fireTimes([entry], nowMs, settings)
+          : { problem: `not judged: more than ${MAX_DISTINCT_CRON_EXPRESSIONS} distinct cron expressions in the list` };
+      if (judged.size < MAX_DISTINCT_CRON_EXPRESSIONS) judged.set(entry, times);
+    }
+    return times;
+  };
   const states = new WordLabels(KNOWN_WORKFLOW_STATES);
   const types = new WordLabels(KNOWN_WORKFLOW_TYPES);
   let scheduleInvalid = 0;
@@ -121,7 +141,7 @@ export function workflowInventory(
     let nextRunMs: number | undefined;
     let missed: boolean | undefined;
     if (scheduleProblem === undefined && w.cronEntries.length > 0) {
-      const times = fireTimes(w.cronEntries, nowMs, settings);
+      const times = combined(w.cronEntries.map(timesOf));
       if ('problem' in times) scheduleProblem = times.problem;
       else if (active) {
         expectedRunMs = times.expectedMs;
@@ -178,4 +198,20 @@ export function workflowRunRows(s: Snapshot): WorkflowRunRow[] {
     }
   }
   return rows;
+}
+
+/**
+ * The fire times of a schedule from those of its entries (each judged alone): the latest expected, the earliest
+ * next, or the first entry's problem (numbered as in the schedule).
+ */
+function combined(entries: readonly ReturnType<typeof fireTimes>[]): ReturnType<typeof fireTimes> {
+  let expectedMs: number | undefined;
+  let nextMs: number | undefined;
+  for (const [i, times] of entries.entries()) {
+    if ('problem' in times) return { problem: times.problem.replace(/^cron entry 1: /, `cron entry ${i + 1}: `) };
+    if (times.expectedMs !== undefined && (expectedMs === undefined || times.expectedMs > expectedMs))
+      expectedMs = times.expectedMs;
+    if (times.nextMs !== undefined && (nextMs === undefined || times.nextMs < nextMs)) nextMs = times.nextMs;
+  }
+  return { expectedMs, nextMs };
 }
