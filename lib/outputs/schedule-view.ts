@@ -10,14 +10,24 @@ import { humanDuration, utcTimestamp } from './view.js';
 /** What a row's marker says: MISSED (its last expected run has no job), ok, invalid schedule, or not judged. */
 export type ScheduleMark = 'MISSED' | 'ok' | 'invalid' | '';
 
+/** An instant for people: `2026-11-29 11:00:00 UTC` and `1h 7m ago` / `in 52m 30s`, or `—` and ''. */
+export interface When {
+  readonly utc: string;
+  readonly relative: string;
+}
+
 export interface ScheduleRow {
   readonly id: string;
   readonly name: string;
   readonly state: string;
   readonly schedule: string;
+  /** `2026-11-29 11:00:00 UTC (1h 7m ago)` (whenText), and its two parts. */
   readonly lastRun: string;
   readonly lastSuccess: string;
   readonly nextRun: string;
+  readonly lastRunWhen: When;
+  readonly lastSuccessWhen: When;
+  readonly nextRunWhen: When;
   readonly mark: ScheduleMark;
   /** Why the schedule could not be judged, when it could not. */
   readonly problem: string | undefined;
@@ -35,12 +45,19 @@ export type ScheduleView =
       readonly recordsSkipped: number;
     };
 
+export function when(ms: number | undefined, nowMs: number): When {
+  if (ms === undefined) return { utc: '—', relative: '' };
+  const seconds = (nowMs - ms) / 1000;
+  return {
+    utc: utcTimestamp(ms),
+    relative: seconds >= 0 ? `${humanDuration(seconds)} ago` : `in ${humanDuration(-seconds)}`,
+  };
+}
+
 /** `2026-11-29 11:00:00 UTC (1h 7m ago)`, `… (in 52m 30s)`, or `—`. */
 export function whenText(ms: number | undefined, nowMs: number): string {
-  if (ms === undefined) return '—';
-  const seconds = (nowMs - ms) / 1000;
-  const relative = seconds >= 0 ? `${humanDuration(seconds)} ago` : `in ${humanDuration(-seconds)}`;
-  return `${utcTimestamp(ms)} (${relative})`;
+  const w = when(ms, nowMs);
+  return w.relative === '' ? w.utc : `${w.utc} (${w.relative})`;
 }
 
 function markOf(w: WorkflowHealth): ScheduleMark {
@@ -65,6 +82,9 @@ export function scheduleView(s: Snapshot): ScheduleView {
       lastRun: whenText(w.lastRunMs, nowMs),
       lastSuccess: whenText(w.lastSuccessMs, nowMs),
       nextRun: whenText(w.nextRunMs, nowMs),
+      lastRunWhen: when(w.lastRunMs, nowMs),
+      lastSuccessWhen: when(w.lastSuccessMs, nowMs),
+      nextRunWhen: when(w.nextRunMs, nowMs),
       mark: markOf(w),
       problem: w.scheduleProblem,
     }),

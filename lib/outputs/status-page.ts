@@ -8,7 +8,7 @@
  */
 import type { Collection, CollectionFailure, CollectionSuccess } from '../collection.js';
 import type { Snapshot } from '../aggregate/snapshot.js';
-import { scheduleView, type ScheduleRow } from './schedule-view.js';
+import { scheduleView, type ScheduleRow, type When } from './schedule-view.js';
 import { PENDING_STATUSES, SKIP_REASONS } from '../vocabulary.js';
 import {
   foldedWorkflows,
@@ -239,18 +239,24 @@ function schedulesSection(s: Snapshot): string {
     return `<section id="schedules"><h2>Schedules</h2>
 <p class="error">The workflow list could not be read (<code>${escapeHtml(view.errorKind)}</code>): ${escapeHtml(view.errorMessage)}. Schedule health is not known; the job figures above are not affected.</p></section>
 `;
-  const head = ['Workflow', 'State', 'Schedule', 'Last run', 'Last success', 'Next run', 'Schedule health']
-    .map((h) => `<th>${h}</th>`)
+  const head = ['Workflow', 'Health', 'State', 'Schedule', 'Last run', 'Last success', 'Next run']
+    .map((h, i) => `<th${i > 0 ? ' style="text-align:left"' : ''}>${h}</th>`)
     .join('');
   const mark = (r: ScheduleRow) => {
-    if (r.mark === 'MISSED') return '<td class="failed">MISSED</td>';
-    if (r.mark === 'invalid') return `<td class="warn" title="${escapeHtml(r.problem ?? '')}">invalid schedule</td>`;
-    return `<td${r.mark === '' ? ' class="zero"' : ''}>${r.mark === 'ok' ? 'ok' : '—'}</td>`;
+    if (r.mark === 'MISSED') return '<td class="failed" style="text-align:left">MISSED</td>';
+    if (r.mark === 'invalid')
+      return `<td class="warn" style="text-align:left" title="${escapeHtml(r.problem ?? '')}">invalid schedule</td>`;
+    return `<td style="text-align:left"${r.mark === '' ? ' class="zero"' : ''}>${r.mark === 'ok' ? 'ok' : '—'}</td>`;
   };
   const left = (text: string) => `<td style="text-align:left">${escapeHtml(text)}</td>`;
+  // The relative time shown, the instant in UTC on hover.
+  const at = (w: When) =>
+    w.relative === ''
+      ? '<td class="zero" style="text-align:left">—</td>'
+      : `<td style="text-align:left" title="${escapeHtml(w.utc)}">${escapeHtml(w.relative)}</td>`;
   const lines = view.rows.map(
     (r) =>
-      `<tr><td class="wf"><div class="name" title="${escapeHtml(r.name)}">${escapeHtml(r.name)}</div><div class="id">${escapeHtml(r.id)}</div></td>${left(r.state)}${left(r.schedule)}${left(r.lastRun)}${left(r.lastSuccess)}${left(r.nextRun)}${mark(r)}</tr>`,
+      `<tr><td class="wf"><div class="name" title="${escapeHtml(r.name)}">${escapeHtml(r.name)}</div><div class="id">${escapeHtml(r.id)}</div></td>${mark(r)}${left(r.state)}${left(r.schedule)}${at(r.lastRunWhen)}${at(r.lastSuccessWhen)}${at(r.nextRunWhen)}</tr>`,
   );
   const summary = `${view.rows.length} workflows listed; ${view.missed} missed their last expected run; ${view.scheduleInvalid} with a schedule that could not be read; ${view.recordsSkipped} records skipped.`;
   return `<section id="schedules"><h2>Schedules</h2>

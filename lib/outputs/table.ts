@@ -249,22 +249,22 @@ function schedulesTable(s: Snapshot): string[] {
     ];
   const columns: Column[] = [
     ...WORKFLOW_COLUMNS,
+    { header: 'HEALTH', align: 'left' },
     { header: 'STATE', align: 'left' },
     { header: 'SCHEDULE', align: 'left', width: 24 },
     { header: 'LAST RUN', align: 'left' },
     { header: 'LAST SUCCESS', align: 'left' },
     { header: 'NEXT RUN', align: 'left' },
-    { header: 'HEALTH', align: 'left' },
   ];
   const rows = view.rows.map((r) => [
     terminalSafe(r.name),
     fitWidth(terminalSafe(r.id), ID_WIDTH),
+    r.mark === 'MISSED' ? '!! MISSED' : r.mark === 'invalid' ? 'invalid schedule' : r.mark === 'ok' ? 'ok' : '-',
     terminalSafe(r.state),
     terminalSafe(r.schedule),
     r.lastRun,
     r.lastSuccess,
     r.nextRun,
-    r.mark === 'MISSED' ? '!! MISSED' : r.mark === 'invalid' ? 'invalid schedule' : r.mark === 'ok' ? 'ok' : '-',
   ]);
   return [
     `SCHEDULES  ${view.rows.length} workflows listed, ${view.missed} missed their last expected run, ${view.scheduleInvalid} schedules unreadable, ${view.recordsSkipped} records skipped`,
