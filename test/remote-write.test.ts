@@ -11,6 +11,8 @@ import type { Collection } from '../lib/collection.js';
 import { loadConfig } from '../lib/config.js';
 import { Logger } from '../lib/log.js';
 import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
+import { pushOutputs } from '../lib/outputs/push-outputs.js';
+import { reportToLog, runPushCycle } from '../lib/outputs/push.js';
 import { RemoteWriteError, remoteWriteOutput } from '../lib/outputs/remote-write/output.js';
 import { MAX_RECEIVER_MESSAGE_CHARS, MAX_SERIES_PER_REQUEST } from '../lib/outputs/remote-write/sender.js';
 import { loadRemoteWriteSettings, type RemoteWriteSettings } from '../lib/outputs/remote-write/settings.js';
@@ -321,5 +323,37 @@ describe('remote write to a test receiver', () => {
     expect(refused.problem?.message).toMatch(/deadline reached after: .*ECONNREFUSED/);
     const series = (hung.summary.remoteWrite as { series: number }).series;
     expect(hung.summary).toMatchObject({ remoteWrite: { undelivered: series, delivered: 0 } });
+  });
+
+  it('in the push cycle, a CloudWatch output that throws does not stop remote write; both are reported and the run throws', async () => {
+    // Prepare
+    const { logger, lines } = logLines();
+    const nowMs = Date.now();
+    const outputs = pushOutputs({
+      config: loadConfig({}),
+      nowMs,
+      logger,
+      cloudWatchClient: async () => {
+        throw new Error('the CloudWatch client cannot be made');
+      },
+      remoteWrite: { settings: settingsFor(receiver.url), version: VERSION },
+    });
+
+    // Act
+    const run = await runPushCycle({ collect: async () => collectionOf(2, nowMs), nowMs, outputs });
+    let thrown: unknown;
+    try {
+      reportToLog(run, logger, { message: 'cloudwatch publish', fields: {} });
+    } catch (error) {
+      thrown = error;
+    }
+
+    // Assess
+    expect(outputs.map((o) => o.name)).toEqual(['cloudwatch', 'remote-write']);
+    expect(receiver.requests.length).toBe(1);
+    expect(run.reports[1]?.problem).toBeUndefined();
+    expect((thrown as Error).message).toBe('the CloudWatch client cannot be made');
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged[0]).toMatchObject({ level: 'error', message: 'cloudwatch failed', remoteWrite: { undelivered: 0 } });
   });
 });

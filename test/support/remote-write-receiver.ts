@@ -33,7 +33,7 @@ export interface Receiver {
   /** Answers for the next requests, in order. */
   readonly answers: Answer[];
   /** When set, decides each answer the queue does not (e.g. an auth check); default 204. */
-  check?: (request: ReceivedRequest) => Answer | undefined;
+  check?: (request: ReceivedRequest) => Answer | undefined | Promise<Answer | undefined>;
   close(): Promise<void>;
 }
 
@@ -94,7 +94,7 @@ export async function startReceiver(): Promise<Receiver> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const bytes = Buffer.concat(chunks);
       let series: ReceivedSeries[] | undefined;
       try {
@@ -104,7 +104,7 @@ export async function startReceiver(): Promise<Receiver> {
       }
       const request: ReceivedRequest = { headers: req.headers, bytes, series };
       receiver.requests.push(request);
-      const answer = receiver.answers.shift() ?? receiver.check?.(request) ?? { status: 204 };
+      const answer = receiver.answers.shift() ?? (await receiver.check?.(request)) ?? { status: 204 };
       if ('destroy' in answer) {
         req.socket.destroy();
         return;
