@@ -57,8 +57,9 @@ export function authorizer(auth: RemoteWriteAuth, logger: Logger, read?: Paramet
 }
 
 /**
- * The signer packages, named through variables so that the CLI bundle leaves them alone (they are optional
- * dependencies, like the AWS SDK clients: lib/common/optional-dependency.ts); the Lambda bundler inlines them.
+ * The signer packages are optional dependencies, like the AWS SDK clients (lib/common/optional-dependency.ts): the
+ * imports are literal, so that the Lambda bundler inlines them (the runtime's own SDK does not promise these
+ * packages at top level), while the CLI bundle keeps them external and loads them only for SigV4.
  */
 const SIGNER_PACKAGE = '@smithy/signature-v4';
 const CREDENTIALS_PACKAGE = '@aws-sdk/credential-provider-node';
@@ -83,13 +84,9 @@ export interface SigV4Modules {
 /** The three SDK packages SigV4 needs; a MissingDependencyError names the one missing. */
 export async function loadSigV4Modules(): Promise<SigV4Modules> {
   const [signer, credentials, hash] = await Promise.all([
-    (import(SIGNER_PACKAGE) as Promise<typeof import('@smithy/signature-v4')>).catch(
-      whenMissing(SIGNER_PACKAGE, NEEDED_FOR),
-    ),
-    (import(CREDENTIALS_PACKAGE) as Promise<typeof import('@aws-sdk/credential-provider-node')>).catch(
-      whenMissing(CREDENTIALS_PACKAGE, NEEDED_FOR),
-    ),
-    (import(HASH_PACKAGE) as Promise<typeof import('@smithy/hash-node')>).catch(whenMissing(HASH_PACKAGE, NEEDED_FOR)),
+    import('@smithy/signature-v4').catch(whenMissing(SIGNER_PACKAGE, NEEDED_FOR)),
+    import('@aws-sdk/credential-provider-node').catch(whenMissing(CREDENTIALS_PACKAGE, NEEDED_FOR)),
+    import('@smithy/hash-node').catch(whenMissing(HASH_PACKAGE, NEEDED_FOR)),
   ]);
   return {
     SignatureV4: signer.SignatureV4 as unknown as SigV4Modules['SignatureV4'],
