@@ -7,7 +7,8 @@
  */
 import type { Logger } from '../../log.js';
 import type { Authorizer } from './auth.js';
-import { encodeRemoteWriteBody, type ExtraLabels, REMOTE_WRITE_HEADERS } from './encode.js';
+import { compress } from 'snappyjs';
+import { type ExtraLabels, REMOTE_WRITE_HEADERS, WriteRequestEncoder } from './encode.js';
 import { type Series, seriesText } from './series.js';
 
 /**
@@ -95,6 +96,7 @@ function* batches(series: Iterable<Series>): Generator<Series[]> {
 export async function deliver(series: Iterable<Series>, options: DeliveryOptions): Promise<DeliveryReport> {
   const url = new URL(options.url);
   const queue = batches(series);
+  const encoder = new WriteRequestEncoder(options.extraLabels, options.timestampMs);
   let total = 0;
   let delivered = 0;
   let requests = 0;
@@ -112,7 +114,7 @@ export async function deliver(series: Iterable<Series>, options: DeliveryOptions
   };
 
   const send = async (batch: readonly Series[]): Promise<RequestFailure | undefined> => {
-    const body = encodeRemoteWriteBody(batch, options.extraLabels, options.timestampMs);
+    const body = compress(encoder.encode(batch));
     let last: RequestFailure | undefined;
     for (let attempt = 0; ; attempt++) {
       const left = options.deadlineAtMs - Date.now();

@@ -32,51 +32,52 @@ export class RemoteWriteSeriesError extends Error {
 const NEWLINE = 0x0a;
 const HASH = 0x23;
 
-/** The samples of a text exposition, in order, one line at a time (the exposition itself is not copied). */
+/**
+ * The samples of a text exposition, in order, one line at a time (the exposition itself is not copied). Label pairs
+ * are interned for the walk: a workflow's labels stand on ~90 lines, and the encoder caches each pair's bytes by the
+ * pair itself (encode.ts), so a pair is unescaped and encoded once per push.
+ */
 export function* exposedSeries(exposition: Uint8Array): Generator<Series> {
   const bytes = Buffer.from(exposition.buffer, exposition.byteOffset, exposition.byteLength);
+  const pairs = new Map<string, readonly [string, string]>();
   let lineNo = 0;
   for (let start = 0; start < bytes.length; ) {
     let end = bytes.indexOf(NEWLINE, start);
     if (end < 0) end = bytes.length;
     lineNo++;
-    if (end > start && bytes[start] !== HASH) yield parseSample(bytes.toString('utf8', start, end), lineNo);
+    if (end > start && bytes[start] !== HASH) yield parseSample(bytes.toString('utf8', start, end), lineNo, pairs);
     start = end + 1;
   }
 }
 
-const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-function parseSample(line: string, lineNo: number): Series {
-  const name = NAME.exec(line)?.[0];
-  if (name === undefined) throw new RemoteWriteSeriesError(lineNo, 'no metric name');
-  let i = name.length;
+function parseSample(line: string, lineNo: number, pairs: Map<string, readonly [string, string]>): Series {
+  let i = 0;
+  while (i < line.length && line[i] !== '{' && line[i] !== ' ') i++;
+  const name = line.slice(0, i);
+  if (!NAME.test(name)) throw new RemoteWriteSeriesError(lineNo, 'no metric name');
   const labels: Array<readonly [string, string]> = [];
   if (line[i] === '{') {
     i++;
     while (line[i] !== '}') {
-      const key = LABEL_NAME.exec(line.slice(i, i + 256))?.[0];
-      if (key === undefined || line[i + key.length] !== '=' || line[i + key.length + 1] !== '"')
-        throw new RemoteWriteSeriesError(lineNo, 'malformed label');
-      i += key.length + 2;
-      let value = '';
-      let from = i;
-      for (;;) {
-        const c = line[i];
-        if (c === undefined) throw new RemoteWriteSeriesError(lineNo, 'unterminated label value');
-        if (c === '"') break;
-        if (c === '\\') {
-          const next = line[i + 1];
-          if (next !== '\\' && next !== 'n' && next !== '"') throw new RemoteWriteSeriesError(lineNo, 'unknown escape');
-          value += `${line.slice(from, i)}${next === 'n' ? '\n' : next}`;
-          i += 2;
-          from = i;
-        } else i++;
+      // One `key="value"`: its end is the first quote after `="` that no backslash escapes.
+      const eq = line.indexOf('="', i);
+      if (eq < 0) throw new RemoteWriteSeriesError(lineNo, 'malformed label');
+      let close = line.indexOf('"', eq + 2);
+      while (close > 0 && escaped(line, close)) close = line.indexOf('"', close + 1);
+      if (close < 0) throw new RemoteWriteSeriesError(lineNo, 'unterminated label value');
+      const raw = line.slice(i, close);
+      let pair = pairs.get(raw);
+      if (pair === undefined) {
+        const key = line.slice(i, eq);
+        if (!LABEL_NAME.test(key)) throw new RemoteWriteSeriesError(lineNo, 'malformed label');
+        pair = [key, unescapeLabel(line.slice(eq + 2, close), lineNo)];
+        pairs.set(raw, pair);
       }
-      value += line.slice(from, i);
-      labels.push([key, value]);
-      i++; // the closing quote
+      labels.push(pair);
+      i = close + 1;
       if (line[i] === ',') i++;
       else if (line[i] !== '}') throw new RemoteWriteSeriesError(lineNo, 'expected , or } after a label');
     }
@@ -84,6 +85,23 @@ function parseSample(line: string, lineNo: number): Series {
   }
   if (line[i] !== ' ') throw new RemoteWriteSeriesError(lineNo, 'expected a space before the value');
   return { name, labels, value: parseValue(line.slice(i + 1), lineNo) };
+}
+
+/** Whether the quote at `at` is escaped: an odd number of backslashes before it. */
+function escaped(line: string, at: number): boolean {
+  let n = 0;
+  for (let k = at - 1; k >= 0 && line[k] === '\\'; k--) n++;
+  return n % 2 === 1;
+}
+
+/** A label value's text: `\\`, `\n` and `\"` as render.ts escapes them. */
+function unescapeLabel(text: string, lineNo: number): string {
+  if (!text.includes('\\')) return text;
+  return text.replace(/\\(.?)/gs, (_, next: string) => {
+    if (next === 'n') return '\n';
+    if (next === '\\' || next === '"') return next;
+    throw new RemoteWriteSeriesError(lineNo, 'unknown escape');
+  });
 }
 
 /** prom-client's getValueAsString, read back. */
