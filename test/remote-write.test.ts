@@ -5,6 +5,7 @@
  * 5xx, 429 and network errors within the deadline; 4xx not retried, with the receiver's message bounded and
  * scrubbed; what was not delivered named exactly; a failed pull pushed as unstructured_up 0.
  */
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection } from '../lib/collection.js';
@@ -15,6 +16,7 @@ import { pushOutputs } from '../lib/outputs/push-outputs.js';
 import { reportToLog, runPushCycle } from '../lib/outputs/push.js';
 import { RemoteWriteError, remoteWriteOutput } from '../lib/outputs/remote-write/output.js';
 import { MAX_RECEIVER_MESSAGE_CHARS, MAX_SERIES_PER_REQUEST } from '../lib/outputs/remote-write/sender.js';
+import { exposedSeries } from '../lib/outputs/remote-write/series.js';
 import { loadRemoteWriteSettings, type RemoteWriteSettings } from '../lib/outputs/remote-write/settings.js';
 import { parseExposition } from './support/exposition.js';
 import { job } from './support/jobs.js';
@@ -82,6 +84,53 @@ async function scrapedKeys(collection: Collection, job: string, instance: string
     keyOf([['__name__', s.name], ...Object.entries(s.labels), ['job', job], ['instance', instance]], s.value),
   );
 }
+
+describe('the exposition read back (series.ts)', () => {
+  it("reads every sample as the tests' own parser does, whatever the workflow names hold", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ unit: fc.constantFrom('a', 'ü', '"', '\\', '\n', '}', ',', '=', ' ', '数', '🚀') }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        async (names) => {
+          // Prepare
+          const nowMs = Date.now();
+          const aggregator = new Aggregator({
+            nowMs,
+            runtimeWindowSeconds: 86_400,
+            maxWorkflows: 10,
+            histogramBuckets: [1, 10],
+            quantiles: [0.5],
+          });
+          names.forEach((name, w) =>
+            aggregator.add(job({ workflowId: `wf-${w}`, workflowName: name, createdAtMs: nowMs - 60_000 })),
+          );
+          const collection: Collection = {
+            ok: true,
+            snapshot: aggregator.snapshot(),
+            durationSeconds: 1,
+            finishedAtMs: nowMs,
+          };
+          aggregator.release();
+          const rendered = await renderPrometheus(collection, { version: VERSION });
+
+          // Act
+          const read = [...exposedSeries(rendered.bytes)].map((s) => ({
+            name: s.name,
+            labels: Object.fromEntries(s.labels),
+            value: s.value,
+          }));
+
+          // Assess
+          expect(read).toEqual(parseExposition(rendered.body));
+          rendered.release();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
 
 describe('remote write to a test receiver', () => {
   let receiver: Receiver;
