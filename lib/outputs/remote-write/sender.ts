@@ -12,9 +12,10 @@ import { type ExtraLabels, REMOTE_WRITE_HEADERS, WriteRequestEncoder } from './e
 import { type Series, seriesText } from './series.js';
 
 /**
- * Series (one sample each) per request: Prometheus' own sender sends at most 2000 samples a request
- * (queue_config max_samples_per_send, its default since 2.26), the size every receiver expects; at ~100 bytes a
- * series that is ~200 KB before snappy, far below AMP's and Mimir's request limits (docs/remote-write.md).
+ * Series (one sample each) per request: Prometheus' own sender sends at most 2000 samples a request (queue_config
+ * max_samples_per_send's default), the size receivers are built for; ~225 bytes a series before snappy, ~20 after
+ * (docs/performance.md). A whole 20-workflow collection is one request; AMP's limits are on samples per second
+ * (70,000) and per burst (1,000,000), which even 10k workflows (~930k series) stay within (docs/remote-write.md).
  */
 export const MAX_SERIES_PER_REQUEST = 2000;
 /** Label bytes per request at most, for series with very long label values (a request then holds fewer series). */
