@@ -240,6 +240,29 @@ describe('remote write to a test receiver', () => {
     expect(lines.join('\n')).not.toContain(TOKEN.slice(0, 10));
   });
 
+  it('a bearer token that cannot be read from SSM sends nothing, names the parameter and reports every series', async () => {
+    // Prepare
+    const { logger } = logLines();
+    const output = remoteWriteOutput({
+      settings: settingsFor(receiver.url, { REMOTE_WRITE_BEARER_TOKEN_PARAM: '/rw/missing' }),
+      logger,
+      version: VERSION,
+      readParameter: async () => {
+        throw new Error('ParameterNotFound');
+      },
+    });
+
+    // Act
+    const report = await output.publish(collectionOf(2, Date.now()));
+
+    // Assess
+    expect(receiver.requests).toHaveLength(0);
+    const series = (report.summary.remoteWrite as { series: number }).series;
+    expect(report.summary).toMatchObject({ remoteWrite: { delivered: 0, undelivered: series, requests: 0 } });
+    expect(report.problem?.message).toContain('no credentials: ConfigError: REMOTE_WRITE_BEARER_TOKEN_PARAM');
+    expect(report.problem?.message).toContain('/rw/missing');
+  });
+
   it('sends basic auth, and a wrong password is refused once (401 stops the run): every series reported undelivered', async () => {
     // Prepare
     const good = `Basic ${Buffer.from(`pusher:${PASSWORD}`).toString('base64')}`;
