@@ -463,7 +463,7 @@ async function remoteWriteSetup(
   if (settings === undefined)
     throw new ConfigError('REMOTE_WRITE_URL', 'not set; --sink remote-write pushes to it (docs/remote-write.md)');
   const { auth } = settings;
-  if (auth.kind === 'sigv4') await (await import('./outputs/remote-write/auth.js')).loadSigV4Modules();
+  if (auth.kind === 'sigv4') await (await import('./outputs/remote-write/auth.js')).checkSigV4Credentials();
   if ((auth.kind === 'bearer' && auth.token === undefined) || (auth.kind === 'basic' && auth.password === undefined))
     await loadSsmSdk();
   return settings;

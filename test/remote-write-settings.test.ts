@@ -110,14 +110,26 @@ describe('remote-write settings', () => {
 });
 
 describe('collect --sink remote-write usage', () => {
-  it('needs REMOTE_WRITE_URL (exit 2, before any pull), and names the sink in --help', async () => {
+  it('needs REMOTE_WRITE_URL and, with SigV4, credentials (exit 2, before any pull), and names the sink in --help', async () => {
     // Act
     const missing = await runCli(['collect', '--sink', 'remote-write', '--demo'], {});
     const help = await runCli(['collect', '--help'], {});
+    // No credentials anywhere (no HOME, no AWS_* but the region; instance metadata off): named before any pull.
+    const noCredentials = await runCli(['collect', '--sink', 'remote-write', '--demo'], {
+      REMOTE_WRITE_URL: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
+      REMOTE_WRITE_SIGV4_REGION: 'eu-west-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+      AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    });
 
     // Assess
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('REMOTE_WRITE_URL: not set');
     expect(help.stdout).toContain('--sink S                 stdout (default), cloudwatch or remote-write');
+    expect(noCredentials.code).toBe(2);
+    expect(noCredentials.stderr).toMatch(
+      /^error: AWS credentials: none found by the SDK's default chain for REMOTE_WRITE_SIGV4_REGION/,
+    );
   });
 });

@@ -5,6 +5,7 @@
  * registered with the logger, which scrubs it from every line and every receiver message quoted.
  */
 import { whenMissing } from '../../common/optional-dependency.js';
+import { ConfigError } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { type ParameterReader, SecretSource } from '../../secrets.js';
 import { REMOTE_WRITE_VARIABLES, type RemoteWriteAuth } from './settings.js';
@@ -93,6 +94,23 @@ export async function loadSigV4Modules(): Promise<SigV4Modules> {
     defaultProvider: credentials.defaultProvider as SigV4Modules['defaultProvider'],
     Hash: hash.Hash as unknown as SigV4Modules['Hash'],
   };
+}
+
+/**
+ * `collect --sink remote-write` with SigV4 checks before the pull that the default chain finds credentials (as
+ * `--sink cloudwatch` does): none is a configuration error named at start, not a pull followed by a refused push.
+ */
+export async function checkSigV4Credentials(modules: () => Promise<SigV4Modules> = loadSigV4Modules): Promise<void> {
+  const { defaultProvider } = await modules();
+  try {
+    await (defaultProvider() as () => Promise<unknown>)();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      'AWS credentials',
+      `none found by the SDK's default chain for ${REMOTE_WRITE_VARIABLES.sigv4Region} (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, web identity, container or instance role): ${reason}`,
+    );
+  }
 }
 
 /** SigV4 over the request as sent (method, host, path, the spec's headers, the body's SHA-256). */
