@@ -383,7 +383,7 @@ async function readState(
 ): Promise<{ decoded: DecodedState | undefined; version: string | undefined }> {
   const loaded = await store.read();
   if (loaded === undefined) return { decoded: undefined, version: undefined };
-  return { decoded: decodeState(loaded.text, store.description), version: loaded.version };
+  return { decoded: decodeState(loaded.bytes, store.description), version: loaded.version };
 }
 
 /** Throws a PublishError when any event datum was not published (so the Lambda invocation fails). */
