@@ -224,8 +224,14 @@ describe('the push cycle with a toy output', () => {
     await inner.write(encodeState({ ...emptyState(nowMs - 600_000), seen }), undefined);
     const store: StateStore = {
       description: inner.description,
-      read: () => (trace.push('state read'), inner.read()),
-      write: (content, version) => (trace.push('state write'), inner.write(content, version)),
+      read: () => {
+        trace.push('state read');
+        return inner.read();
+      },
+      write: (content, version) => {
+        trace.push('state write');
+        return inner.write(content, version);
+      },
     };
     const config = loadConfig({});
     const events = { config: loadEventsConfig({}), store };
