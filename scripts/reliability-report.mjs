@@ -220,8 +220,8 @@ if (state === undefined) {
       ['jobs listed', 'remembered', 'state', 'peak RSS without events', 'peak RSS', 'bound', 'result'],
       (state.collect ?? []).map((c) => [
         c.listed.toLocaleString('en'),
-        c.remembered.toLocaleString('en'),
-        `${c.stateMb} MB`,
+        c.firstRun ? 'none (first run)' : c.remembered.toLocaleString('en'),
+        c.firstRun ? `${c.stateMb} MB written` : `${c.stateMb} MB`,
         `${c.peakRssWithoutEventsMb} MB`,
         `${c.peakRssMb} MB`,
         `${c.boundMb} MB`,
@@ -232,7 +232,7 @@ if (state === undefined) {
   for (const d of state.decode ?? []) if (!d.passed) lost.push(`state: decoding ${d.ids} ids missed its targets`);
   for (const c of state.collect ?? [])
     if (!c.passed) lost.push(`state: a collect run listing ${c.listed} jobs passed ${c.boundMb} MB`);
-  if ((state.decode ?? []).length < 2 || (state.collect ?? []).length < 2 || (state.poisoning ?? []).length < 3)
+  if ((state.decode ?? []).length < 2 || (state.collect ?? []).length < 3 || (state.poisoning ?? []).length < 3)
     lost.push('state: some cases did not run');
 }
 

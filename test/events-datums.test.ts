@@ -195,6 +195,33 @@ describe('FinishedJobs and workflowFolding', () => {
     expect([...finished.jobs()].map((j) => j.id)).toEqual(['new-2']);
   });
 
+  it('records the jobs older than the backfill as seen once told to (recordBefore), the first sighting of an id deciding', () => {
+    // Prepare: a first run; `old-*` finished 3 h ago, `new-*` 10 min ago; two ids listed once old, once new
+    const finished = new FinishedJobs({ nowMs: NOW_MS, retentionSeconds: 86_400 });
+    const seen = new SeenIds();
+    const old = { createdAtMs: NOW_MS - 3 * 3_600_000, runtimeSeconds: 2 };
+    const recent = { createdAtMs: NOW_MS - 600_000, runtimeSeconds: 2 };
+    finished.recordBefore(NOW_MS - 3_600_000, seen);
+
+    // Act
+    for (const j of [
+      job({ id: 'old-1', ...old }),
+      job({ id: 'new-1', ...recent }),
+      job({ id: 'old-1', ...recent }), // recorded first: stays recorded
+      job({ id: 'new-1', ...old }), // gathered first: stays gathered
+      job({ id: 'old-2', ...old }),
+      job({ id: 'old-2', ...old }),
+    ])
+      finished.add(j);
+
+    // Assess
+    expect([...finished.jobs()].map((j) => j.id)).toEqual(['new-1']);
+    expect(finished.recordedSeen).toBe(seen);
+    expect([seen.has('old-1'), seen.has('old-2'), seen.has('new-1')]).toEqual([true, true, false]);
+    expect(seen.hours()).toEqual([Math.floor((NOW_MS - 3 * 3_600_000 + 2_000) / 3_600_000)]);
+    expect({ recorded: finished.recorded, duplicates: finished.duplicates }).toEqual({ recorded: 2, duplicates: 3 });
+  });
+
   it('folds exactly the workflows the snapshot folded into Other', () => {
     // Prepare: MAX_WORKFLOWS 2; busy (3 jobs) and mid (2) are kept, quiet (1) folds
     const aggregator = new Aggregator({

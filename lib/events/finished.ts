@@ -10,7 +10,7 @@ import { wellFormed } from '../common/text.js';
 import { finishesByNow } from '../records/runtime-bound.js';
 import { uuidToString } from '../records/uuid.js';
 import { grown, INITIAL_ENTRIES, keyOf, KeyTable } from './key-table.js';
-import type { SeenIds } from './seen-ids.js';
+import { finishHour, type SeenIds } from './seen-ids.js';
 import { isStateRuntime, isStateTime } from './state.js';
 
 /** A terminal job with a valid runtime, as seen in the list. */
@@ -56,6 +56,8 @@ export class FinishedJobs {
   duplicates = 0;
   /** Jobs left out because the state has seen them (see exclude). */
   known = 0;
+  /** Jobs recorded as seen instead of gathered (see recordBefore). */
+  recorded = 0;
 
   #keys = new KeyTable();
   #status = new Uint8Array(INITIAL_ENTRIES);
@@ -68,6 +70,7 @@ export class FinishedJobs {
   #otherIds = new Map<number, string>();
   readonly #words = new Int32Array(4);
   #exclude: SeenIds | undefined;
+  #recording: { readonly beforeMs: number; readonly seen: SeenIds } | undefined;
 
   constructor(options: FinishedJobsOptions) {
     this.nowMs = options.nowMs;
@@ -100,6 +103,19 @@ export class FinishedJobs {
       this.known++;
       return;
     }
+    const recording = this.#recording;
+    if (recording !== undefined) {
+      // The first sighting of an id decides, as without recording: gathered, or recorded.
+      if (finishedAtMs < recording.beforeMs && this.#keys.find(w[0]!, w[1]!, w[2]!, w[3]!) < 0) {
+        if (recording.seen.addKey(w[0]!, w[1]!, w[2]!, w[3]!, finishHour(finishedAtMs))) this.recorded++;
+        else this.duplicates++;
+        return;
+      }
+      if (recording.seen.hasKey(w[0]!, w[1]!, w[2]!, w[3]!)) {
+        this.duplicates++;
+        return;
+      }
+    }
     const e = this.#keys.add(w[0]!, w[1]!, w[2]!, w[3]!);
     if (e < 0) {
       this.duplicates++;
@@ -129,6 +145,21 @@ export class FinishedJobs {
    */
   exclude(seen: SeenIds): void {
     this.#exclude = seen;
+  }
+
+  /**
+   * From now on, records a job that finished before `beforeMs` in `seen` (its key and finish hour) instead of
+   * gathering it: the first run's rule (EVENTS_BACKFILL: older jobs are recorded, not published), applied during
+   * the pull, so that a first pull of 500k jobs is not held as columns beside the state it makes. `seen` is then
+   * the first state's set (recordedSeen).
+   */
+  recordBefore(beforeMs: number, seen: SeenIds): void {
+    this.#recording = { beforeMs, seen };
+  }
+
+  /** The set recordBefore fills, if it was called. */
+  get recordedSeen(): SeenIds | undefined {
+    return this.#recording?.seen;
   }
 
   /** Word `w` (0 most significant) of job `e`'s key (key-table.ts), e in [0, size). */

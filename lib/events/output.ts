@@ -6,14 +6,16 @@
  *
  * The state is read before the pull (`prepare`), so that the pull keeps none of the jobs it has seen: a list of
  * the 500k jobs a 7-day state remembers would otherwise be held as columns (~35 MB) beside the decoded state and
- * the state written (issue 15: the collect run's memory). A failure to read it is told by `publish`, like any
- * other, after the snapshot.
+ * the state written (issue 15: the collect run's memory). With no state yet, the pull records the jobs older
+ * than EVENTS_BACKFILL straight into the first state's set instead. A failure to read it is told by `publish`,
+ * like any other, after the snapshot.
  */
 import type { Logger } from '../log.js';
 import { PublishError, type CloudWatchClientLike } from '../outputs/cloudwatch/publisher.js';
 import type { PushOutput, PushReport } from '../outputs/push.js';
 import type { EventsConfig } from './config.js';
 import { FinishedJobs } from './finished.js';
+import { SeenIds } from './seen-ids.js';
 import {
   publishFinishedJobs,
   readFinishedJobsState,
@@ -48,6 +50,8 @@ export function finishedJobsOutput(options: FinishedJobsOutputOptions): PushOutp
       try {
         const { decoded } = await read;
         if (decoded !== undefined) finished.exclude(decoded.seen);
+        // No state yet: the jobs older than EVENTS_BACKFILL are recorded as the pull goes, not gathered.
+        else finished.recordBefore(finished.nowMs - options.config.backfillSeconds * 1000, new SeenIds());
       } catch {
         // Told by publish (it awaits the same promise), after the snapshot.
       }

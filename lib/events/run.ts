@@ -37,6 +37,7 @@ import {
   emptyState,
   encodeStateBytes,
   finishHour,
+  SeenIds,
   STATE_VERSION,
   type DecodedState,
   type EventsState,
@@ -218,7 +219,11 @@ export async function publishFinishedJobs(
     pruned,
   } = await (options.read?.() ?? readFinishedJobsState(store, horizonMs));
   const firstRun = decoded === undefined;
-  const state: EventsState = decoded ?? emptyState(nowMs);
+  // A first run's set: the one the pull recorded into (events/output.ts), or one sized once for every job gathered.
+  const state: EventsState = decoded ?? {
+    ...emptyState(nowMs),
+    seen: finished.recordedSeen ?? new SeenIds(finished.size),
+  };
   const migrated = decoded !== undefined && decoded.version !== STATE_VERSION;
   const discarded = decoded?.discarded ?? 0;
   if (discarded > 0) {
@@ -262,7 +267,7 @@ export async function publishFinishedJobs(
   const fold = workflowFolding(collection.snapshot);
   const backfillStartMs = nowMs - options.backfillSeconds * 1000;
   const fresh: FinishedEvent[] = [];
-  let recordedUnpublished = 0;
+  let recordedUnpublished = firstRun ? finished.recorded : 0;
   // By key (key-table.ts): a job the state has seen — nearly all of them — costs no object and no string.
   for (let e = 0; e < finished.size; e++) {
     const a = finished.keyWord(e, 0);
