@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection } from '../lib/collection.js';
 import { FinishedJobs } from '../lib/events/finished.js';
-import { publishFinishedJobs, type FinishedJobsReport } from '../lib/events/run.js';
+import { publishFinishedJobs, summarizeFinishedJobs, type FinishedJobsReport } from '../lib/events/run.js';
 import { MAX_EPOCH_HOUR, SeenHourError, SeenIds } from '../lib/events/seen-ids.js';
 import {
   decodeState,
@@ -26,6 +26,7 @@ import {
 } from '../lib/events/state.js';
 import { splitSeen } from '../lib/events/state-bytes.js';
 import { MemoryStateStore } from '../lib/events/store.js';
+import { Logger } from '../lib/log.js';
 import type { Job } from '../lib/records/job.js';
 import { toJob } from '../lib/records/to-job.js';
 import { TERMINAL_STATUSES } from '../lib/vocabulary.js';
@@ -394,6 +395,8 @@ function fakeCloudWatch(): CloudWatchClient {
 interface RunResult {
   readonly report: FinishedJobsReport;
   readonly requests: PutMetricDataCommandInput[];
+  /** The run's log lines, parsed. */
+  readonly logs: Record<string, unknown>[];
 }
 
 /** One run of the events step over `records` (API records) at `nowMs`, as the collector feeds it. */
@@ -423,13 +426,15 @@ async function runOnce(
     finishedAtMs: nowMs,
   };
   const rec = recorder(fakeCloudWatch());
+  const logs: Record<string, unknown>[] = [];
   const report = await publishFinishedJobs(finished, collection, {
     store,
     namespace: 'State',
     backfillSeconds: 3_600,
     client: rec.client({ fail: () => fail }),
+    logger: new Logger({ write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
   });
-  return { report, requests: rec.accepted };
+  return { report, requests: rec.accepted, logs };
 }
 
 function record(n: number, status: string, runtime: string, createdAtMs: number): Record<string, unknown> {
@@ -503,7 +508,14 @@ describe('version 1 states', () => {
     expect(before).toMatchObject({ version: 1, discarded: 1 });
     expect(before.seen.size).toBe(kept.seen);
     expect(before.pending).toHaveLength(kept.pending);
-    expect(next.report).toMatchObject({ outcome: 'published', newJobs: 1 });
+    expect(next.report).toMatchObject({ outcome: 'published', newJobs: 1, discarded: 1 });
+    expect(summarizeFinishedJobs(next.report)).toMatchObject({ discarded: 1 });
+    const dropping = (logs: Record<string, unknown>[]) => logs.filter((l) => l.discarded !== undefined);
+    expect(dropping(next.logs)).toEqual([
+      expect.objectContaining({ level: 'warn', discarded: 1, state: store.description }),
+    ]);
+    expect(after.report.discarded).toBe(0);
+    expect(dropping(after.logs)).toEqual([]);
     expect(received(next.requests, 'State').finishedByStatus.get('FAILED')).toBe(1);
     expect(after.report.outcome).toBe('nothing-new'); // published once
     const stored = decodeState((await store.read())!.bytes, 'after');

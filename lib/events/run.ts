@@ -83,6 +83,11 @@ export interface FinishedJobsReport {
   readonly dropped: number;
   /** Seen ids forgotten (finished before the horizon). */
   readonly pruned: number;
+  /**
+   * Version 1 states only: seen ids and pending events dropped on reading, their finish being a time no state can
+   * hold (impossible runtimes version 1 stored: issue 15); logged as a warning too.
+   */
+  readonly discarded: number;
   /** Seen ids in the state after this run. */
   readonly seen: number;
   /** Datum-level account of the PutMetricData requests. */
@@ -206,6 +211,7 @@ export async function publishFinishedJobs(
     released: 0,
     dropped: 0,
     pruned: 0,
+    discarded: 0,
   };
   if (!collection.ok) {
     return { ...base, outcome: 'collection-failed', seen: 0, publish: EMPTY_REPORT, stateBytes: undefined };
@@ -240,7 +246,15 @@ export async function publishFinishedJobs(
       state: store.description,
       leaseExpiresAt: new Date(state.lease.expiresAtMs).toISOString(),
     });
-    return { ...base, firstRun, outcome: 'busy', seen: seenBefore, publish: EMPTY_REPORT, stateBytes: undefined };
+    return {
+      ...base,
+      firstRun,
+      discarded,
+      outcome: 'busy',
+      seen: seenBefore,
+      publish: EMPTY_REPORT,
+      stateBytes: undefined,
+    };
   }
   const crashed = state.lease !== undefined;
 
@@ -302,6 +316,7 @@ export async function publishFinishedJobs(
     recordedUnpublished,
     dropped: dropped.length,
     pruned,
+    discarded,
   };
 
   if (batch.length === 0) {
@@ -433,6 +448,7 @@ export function summarizeFinishedJobs(report: FinishedJobsReport): Record<string
     published: report.published,
     released: report.released,
     dropped: report.dropped,
+    discarded: report.discarded,
     seen: report.seen,
     datums: report.publish.total,
     requests: report.publish.requests,
