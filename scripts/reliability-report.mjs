@@ -214,7 +214,7 @@ if (state === undefined) {
     ),
     '**A whole collect run.** `collect --sink cloudwatch --state FILE` (the CLI binary, against moto and the fake API) with ' +
       '500,000 remembered ids, 50 of the listed jobs new, and the first run that writes such a state; peak RSS as the kernel ' +
-      'counts it (`maxRSS` at exit), beside the same run without `--state`; the bound is issue 15\'s 160 MB. Measured once on ' +
+      "counts it (`maxRSS` at exit), beside the same run without `--state`; the bound is issue 15's 160 MB. Measured once on " +
       'the code before issue 15 with the same state and lists: 483 MB (issue 15: 494 MB) when only the new jobs are listed, ' +
       '708 MB when all 500,000 are; on the code before the state was read from its bytes and before the pull (9d4cc40), ' +
       '118–141 MB, 185–197 MB and, for the first run, 156–163 MB (docs/performance.md, "Memory bounds").',
