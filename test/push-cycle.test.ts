@@ -12,6 +12,7 @@ import { loadConfig } from '../lib/config.js';
 import { Logger } from '../lib/log.js';
 import type { CloudWatchClientLike } from '../lib/outputs/cloudwatch/publisher.js';
 import { pushOutputs } from '../lib/outputs/push-outputs.js';
+import { independent } from '../lib/outputs/push-independent.js';
 import { reportToLog, reportToTerminal, runPushCycle, type PushOutput, type PushReport } from '../lib/outputs/push.js';
 import type { Job } from '../lib/records/job.js';
 import { loadEventsConfig } from '../lib/events/config.js';
@@ -259,5 +260,27 @@ describe('the push cycle with a toy output', () => {
     expect(JSON.parse(out.join('')).events).toMatchObject({ outcome: 'published', newJobs: 1, published: 1, seen: 2 });
     const stored = decodeState((await inner.read())!.bytes, 'after');
     expect(stored.seen.has('new-1')).toBe(true);
+  });
+
+  it('keeps an independent output (remote write on) preparing before the pull and seeing its jobs, its throw a problem', async () => {
+    // Prepare: a toy that prepares, sees jobs and throws on publish, wrapped as the scheduled run wraps it
+    const trace: Trace = [];
+    const toy: PushOutput = {
+      name: 'toy',
+      prepare: async () => {
+        trace.push('toy prepare');
+      },
+      onJob: (j) => trace.push(`toy saw ${j.id}`),
+      publish: async () => {
+        throw new Error('toy refused');
+      },
+    };
+
+    // Act
+    const run = await runPushCycle({ collect: fakeCollect([job({ id: 'j-1' })], trace), outputs: [independent(toy)] });
+
+    // Assess
+    expect(trace).toEqual(['toy prepare', 'pull', 'toy saw j-1']);
+    expect(run.reports[0]?.problem?.message).toBe('toy failed: Error: toy refused');
   });
 });

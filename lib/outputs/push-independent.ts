@@ -10,6 +10,7 @@ export function independent(output: PushOutput): PushOutput {
   return {
     name: output.name,
     ...(output.onJob !== undefined && { onJob: output.onJob }),
+    ...(output.prepare !== undefined && { prepare: output.prepare }),
     async publish(collection): Promise<PushReport> {
       try {
         return await output.publish(collection);
