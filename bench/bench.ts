@@ -27,6 +27,7 @@ import { Logger } from '../lib/log.js';
 import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
 import { SecretSource } from '../lib/secrets.js';
 import { aggregationMs, durationNs, gc, median, percentileMs, renderMs, stateMs, toColumns } from './micro.js';
+import { remoteWriteCost } from './remote-write.js';
 import { straightforwardCollect } from './peer.js';
 import { BENCH_API_KEY, BENCH_NOW_MS, serve, type ServerReady } from './server.js';
 
@@ -414,6 +415,66 @@ function printTable(): string {
   return [fmt(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(fmt)].join('\n');
 }
 
+/** One remote-write push of 20 and of 10k workflows (bench/remote-write.ts), and the collect bundle it adds to. */
+async function remoteWriteRows(): Promise<void> {
+  for (const [workflows, runs, targetMs] of [
+    [20, 15, 100],
+    [10_000, 3, 10_000],
+  ] as const) {
+    const c = await remoteWriteCost(workflows, BENCH_NOW_MS, runs);
+    row(
+      `remote write push, ${workflows} workflows (${c.series} series, ${c.requests} requests)`,
+      ms(c.pushMs),
+      `render ${ms(c.renderMs)}, read ${ms(c.readMs)}, protobuf ${ms(c.encodeMs)}, snappy ${ms(c.compressMs)}`,
+      `${(c.protobufBytes / 1e6).toFixed(2)} → ${(c.snappyBytes / 1e6).toFixed(2)} MB`,
+      `≤ ${targetMs >= 1000 ? `${targetMs / 1000} s` : `${targetMs} ms`}`,
+      c.pushMs <= targetMs,
+    );
+  }
+  const cold = await collectBundle();
+  row(
+    'collect handler bundle (esbuild --minify): remote write / its SigV4',
+    `${(cold.bytes / 1024).toFixed(0)} KB`,
+    `${(cold.remoteWriteBytes / 1024).toFixed(0)} KB remote write`,
+    `${(cold.sigv4Bytes / 1024).toFixed(0)} KB SigV4 (lazy)`,
+    '(reference)',
+    undefined,
+  );
+}
+
+/** The collect function's bundle, and what remote write and its SigV4 packages take of it. */
+async function collectBundle(): Promise<{ bytes: number; remoteWriteBytes: number; sigv4Bytes: number }> {
+  const { build } = await import('esbuild');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'uje-bench-'));
+  try {
+    const meta = (
+      await build({
+        absWorkingDir: ROOT,
+        entryPoints: ['functions/collect.ts'],
+        bundle: true,
+        minify: true,
+        platform: 'node',
+        format: 'esm',
+        outfile: path.join(dir, 'collect.mjs'),
+        metafile: true,
+        logLevel: 'silent',
+      })
+    ).metafile as unknown as Metafile;
+    const output = Object.values(meta.outputs)[0] as Metafile['outputs'][string];
+    let remoteWriteBytes = 0;
+    let sigv4Bytes = 0;
+    for (const [input, info] of Object.entries(output.inputs)) {
+      if (/lib\/outputs\/remote-write\/|node_modules\/(@bufbuild|snappyjs)\//.test(input))
+        remoteWriteBytes += info.bytesInOutput;
+      if (/node_modules\/(@smithy\/(signature-v4|hash-node)|@aws-sdk\/credential-provider)/.test(input))
+        sigv4Bytes += info.bytesInOutput;
+    }
+    return { bytes: statSync(path.join(dir, 'collect.mjs')).size, remoteWriteBytes, sigv4Bytes };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   startLauncher();
   const bigJobs = Number(process.env.BENCH_JOBS ?? 1_000_000);
@@ -666,6 +727,9 @@ async function main(): Promise<void> {
     launcher?.disconnect();
   }
 
+  console.error('remote write …');
+  await remoteWriteRows();
+
   console.error('cold start …');
   const cold = await coldStart();
   row(
@@ -706,7 +770,12 @@ if (role === '--serve') await serve(Number(args[0]), Number(args[1]));
 else if (role === '--collect' || role === '--peer') await childRole(role, args[0] as string);
 else if (role === '--bound') await boundRole(args[0] as string);
 else if (role === '--launcher') launcherRole();
-else {
+else if (role === '--remote-write') {
+  // Only the remote-write rows (bench/remote-write.ts).
+  await remoteWriteRows();
+  console.log(`\n${printTable()}\n`);
+  process.exit(0);
+} else {
   await main();
   process.exit(0);
 }

@@ -21,6 +21,10 @@
  * onJob hook), after the snapshot is published, with the state in s3://STATE_BUCKET/STATE_KEY. Unset: events
  * are off (logged once per container). A failure of the events step (state unreadable, S3 down, PutMetricData
  * refused) fails the invocation after the snapshot has been published.
+ *
+ * Prometheus remote write (docs/remote-write.md): when REMOTE_WRITE_URL is set, the same collection is also pushed
+ * to that receiver, last, whatever CloudWatch did (a failure of either never stops the other); series that were not
+ * delivered fail the invocation after everything else has run, and each output's problem has its own log line.
  */
 import type { ScheduledEvent } from 'aws-lambda';
 import { loadCloudWatchSettings, type CloudWatchMetricSettings } from '../lib/outputs/cloudwatch/settings.js';
@@ -30,6 +34,8 @@ import { createExporter, type Exporter } from '../lib/exporter.js';
 import { createCloudWatchClient, type CloudWatchClientLike } from '../lib/outputs/cloudwatch/publisher.js';
 import { pushOutputs } from '../lib/outputs/push-outputs.js';
 import { reportToLog, runPushCycle } from '../lib/outputs/push.js';
+import { loadRemoteWriteSettings, type RemoteWriteSettings } from '../lib/outputs/remote-write/settings.js';
+import { VERSION } from '../lib/version.js';
 
 /** The invocation's result: the push outputs' summaries (outputs/cloudwatch/output.ts, events/output.ts). */
 export interface CollectSummary {
@@ -46,6 +52,8 @@ export interface CollectSummary {
   readonly collectionSeconds: number;
   /** Finished-job events of this run (only when STATE_BUCKET is set). */
   readonly events?: Record<string, unknown>;
+  /** Remote write of this run (only when REMOTE_WRITE_URL is set): lib/outputs/remote-write/output.ts. */
+  readonly remoteWrite?: Record<string, unknown>;
 }
 
 let exporter: Exporter | undefined;
@@ -82,10 +90,15 @@ function eventsSetup(exp: Exporter): NonNullable<typeof events> {
   return events;
 }
 
+/** Remote-write settings, read once per container (a configuration error fails every invocation until fixed). */
+let remoteWrite: { readonly settings: RemoteWriteSettings | undefined } | undefined;
+
 export async function handler(event: ScheduledEvent): Promise<CollectSummary> {
   exporter ??= createExporter();
   const { config, logger } = exporter;
   const { config: eventsConfig, store, metrics } = eventsSetup(exporter);
+  remoteWrite ??= { settings: loadRemoteWriteSettings() };
+  const remoteWriteSettings = remoteWrite.settings;
   const nowMs = Date.now();
   const outputs = pushOutputs({
     config,
@@ -94,6 +107,7 @@ export async function handler(event: ScheduledEvent): Promise<CollectSummary> {
     cloudWatchClient,
     cloudWatchMetrics: metrics,
     ...(store !== undefined && { events: { config: eventsConfig, store } }),
+    ...(remoteWriteSettings !== undefined && { remoteWrite: { settings: remoteWriteSettings, version: VERSION } }),
   });
   const run = await runPushCycle({ collect: exporter.collectNow, nowMs, outputs });
   return reportToLog(run, logger, {

@@ -48,11 +48,14 @@ pull) and prints what was published. With --state FILE (or STATE_BUCKET) it also
 finished since the last run (JobsFinished, JobRuntime), once each, keeping what was published in FILE.
 With --dry-run it publishes nothing and needs no AWS access: it renders as the deployed collect function
 (MAX_WORKFLOWS 20 and its other defaults, events on, unless set) and prints the custom metrics and the
-monthly cost it would create (docs/cloudwatch.md).
+monthly cost it would create (docs/cloudwatch.md). With --sink remote-write it pushes the same series as
+/metrics to REMOTE_WRITE_URL by Prometheus remote write (auth: REMOTE_WRITE_BEARER_TOKEN, REMOTE_WRITE_USERNAME
+and REMOTE_WRITE_PASSWORD, or REMOTE_WRITE_SIGV4_REGION for Amazon Managed Service for Prometheus; docs/remote-write.md)
+and prints what was delivered.
 
 Options:
   --format F               prometheus (default), json or table (stdout sink only)
-  --sink S                 stdout (default) or cloudwatch
+  --sink S                 stdout (default), cloudwatch or remote-write
   --state FILE             with --sink cloudwatch: finished-job events, state kept in FILE (docs/events.md)
   --dry-run                with --sink cloudwatch: no AWS call; print metrics and cost instead (--demo allowed)
   --schedule RATE          with --dry-run: the collect schedule, e.g. 'rate(1 minute)' (default rate(5 minutes))
@@ -73,12 +76,13 @@ Usage:
                                      [--max-workflows N] [--demo]
   unstructured-jobs-exporter collect --sink cloudwatch [--state FILE] [--now ISO8601]
   unstructured-jobs-exporter collect --sink cloudwatch --dry-run [--schedule RATE] [--max-workflows N] [--demo]
+  unstructured-jobs-exporter collect --sink remote-write [--now ISO8601] [--demo]
   unstructured-jobs-exporter version
   unstructured-jobs-exporter COMMAND --help
 
 serve    Serves /metrics (Prometheus), / (status page) and /healthz. With no account configured it runs an
          embedded demo with simulated jobs.
-collect  Pulls once and prints the metrics (or publishes them to CloudWatch).
+collect  Pulls once and prints the metrics (or publishes them to CloudWatch, or pushes them by remote write).
 
 Configuration comes from environment variables (see README.md); flags override them.
 Exit status: 0 ok, 1 the pull or a publish failed, 2 usage or configuration error.
@@ -267,8 +271,8 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
     throw new ConfigError('--format', `expected prometheus, json or table, got ${JSON.stringify(format)}`);
   }
   const sink = values.sink;
-  if (sink !== 'stdout' && sink !== 'cloudwatch') {
-    throw new ConfigError('--sink', `expected stdout or cloudwatch, got ${JSON.stringify(sink)}`);
+  if (sink !== 'stdout' && sink !== 'cloudwatch' && sink !== 'remote-write') {
+    throw new ConfigError('--sink', `expected stdout, cloudwatch or remote-write, got ${JSON.stringify(sink)}`);
   }
   let nowMs: number | undefined;
   if (values.now !== undefined) {
@@ -310,9 +314,18 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
     const { checkAwsConfiguration } = await import('./outputs/cloudwatch/preflight.js');
     await checkAwsConfiguration();
   }
+  // Remote write: its settings and the packages it will load, checked before the pull.
+  const remoteWrite = sink === 'remote-write' ? await remoteWriteSetup(env) : undefined;
   const demo = demoWanted ? await startDemo(env) : undefined;
   if (demo !== undefined) env = demo.env;
   try {
+    if (remoteWrite !== undefined)
+      return await pushByRemoteWrite(
+        env,
+        remoteWrite,
+        { nowMs, demo: demo !== undefined, logger: env.LOG_LEVEL ? logger : quiet },
+        io,
+      );
     const run: CollectRun = {
       format,
       sink,
@@ -329,7 +342,7 @@ async function collectCommand(args: readonly string[], io: Io): Promise<number> 
 
 interface CollectRun {
   readonly format: 'prometheus' | 'json' | 'table';
-  readonly sink: 'stdout' | 'cloudwatch';
+  readonly sink: 'stdout' | 'cloudwatch' | 'remote-write';
   readonly nowMs: number | undefined;
   readonly demo: boolean;
   readonly events: CliEvents | undefined;
@@ -439,4 +452,45 @@ async function pushToCloudWatch(
     outputs,
   });
   return reportToTerminal(run, io) ? EXIT.ok : EXIT.failed;
+}
+
+/** `collect --sink remote-write`: the settings (REMOTE_WRITE_*), and the optional packages they need, loaded now. */
+async function remoteWriteSetup(
+  env: Io['env'],
+): Promise<import('./outputs/remote-write/settings.js').RemoteWriteSettings> {
+  const { loadRemoteWriteSettings } = await import('./outputs/remote-write/settings.js');
+  const settings = loadRemoteWriteSettings(env);
+  if (settings === undefined)
+    throw new ConfigError('REMOTE_WRITE_URL', 'not set; --sink remote-write pushes to it (docs/remote-write.md)');
+  const { auth } = settings;
+  if (auth.kind === 'sigv4') await (await import('./outputs/remote-write/auth.js')).checkSigV4Credentials();
+  if ((auth.kind === 'bearer' && auth.token === undefined) || (auth.kind === 'basic' && auth.password === undefined))
+    await loadSsmSdk();
+  return settings;
+}
+
+/** `collect --sink remote-write`: the push cycle (outputs/push.ts) with the remote-write output alone. */
+async function pushByRemoteWrite(
+  env: Io['env'],
+  settings: import('./outputs/remote-write/settings.js').RemoteWriteSettings,
+  run: { readonly nowMs: number | undefined; readonly demo: boolean; readonly logger: Logger },
+  io: Io,
+): Promise<number> {
+  const exporter = createExporter({ env, logger: run.logger, demo: run.demo });
+  const [{ pushOutputs }, { reportToTerminal, runPushCycle }] = await Promise.all([
+    import('./outputs/push-outputs.js'),
+    import('./outputs/push.js'),
+  ]);
+  const outputs = pushOutputs({
+    config: exporter.config,
+    logger: exporter.logger,
+    cloudWatch: false,
+    remoteWrite: { settings, version: VERSION, demo: run.demo },
+  });
+  const cycle = await runPushCycle({
+    collect: exporter.collectNow,
+    ...(run.nowMs !== undefined && { nowMs: run.nowMs }),
+    outputs,
+  });
+  return reportToTerminal(cycle, io) ? EXIT.ok : EXIT.failed;
 }

@@ -20,7 +20,7 @@ import { publishDatums } from '../lib/outputs/cloudwatch/publisher.js';
 import { publishCollection } from '../lib/outputs/cloudwatch/run.js';
 import { loadCloudWatchSettings } from '../lib/outputs/cloudwatch/settings.js';
 import type { Collection } from '../lib/collection.js';
-import { loadConfig, parseDurationSetting } from '../lib/config.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, loadConfig, parseDurationSetting } from '../lib/config.js';
 import { DEFAULT_STATE_KEY, loadEventsConfig } from '../lib/events/config.js';
 import { renderEventUnits } from '../lib/events/datums.js';
 import type { FinishedEvent } from '../lib/events/state.js';
@@ -143,6 +143,11 @@ describe('functions', () => {
       RUNTIME_WINDOW: '24h',
     });
     expect(collectEnv).not.toHaveProperty('METRICS_TOKEN_PARAM');
+    // The pull's byte cap, from the maxResponseBytes param, in both functions: the default, as a size loadConfig reads.
+    for (const env of [metricsEnv, collectEnv]) {
+      expect(env).toMatchObject({ MAX_RESPONSE_BYTES: '1GiB' });
+      expect(loadConfig(env).maxResponseBytes).toBe(DEFAULT_MAX_RESPONSE_BYTES);
+    }
     // The per-workflow metrics the events make redundant: auto (= off, the events being on).
     expect(collectEnv).toMatchObject({
       CLOUDWATCH_WORKFLOW_QUANTILES: 'auto',

@@ -15,6 +15,7 @@ import {
 } from '../lib/events/config.js';
 import { eventTimestampMs, MAX_EVENTS_PER_UNIT, packUnits, renderEventUnits } from '../lib/events/datums.js';
 import { FinishedJobs, workflowFolding } from '../lib/events/finished.js';
+import { SeenIds } from '../lib/events/seen-ids.js';
 import type { FinishedEvent } from '../lib/events/state.js';
 import { job, NOW_MS } from './support/jobs.js';
 
@@ -165,6 +166,60 @@ describe('FinishedJobs and workflowFolding', () => {
       withoutRuntime: 1,
       beyondHorizon: 1,
     });
+  });
+
+  it('leaves out the jobs a state has seen once told to (exclude), and forgets what it gathered on release', () => {
+    // Prepare: the state has seen `seen-1` and the non-UUID `seen-x`; the pull lists them beside two new jobs
+    const finished = new FinishedJobs({ nowMs: NOW_MS, retentionSeconds: 86_400 });
+    const state = new SeenIds();
+    const seenUuid = '7c0c1a52-7b1e-4c1d-9a3e-000000000001';
+    state.add(seenUuid, NOW_MS - 3_600_000);
+    state.add('seen-x', NOW_MS - 3_600_000);
+    const at = { createdAtMs: NOW_MS - 3_600_000, runtimeSeconds: 2 };
+    const before = job({ id: seenUuid, ...at }); // gathered before exclude: kept (publishFinishedJobs skips it)
+
+    // Act
+    finished.add(before);
+    finished.exclude(state);
+    for (const id of [seenUuid, 'seen-x', 'new-1', '9d0c1a52-7b1e-4c1d-9a3e-000000000002'])
+      finished.add(job({ id, ...at }));
+    const gathered = [...finished.jobs()].map((j) => j.id);
+    finished.release();
+    const afterRelease = finished.size;
+    finished.add(job({ id: 'new-2', ...at }));
+
+    // Assess
+    expect(gathered).toEqual([seenUuid, 'new-1', '9d0c1a52-7b1e-4c1d-9a3e-000000000002']);
+    expect({ known: finished.known, duplicates: finished.duplicates }).toEqual({ known: 2, duplicates: 0 });
+    expect(afterRelease).toBe(0);
+    expect([...finished.jobs()].map((j) => j.id)).toEqual(['new-2']);
+  });
+
+  it('records the jobs older than the backfill as seen once told to (recordBefore), the first sighting of an id deciding', () => {
+    // Prepare: a first run; `old-*` finished 3 h ago, `new-*` 10 min ago; two ids listed once old, once new
+    const finished = new FinishedJobs({ nowMs: NOW_MS, retentionSeconds: 86_400 });
+    const seen = new SeenIds();
+    const old = { createdAtMs: NOW_MS - 3 * 3_600_000, runtimeSeconds: 2 };
+    const recent = { createdAtMs: NOW_MS - 600_000, runtimeSeconds: 2 };
+    finished.recordBefore(NOW_MS - 3_600_000, seen);
+
+    // Act
+    for (const j of [
+      job({ id: 'old-1', ...old }),
+      job({ id: 'new-1', ...recent }),
+      job({ id: 'old-1', ...recent }), // recorded first: stays recorded
+      job({ id: 'new-1', ...old }), // gathered first: stays gathered
+      job({ id: 'old-2', ...old }),
+      job({ id: 'old-2', ...old }),
+    ])
+      finished.add(j);
+
+    // Assess
+    expect([...finished.jobs()].map((j) => j.id)).toEqual(['new-1']);
+    expect(finished.recordedSeen).toBe(seen);
+    expect([seen.has('old-1'), seen.has('old-2'), seen.has('new-1')]).toEqual([true, true, false]);
+    expect(seen.hours()).toEqual([Math.floor((NOW_MS - 3 * 3_600_000 + 2_000) / 3_600_000)]);
+    expect({ recorded: finished.recorded, duplicates: finished.duplicates }).toEqual({ recorded: 2, duplicates: 3 });
   });
 
   it('folds exactly the workflows the snapshot folded into Other', () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection } from '../lib/collection.js';
 import { FinishedJobs } from '../lib/events/finished.js';
-import { publishFinishedJobs, type FinishedJobsReport } from '../lib/events/run.js';
+import { publishFinishedJobs, summarizeFinishedJobs, type FinishedJobsReport } from '../lib/events/run.js';
 import { MAX_EPOCH_HOUR, SeenHourError, SeenIds } from '../lib/events/seen-ids.js';
 import {
   decodeState,
@@ -24,7 +24,9 @@ import {
   type EventsState,
   type FinishedEvent,
 } from '../lib/events/state.js';
+import { splitSeen } from '../lib/events/state-bytes.js';
 import { MemoryStateStore } from '../lib/events/store.js';
+import { Logger } from '../lib/log.js';
 import type { Job } from '../lib/records/job.js';
 import { toJob } from '../lib/records/to-job.js';
 import { TERMINAL_STATUSES } from '../lib/vocabulary.js';
@@ -237,6 +239,101 @@ describe('the state encoder and decoder cannot disagree', () => {
   });
 });
 
+describe('a state read from its bytes is read as its text is', () => {
+  /** What decoding gives: the state as plain data, or the refusal's message. */
+  function outcome(decode: () => DecodedState): unknown {
+    try {
+      const d = decode();
+      return { state: plain(d), version: d.version, discarded: d.discarded };
+    } catch (error) {
+      return { refused: (error as Error).message };
+    }
+  }
+
+  const sixteen = Buffer.alloc(16, 7).toString('base64');
+  /** Ways of writing the same document (or a slightly different one) that JSON.parse reads. */
+  const shapes: Record<string, (text: string) => string> = {
+    'as written': (t) => t,
+    'indented, CRLF': (t) => JSON.stringify(JSON.parse(t), null, 2).replaceAll('\n', '\r\n'),
+    'members reversed': (t) => JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(t)).reverse())),
+    // JSON.parse keeps the last of two members with one name: a different, valid `seen` before it is ignored.
+    'an earlier seen': (t) => `{"seen":[{"hour":1,"keys":"${sixteen}"}], "seen" : 5,${t.slice(1)}`,
+    'a later seen that is no array': (t) => `${t.slice(0, -1)},"seen":{"hour":1}}`,
+    'a later, different seen': (t) => `${t.slice(0, -1)},"seen":[{"hour":2,"keys":"${sixteen}"}]}`,
+    'the name escaped': (t) => t.replace('"seen":', '"s\\u0065en":'),
+    'no seen': (t) => JSON.stringify({ ...JSON.parse(t), seen: undefined }),
+    'seen not an array': (t) => t.replace('"seen":[', '"seen":{"x":[').replace('],"pending"', ']},"pending"'),
+    'trailing garbage': (t) => `${t} x`,
+    truncated: (t) => t.slice(0, Math.floor(t.length / 2)),
+  };
+  const documents = fc.oneof(
+    stateArb(validTime, validRuntime, goodId)
+      .filter((b) => !b.refused)
+      .map((b) => {
+        try {
+          return encodeState(b.state);
+        } catch {
+          return encodeState(emptyState(V1_NOW_MS));
+        }
+      }),
+    fc.constantFrom(
+      golden('state-v1.json'),
+      golden('state-v1-poisoned-seen.json'),
+      golden('state-v1-poisoned-pending.json'),
+    ),
+  );
+
+  it('same state or same refusal, whatever the document’s layout and whatever byte in it is changed', () => {
+    const counts = { read: 0, refused: 0 };
+    fc.assert(
+      fc.property(
+        documents,
+        fc.constantFrom(...Object.keys(shapes)),
+        fc.option(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { freq: 3 }),
+        (text, shape, change) => {
+          // Prepare: the document as bytes, one byte possibly replaced (invalid UTF-8 included)
+          const bytes = Buffer.from((shapes[shape] as (t: string) => string)(text), 'utf8');
+          if (change !== null && bytes.length > 0) bytes[change[0] % bytes.length] = change[1];
+
+          // Act
+          const fromBytes = outcome(() => decodeState(bytes, 'property'));
+          const fromText = outcome(() => decodeState(bytes.toString('utf8'), 'property'));
+
+          // Assess
+          expect(fromBytes).toEqual(fromText);
+          counts[(fromText as { refused?: string }).refused === undefined ? 'read' : 'refused']++;
+        },
+      ),
+      { numRuns: 1500 },
+    );
+    // Both outcomes happen, or the property proves little.
+    expect(counts.read).toBeGreaterThan(200);
+    expect(counts.refused).toBeGreaterThan(200);
+  });
+
+  it('takes the seen array apart without its text for a state as written, and leaves any other document whole', () => {
+    // Prepare: three hours of ids
+    const seen = new SeenIds();
+    for (let i = 0; i < 30; i++) seen.add(uuid(i), V1_NOW_MS - (i % 3) * HOUR);
+    const text = encodeState({ ...emptyState(V1_NOW_MS), seen });
+    const bytes = Buffer.from(text);
+
+    // Act
+    const split = splitSeen(bytes);
+
+    // Assess
+    expect(split?.rest).toBe(text.replace(/"seen":\[.*\],"pending"/, '"seen":[],"pending"'));
+    const elements = split?.elements ?? new Int32Array(0);
+    const buckets = Array.from({ length: elements.length / 2 }, (_, i) =>
+      JSON.parse(bytes.toString('utf8', elements[2 * i], elements[2 * i + 1])),
+    );
+    expect(buckets).toEqual(JSON.parse(text).seen);
+    expect(buckets).toHaveLength(3);
+    for (const other of ['[]', `${text} x`, text.slice(0, -1), text.replace('"seen":[', '"seen":{"x":[')])
+      expect(splitSeen(Buffer.from(other))).toBeUndefined();
+  });
+});
+
 describe('FinishedJobs admits only events the state can hold', () => {
   it('for any created_at and runtime: an admitted job is an event the state holds, finishing by now + 5 minutes', () => {
     const nowMs = V1_NOW_MS;
@@ -298,6 +395,8 @@ function fakeCloudWatch(): CloudWatchClient {
 interface RunResult {
   readonly report: FinishedJobsReport;
   readonly requests: PutMetricDataCommandInput[];
+  /** The run's log lines, parsed. */
+  readonly logs: Record<string, unknown>[];
 }
 
 /** One run of the events step over `records` (API records) at `nowMs`, as the collector feeds it. */
@@ -327,13 +426,15 @@ async function runOnce(
     finishedAtMs: nowMs,
   };
   const rec = recorder(fakeCloudWatch());
+  const logs: Record<string, unknown>[] = [];
   const report = await publishFinishedJobs(finished, collection, {
     store,
     namespace: 'State',
     backfillSeconds: 3_600,
     client: rec.client({ fail: () => fail }),
+    logger: new Logger({ write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
   });
-  return { report, requests: rec.accepted };
+  return { report, requests: rec.accepted, logs };
 }
 
 function record(n: number, status: string, runtime: string, createdAtMs: number): Record<string, unknown> {
@@ -407,10 +508,17 @@ describe('version 1 states', () => {
     expect(before).toMatchObject({ version: 1, discarded: 1 });
     expect(before.seen.size).toBe(kept.seen);
     expect(before.pending).toHaveLength(kept.pending);
-    expect(next.report).toMatchObject({ outcome: 'published', newJobs: 1 });
+    expect(next.report).toMatchObject({ outcome: 'published', newJobs: 1, discarded: 1 });
+    expect(summarizeFinishedJobs(next.report)).toMatchObject({ discarded: 1 });
+    const dropping = (logs: Record<string, unknown>[]) => logs.filter((l) => l.discarded !== undefined);
+    expect(dropping(next.logs)).toEqual([
+      expect.objectContaining({ level: 'warn', discarded: 1, state: store.description }),
+    ]);
+    expect(after.report.discarded).toBe(0);
+    expect(dropping(after.logs)).toEqual([]);
     expect(received(next.requests, 'State').finishedByStatus.get('FAILED')).toBe(1);
     expect(after.report.outcome).toBe('nothing-new'); // published once
-    const stored = decodeState((await store.read())!.text, 'after');
+    const stored = decodeState((await store.read())!.bytes, 'after');
     expect(stored).toMatchObject({ version: STATE_VERSION, discarded: 0, pending: [] });
     expect(stored.seen.has(uuid(0xf1))).toBe(true);
   });
@@ -431,7 +539,7 @@ describe('issue 15, from a new state: impossible runtimes and a failed PutMetric
 
     // Act
     const failing = await runOnce(store, t0, first, true);
-    const afterFailure = decodeState((await store.read())!.text, 'after the failure');
+    const afterFailure = decodeState((await store.read())!.bytes, 'after the failure');
     const next = await runOnce(store, t0 + 5 * MINUTE, [...first, failed]);
 
     // Assess
@@ -441,7 +549,7 @@ describe('issue 15, from a new state: impossible runtimes and a failed PutMetric
     const sent = received(next.requests, 'State');
     expect(Object.fromEntries(sent.finishedByStatus)).toMatchObject({ COMPLETED: 1, FAILED: 1 });
     expect(sent.runtimesByStatus.get('COMPLETED')).toEqual([120]);
-    const state = decodeState((await store.read())!.text, 'after');
+    const state = decodeState((await store.read())!.bytes, 'after');
     expect([0xd1, 0xd2, 0xd3].some((n) => state.seen.has(uuid(n)))).toBe(false); // never events
     expect(state.seen.size).toBe(2);
   });

@@ -24,6 +24,7 @@ import {
 import { ROOT } from './support/package.js';
 import { freePort } from './support/ports.js';
 import { startProcess } from './support/processes.js';
+import { startReceiver } from './support/remote-write-receiver.js';
 
 /** Not copied into the packing copy: what a fresh clone does not have, or what npm must not see. */
 const NOT_IN_A_CLONE = new Set([
@@ -39,7 +40,15 @@ const NOT_IN_A_CLONE = new Set([
 const PACK_AND_INSTALL_MS = 240_000;
 /** A serve-only install (`--omit=optional`) is the package alone: its unpacked files are well under this. */
 const SERVE_ONLY_INSTALL_MAX_BYTES = 1_000_000;
-const OPTIONAL_SDK_CLIENTS = ['@aws-sdk/client-cloudwatch', '@aws-sdk/client-s3', '@aws-sdk/client-ssm'];
+const OPTIONAL_SDK_CLIENTS = [
+  '@aws-sdk/client-cloudwatch',
+  '@aws-sdk/client-s3',
+  '@aws-sdk/client-ssm',
+  // Remote write's SigV4 (lib/outputs/remote-write/auth.ts): the SDK's signer, credential chain and hash.
+  '@aws-sdk/credential-provider-node',
+  '@smithy/hash-node',
+  '@smithy/signature-v4',
+];
 
 interface Run {
   readonly code: number | null;
@@ -303,6 +312,40 @@ describe('the npm package', () => {
     );
     expect(stderr).not.toMatch(/\bat .*\.(js|mjs|ts):\d+/); // no stack trace
     expect(api.requests.length).toBe(pullsBefore);
+  });
+
+  it('installed with --omit=optional, `collect --sink remote-write` pushes (its libraries are in the bundle); with SigV4 it exits 2 naming the signer', async () => {
+    // Prepare
+    const receiver = await startReceiver();
+    try {
+      const pullsBefore = api.requests.length;
+
+      // Act
+      const pushed = await runBin(serveOnly, ['collect', '--sink', 'remote-write'], {
+        ...upstream,
+        REMOTE_WRITE_URL: receiver.url,
+      });
+      const pullsAfterPush = api.requests.length;
+      const signed = await runBin(serveOnly, ['collect', '--sink', 'remote-write'], {
+        ...upstream,
+        REMOTE_WRITE_URL: receiver.url,
+        REMOTE_WRITE_SIGV4_REGION: 'us-east-1',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      });
+
+      // Assess
+      expect(pushed.stderr).toBe('');
+      expect(pushed.code).toBe(0);
+      const delivered = receiver.requests.flatMap((r) => r.series ?? []);
+      expect(JSON.parse(pushed.stdout)).toMatchObject({ remoteWrite: { delivered: delivered.length, undelivered: 0 } });
+      expect(delivered.length).toBeGreaterThan(0);
+      expect(pullsAfterPush - pullsBefore).toBe(1);
+      expect(signed.code).toBe(2);
+      expect(signed.stderr).toMatch(/^error: remote write with SigV4 \(REMOTE_WRITE_SIGV4_REGION\) needs @/);
+      expect(api.requests.length).toBe(pullsAfterPush); // refused before any pull
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('installed with --omit=optional, `serve` with an SSM parameter for the key exits 2 naming the SSM client', async () => {

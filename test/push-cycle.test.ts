@@ -12,8 +12,13 @@ import { loadConfig } from '../lib/config.js';
 import { Logger } from '../lib/log.js';
 import type { CloudWatchClientLike } from '../lib/outputs/cloudwatch/publisher.js';
 import { pushOutputs } from '../lib/outputs/push-outputs.js';
+import { independent } from '../lib/outputs/push-independent.js';
 import { reportToLog, reportToTerminal, runPushCycle, type PushOutput, type PushReport } from '../lib/outputs/push.js';
 import type { Job } from '../lib/records/job.js';
+import { loadEventsConfig } from '../lib/events/config.js';
+import { SeenIds } from '../lib/events/seen-ids.js';
+import { decodeState, emptyState, encodeState } from '../lib/events/state.js';
+import { MemoryStateStore, type StateStore } from '../lib/events/store.js';
 import { job } from './support/jobs.js';
 
 /** What happened, in order, across the outputs and the pull. */
@@ -207,5 +212,75 @@ describe('the push cycle with a toy output', () => {
       invalid: 0,
       toy: { jobs: 0 },
     });
+  });
+
+  it('lets the finished-job events read their state before the pull: the jobs it has seen are not kept, the new one is published', async () => {
+    // Prepare: a state that has seen `seen-1`; the pull lists it and `new-1`
+    const nowMs = Date.now();
+    const trace: Trace = [];
+    const at = { createdAtMs: nowMs - 120_000, runtimeSeconds: 30 };
+    const inner = new MemoryStateStore('memory');
+    const seen = new SeenIds();
+    seen.add('seen-1', nowMs - 90_000);
+    await inner.write(encodeState({ ...emptyState(nowMs - 600_000), seen }), undefined);
+    const store: StateStore = {
+      description: inner.description,
+      read: () => {
+        trace.push('state read');
+        return inner.read();
+      },
+      write: (content, version) => {
+        trace.push('state write');
+        return inner.write(content, version);
+      },
+    };
+    const config = loadConfig({});
+    const events = { config: loadEventsConfig({}), store };
+    const outputs = pushOutputs({
+      config,
+      nowMs,
+      logger: logLines().logger,
+      cloudWatchClient: acceptingClient(trace),
+      events,
+    });
+    const { io, out } = terminal();
+
+    // Act
+    const run = await runPushCycle({
+      collect: fakeCollect([job({ id: 'seen-1', ...at }), job({ id: 'new-1', ...at })], trace),
+      nowMs,
+      outputs,
+    });
+    const ok = reportToTerminal(run, io);
+
+    // Assess
+    expect(ok).toBe(true);
+    expect(trace.slice(0, 2)).toEqual(['state read', 'pull']);
+    expect(trace.filter((t) => t === 'state read')).toHaveLength(1);
+    expect(JSON.parse(out.join('')).events).toMatchObject({ outcome: 'published', newJobs: 1, published: 1, seen: 2 });
+    const stored = decodeState((await inner.read())!.bytes, 'after');
+    expect(stored.seen.has('new-1')).toBe(true);
+  });
+
+  it('keeps an independent output (remote write on) preparing before the pull and seeing its jobs, its throw a problem', async () => {
+    // Prepare: a toy that prepares, sees jobs and throws on publish, wrapped as the scheduled run wraps it
+    const trace: Trace = [];
+    const toy: PushOutput = {
+      name: 'toy',
+      prepare: async () => {
+        trace.push('toy prepare');
+      },
+      onJob: (j) => trace.push(`toy saw ${j.id}`),
+      publish: async () => {
+        throw new Error('toy refused');
+      },
+    };
+
+    // Act
+    const run = await runPushCycle({ collect: fakeCollect([job({ id: 'j-1' })], trace), outputs: [independent(toy)] });
+
+    // Assess
+    expect(trace).toEqual(['toy prepare', 'pull', 'toy saw j-1']);
+    expect(run.reports[0]?.problem?.message).toBe('toy failed: Error: toy refused');
   });
 });

@@ -63,7 +63,7 @@ export class FileStateStore implements StateStore {
 
   async read(): Promise<StoredState | undefined> {
     const bytes = await this.#bytes();
-    return bytes === undefined ? undefined : { text: bytes.toString('utf8'), version: versionOf(bytes) };
+    return bytes === undefined ? undefined : { bytes, version: versionOf(bytes) };
   }
 
   /** versionOf the file's bytes, read in chunks; undefined when there is no file. */

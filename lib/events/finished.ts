@@ -10,6 +10,7 @@ import { wellFormed } from '../common/text.js';
 import { finishesByNow } from '../records/runtime-bound.js';
 import { uuidToString } from '../records/uuid.js';
 import { grown, INITIAL_ENTRIES, keyOf, KeyTable } from './key-table.js';
+import { finishHour, type SeenIds } from './seen-ids.js';
 import { isStateRuntime, isStateTime } from './state.js';
 
 /** A terminal job with a valid runtime, as seen in the list. */
@@ -53,8 +54,12 @@ export class FinishedJobs {
   withoutRuntime = 0;
   /** Second sightings of an id already gathered (the first one counts, as in the aggregation). */
   duplicates = 0;
+  /** Jobs left out because the state has seen them (see exclude). */
+  known = 0;
+  /** Jobs recorded as seen instead of gathered (see recordBefore). */
+  recorded = 0;
 
-  readonly #keys = new KeyTable();
+  #keys = new KeyTable();
   #status = new Uint8Array(INITIAL_ENTRIES);
   #runtime = new Float64Array(INITIAL_ENTRIES);
   #finishedAt = new Float64Array(INITIAL_ENTRIES);
@@ -62,8 +67,10 @@ export class FinishedJobs {
   readonly #workflowIds: string[] = [];
   readonly #workflowIndex = new Map<string, number>();
   /** Entry → id, for the ids that are not canonical UUIDs (a UUID is rebuilt from its key). */
-  readonly #otherIds = new Map<number, string>();
+  #otherIds = new Map<number, string>();
   readonly #words = new Int32Array(4);
+  #exclude: SeenIds | undefined;
+  #recording: { readonly beforeMs: number; readonly seen: SeenIds } | undefined;
 
   constructor(options: FinishedJobsOptions) {
     this.nowMs = options.nowMs;
@@ -92,6 +99,23 @@ export class FinishedJobs {
     }
     const w = this.#words;
     const exact = keyOf(job.id, w);
+    if (this.#exclude?.hasKey(w[0]!, w[1]!, w[2]!, w[3]!)) {
+      this.known++;
+      return;
+    }
+    const recording = this.#recording;
+    if (recording !== undefined) {
+      // The first sighting of an id decides, as without recording: gathered, or recorded.
+      if (finishedAtMs < recording.beforeMs && this.#keys.find(w[0]!, w[1]!, w[2]!, w[3]!) < 0) {
+        if (recording.seen.addKey(w[0]!, w[1]!, w[2]!, w[3]!, finishHour(finishedAtMs))) this.recorded++;
+        else this.duplicates++;
+        return;
+      }
+      if (recording.seen.hasKey(w[0]!, w[1]!, w[2]!, w[3]!)) {
+        this.duplicates++;
+        return;
+      }
+    }
     const e = this.#keys.add(w[0]!, w[1]!, w[2]!, w[3]!);
     if (e < 0) {
       this.duplicates++;
@@ -114,6 +138,30 @@ export class FinishedJobs {
     return this.#keys.size;
   }
 
+  /**
+   * From now on, leaves out the jobs `seen` holds: the state's seen ids, read before the pull (events/output.ts),
+   * so that a pull listing 500k jobs the state has published keeps none of them (~35 MB of columns otherwise).
+   * They are never events again (publishFinishedJobs skips every seen id); `seen` is only read.
+   */
+  exclude(seen: SeenIds): void {
+    this.#exclude = seen;
+  }
+
+  /**
+   * From now on, records a job that finished before `beforeMs` in `seen` (its key and finish hour) instead of
+   * gathering it: the first run's rule (EVENTS_BACKFILL: older jobs are recorded, not published), applied during
+   * the pull, so that a first pull of 500k jobs is not held as columns beside the state it makes. `seen` is then
+   * the first state's set (recordedSeen).
+   */
+  recordBefore(beforeMs: number, seen: SeenIds): void {
+    this.#recording = { beforeMs, seen };
+  }
+
+  /** The set recordBefore fills, if it was called. */
+  get recordedSeen(): SeenIds | undefined {
+    return this.#recording?.seen;
+  }
+
   /** Word `w` (0 most significant) of job `e`'s key (key-table.ts), e in [0, size). */
   keyWord(e: number, w: number): number {
     return this.#keys.word(e, w);
@@ -133,6 +181,19 @@ export class FinishedJobs {
 
   *jobs(): IterableIterator<FinishedJob> {
     for (let e = 0; e < this.size; e++) yield this.job(e);
+  }
+
+  /**
+   * Forgets the jobs gathered (as new after), so that their columns (~35 MB for a pull of 500k finished jobs)
+   * are not held while the state is written: publishFinishedJobs calls it once it has taken the new ones out.
+   */
+  release(): void {
+    this.#keys = new KeyTable();
+    this.#status = new Uint8Array(INITIAL_ENTRIES);
+    this.#runtime = new Float64Array(INITIAL_ENTRIES);
+    this.#finishedAt = new Float64Array(INITIAL_ENTRIES);
+    this.#workflow = new Int32Array(INITIAL_ENTRIES);
+    this.#otherIds = new Map();
   }
 
   #workflowNumber(workflowId: string): number {

@@ -3,13 +3,26 @@
  * gathered from the pull itself (onJob), then published once each across runs (run.ts) after the snapshot.
  * Whatever goes wrong here (state unreadable, store down, PutMetricData refused) is this output's problem:
  * the snapshot has been published already.
+ *
+ * The state is read before the pull (`prepare`), so that the pull keeps none of the jobs it has seen: a list of
+ * the 500k jobs a 7-day state remembers would otherwise be held as columns (~35 MB) beside the decoded state and
+ * the state written (issue 15: the collect run's memory). With no state yet, the pull records the jobs older
+ * than EVENTS_BACKFILL straight into the first state's set instead. A failure to read it is told by `publish`,
+ * like any other, after the snapshot.
  */
 import type { Logger } from '../log.js';
 import { PublishError, type CloudWatchClientLike } from '../outputs/cloudwatch/publisher.js';
 import type { PushOutput, PushReport } from '../outputs/push.js';
 import type { EventsConfig } from './config.js';
 import { FinishedJobs } from './finished.js';
-import { publishFinishedJobs, summarizeFinishedJobs, type FinishedJobsReport } from './run.js';
+import { SeenIds } from './seen-ids.js';
+import {
+  publishFinishedJobs,
+  readFinishedJobsState,
+  summarizeFinishedJobs,
+  type FinishedJobsReport,
+  type StateRead,
+} from './run.js';
 import type { StateStore } from './store.js';
 
 export interface FinishedJobsOutputOptions {
@@ -28,9 +41,21 @@ export interface FinishedJobsOutputOptions {
 export function finishedJobsOutput(options: FinishedJobsOutputOptions): PushOutput {
   const { logger } = options;
   const finished = new FinishedJobs({ nowMs: options.nowMs, retentionSeconds: options.config.retentionSeconds });
+  let read: Promise<StateRead> | undefined;
   return {
     name: 'finished-job events',
     onJob: finished.add,
+    async prepare(): Promise<void> {
+      read = readFinishedJobsState(options.store, finished.horizonMs);
+      try {
+        const { decoded } = await read;
+        if (decoded !== undefined) finished.exclude(decoded.seen);
+        // No state yet: the jobs older than EVENTS_BACKFILL are recorded as the pull goes, not gathered.
+        else finished.recordBefore(finished.nowMs - options.config.backfillSeconds * 1000, new SeenIds());
+      } catch {
+        // Told by publish (it awaits the same promise), after the snapshot.
+      }
+    },
     async publish(collection): Promise<PushReport> {
       let report: FinishedJobsReport;
       try {
@@ -39,6 +64,7 @@ export function finishedJobsOutput(options: FinishedJobsOutputOptions): PushOutp
           store: options.store,
           namespace: options.namespace,
           backfillSeconds: options.config.backfillSeconds,
+          ...(read !== undefined && { read: () => read as Promise<StateRead> }),
           ...(client !== undefined && { client }),
           logger,
         });

@@ -2,7 +2,8 @@
  * One run of the finished-job events (docs/events.md): claim → publish → commit, against a StateStore with
  * optimistic concurrency.
  *
- * 1. Read the state. A live lease of another run → publish nothing (that run is publishing).
+ * 1. Read the state (before the pull, in a push cycle: events/output.ts). A live lease of another run → publish
+ *    nothing (that run is publishing).
  * 2. Work out the batch: the previous run's unconfirmed events (`pending`: released after a PutMetricData
  *    failure, or left by a run that crashed and whose lease expired) plus the finished jobs of this pull that
  *    the state has not seen. With no state yet (first run), only jobs that finished within EVENTS_BACKFILL are
@@ -36,6 +37,7 @@ import {
   emptyState,
   encodeStateBytes,
   finishHour,
+  SeenIds,
   STATE_VERSION,
   type DecodedState,
   type EventsState,
@@ -81,6 +83,11 @@ export interface FinishedJobsReport {
   readonly dropped: number;
   /** Seen ids forgotten (finished before the horizon). */
   readonly pruned: number;
+  /**
+   * Version 1 states only: seen ids and pending events dropped on reading, their finish being a time no state can
+   * hold (impossible runtimes version 1 stored: issue 15); logged as a warning too.
+   */
+  readonly discarded: number;
   /** Seen ids in the state after this run. */
   readonly seen: number;
   /** Datum-level account of the PutMetricData requests. */
@@ -102,6 +109,11 @@ export interface PublishFinishedJobsOptions {
   /** This run's identity in the lease (default: random). */
   readonly owner?: string;
   readonly logger?: Logger;
+  /**
+   * The state read before the pull (readFinishedJobsState with the run's horizon, as events/output.ts does it,
+   * so that the pull keeps none of the jobs the state has seen); default: read here, after the pull.
+   */
+  readonly read?: () => Promise<StateRead>;
   /**
    * Called after CloudWatch answered and before the state is committed. A test seam: throwing here is the
    * crash window (published, not recorded).
@@ -199,15 +211,25 @@ export async function publishFinishedJobs(
     released: 0,
     dropped: 0,
     pruned: 0,
+    discarded: 0,
   };
   if (!collection.ok) {
     return { ...base, outcome: 'collection-failed', seen: 0, publish: EMPTY_REPORT, stateBytes: undefined };
   }
 
-  // 1. Read.
-  const { decoded, version: readVersion } = await readState(store);
+  // 1. Read (before the pull, when the output did: see readFinishedJobsState).
+  const {
+    decoded,
+    version: readVersion,
+    seenBefore,
+    pruned,
+  } = await (options.read?.() ?? readFinishedJobsState(store, horizonMs));
   const firstRun = decoded === undefined;
-  const state: EventsState = decoded ?? emptyState(nowMs);
+  // A first run's set: the one the pull recorded into (events/output.ts), or one sized once for every job gathered.
+  const state: EventsState = decoded ?? {
+    ...emptyState(nowMs),
+    seen: finished.recordedSeen ?? new SeenIds(finished.size),
+  };
   const migrated = decoded !== undefined && decoded.version !== STATE_VERSION;
   const discarded = decoded?.discarded ?? 0;
   if (discarded > 0) {
@@ -224,15 +246,21 @@ export async function publishFinishedJobs(
       state: store.description,
       leaseExpiresAt: new Date(state.lease.expiresAtMs).toISOString(),
     });
-    return { ...base, firstRun, outcome: 'busy', seen: state.seen.size, publish: EMPTY_REPORT, stateBytes: undefined };
+    return {
+      ...base,
+      firstRun,
+      discarded,
+      outcome: 'busy',
+      seen: seenBefore,
+      publish: EMPTY_REPORT,
+      stateBytes: undefined,
+    };
   }
   const crashed = state.lease !== undefined;
 
   // 2. The batch. The state read is changed in place (no copy: it may hold millions of ids); `seenBefore` is
   // what a run that loses the claim reports.
-  const seenBefore = state.seen.size;
   const seen = state.seen;
-  const pruned = seen.prune(horizonMs);
   const pending: FinishedEvent[] = [];
   const dropped: FinishedEvent[] = [];
   const latestMs = nowMs + MAX_CLOCK_SKEW_MS;
@@ -253,7 +281,7 @@ export async function publishFinishedJobs(
   const fold = workflowFolding(collection.snapshot);
   const backfillStartMs = nowMs - options.backfillSeconds * 1000;
   const fresh: FinishedEvent[] = [];
-  let recordedUnpublished = 0;
+  let recordedUnpublished = firstRun ? finished.recorded : 0;
   // By key (key-table.ts): a job the state has seen — nearly all of them — costs no object and no string.
   for (let e = 0; e < finished.size; e++) {
     const a = finished.keyWord(e, 0);
@@ -276,6 +304,8 @@ export async function publishFinishedJobs(
       finishedAtMs: job.finishedAtMs,
     });
   }
+  // The pull's jobs are not needed any more: not held while the state is encoded and written.
+  finished.release();
   const batch = [...pending, ...fresh];
   const counts = {
     ...base,
@@ -286,6 +316,7 @@ export async function publishFinishedJobs(
     recordedUnpublished,
     dropped: dropped.length,
     pruned,
+    discarded,
   };
 
   if (batch.length === 0) {
@@ -374,16 +405,29 @@ export async function publishFinishedJobs(
   };
 }
 
+/** A state as read for a run: decoded, and pruned to the run's horizon. */
+export interface StateRead {
+  /** Undefined when there is no state yet (the first run). */
+  readonly decoded: DecodedState | undefined;
+  /** The version to write against (undefined: there is none yet). */
+  readonly version: string | undefined;
+  /** Seen ids as stored, before pruning: what a run that publishes nothing reports. */
+  readonly seenBefore: number;
+  /** Seen ids forgotten: their jobs finished before `horizonMs`. */
+  readonly pruned: number;
+}
+
 /**
- * The stored state, decoded, and the version to write against (both undefined when there is none). The text
- * lives only here: a state of 500k ids is 11 MB of it, garbage as soon as it is decoded.
+ * Reads the stored state, decodes it and forgets the seen ids before `horizonMs` (the run's: FinishedJobs leaves
+ * out jobs that finished before it too). The bytes live only here: a state of 500k ids is 11 MB of them, garbage
+ * as soon as it is decoded. Throws StateCorruptError for an unreadable state, and whatever the store throws.
  */
-async function readState(
-  store: StateStore,
-): Promise<{ decoded: DecodedState | undefined; version: string | undefined }> {
+export async function readFinishedJobsState(store: StateStore, horizonMs: number): Promise<StateRead> {
   const loaded = await store.read();
-  if (loaded === undefined) return { decoded: undefined, version: undefined };
-  return { decoded: decodeState(loaded.text, store.description), version: loaded.version };
+  if (loaded === undefined) return { decoded: undefined, version: undefined, seenBefore: 0, pruned: 0 };
+  const decoded = decodeState(loaded.bytes, store.description);
+  const seenBefore = decoded.seen.size;
+  return { decoded, version: loaded.version, seenBefore, pruned: decoded.seen.prune(horizonMs) };
 }
 
 /** Throws a PublishError when any event datum was not published (so the Lambda invocation fails). */
@@ -404,6 +448,7 @@ export function summarizeFinishedJobs(report: FinishedJobsReport): Record<string
     published: report.published,
     released: report.released,
     dropped: report.dropped,
+    discarded: report.discarded,
     seen: report.seen,
     datums: report.publish.total,
     requests: report.publish.requests,

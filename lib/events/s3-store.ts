@@ -17,7 +17,7 @@ export interface S3ClientLike {
 }
 
 interface GetOutput {
-  readonly Body?: { transformToString(encoding?: string): Promise<string> };
+  readonly Body?: { transformToByteArray(): Promise<Uint8Array> };
   readonly ETag?: string;
 }
 
@@ -84,7 +84,7 @@ export class S3StateStore implements StateStore {
       const out = (await client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key }))) as GetOutput;
       if (out.ETag === undefined || out.Body === undefined)
         throw new Error(`${this.description}: GetObject answered without an ETag or a body`);
-      return { text: await out.Body.transformToString('utf-8'), version: out.ETag };
+      return { bytes: await out.Body.transformToByteArray(), version: out.ETag };
     } catch (error) {
       const { name, status } = errorStatus(error);
       if (name === 'NoSuchKey' || status === 404) return undefined;

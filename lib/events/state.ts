@@ -24,6 +24,7 @@
 import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
 import { StateCorruptError } from './store.js';
 import { HOUR_MS, isEpochHour, KEY_BYTES, keyOf, MAX_EPOCH_HOUR, SeenIds } from './seen-ids.js';
+import { splitSeen } from './state-bytes.js';
 
 export { finishHour, SeenIds } from './seen-ids.js';
 
@@ -175,6 +176,17 @@ const BUCKET_SUFFIX = '"}';
 // ---------------------------------------------------------------------------------------------------------
 // Decoding
 
+/**
+ * Room a decoded set keeps for the ids its run adds: 1/64 of it, at least ROOM_MIN_IDS. A run adds the jobs
+ * finished since the last one (a few hundred every 5 minutes at 70k a day); with no room, the first of them would
+ * copy a set sized exactly into arrays half as large again while the old ones are still held (+15 MB at 500k).
+ */
+function roomFor(ids: number): number {
+  return Math.max(ROOM_MIN_IDS, Math.ceil(ids / 64));
+}
+/** An hour of a busy account's finished jobs (70k a day: ~3k an hour). */
+const ROOM_MIN_IDS = 4_096;
+
 /** A state as read, with what reading it involved. */
 export interface DecodedState extends EventsState {
   /** The version it was stored in: STATE_VERSION, or an older one, migrated. */
@@ -204,17 +216,60 @@ function base64Bytes(text: string): number {
  * is wrong) for anything else. A version 1 state is read as it was written, with one exception: a `seen` hour or
  * a pending `finishedAtMs` that is a number but no time a state can hold (what an impossible runtime made
  * version 1 write, then refuse for ever) is dropped and counted in `discarded`: those jobs are no events now.
+ *
+ * Given the stored bytes (what the stores read), the `seen` buckets are parsed one at a time from them
+ * (state-bytes.ts), so that a large state never exists as one string nor its ids as base64 strings. The same
+ * judge reads both forms; a state the bytes path refuses is read again as text, which refuses it with the text's
+ * message: bytes and text give the same state or the same refusal (test/events-state.test.ts).
  */
-export function decodeState(text: string, description: string): DecodedState {
-  const fail = (detail: string): never => {
-    throw new StateCorruptError(description, detail);
-  };
+export function decodeState(stored: string | Uint8Array, description: string): DecodedState {
+  if (typeof stored === 'string') return decodeText(stored, description);
+  const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+  const split = splitSeen(bytes);
+  if (split !== undefined) {
+    try {
+      const raw = JSON.parse(split.rest) as unknown;
+      const { elements } = split;
+      // One bucket's text at a time, parsed again on the second pass rather than kept (see decodeParsed).
+      const buckets: Buckets = {
+        each(visit) {
+          for (let i = 0; i < elements.length / 2; i++)
+            visit(JSON.parse(bytes.toString('utf8', elements[2 * i], elements[2 * i + 1])), i);
+        },
+      };
+      return decodeParsed(raw, buckets, description);
+    } catch (error) {
+      if (!(error instanceof StateCorruptError) && !(error instanceof SyntaxError)) throw error;
+      // Refused: read the whole text as below, which refuses it with the message of the first problem in it.
+    }
+  }
+  return decodeText(bytes.toString('utf8'), description);
+}
+
+/** The buckets of `seen`, visited in order (the decoder goes over them twice). */
+interface Buckets {
+  each(visit: (bucket: unknown, index: number) => void): void;
+}
+
+function decodeText(text: string, description: string): DecodedState {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return fail(`not JSON: ${(error as Error).message}`);
+    throw new StateCorruptError(description, `not JSON: ${(error as Error).message}`);
   }
+  const seen = (raw as { seen?: unknown } | null)?.seen;
+  return decodeParsed(raw, { each: (visit) => (Array.isArray(seen) ? seen.forEach(visit) : undefined) }, description);
+}
+
+/**
+ * The judge of a parsed state: `raw` as JSON.parse made it, its `seen` buckets from `buckets` (the same array
+ * as `raw.seen`, or, read from bytes, its elements parsed one by one while `raw.seen` is an empty array).
+ */
+function decodeParsed(raw: unknown, buckets: Buckets, description: string): DecodedState {
+  const fail = (detail: string): never => {
+    throw new StateCorruptError(description, detail);
+  };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not a JSON object');
   const o = raw as Record<string, unknown>;
   if (o.format !== STATE_FORMAT)
@@ -232,10 +287,9 @@ export function decodeState(text: string, description: string): DecodedState {
   let discarded = 0;
 
   if (!Array.isArray(o.seen)) return fail('"seen" is not an array');
-  const buckets = o.seen as unknown[];
   // Checked first and counted, so that the set is allocated once at its size.
   let expected = 0;
-  buckets.forEach((b: unknown, i) => {
+  buckets.each((b: unknown, i) => {
     const where = `seen[${i}]`;
     if (typeof b !== 'object' || b === null) return fail(`${where} is not an object`);
     const bucket = b as Record<string, unknown>;
@@ -258,16 +312,16 @@ export function decodeState(text: string, description: string): DecodedState {
     if (isEpochHour(bucket.hour) || (legacy && beyondStateTime(bucket.hour, MAX_EPOCH_HOUR))) return undefined;
     return fail(`${where}.hour is not an epoch hour`);
   });
-  const seen = new SeenIds(expected);
+  const seen = new SeenIds(expected + roomFor(expected));
   const words = new Int32Array(4);
-  for (const b of buckets) {
+  buckets.each((b: unknown) => {
     const bucket = b as Record<string, unknown>;
     const blob = (legacy ? bucket.uuids : bucket.keys) as string | undefined;
     const ids = legacy ? ((bucket.ids ?? []) as string[]) : [];
     if (!isEpochHour(bucket.hour)) {
       // Version 1 only (checked above): a finish hour beyond any time, from an impossible runtime.
       discarded += (blob === undefined ? 0 : base64Bytes(blob) / KEY_BYTES) + ids.length;
-      continue;
+      return;
     }
     const hour = bucket.hour;
     if (blob !== undefined) {
@@ -284,7 +338,7 @@ export function decodeState(text: string, description: string): DecodedState {
       keyOf(id, words);
       seen.addKey(words[0]!, words[1]!, words[2]!, words[3]!, hour);
     }
-  }
+  });
 
   if (!Array.isArray(o.pending)) return fail('"pending" is not an array');
   const pending: FinishedEvent[] = [];

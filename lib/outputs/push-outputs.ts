@@ -11,6 +11,9 @@ import { cloudWatchOutput } from './cloudwatch/output.js';
 import type { CloudWatchClientLike } from './cloudwatch/publisher.js';
 import type { CloudWatchMetricSettings } from './cloudwatch/settings.js';
 import type { PushOutput } from './push.js';
+import { independent } from './push-independent.js';
+import { remoteWriteOutput } from './remote-write/output.js';
+import type { RemoteWriteSettings } from './remote-write/settings.js';
 
 export interface PushSetup {
   readonly config: Config;
@@ -23,14 +26,26 @@ export interface PushSetup {
   readonly cloudWatchMetrics?: CloudWatchMetricSettings;
   /** Finished-job events: their settings and state store; undefined when they are off. */
   readonly events?: { readonly config: EventsConfig; readonly store: StateStore };
+  /** Prometheus remote write (REMOTE_WRITE_URL); undefined when it is off. */
+  readonly remoteWrite?: { readonly settings: RemoteWriteSettings; readonly version: string; readonly demo?: boolean };
+  /** Without CloudWatch (`collect --sink remote-write`). */
+  readonly cloudWatch?: false;
 }
 
 export function pushOutputs(setup: PushSetup): PushOutput[] {
   const { config, cloudWatchClient: client } = setup;
   const namespace = config.cloudwatchNamespace;
-  const outputs: PushOutput[] = [
-    cloudWatchOutput({ namespace, quantiles: config.quantiles, ...setup.cloudWatchMetrics, ...(client && { client }) }),
-  ];
+  const outputs: PushOutput[] =
+    setup.cloudWatch === false
+      ? []
+      : [
+          cloudWatchOutput({
+            namespace,
+            quantiles: config.quantiles,
+            ...setup.cloudWatchMetrics,
+            ...(client && { client }),
+          }),
+        ];
   if (setup.events !== undefined) {
     // The events' horizon and the collection's window must be measured from the same "now".
     if (setup.nowMs === undefined) throw new TypeError("pushOutputs: finished-job events need the run's nowMs");
@@ -44,5 +59,8 @@ export function pushOutputs(setup: PushSetup): PushOutput[] {
       }),
     );
   }
+  // Last, and what runs before it cannot stop it: CloudWatch and remote write are independent destinations.
+  if (setup.remoteWrite !== undefined)
+    return [...outputs.map(independent), remoteWriteOutput({ ...setup.remoteWrite, logger: setup.logger })];
   return outputs;
 }

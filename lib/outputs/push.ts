@@ -22,6 +22,11 @@ export interface PushOutput {
   /** Sees every valid job of the pull, in response order, duplicates included (the collector's onJob). */
   readonly onJob?: (job: Job) => void;
   /**
+   * Called once before the pull (what the output reads first: the finished-job events read their state, so that
+   * onJob keeps only the jobs it has not seen). Never throws: a failure is the output's to report in `publish`.
+   */
+  readonly prepare?: () => Promise<void>;
+  /**
    * Publishes one collection, a failed one too (each output decides what a failed pull means for it).
    * Whatever the destination refuses is a `problem` in the report, not an exception: the outputs after this
    * one still run. Throws only for what no later run would fix by itself (a malformed CloudWatch namespace,
@@ -66,6 +71,7 @@ export interface PushRun {
 export async function runPushCycle(cycle: PushCycle): Promise<PushRun> {
   const hooks = cycle.outputs.flatMap((o) => (o.onJob === undefined ? [] : [o.onJob]));
   const onJob = hooks.length <= 1 ? hooks[0] : (job: Job) => hooks.forEach((hook) => hook(job));
+  for (const output of cycle.outputs) await output.prepare?.();
   const collection = await cycle.collect({
     ...(cycle.nowMs !== undefined && { nowMs: cycle.nowMs }),
     ...(onJob !== undefined && { onJob }),

@@ -89,6 +89,21 @@ export const PACKAGE_VARIANTS = {
   secured: { alarmTopicKmsKey: 'create', alarmEmail: 'oncall@example.com' },
   /** The alarm topic encrypted with an existing key (no key resource). */
   ownKey: { alarmTopicKmsKey: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+  /** Prometheus without a public endpoint: remote write to an AMP workspace (SigV4, aps:RemoteWrite on it alone). */
+  remoteWriteAmp: {
+    prometheusEndpoint: 'false',
+    schedule: 'rate(1 minute)',
+    remoteWriteUrl:
+      'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789/api/v1/remote_write',
+    ampWorkspaceArn: 'arn:aws:aps:eu-west-1:123456789012:workspace/ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789',
+  },
+  /** Remote write to a self-hosted receiver with basic auth (password from SSM), beside the endpoint. */
+  remoteWriteBasic: {
+    schedule: 'rate(2 minutes)',
+    remoteWriteUrl: 'https://prometheus.example.com/api/v1/write',
+    remoteWriteUsername: 'exporter',
+    remoteWritePasswordParam: '/unstructured-jobs-exporter/test/remote-write-password',
+  },
 } as const satisfies Record<string, PackageParams>;
 
 const memo = new Map<string, Promise<Packaged>>();

@@ -29,7 +29,12 @@ export interface RunningPrometheus {
 }
 
 /** Starts the real Prometheus (Debian package) on a free loopback port, scraping the given targets every second. */
-export async function startPrometheus(targets: readonly ScrapeTarget[], extraConfig = ''): Promise<RunningPrometheus> {
+export async function startPrometheus(
+  targets: readonly ScrapeTarget[],
+  extraConfig = '',
+  /** More command-line flags, e.g. --web.enable-remote-write-receiver. */
+  flags: readonly string[] = [],
+): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'uje-prom-'));
   const port = await freePort();
   const scrapeConfigs = targets
@@ -54,6 +59,7 @@ export async function startPrometheus(targets: readonly ScrapeTarget[], extraCon
       `--web.listen-address=127.0.0.1:${port}`,
       '--web.console.templates=/dev/null',
       '--web.console.libraries=/dev/null',
+      ...flags,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -1,0 +1,134 @@
+/**
+ * The remote-write params of serverless.yml (docs/remote-write.md#deploying), packaged offline: the collect function
+ * gets the REMOTE_WRITE_* variables only when they are set, its role reads the remote-write secret's SSM parameter
+ * only when there is one and may call aps:RemoteWrite on the one AMP workspace only; with prometheusEndpoint false
+ * this is Prometheus without a public endpoint. Inconsistent params are refused at package time. cfn-lint on these
+ * variants: test/deploy-cfn-lint.test.ts (PACKAGE_VARIANTS).
+ */
+import { spawn } from 'node:child_process';
+import { realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ensurePackaged, PACKAGE_VARIANTS, ROOT, TEST_STAGE } from './support/package.js';
+import { ofType, type Json } from './support/template.js';
+
+const { remoteWriteAmp: AMP, remoteWriteBasic: BASIC } = PACKAGE_VARIANTS;
+
+const collectEnv = (template: Json): Record<string, unknown> =>
+  template.Resources.CollectLambdaFunction.Properties.Environment.Variables;
+const collectStatements = (template: Json): Json[] =>
+  template.Resources.CollectRole.Properties.Policies[0].PolicyDocument.Statement;
+
+/** `osls package` with these params into a throw-away directory: its exit code and output (for the refusals). */
+function packageOnce(params: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const bin = realpathSync(join(ROOT, 'node_modules', '.bin', 'osls'));
+  const out = join(ROOT, 'test', '.artifacts', `refused-rw-${process.pid}`);
+  const args = ['package', '--stage', TEST_STAGE, '--package', out];
+  for (const [k, v] of Object.entries(params)) args.push(`--param=${k}=${v}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        CI: '1',
+        HTTPS_PROXY: 'http://127.0.0.1:9',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      rmSync(out, { recursive: true, force: true });
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('remote-write params', () => {
+  it('by default: no REMOTE_WRITE_* variable and no aps permission', async () => {
+    // Act
+    const pkg = await ensurePackaged();
+
+    // Assess
+    expect(Object.keys(collectEnv(pkg.template)).filter((k) => k.startsWith('REMOTE_WRITE'))).toEqual([]);
+    expect(pkg.templateText).not.toContain('aps:');
+  }, 240_000);
+
+  it('to an AMP workspace without a public endpoint: SigV4 in its region, aps:RemoteWrite on that workspace only', async () => {
+    // Act
+    const pkg = await ensurePackaged(AMP);
+
+    // Assess
+    expect(ofType(pkg.template, 'AWS::Lambda::Url')).toEqual([]);
+    expect(Object.keys(pkg.zips)).toEqual(['collect']);
+    const env = collectEnv(pkg.template);
+    expect(env).toMatchObject({
+      REMOTE_WRITE_URL: AMP.remoteWriteUrl,
+      REMOTE_WRITE_JOB: 'unstructured-jobs-exporter',
+      REMOTE_WRITE_DEADLINE: '15s',
+      REMOTE_WRITE_SIGV4_REGION: { 'Fn::Select': [3, { 'Fn::Split': [':', AMP.ampWorkspaceArn] }] },
+    });
+    expect(AMP.ampWorkspaceArn.split(':')[3]).toBe('eu-west-1');
+    expect(env).not.toHaveProperty('REMOTE_WRITE_BEARER_TOKEN_PARAM');
+    const aps = collectStatements(pkg.template).filter((s) => JSON.stringify(s.Action).includes('aps:'));
+    expect(aps).toEqual([
+      {
+        Sid: 'RemoteWriteToOwnWorkspace',
+        Effect: 'Allow',
+        Action: ['aps:RemoteWrite'],
+        Resource: [AMP.ampWorkspaceArn],
+      },
+    ]);
+    const rule = ofType(pkg.template, 'AWS::Events::Rule')[0]?.[1];
+    expect(rule?.Properties.ScheduleExpression).toBe('rate(1 minute)');
+  }, 240_000);
+
+  it('with basic auth: the user name and the password parameter, which the role alone may read', async () => {
+    // Act
+    const pkg = await ensurePackaged(BASIC);
+
+    // Assess
+    expect(collectEnv(pkg.template)).toMatchObject({
+      REMOTE_WRITE_URL: BASIC.remoteWriteUrl,
+      REMOTE_WRITE_USERNAME: 'exporter',
+      REMOTE_WRITE_PASSWORD_PARAM: BASIC.remoteWritePasswordParam,
+    });
+    const read = collectStatements(pkg.template).find((s) => s.Sid === 'ReadApiKey');
+    expect(JSON.stringify(read?.Resource)).toContain(`parameter${BASIC.remoteWritePasswordParam}`);
+    expect(pkg.templateText).not.toContain('aps:');
+  }, 240_000);
+
+  it.each([
+    [{ remoteWriteUrl: 'https://p.example.com/api/v1/write' }, 'remoteWriteUrl needs a schedule of rate(1 minute)'],
+    [{ ampWorkspaceArn: AMP.ampWorkspaceArn }, 'need remoteWriteUrl, and only one of the three may be set'],
+    [
+      {
+        remoteWriteUrl: 'https://p.example.com/api/v1/write',
+        schedule: 'rate(1 minute)',
+        remoteWriteBearerTokenParam: '/t',
+        ampWorkspaceArn: AMP.ampWorkspaceArn,
+      },
+      'only one of the three may be set',
+    ],
+    [
+      { remoteWriteUrl: 'https://p.example.com/api/v1/write', schedule: 'rate(1 minute)', remoteWriteUsername: 'u' },
+      'remoteWriteUsername and remoteWritePasswordParam go together',
+    ],
+  ])(
+    'refuses %j at package time, saying why',
+    async (params, why) => {
+      // Act
+      const { code, output } = await packageOnce(params);
+
+      // Assess
+      expect(code).not.toBe(0);
+      expect(output.replace(/\s+/g, ' ')).toContain(why);
+    },
+    120_000,
+  );
+});
