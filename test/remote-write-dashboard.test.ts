@@ -16,6 +16,8 @@ import { Logger } from '../lib/log.js';
 import { remoteWriteOutput } from '../lib/outputs/remote-write/output.js';
 import { loadRemoteWriteSettings, type RemoteWriteSettings } from '../lib/outputs/remote-write/settings.js';
 import { job } from './support/jobs.js';
+import { workflowInventory as inventoryOf } from '../lib/aggregate/workflow-health.js';
+import { noWorkflowSkips, type Workflow } from '../lib/records/workflow.js';
 import { type RunningPrometheus, startPrometheus } from './support/prometheus.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -107,7 +109,23 @@ function collectionAt(finishedAtMs: number, n: number): Collection {
       }),
     );
   }
-  const snapshot = aggregator.snapshot();
+  // Issue 17: the workflows API lists the three, wf-0 active and hourly (the dashboard's schedule panels).
+  const listed: Workflow[] = [0, 1, 2].map((w) => ({
+    id: `wf-${w}`,
+    name: `Workflow ${w}`,
+    status: w === 2 ? 'inactive' : 'active',
+    workflowType: 'basic',
+    createdAtMs: finishedAtMs - 30 * 86_400_000,
+    updatedAtMs: undefined,
+    cronEntries: w === 1 ? [] : ['0 * * * *'],
+    scheduleProblem: undefined,
+  }));
+  aggregator.declareWorkflows(listed);
+  const workflowInventory = inventoryOf(listed, noWorkflowSkips(), (id) => aggregator.runsOf(id), finishedAtMs, {
+    graceMs: 15 * MINUTE,
+    timezone: 'UTC',
+  });
+  const snapshot = { ...aggregator.snapshot(), workflowInventory };
   aggregator.release();
   return { ok: true, snapshot, durationSeconds: 0.4, finishedAtMs };
 }
