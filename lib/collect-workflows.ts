@@ -80,8 +80,14 @@ export function startWorkflowsRequest(
           firstScheduleProblem: inventory.workflows.find((w) => w.scheduleProblem !== undefined)?.scheduleProblem,
         });
       }
+      if (outcome.list.pageBudgetSpent) {
+        logger.warn('workflows request read its page budget: workflows on later pages are not judged', {
+          pages: outcome.list.pages,
+        });
+      }
       logger.info('workflows request succeeded', {
         workflows: inventory.workflows.length,
+        pages: outcome.list.pages,
         scheduleMissed: missed,
         attempts: outcome.list.stats.attempts,
         bytes: outcome.list.stats.bytes,

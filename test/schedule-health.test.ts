@@ -80,9 +80,12 @@ describe('workflow inventory and schedule health (issue 17)', () => {
     const collection = await collectAt();
     const samples = parseExposition(await exposition(collection));
 
-    // Assess: one request of the list, with no paging parameters, and the key.
-    expect(api.workflowRequests.at(-1)?.query).toEqual({});
-    expect(api.workflowRequests.at(-1)?.headers['unstructured-api-key']).toBe(api.apiKey);
+    // Assess: the list's first page with no paging parameters, then page 2 (empty here), each with the key.
+    expect(api.workflowRequests.slice(-2).map((r) => r.query)).toEqual([{}, { page: '2' }]);
+    expect(api.workflowRequests.slice(-2).map((r) => r.headers['unstructured-api-key'])).toEqual([
+      api.apiKey,
+      api.apiKey,
+    ]);
     expect(samples.find((s) => s.name === 'unstructured_up')?.value).toBe(1);
     expect(samples.find((s) => s.name === 'unstructured_workflows_up')?.value).toBe(1);
 

@@ -20,7 +20,7 @@ import {
   type Workflow,
 } from '../lib/records/workflow.js';
 import { SecretSource } from '../lib/secrets.js';
-import { startFakeApi } from './support/fake-api.js';
+import { errorScenario, startFakeApi } from './support/fake-api.js';
 import { referenceFireTimes } from './support/workflows-scenario.js';
 
 const NOW_MS = Date.parse('2026-11-29T12:07:30Z');
@@ -157,6 +157,51 @@ describe('pullWorkflows', () => {
       expect(list.recordsSkipped.over_limit).toBe(3);
       expect(api.workflowRequests).toHaveLength(1);
       expect(api.requests).toHaveLength(0); // never the job list
+    } finally {
+      await api.close();
+    }
+  });
+
+  it.each([
+    { server: 'pages of 3 (its default size), the last one short', pageSize: 3, pages: ['', '2', '3'] },
+    { server: 'pages of 4, the last one empty', pageSize: 4, pages: ['', '2', '3'] },
+    { server: 'ignoring page: every page the whole list', pageSize: 'ignore' as const, pages: ['', '2'] },
+  ])('reads every page of a server with $server, and no repeat counts as a duplicate', async ({ pageSize, pages }) => {
+    // Prepare: 8 workflows (one broken record among them), listed in pages of an undocumented size
+    const listed = [
+      ...Array.from({ length: 7 }, (_, i) => ({ id: `w${i}`, name: `n${i}`, status: 'active', created_at: CREATED })),
+      42,
+    ];
+    const api = await startFakeApi({ workflows: listed, workflowsPageSize: pageSize });
+    try {
+      // Act
+      const list = await pullWorkflows(loadConfig({ UNSTRUCTURED_API_URL: api.url }), { apiKey: api.apiKey });
+
+      // Assess
+      expect(list.workflows.map((w) => w.id)).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6']);
+      expect(list.recordsSkipped.duplicate_id).toBe(0);
+      expect(Object.values(list.recordsSkipped).reduce((a, b) => a + b, 0)).toBe(1);
+      expect(api.workflowRequests.map((r) => r.query.page ?? '')).toEqual(pages);
+      expect(list.pages).toBe(pages.length);
+      expect(list.pageBudgetSpent).toBe(false);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('fails as a whole when a later page fails: a partial list is never judged', async () => {
+    // Prepare: pages of 2; page 2 refused with a 404 (not retried)
+    const listed = Array.from({ length: 5 }, (_, i) => ({ id: `w${i}`, created_at: CREATED }));
+    const api = await startFakeApi({ workflows: listed, workflowsPageSize: 2 });
+    api.setWorkflowsScenario([{ kind: 'status', status: 200, body: listed.slice(0, 2) }, errorScenario(404)]);
+
+    try {
+      // Act
+      const pulled = pullWorkflows(loadConfig({ UNSTRUCTURED_API_URL: api.url }), { apiKey: api.apiKey });
+
+      // Assess
+      await expect(pulled).rejects.toMatchObject({ name: 'PullError' });
+      expect(api.workflowRequests.map((r) => r.query.page ?? '')).toEqual(['', '2']);
     } finally {
       await api.close();
     }

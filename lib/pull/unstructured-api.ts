@@ -132,6 +132,8 @@ export interface PullOptions {
    * the same retries, deadline, size limit and secret handling. `workflowIds` filters only `jobs/`.
    */
   endpoint?: 'jobs/' | 'workflows/';
+  /** Query string of a `workflows/` request, without `?` (its paging: lib/pull/workflows.ts). */
+  query?: string;
 }
 
 export interface PullStats {
@@ -187,7 +189,7 @@ export async function pullJobs(
   const base = `${config.apiUrl.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}/api/v1/${endpoint}`;
   const urls =
     config.workflowIds.length === 0 || endpoint !== 'jobs/'
-      ? [base]
+      ? [options.query === undefined || options.query === '' ? base : `${base}?${options.query}`]
       : config.workflowIds.map((id) => `${base}?workflow_id=${encodeURIComponent(id)}`);
   const release = (options.holdYoungGeneration ?? ctx.net.holdYoungGeneration)(); // lib/pull/gc-nudge.ts
   try {

@@ -69,6 +69,11 @@ export interface FakeApiOptions {
   readonly jobs?: JobsSource;
   /** Issue 17: what `GET /api/v1/workflows/` lists (default none); any JSON values, broken records included. */
   readonly workflows?: WorkflowsSource;
+  /**
+   * How `GET /api/v1/workflows/` pages (`page` from 1, `page_size`): its default page size (default: all on page 1,
+   * later pages empty), or `'ignore'` for a server that answers every page with the whole list.
+   */
+  readonly workflowsPageSize?: number | 'ignore';
   /** Size of each body write when streaming the list. */
   readonly chunkBytes?: number;
 }
@@ -148,7 +153,14 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     if (url.pathname === '/api/v1/workflows/') {
       workflowRequests.push({ method: req.method ?? '', path: url.pathname, query, headers: req.headers });
       // Elements are serialised one by one with JSON.stringify, whatever they are (a number is a broken record).
-      const listed = () => workflows as readonly object[];
+      const pageSize = Number(query.page_size ?? options.workflowsPageSize ?? Number.POSITIVE_INFINITY);
+      const page = Number(query.page ?? 1);
+      const listed = () => {
+        const all = workflows as readonly object[];
+        if (options.workflowsPageSize === 'ignore') return all;
+        if (!Number.isFinite(pageSize)) return page === 1 ? all : [];
+        return all.slice((page - 1) * pageSize, page * pageSize);
+      };
       const next = workflowsQueue.shift();
       if (next !== undefined) return play(next, res, listed);
       const key = req.headers['unstructured-api-key'];
