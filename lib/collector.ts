@@ -3,6 +3,7 @@
  * CollectionFailure with a bounded `errorKind` and a one-line message free of secrets.
  */
 import { Aggregator, MAX_TRACKED_WORKFLOWS } from './aggregate/aggregator.js';
+import type { Snapshot } from './aggregate/snapshot.js';
 import type { Collection } from './collection.js';
 import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
@@ -13,6 +14,14 @@ import type { SecretSource } from './secrets.js';
 import { PullError } from './pull/pull-error.js';
 import { pullJobs } from './pull/unstructured-api.js';
 import { VERSION } from './version.js';
+import type { KnownDetails } from './details/known-details.js';
+import {
+  DEFAULT_DETAILS_CONCURRENCY,
+  DEFAULT_DETAILS_MAX_REQUESTS,
+  DetailsCandidates,
+  runDetailsStage,
+  type JobDetailsReport,
+} from './details/stage.js';
 
 export interface CollectorDeps {
   readonly config: Config;
@@ -22,6 +31,10 @@ export interface CollectorDeps {
   readonly now?: () => number;
   /** Replaces the HTTP pull (tests of the wiring). */
   readonly pull?: typeof pullJobs;
+  /** The details remembered across collections; without it (or with JOB_DETAILS=off) no details are fetched. */
+  readonly details?: KnownDetails;
+  /** Replaces the details requests (tests of the wiring). */
+  readonly getDetails?: Parameters<typeof runDetailsStage>[0]['get'];
 }
 
 export interface CollectOptions {
@@ -32,6 +45,11 @@ export interface CollectOptions {
    * order: a second consumer of the same pass over the stream (finished-job events), no second pull.
    */
   readonly onJob?: (job: Job) => void;
+  /**
+   * Jobs whose details the finished-job events have published (their state): not requested again
+   * (lib/events/output.ts reads the state before the collection).
+   */
+  readonly detailsSettled?: (jobId: string) => boolean;
 }
 
 export async function collect(deps: CollectorDeps, options: CollectOptions = {}): Promise<Collection> {
@@ -55,6 +73,8 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
       quantiles: config.quantiles,
     });
     const allow = config.workflowIds.length > 0 ? new Set(config.workflowIds) : undefined;
+    const memory = config.jobDetails === false ? undefined : deps.details;
+    const candidates = memory === undefined ? undefined : new DetailsCandidates(now, config.runtimeWindowSeconds);
     // Fast path: most records are read straight from the response bytes, with the same rules as toJob
     // (records/to-job.ts); the rest come to onRecord below as JSON.parse made them. Both judge runtimes against
     // the aggregation's "now" (records/runtime-bound.ts).
@@ -63,6 +83,8 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
       else if (allow === undefined || allow.has(job.workflowId)) {
         aggregator.addScanned(job);
         onJob?.(job.toJob());
+        // Only the window's finished jobs become a Job for the details (the fast path stays object-free).
+        if (candidates?.wants(job.status, job.createdAtMs, job.runtime) === true) candidates.add(job.toJob());
       }
     }, now);
     const stats = await (deps.pull ?? pullJobs)(
@@ -74,6 +96,7 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
         else if (allow === undefined || allow.has(job.workflowId)) {
           aggregator.add(job);
           onJob?.(job);
+          candidates?.add(job);
         }
       },
       // An element over the stream's element limit is passed over unread and counted (never the whole pull lost).
@@ -82,6 +105,10 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
     const snapshot = aggregator.snapshot();
     aggregator.release();
     scanner.release();
+    const details =
+      memory === undefined || candidates === undefined
+        ? undefined
+        : await collectDetails(deps, memory, snapshot, candidates, key, options.detailsSettled);
     const done = finish();
     if (snapshot.workflowsUntracked > 0) {
       logger.warn(
@@ -102,13 +129,51 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
       bytes: stats.bytes,
       durationSeconds: done.durationSeconds,
     });
-    return { ok: true, snapshot, ...done };
+    return { ok: true, snapshot, ...done, ...(details !== undefined && { details }) };
   } catch (error) {
     const done = finish();
     const { kind, message } = describeFailure(error);
     const safe = logger.scrub(message);
     logger.error('collection failed', { errorKind: kind, error: safe, durationSeconds: done.durationSeconds });
     return { ok: false, errorKind: kind, errorMessage: safe, ...done };
+  }
+}
+
+/** The details stage (lib/details/stage.ts): whatever happens there, the job metrics stand. */
+async function collectDetails(
+  deps: CollectorDeps,
+  memory: KnownDetails,
+  snapshot: Snapshot,
+  candidates: DetailsCandidates,
+  apiKey: string,
+  settled: ((jobId: string) => boolean) | undefined,
+): Promise<JobDetailsReport | undefined> {
+  const { config, logger } = deps;
+  try {
+    return await runDetailsStage({
+      snapshot,
+      candidates: candidates.list,
+      memory,
+      request: {
+        apiUrl: config.apiUrl,
+        apiKey,
+        userAgent: `unstructured-jobs-exporter/${VERSION}`,
+        requestTimeoutMs: config.requestTimeoutMs,
+        maxRetries: config.maxRetries,
+      },
+      deadlineMs: config.pullDeadlineMs,
+      concurrency: config.detailsConcurrency ?? DEFAULT_DETAILS_CONCURRENCY,
+      maxRequests: config.detailsMaxRequests ?? DEFAULT_DETAILS_MAX_REQUESTS,
+      logger,
+      ...(settled !== undefined && { settled }),
+      ...(deps.getDetails !== undefined && { get: deps.getDetails }),
+    });
+  } catch (error) {
+    // A bug of the stage, not of the pull: logged, and the collection goes on without details.
+    logger.error('job details stage failed', {
+      error: logger.scrub(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+    });
+    return undefined;
   }
 }
 
