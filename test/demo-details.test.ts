@@ -49,7 +49,7 @@ describe('the demo API serves details and failed files', () => {
     expect(d.total.nodes.some((n) => n.failure > 0 && n.nodeType === 'partition')).toBe(true);
     expect(d.failedDocuments.length).toBe(50);
     // Jobs the list shows as COMPLETED, and whose details say otherwise, are what the issue is about.
-    expect(d.total.byStatus.SUCCESS + d.total.byStatus.COMPLETED_WITH_ERRORS).toBe(
+    expect((d.total.byStatus.SUCCESS ?? 0) + (d.total.byStatus.COMPLETED_WITH_ERRORS ?? 0)).toBe(
       c.snapshot.total.recent.COMPLETED.count,
     );
   });

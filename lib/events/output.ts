@@ -9,7 +9,7 @@ import { PublishError, type CloudWatchClientLike } from '../outputs/cloudwatch/p
 import type { PushOutput, PushReport } from '../outputs/push.js';
 import type { EventsConfig } from './config.js';
 import { FinishedJobs } from './finished.js';
-import { publishFinishedJobs, summarizeFinishedJobs, type FinishedJobsReport } from './run.js';
+import { publishFinishedJobs, readState, summarizeFinishedJobs, type FinishedJobsReport } from './run.js';
 import type { StateStore } from './store.js';
 
 export interface FinishedJobsOutputOptions {
@@ -28,14 +28,31 @@ export interface FinishedJobsOutputOptions {
 export function finishedJobsOutput(options: FinishedJobsOutputOptions): PushOutput {
   const { logger } = options;
   const finished = new FinishedJobs({ nowMs: options.nowMs, retentionSeconds: options.config.retentionSeconds });
+  /** The state read before the collection (prepare), used by publish instead of a second read. */
+  let preRead: Awaited<ReturnType<typeof readState>> | undefined;
   return {
     name: 'finished-job events',
     onJob: finished.add,
+    async prepare() {
+      try {
+        preRead = await readState(options.store);
+      } catch {
+        return {}; // an unreadable state: publish reads it again and reports it
+      }
+      const details = preRead.decoded?.details;
+      if (details === undefined) return {};
+      const pendingIds = new Set(details.pending.map((e) => e.id));
+      // Published, or claimed and retried from the state: their details are not requested again.
+      return { detailsSettled: (jobId: string) => details.seen.has(jobId) || pendingIds.has(jobId) };
+    },
     async publish(collection): Promise<PushReport> {
       let report: FinishedJobsReport;
       try {
         const client = await options.client?.();
+        const pre = preRead;
+        preRead = undefined; // read once, used once
         report = await publishFinishedJobs(finished, collection, {
+          ...(pre !== undefined && { preRead: pre }),
           store: options.store,
           namespace: options.namespace,
           backfillSeconds: options.config.backfillSeconds,

@@ -31,8 +31,10 @@ import type { Logger } from '../log.js';
 import { packUnits, renderEventUnits, unitProblems, type EventUnit } from './datums.js';
 import { workflowFolding, type FinishedJobs } from './finished.js';
 import { MAX_CLOCK_SKEW_MS } from '../records/runtime-bound.js';
+import { renderOutcomeUnits } from './outcome-datums.js';
 import {
   decodeState,
+  emptyDetailsState,
   emptyState,
   encodeStateBytes,
   finishHour,
@@ -40,6 +42,7 @@ import {
   type DecodedState,
   type EventsState,
   type FinishedEvent,
+  type OutcomeEvent,
 } from './state.js';
 import { StateConflictError, type StateStore } from './store.js';
 
@@ -87,6 +90,8 @@ export interface FinishedJobsReport {
   readonly publish: PublishReport;
   /** Size of the last state written, bytes (undefined when nothing was written). */
   readonly stateBytes: number | undefined;
+  /** Outcome events (jobs whose details became known) in this run's batch, and how many CloudWatch accepted. */
+  readonly outcomes?: { readonly batch: number; readonly published: number; readonly released: number };
 }
 
 export interface PublishFinishedJobsOptions {
@@ -107,6 +112,8 @@ export interface PublishFinishedJobsOptions {
    * crash window (published, not recorded).
    */
   readonly beforeCommit?: (published: readonly FinishedEvent[]) => void | Promise<void>;
+  /** The state as read before the collection (EventsPrepared, output.ts): not read a second time. */
+  readonly preRead?: { readonly decoded: DecodedState | undefined; readonly version: string | undefined };
 }
 
 const EMPTY_REPORT: PublishReport = { total: 0, requests: 0, failedRequests: 0, published: 0, failed: [], invalid: [] };
@@ -115,6 +122,8 @@ interface UnitsOutcome {
   readonly report: PublishReport;
   readonly published: FinishedEvent[];
   readonly failed: FinishedEvent[];
+  readonly publishedOutcomes: OutcomeEvent[];
+  readonly failedOutcomes: OutcomeEvent[];
 }
 
 /** Publishes whole units, one request per packed batch; says which events went out and which did not. */
@@ -125,6 +134,8 @@ async function publishUnits(
 ): Promise<UnitsOutcome> {
   const published: FinishedEvent[] = [];
   const failed: FinishedEvent[] = [];
+  const publishedOutcomes: OutcomeEvent[] = [];
+  const failedOutcomes: OutcomeEvent[] = [];
   const invalid: PublishReport['invalid'] = [];
   const valid: EventUnit[] = [];
   let total = 0;
@@ -139,6 +150,7 @@ async function publishUnits(
     for (const d of unit.datums)
       invalid.push({ metricName: d.MetricName ?? '', dimensions: dimensionRecord(d), reason: problems.join(' | ') });
     failed.push(...unit.events);
+    failedOutcomes.push(...(unit.outcomes ?? []));
   }
   // Each batch fits one request by construction; should the publisher's planner disagree, send unit by unit.
   const requests: EventUnit[][] = packUnits(valid, options.namespace).flatMap((batch) => {
@@ -159,7 +171,10 @@ async function publishUnits(
       });
       reports.push(report);
       const ok = report.failed.length === 0 && report.invalid.length === 0;
-      for (const unit of batch) (ok ? published : failed).push(...unit.events);
+      for (const unit of batch) {
+        (ok ? published : failed).push(...unit.events);
+        (ok ? publishedOutcomes : failedOutcomes).push(...(unit.outcomes ?? []));
+      }
     }
   };
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
@@ -172,7 +187,7 @@ async function publishUnits(
     failed: reports.flatMap((r) => r.failed),
     invalid: [...invalid, ...reports.flatMap((r) => r.invalid)],
   };
-  return { report, published, failed };
+  return { report, published, failed, publishedOutcomes, failedOutcomes };
 }
 
 /**
@@ -205,7 +220,7 @@ export async function publishFinishedJobs(
   }
 
   // 1. Read.
-  const { decoded, version: readVersion } = await readState(store);
+  const { decoded, version: readVersion } = options.preRead ?? (await readState(store));
   const firstRun = decoded === undefined;
   const state: EventsState = decoded ?? emptyState(nowMs);
   const migrated = decoded !== undefined && decoded.version !== STATE_VERSION;
@@ -277,6 +292,39 @@ export async function publishFinishedJobs(
     });
   }
   const batch = [...pending, ...fresh];
+
+  // The outcome events (docs/events.md): jobs whose details are known in this collection and not published yet,
+  // under the same rules (horizon, first-run backfill) and the same claim, publish and commit as the jobs above.
+  const details = state.details ?? emptyDetailsState();
+  const detailsSeen = details.seen;
+  const outcomesPruned = detailsSeen.prune(horizonMs);
+  const outcomesPending: OutcomeEvent[] = [];
+  let outcomesDropped = 0;
+  for (const e of details.pending) {
+    if (e.finishedAtMs >= horizonMs && e.finishedAtMs <= latestMs) outcomesPending.push(e);
+    else outcomesDropped++;
+  }
+  const outcomesPendingIds = new Set(outcomesPending.map((e) => e.id));
+  const freshOutcomes: OutcomeEvent[] = [];
+  let outcomesRecorded = 0;
+  for (const job of collection.details?.jobs ?? []) {
+    if (job.finishedAtMs < horizonMs || job.finishedAtMs > latestMs) continue;
+    if (detailsSeen.has(job.id) || outcomesPendingIds.has(job.id)) continue;
+    if (firstRun && job.finishedAtMs < backfillStartMs) {
+      detailsSeen.add(job.id, job.finishedAtMs);
+      outcomesRecorded++;
+      continue;
+    }
+    freshOutcomes.push({
+      id: job.id,
+      workflow: fold(job.workflowId),
+      finishedAtMs: job.finishedAtMs,
+      filesFailed: job.filesFailed,
+      completedWithErrors: job.completedWithErrors,
+    });
+  }
+  const outcomeBatch = [...outcomesPending, ...freshOutcomes];
+  const outcomesChanged = outcomesPruned > 0 || outcomesDropped > 0 || outcomesRecorded > 0;
   const counts = {
     ...base,
     firstRun,
@@ -288,12 +336,18 @@ export async function publishFinishedJobs(
     pruned,
   };
 
-  if (batch.length === 0) {
+  if (batch.length === 0 && outcomeBatch.length === 0) {
     // Nothing to claim: publish the zeros, and save the state only when it changed (first run, pruning …).
     const { report } = await publishUnits(renderEventUnits([], { nowMs }), nowMs, options);
     let stateBytes: number | undefined;
-    if (firstRun || pruned > 0 || dropped.length > 0 || crashed || migrated || discarded > 0) {
-      const bytes = encodeStateBytes({ createdAtMs: state.createdAtMs, updatedAtMs: nowMs, seen, pending: [] });
+    if (firstRun || pruned > 0 || dropped.length > 0 || crashed || migrated || discarded > 0 || outcomesChanged) {
+      const bytes = encodeStateBytes({
+        createdAtMs: state.createdAtMs,
+        updatedAtMs: nowMs,
+        seen,
+        pending: [],
+        details: { seen: detailsSeen, pending: [] },
+      });
       try {
         await store.write(bytes, readVersion);
         stateBytes = bytes.length;
@@ -314,6 +368,7 @@ export async function publishFinishedJobs(
     updatedAtMs: nowMs,
     seen,
     pending: batch,
+    details: { seen: detailsSeen, pending: outcomeBatch },
     lease: { owner, expiresAtMs: nowMs + leaseMs },
   });
   let claimVersion: string;
@@ -344,13 +399,21 @@ export async function publishFinishedJobs(
   }
 
   // 4. Publish.
-  const { report, published, failed } = await publishUnits(renderEventUnits(batch, { nowMs }), nowMs, options);
+  const units = [...renderEventUnits(batch, { nowMs }), ...renderOutcomeUnits(outcomeBatch, nowMs)];
+  const { report, published, failed, publishedOutcomes, failedOutcomes } = await publishUnits(units, nowMs, options);
   await options.beforeCommit?.(published);
 
   // 5. Commit.
   for (const e of published) seen.add(e.id, e.finishedAtMs);
+  for (const e of publishedOutcomes) detailsSeen.add(e.id, e.finishedAtMs);
   const commitBytes = encodeStateBytes(
-    { createdAtMs: state.createdAtMs, updatedAtMs: nowMs, seen, pending: failed },
+    {
+      createdAtMs: state.createdAtMs,
+      updatedAtMs: nowMs,
+      seen,
+      pending: failed,
+      details: { seen: detailsSeen, pending: failedOutcomes },
+    },
     claimBytes,
   );
   try {
@@ -371,6 +434,7 @@ export async function publishFinishedJobs(
     seen: seen.size,
     publish: report,
     stateBytes: commitBytes.length,
+    outcomes: { batch: outcomeBatch.length, published: publishedOutcomes.length, released: failedOutcomes.length },
   };
 }
 
@@ -378,7 +442,7 @@ export async function publishFinishedJobs(
  * The stored state, decoded, and the version to write against (both undefined when there is none). The text
  * lives only here: a state of 500k ids is 11 MB of it, garbage as soon as it is decoded.
  */
-async function readState(
+export async function readState(
   store: StateStore,
 ): Promise<{ decoded: DecodedState | undefined; version: string | undefined }> {
   const loaded = await store.read();
@@ -410,5 +474,9 @@ export function summarizeFinishedJobs(report: FinishedJobsReport): Record<string
     failed: report.publish.failed.length,
     invalid: report.publish.invalid.length,
     stateBytes: report.stateBytes,
+    ...(report.outcomes !== undefined && {
+      outcomesPublished: report.outcomes.published,
+      outcomesReleased: report.outcomes.released,
+    }),
   };
 }

@@ -22,6 +22,12 @@ export interface PushOutput {
   /** Sees every valid job of the pull, in response order, duplicates included (the collector's onJob). */
   readonly onJob?: (job: Job) => void;
   /**
+   * Runs before the collection and adds to its options (the finished-job events read their state here, so that
+   * the details they have published are not requested again: CollectOptions.detailsSettled). Never throws: what
+   * it cannot do, `publish` reports.
+   */
+  readonly prepare?: () => Promise<Pick<CollectOptions, 'detailsSettled'>>;
+  /**
    * Publishes one collection, a failed one too (each output decides what a failed pull means for it).
    * Whatever the destination refuses is a `problem` in the report, not an exception: the outputs after this
    * one still run. Throws only for what no later run would fix by itself (a malformed CloudWatch namespace,
@@ -66,7 +72,10 @@ export interface PushRun {
 export async function runPushCycle(cycle: PushCycle): Promise<PushRun> {
   const hooks = cycle.outputs.flatMap((o) => (o.onJob === undefined ? [] : [o.onJob]));
   const onJob = hooks.length <= 1 ? hooks[0] : (job: Job) => hooks.forEach((hook) => hook(job));
+  const prepared: Pick<CollectOptions, 'detailsSettled'>[] = [];
+  for (const output of cycle.outputs) if (output.prepare !== undefined) prepared.push(await output.prepare());
   const collection = await cycle.collect({
+    ...Object.assign({}, ...prepared),
     ...(cycle.nowMs !== undefined && { nowMs: cycle.nowMs }),
     ...(onJob !== undefined && { onJob }),
   });
