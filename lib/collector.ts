@@ -167,6 +167,7 @@ async function collectDetails(
       logger,
       ...(settled !== undefined && { settled }),
       ...(deps.getDetails !== undefined && { get: deps.getDetails }),
+      hideDocuments: config.hideFailedDocuments === true,
     });
   } catch (error) {
     // A bug of the stage, not of the pull: logged, and the collection goes on without details.

@@ -10,19 +10,45 @@
  * Memory: ~300 bytes a job (a UUID key, a small record, its nodes' counts; labels are interned), so ~15 MB at
  * the bound (docs/performance.md, "Memory bounds").
  */
-import type { FailedFile, JobDetails } from './records.js';
+import type { FailedFile, JobDetails, NodeFiles } from './records.js';
 
 /** Jobs whose details are remembered at most (see the top of the file). */
 export const MAX_REMEMBERED_DETAILS = 50_000;
 /** Failed documents shown (status page, `collect --format json`): the most recent of all jobs. */
 export const MAX_FAILED_DOCUMENTS = 50;
-/** Distinct label strings interned (node types, subtypes, statuses); past it, strings are kept as they come. */
+/** Distinct label strings interned (statuses); past it, strings are kept as they come. */
 const MAX_INTERNED_LABELS = 4096;
+/** Distinct node shapes shared between jobs; past it, each job keeps its own. */
+const MAX_SHAPES = 4096;
+
+/**
+ * The node kinds of a job, in order: shared by every job of the same DAG (most jobs of a workflow), so that a job
+ * keeps only its counts. `keys[k]` is `type NUL subtype`, the aggregation's key.
+ */
+export interface NodeShape {
+  readonly types: readonly string[];
+  readonly subtypes: readonly string[];
+  readonly keys: readonly string[];
+}
 
 export interface RememberedDetails {
-  readonly details: JobDetails;
+  readonly processingStatus: string;
+  readonly shape: NodeShape;
+  /** success and failure of node k at 2k and 2k + 1 (small integers: a plain array of them is compact). */
+  readonly counts: readonly number[];
+  readonly filesFailed: number;
   /** False while the job has failures but its failed files are not known yet (requested again later). */
   failedFilesKnown: boolean;
+}
+
+/** The nodes of a remembered job, as parsed. */
+export function nodesOf(entry: RememberedDetails): NodeFiles[] {
+  return entry.shape.keys.map((_, k) => ({
+    nodeType: entry.shape.types[k] as string,
+    nodeSubtype: entry.shape.subtypes[k] as string,
+    success: entry.counts[2 * k] as number,
+    failure: entry.counts[2 * k + 1] as number,
+  }));
 }
 
 /** One failed document as shown. */
@@ -42,6 +68,7 @@ export class KnownDetails {
   /** Jobs whose details answered 404: not requested again while remembered. */
   readonly #gone = new Set<string>();
   readonly #labels = new Map<string, string>();
+  readonly #shapes = new Map<string, NodeShape>();
   /** Newest first, at most MAX_FAILED_DOCUMENTS. */
   #documents: FailedDocument[] = [];
 
@@ -64,18 +91,13 @@ export class KnownDetails {
   /** Remembers a job's details (false when full: the caller leaves it pending). */
   remember(jobId: string, details: JobDetails): RememberedDetails | undefined {
     if (!this.#entries.has(jobId) && this.size >= this.max) return undefined;
+    const counts: number[] = [];
+    for (const n of details.nodes) counts.push(n.success, n.failure);
     const entry: RememberedDetails = {
-      details: {
-        processingStatus: this.#intern(details.processingStatus),
-        nodes: details.nodes.map((n) => ({
-          nodeType: this.#intern(n.nodeType),
-          nodeSubtype: this.#intern(n.nodeSubtype),
-          success: n.success,
-          failure: n.failure,
-        })),
-        filesFailed: details.filesFailed,
-        filesSucceeded: details.filesSucceeded,
-      },
+      processingStatus: this.#intern(details.processingStatus),
+      shape: this.#shape(details.nodes),
+      counts,
+      filesFailed: details.filesFailed,
       failedFilesKnown: details.filesFailed === 0,
     };
     this.#entries.set(jobId, entry);
@@ -94,7 +116,7 @@ export class KnownDetails {
     const entry = this.#entries.get(job.id);
     if (entry === undefined) return;
     entry.failedFilesKnown = true;
-    const node = entry.details.nodes
+    const node = nodesOf(entry)
       .filter((n) => n.failure > 0)
       .map((n) => `${n.nodeType}/${n.nodeSubtype}`)
       .join(', ');
@@ -126,6 +148,16 @@ export class KnownDetails {
     for (const id of this.#entries.keys()) if (!jobIds.has(id)) this.#entries.delete(id);
     for (const id of this.#gone) if (!jobIds.has(id)) this.#gone.delete(id);
     this.#documents = this.#documents.filter((d) => jobIds.has(d.jobId));
+  }
+
+  #shape(nodes: readonly NodeFiles[]): NodeShape {
+    const keys = nodes.map((n) => `${n.nodeType}\u0000${n.nodeSubtype}`);
+    const id = keys.join('\u0001');
+    const known = this.#shapes.get(id);
+    if (known !== undefined) return known;
+    const shape: NodeShape = { types: nodes.map((n) => n.nodeType), subtypes: nodes.map((n) => n.nodeSubtype), keys };
+    if (this.#shapes.size < MAX_SHAPES) this.#shapes.set(id, shape);
+    return shape;
   }
 
   #intern(label: string): string {

@@ -69,7 +69,8 @@ const isCount = (value: unknown): value is number =>
 export function detailLabel(value: unknown): string {
   if (typeof value !== 'string') return UNKNOWN_NODE_LABEL;
   if (value.length > MAX_DETAIL_LABEL_CHARS) return OTHER_LABEL;
-  const shown = wellFormed(value);
+  // NUL separates type and subtype in the aggregation's keys (stage.ts): never part of a label.
+  const shown = wellFormed(value).replace(/\u0000/g, '\uFFFD');
   return shown === '' ? UNKNOWN_NODE_LABEL : shown;
 }
 

@@ -22,7 +22,7 @@ import {
   TERMINAL_PROCESSING_STATUSES,
   TERMINAL_STATUSES,
 } from '../vocabulary.js';
-import { type KnownDetails, MAX_REMEMBERED_DETAILS, type FailedDocument } from './known-details.js';
+import { type FailedDocument, type KnownDetails, MAX_REMEMBERED_DETAILS, type NodeShape } from './known-details.js';
 import { DetailsBodyError, OTHER_LABEL, toFailedFiles, toJobDetails } from './records.js';
 
 /** Distinct unknown processing statuses exported; past it, OTHER_LABEL (like job statuses: MAX_UNKNOWN_STATUSES). */
@@ -112,8 +112,10 @@ export interface JobDetailsReport {
   readonly requests: number;
   /** Of those, the ones that failed. */
   readonly errors: number;
-  /** The most recent failed documents, newest first (MAX_FAILED_DOCUMENTS). */
+  /** The most recent failed documents, newest first (MAX_FAILED_DOCUMENTS); empty when hidden. */
   readonly failedDocuments: readonly FailedDocument[];
+  /** FAILED_DOCUMENTS=hide: document names and errors are not shown (counts only). */
+  readonly failedDocumentsHidden: boolean;
   /** Every job whose details are known, for the finished-job events. */
   readonly jobs: readonly KnownOutcome[];
 }
@@ -132,6 +134,8 @@ export interface DetailsStageOptions {
   readonly settled?: (jobId: string) => boolean;
   /** Test seam: replaces the HTTP request. */
   readonly get?: typeof getJobResource;
+  /** FAILED_DOCUMENTS=hide. */
+  readonly hideDocuments?: boolean;
 }
 
 export async function runDetailsStage(options: DetailsStageOptions): Promise<JobDetailsReport> {
@@ -218,6 +222,7 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
     publishedEarlier,
     requests,
     errors,
+    hideDocuments: options.hideDocuments === true,
   });
 }
 
@@ -226,7 +231,13 @@ export function summarize(
   snapshot: Snapshot,
   candidates: readonly DetailsCandidate[],
   memory: KnownDetails,
-  counts: { overBound: number; publishedEarlier: number; requests: number; errors: number },
+  counts: {
+    overBound: number;
+    publishedEarlier: number;
+    requests: number;
+    errors: number;
+    hideDocuments?: boolean;
+  },
 ): JobDetailsReport {
   const index = new Map<string, number>();
   snapshot.workflows.forEach((wf, i) => index.set(wf.id, i));
@@ -243,34 +254,28 @@ export function summarize(
     statusLabels.add(raw);
     return raw;
   };
+  // Node kinds past MAX_NODE_KINDS are other/other; worked out once per shape (shared by the jobs of a DAG).
   const nodeKinds = new Set<string>();
-  const nodeKey = (type: string, subtype: string): [string, string] => {
-    const key = `${type}\u0000${subtype}`;
-    if (nodeKinds.has(key)) return [type, subtype];
-    if (nodeKinds.size >= MAX_NODE_KINDS - 1) return [OTHER_LABEL, OTHER_LABEL];
+  const OTHER_KEY = `${OTHER_LABEL}\u0000${OTHER_LABEL}`;
+  const kindKey = (key: string): string => {
+    if (nodeKinds.has(key)) return key;
+    if (nodeKinds.size >= MAX_NODE_KINDS - 1) return OTHER_KEY;
     nodeKinds.add(key);
-    return [type, subtype];
+    return key;
   };
-  type Acc = {
-    byStatus: Map<string, number>;
-    nodes: Map<string, { nodeType: string; nodeSubtype: string; success: number; failure: number }>;
-  };
+  const shapeKeys = new Map<NodeShape, string[]>();
+  type Acc = { byStatus: Map<string, number>; nodes: Map<string, { success: number; failure: number }> };
   const newAcc = (): Acc => ({ byStatus: new Map(), nodes: new Map() });
   const groups = snapshot.workflows.map(newAcc);
   const total = newAcc();
-  const count = (
-    acc: Acc,
-    status: string,
-    nodes: readonly { nodeType: string; nodeSubtype: string; success: number; failure: number }[],
-  ) => {
+  const count = (acc: Acc, status: string, keys: readonly string[], counts: readonly number[]) => {
     acc.byStatus.set(status, (acc.byStatus.get(status) ?? 0) + 1);
-    for (const n of nodes) {
-      const key = `${n.nodeType}\u0000${n.nodeSubtype}`;
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k] as string;
       let cell = acc.nodes.get(key);
-      if (cell === undefined)
-        acc.nodes.set(key, (cell = { nodeType: n.nodeType, nodeSubtype: n.nodeSubtype, success: 0, failure: 0 }));
-      cell.success += n.success;
-      cell.failure += n.failure;
+      if (cell === undefined) acc.nodes.set(key, (cell = { success: 0, failure: 0 }));
+      cell.success += counts[2 * k] as number;
+      cell.failure += counts[2 * k + 1] as number;
     }
   };
   let known = 0;
@@ -286,28 +291,29 @@ export function summarize(
     const entry = memory.get(c.id);
     if (entry === undefined) continue;
     known++;
-    const d = entry.details;
-    const status = statusLabel(d.processingStatus);
-    const nodes = d.nodes.map((n) => {
-      const [nodeType, nodeSubtype] = nodeKey(n.nodeType, n.nodeSubtype);
-      return { nodeType, nodeSubtype, success: n.success, failure: n.failure };
-    });
+    const status = statusLabel(entry.processingStatus);
+    let keys = shapeKeys.get(entry.shape);
+    if (keys === undefined) shapeKeys.set(entry.shape, (keys = entry.shape.keys.map(kindKey)));
     const g = groupOf(c.workflowId);
-    if (g !== undefined) count(groups[g]!, status, nodes);
-    count(total, status, nodes);
+    if (g !== undefined) count(groups[g]!, status, keys, entry.counts);
+    count(total, status, keys, entry.counts);
     jobs.push({
       id: c.id,
       workflowId: c.workflowId,
       finishedAtMs: c.finishedAtMs,
-      filesFailed: d.filesFailed,
-      completedWithErrors: d.processingStatus === 'COMPLETED_WITH_ERRORS',
+      filesFailed: entry.filesFailed,
+      completedWithErrors: entry.processingStatus === 'COMPLETED_WITH_ERRORS',
     });
   }
   const finish = (acc: Acc): Outcomes => {
     const byStatus = Object.create(null) as Record<string, number>;
     for (const s of TERMINAL_PROCESSING_STATUSES) byStatus[s] = 0;
     for (const [s, n] of [...acc.byStatus].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) byStatus[s] = n;
-    const nodes = [...acc.nodes.values()].sort((a, b) =>
+    const nodes = [...acc.nodes].map(([key, cell]) => {
+      const [nodeType, nodeSubtype] = key.split('\u0000') as [string, string];
+      return { nodeType, nodeSubtype, success: cell.success, failure: cell.failure };
+    });
+    nodes.sort((a, b) =>
       a.nodeType < b.nodeType
         ? -1
         : a.nodeType > b.nodeType
@@ -329,7 +335,8 @@ export function summarize(
     publishedEarlier: counts.publishedEarlier,
     requests: counts.requests,
     errors: counts.errors,
-    failedDocuments: memory.documents().filter((d) => inWindow.has(d.jobId)),
+    failedDocuments: counts.hideDocuments === true ? [] : memory.documents().filter((d) => inWindow.has(d.jobId)),
+    failedDocumentsHidden: counts.hideDocuments === true,
     jobs,
   };
 }
