@@ -53,7 +53,7 @@ describe('alert rules', () => {
     }));
 
     // Assess
-    expect(alertNames).toHaveLength(7);
+    expect(alertNames).toHaveLength(9);
     for (const alert of alertNames) {
       expect(
         cases.some((c) => c.alert === alert && c.fires),
