@@ -10,6 +10,7 @@
  * is the reference; and against the metric list of the dry run (`collect --sink cloudwatch --dry-run`).
  * The other param combinations (no Prometheus endpoint, KMS, e-mail): test/deploy-options.test.ts.
  */
+import { renderOutcomeUnits } from '../lib/events/outcome-datums.js';
 import { execFileSync } from 'node:child_process';
 import type { Metric } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +48,7 @@ const STATE_KEY = 'state/finished-jobs.json';
 const ALARMS = [
   'CollectorUnhealthyAlarm',
   'FailedJobsAlarm',
+  'FilesFailedAlarm',
   'JobScheduledTooLongAlarm',
   'JobRunningTooLongAlarm',
   'RuntimeP95Alarm',
@@ -779,6 +781,24 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
       expect(events.failed).toEqual([]);
       expect(events.invalid).toEqual([]);
       expect(events.published).toBeGreaterThan(0);
+      // Outcome events (FilesFailed, JobsCompletedWithErrors: job details), one job per workflow.
+      const outcomes = await publishDatums(
+        renderOutcomeUnits(
+          finished
+            .filter((e) => e.status === 'COMPLETED')
+            .map((e) => ({
+              id: e.id,
+              workflow: e.workflow,
+              finishedAtMs: e.finishedAtMs,
+              filesFailed: 2,
+              completedWithErrors: true,
+            })),
+          nowMs,
+        ).flatMap((u) => u.datums),
+        { namespace: config.cloudwatchNamespace, client, now: () => nowMs },
+      );
+      expect(outcomes.failed).toEqual([]);
+      expect(outcomes.published).toBeGreaterThan(0);
       emitted = await listMetrics(client, config.cloudwatchNamespace);
     } finally {
       client.destroy();
@@ -818,7 +838,7 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
 
   it('alarms', () => {
     const refs = alarmRefs(pkg.template).filter((r) => r.namespace !== 'AWS/Lambda');
-    expect(refs).toHaveLength(5);
+    expect(refs).toHaveLength(6);
     check(refs);
     check(refs, dryRunMetrics);
   });
@@ -826,8 +846,9 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
   it('dashboard (plain metrics and SEARCH schemas)', () => {
     const refs = dashboardRefs(dashboardBody()).filter((r) => r.namespace !== 'AWS/Lambda');
     // Jobs 5 statuses + 2 ages + JobsFinished 3 statuses + FAILED (total and SEARCH by workflow) + JobRuntime 3
-    // percentiles + its SEARCH by workflow + 3 window quantiles + SEARCH of ages by workflow + 4 collector metrics
-    expect(refs).toHaveLength(24);
+    // percentiles + its SEARCH by workflow + 3 window quantiles + SEARCH of ages by workflow + 4 collector metrics;
+    // outcomes: FilesFailed (total and SEARCH), JobsCompletedWithErrors (total and SEARCH), JobsFinished COMPLETED
+    expect(refs).toHaveLength(29);
     check(refs);
     check(refs, dryRunMetrics);
   });
