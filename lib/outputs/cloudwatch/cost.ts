@@ -195,7 +195,8 @@ export function estimateCost(
       filesFailed: 0,
       completedWithErrors: false,
     }));
-    for (const unit of renderOutcomeUnits(everyWorkflow, nowMs)) for (const d of unit.datums) eventKeys.add(datumKey(d));
+    for (const unit of renderOutcomeUnits(everyWorkflow, nowMs))
+      for (const d of unit.datums) eventKeys.add(datumKey(d));
     // One run in steady state: the jobs that finished within the last schedule interval.
     const fold = workflowFolding(snapshot);
     const since = nowMs - options.scheduleSeconds * 1000;
