@@ -21,6 +21,7 @@ import { toJob } from '../lib/records/to-job.js';
 import { uuidFromBytes, uuidFromString, uuidToString } from '../lib/records/uuid.js';
 import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
 import { buildMetrics } from './support/prom-client-oracle.js';
+import type { JobDetailsReport } from '../lib/details/stage.js';
 import type { SkipReason } from '../lib/vocabulary.js';
 import { MAX_CLOCK_SKEW_MS } from '../lib/records/runtime-bound.js';
 
@@ -832,8 +833,15 @@ describe('renderPrometheus (direct writer)', () => {
       ok: fc.boolean(),
       kind: name,
       duration: fc.oneof(fc.double({ noNaN: false }), fc.constantFrom(Number.NaN, Infinity, -Infinity, 0.25)),
+      // Job details (issue 16): hostile statuses and node labels, per workflow in turn.
+      details: fc.option(
+        fc.array(fc.record({ status: name, nodeType: name, nodeSubtype: name, success: fc.nat(), failure: fc.nat() }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+      ),
     })
-    .map(({ jobs, maxWorkflows, ok, kind, duration }): Collection => {
+    .map(({ jobs, maxWorkflows, ok, kind, duration, details }): Collection => {
       const now = Date.parse('2026-11-29T12:00:00Z');
       if (!ok) return { ok: false, errorKind: kind, errorMessage: 'x', durationSeconds: duration, finishedAtMs: now };
       const agg = new Aggregator({
@@ -857,7 +865,29 @@ describe('renderPrometheus (direct writer)', () => {
         }),
       );
       agg.skip('invalid_id');
-      return { ok: true, snapshot: agg.snapshot(), durationSeconds: duration, finishedAtMs: now };
+      const snapshot = agg.snapshot();
+      if (details === null) return { ok: true, snapshot, durationSeconds: duration, finishedAtMs: now };
+      const outcomes = snapshot.workflows.map((_, w) => {
+        const d = details[w % details.length] as (typeof details)[number];
+        return {
+          byStatus: { SUCCESS: d.success, COMPLETED_WITH_ERRORS: d.failure, FAILED: 0, STOPPED: 1, [d.status]: 2 },
+          nodes: [{ nodeType: d.nodeType, nodeSubtype: d.nodeSubtype, success: d.success, failure: d.failure }],
+        };
+      });
+      const report: JobDetailsReport = {
+        workflows: outcomes,
+        total: { byStatus: {}, nodes: [] },
+        known: 0,
+        pending: details.length,
+        unavailable: 0,
+        publishedEarlier: 0,
+        requests: 0,
+        errors: details[0]?.failure ?? 0,
+        failedDocuments: [],
+        failedDocumentsHidden: false,
+        jobs: [],
+      };
+      return { ok: true, snapshot, durationSeconds: duration, finishedAtMs: now, details: report };
     });
 
   it('writes byte for byte what prom-client wrote, Prometheus text and OpenMetrics', async () => {
