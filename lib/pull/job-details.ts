@@ -10,7 +10,7 @@
  * - every message is one line with the API key redacted (pull-error.ts).
  * Only the body differs: one JSON object, parsed once complete (a details body is a few hundred bytes).
  */
-import type { IncomingMessage } from 'node:http';
+import type { Agent, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { setTimeout as timersSleep } from 'node:timers/promises';
 
@@ -30,6 +30,23 @@ export const MAX_DETAILS_BODY_BYTES = 1024 ** 2;
 export const MAX_FAILED_FILES_BODY_BYTES = 8 * 1024 ** 2;
 
 export type DetailsResource = 'details' | 'failed-files';
+
+/**
+ * Sockets the details requests may hold per scheme: DETAILS_CONCURRENCY's largest value (config.ts), so that
+ * concurrency is not capped by the list's agent (4 sockets) and no request waits for a socket inside its timeout.
+ */
+const MAX_DETAILS_SOCKETS = 64;
+
+let agents: Promise<Record<'http:' | 'https:', Agent>> | undefined;
+
+/** Keep-alive agents of their own (loaded with the first details request, like the list's: loadNet). */
+function detailsAgents(): Promise<Record<'http:' | 'https:', Agent>> {
+  agents ??= Promise.all([import('node:http'), import('node:https')]).then(([http, https]) => ({
+    'http:': new http.Agent({ keepAlive: true, maxSockets: MAX_DETAILS_SOCKETS }),
+    'https:': new https.Agent({ keepAlive: true, maxSockets: MAX_DETAILS_SOCKETS }),
+  }));
+  return agents;
+}
 
 export interface DetailsRequestOptions {
   readonly apiUrl: string;
@@ -72,6 +89,7 @@ export async function getJobResource(
   options: DetailsRequestOptions,
 ): Promise<unknown> {
   const net = await loadNet();
+  const agent = await detailsAgents();
   const now = options.now ?? Date.now;
   const url = detailsUrl(options.apiUrl, jobId, resource);
   const maxBytes = resource === 'details' ? MAX_DETAILS_BODY_BYTES : MAX_FAILED_FILES_BODY_BYTES;
@@ -82,7 +100,7 @@ export async function getJobResource(
     attempts++;
     let failure: AttemptFailure;
     try {
-      return await attempt(net, url, options, Math.min(options.requestTimeoutMs, left), maxBytes, now);
+      return await attempt(net, agent, url, options, Math.min(options.requestTimeoutMs, left), maxBytes, now);
     } catch (error) {
       if (!(error instanceof AttemptFailure)) throw error;
       failure = error;
@@ -108,6 +126,7 @@ export async function getJobResource(
 
 function attempt(
   net: Net,
+  agents: Record<'http:' | 'https:', Agent>,
   url: URL,
   options: DetailsRequestOptions,
   timeoutMs: number,
@@ -119,10 +138,10 @@ function attempt(
     let timer: NodeJS.Timeout | undefined;
     let response: IncomingMessage | undefined;
     let source: Readable | undefined;
-    const transport = net.transports[url.protocol === 'https:' ? 'https:' : 'http:'];
-    const req = transport.request(url, {
+    const scheme = url.protocol === 'https:' ? 'https:' : 'http:';
+    const req = net.transports[scheme].request(url, {
       method: 'GET',
-      agent: transport.agent,
+      agent: agents[scheme],
       headers: {
         'unstructured-api-key': options.apiKey,
         accept: 'application/json',
