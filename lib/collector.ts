@@ -83,8 +83,9 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
       else if (allow === undefined || allow.has(job.workflowId)) {
         aggregator.addScanned(job);
         onJob?.(job.toJob());
-        // Only the window's finished jobs become a Job for the details (the fast path stays object-free).
-        if (candidates?.wants(job.status, job.createdAtMs, job.runtime) === true) candidates.add(job.toJob());
+        // Only the window's finished jobs are kept for the details, by their fields (no Job, no workflow name).
+        if (candidates?.wants(job.status, job.createdAtMs, job.runtime) === true)
+          candidates.addRecord(job.id, job.workflowId, job.status, job.createdAtMs, job.runtime);
       }
     }, now);
     const stats = await (deps.pull ?? pullJobs)(

@@ -12,6 +12,7 @@
 import { wellFormed } from '../common/text.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../aggregate/snapshot.js';
+import { loadYoungGenerationHold } from '../pull/gc-nudge.js';
 import { PullError } from '../pull/pull-error.js';
 import { getJobResource, type DetailsRequestOptions } from '../pull/job-details.js';
 import type { Job } from '../records/job.js';
@@ -64,18 +65,20 @@ export class DetailsCandidates {
     return TERMINAL.has(status) && !Number.isNaN(runtime) && createdAtMs + runtime * 1000 >= this.#windowStartMs;
   }
 
-  readonly add = (job: Job): void => {
-    const runtime = job.runtimeSeconds ?? Number.NaN;
-    if (!this.wants(job.status, job.createdAtMs, runtime)) return;
-    if (!finishesByNow(job.createdAtMs, runtime, this.#nowMs)) return;
-    if (this.#seen.has(job.id)) return;
-    this.#seen.add(job.id);
-    this.list.push({
-      id: job.id,
-      workflowId: wellFormed(job.workflowId),
-      finishedAtMs: Math.round(job.createdAtMs + runtime * 1000),
-    });
-  };
+  readonly add = (job: Job): void =>
+    this.addRecord(job.id, job.workflowId, job.status, job.createdAtMs, job.runtimeSeconds ?? Number.NaN);
+
+  /**
+   * add() from the fields alone: the scanner's fast path calls it without making a Job (whose workflow name, decoded
+   * for nothing, may be kilobytes a record).
+   */
+  addRecord(id: string, workflowId: string, status: string, createdAtMs: number, runtime: number): void {
+    if (!this.wants(status, createdAtMs, runtime)) return;
+    if (!finishesByNow(createdAtMs, runtime, this.#nowMs)) return;
+    if (this.#seen.has(id)) return;
+    this.#seen.add(id);
+    this.list.push({ id, workflowId: wellFormed(workflowId), finishedAtMs: Math.round(createdAtMs + runtime * 1000) });
+  }
 }
 
 /** Outcomes of one group of jobs (a workflow, the folded rest, or the total). */
@@ -209,7 +212,14 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
     }
   };
   const concurrency = Math.max(1, options.concurrency);
-  await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, worker));
+  // The young generation is held for the requests as for the pull (lib/pull/gc-nudge.ts): without it, the transport
+  // objects surviving scavenges made V8 double the new space, and RSS stayed ~40 MB up (test/reliability-serve.test.ts).
+  const release = work.length === 0 ? undefined : (await loadYoungGenerationHold())();
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, worker));
+  } finally {
+    release?.();
+  }
   if (errors > 0) {
     logger.warn('job details requests failed (job metrics unaffected; retried by a later collection, 404 excepted)', {
       errors,
