@@ -29,6 +29,7 @@ import { SecretSource } from '../lib/secrets.js';
 import { aggregationMs, durationNs, gc, median, percentileMs, renderMs, stateMs, toColumns } from './micro.js';
 import { remoteWriteCost } from './remote-write.js';
 import { straightforwardCollect } from './peer.js';
+import { detailsBench } from './details.js';
 import { BENCH_API_KEY, BENCH_NOW_MS, serve, type ServerReady } from './server.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -721,6 +722,7 @@ async function main(): Promise<void> {
       '≤ 1000 ms decode',
       st.decodeMs <= 1000,
     );
+    await detailsRows();
   } finally {
     server.send('stop');
     server.kill();
@@ -765,14 +767,52 @@ async function main(): Promise<void> {
   console.log(failed === 0 ? 'every target met' : `${failed} target(s) missed`);
 }
 
+/** The extra cost of job details (bench/details.ts), for 10k jobs finished inside the window. */
+async function detailsRows(): Promise<void> {
+  console.error('job details, 10k finished jobs …');
+  const d = await detailsBench(BENCH_NOW_MS);
+  row(
+    `job details, first collection: ${d.requests} requests for ${d.jobs / 1000}k finished jobs (loopback, concurrency 4)`,
+    ms(d.firstMs),
+    `${((d.firstMs * 1000) / d.requests).toFixed(0)} µs a request`,
+    '',
+    '(reference: plus the API round trips)',
+    undefined,
+  );
+  row(
+    `job details, later collections (${d.jobs / 1000}k remembered, no request)`,
+    ms(d.laterMs),
+    '',
+    '',
+    '≤ 50 ms',
+    d.laterMs <= 50,
+  );
+  row(
+    `job details: heap kept after the first collection (${d.jobs / 1000}k jobs)`,
+    `${d.bytesPerJob.toFixed(0)} B a job`,
+    `${mb((d.bytesPerJob * 50_000) / 1024)} at MAX_REMEMBERED_DETAILS`,
+    '',
+    '≤ 1 KB a job (50 MB at the bound)',
+    d.bytesPerJob <= 1024,
+  );
+  row(
+    'job details, DETAILS_MAX_REQUESTS=200: collections to catch up with 10k',
+    String(d.catchUpCollections),
+    '',
+    '',
+    '(reference)',
+    undefined,
+  );
+}
+
 const [role, ...args] = process.argv.slice(2);
 if (role === '--serve') await serve(Number(args[0]), Number(args[1]));
 else if (role === '--collect' || role === '--peer') await childRole(role, args[0] as string);
 else if (role === '--bound') await boundRole(args[0] as string);
 else if (role === '--launcher') launcherRole();
-else if (role === '--remote-write') {
-  // Only the remote-write rows (bench/remote-write.ts).
-  await remoteWriteRows();
+else if (role === '--remote-write' || role === '--details') {
+  // Only the remote-write rows (bench/remote-write.ts) or the job-details rows.
+  await (role === '--details' ? detailsRows() : remoteWriteRows());
   console.log(`\n${printTable()}\n`);
   process.exit(0);
 } else {

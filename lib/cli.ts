@@ -2,6 +2,7 @@
  * Command line: `serve` (the long-running exporter, `npm start`) and `collect` (one collection to stdout
  * or to CloudWatch). Flags override the environment variables of the same meaning.
  */
+import { detailsJson } from './outputs/details-view.js';
 import { parseArgs } from 'node:util';
 import type { Collection } from './collection.js';
 import {
@@ -359,9 +360,12 @@ async function collectOnce(env: Io['env'], run: CollectRun, io: Io): Promise<num
     return EXIT.failed;
   }
   // The demo's JSON says so in its first field; an account's snapshot is printed as it is.
-  if (format === 'json')
-    io.stdout(`${JSON.stringify(run.demo ? { demo: true, ...collection.snapshot } : collection.snapshot, null, 2)}\n`);
-  else if (format === 'table') io.stdout(renderTable(collection, { version: VERSION, demo: run.demo }));
+  if (format === 'json') {
+    // The outcomes of job details (when on) under `details`, after the snapshot's own fields.
+    const details = detailsJson(collection);
+    const out = { ...(run.demo && { demo: true }), ...collection.snapshot, ...(details !== undefined && { details }) };
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  } else if (format === 'table') io.stdout(renderTable(collection, { version: VERSION, demo: run.demo }));
   else io.stdout((await renderPrometheus(collection, { version: VERSION, demo: run.demo })).body); // one-shot: nothing to reuse
   return EXIT.ok;
 }

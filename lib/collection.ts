@@ -1,4 +1,5 @@
 import type { Snapshot } from './aggregate/snapshot.js';
+import type { JobDetailsReport } from './details/stage.js';
 
 /** What one collection produced: a snapshot, or a failure that must look like one (never zeros). */
 export type Collection = CollectionSuccess | CollectionFailure;
@@ -10,6 +11,8 @@ export interface CollectionSuccess {
   readonly durationSeconds: number;
   /** When the collection finished, epoch ms. */
   readonly finishedAtMs: number;
+  /** Outcomes of the jobs finished inside the window (lib/details/stage.ts); absent when JOB_DETAILS=off. */
+  readonly details?: JobDetailsReport;
 }
 
 export interface CollectionFailure {

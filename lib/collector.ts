@@ -3,6 +3,7 @@
  * CollectionFailure with a bounded `errorKind` and a one-line message free of secrets.
  */
 import { Aggregator, MAX_TRACKED_WORKFLOWS } from './aggregate/aggregator.js';
+import type { Snapshot } from './aggregate/snapshot.js';
 import type { Collection } from './collection.js';
 import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
@@ -15,6 +16,14 @@ import { pullJobs } from './pull/unstructured-api.js';
 import { VERSION } from './version.js';
 import { startWorkflowsRequest } from './collect-workflows.js';
 import type { pullWorkflows } from './pull/workflows.js';
+import type { KnownDetails } from './details/known-details.js';
+import {
+  DEFAULT_DETAILS_CONCURRENCY,
+  DEFAULT_DETAILS_MAX_REQUESTS,
+  DetailsCandidates,
+  runDetailsStage,
+  type JobDetailsReport,
+} from './details/stage.js';
 
 export interface CollectorDeps {
   readonly config: Config;
@@ -29,6 +38,10 @@ export interface CollectorDeps {
    * made: a wiring test with its own pull never reaches the network.
    */
   readonly pullWorkflows?: typeof pullWorkflows;
+  /** The details remembered across collections; without it (or with JOB_DETAILS=off) no details are fetched. */
+  readonly details?: KnownDetails;
+  /** Replaces the details requests (tests of the wiring). */
+  readonly getDetails?: Parameters<typeof runDetailsStage>[0]['get'];
 }
 
 export interface CollectOptions {
@@ -39,6 +52,11 @@ export interface CollectOptions {
    * order: a second consumer of the same pass over the stream (finished-job events), no second pull.
    */
   readonly onJob?: (job: Job) => void;
+  /**
+   * Jobs whose details the finished-job events have published (their state): not requested again
+   * (lib/events/output.ts reads the state before the collection).
+   */
+  readonly detailsSettled?: (jobId: string) => boolean;
 }
 
 export async function collect(deps: CollectorDeps, options: CollectOptions = {}): Promise<Collection> {
@@ -64,6 +82,8 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
     const allow = config.workflowIds.length > 0 ? new Set(config.workflowIds) : undefined;
     // The workflow list is read beside the job list (collect-workflows.ts): its failure fails nothing else.
     const workflows = startWorkflowsRequest(deps, key, allow);
+    const memory = config.jobDetails === false ? undefined : deps.details;
+    const candidates = memory === undefined ? undefined : new DetailsCandidates(now, config.runtimeWindowSeconds);
     // Fast path: most records are read straight from the response bytes, with the same rules as toJob
     // (records/to-job.ts); the rest come to onRecord below as JSON.parse made them. Both judge runtimes against
     // the aggregation's "now" (records/runtime-bound.ts).
@@ -72,6 +92,9 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
       else if (allow === undefined || allow.has(job.workflowId)) {
         aggregator.addScanned(job);
         onJob?.(job.toJob());
+        // Only the window's finished jobs are kept for the details, by their fields (no Job, no workflow name).
+        if (candidates?.wants(job.status, job.createdAtMs, job.runtime) === true)
+          candidates.addRecord(job.id, job.workflowId, job.status, job.createdAtMs, job.runtime);
       }
     }, now);
     const stats = await workflows.during(() =>
@@ -84,6 +107,7 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
           else if (allow === undefined || allow.has(job.workflowId)) {
             aggregator.add(job);
             onJob?.(job);
+            candidates?.add(job);
           }
         },
         // An element over the stream's element limit is passed over unread and counted (never the whole pull lost).
@@ -100,6 +124,10 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
     const snapshot = workflowInventory === undefined ? jobSnapshot : { ...jobSnapshot, workflowInventory };
     aggregator.release();
     scanner.release();
+    const details =
+      memory === undefined || candidates === undefined
+        ? undefined
+        : await collectDetails(deps, memory, snapshot, candidates, key, options.detailsSettled);
     const done = finish();
     if (snapshot.workflowsUntracked > 0) {
       logger.warn(
@@ -120,13 +148,52 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
       bytes: stats.bytes,
       durationSeconds: done.durationSeconds,
     });
-    return { ok: true, snapshot, ...done };
+    return { ok: true, snapshot, ...done, ...(details !== undefined && { details }) };
   } catch (error) {
     const done = finish();
     const { kind, message } = describeFailure(error);
     const safe = logger.scrub(message);
     logger.error('collection failed', { errorKind: kind, error: safe, durationSeconds: done.durationSeconds });
     return { ok: false, errorKind: kind, errorMessage: safe, ...done };
+  }
+}
+
+/** The details stage (lib/details/stage.ts): whatever happens there, the job metrics stand. */
+async function collectDetails(
+  deps: CollectorDeps,
+  memory: KnownDetails,
+  snapshot: Snapshot,
+  candidates: DetailsCandidates,
+  apiKey: string,
+  settled: ((jobId: string) => boolean) | undefined,
+): Promise<JobDetailsReport | undefined> {
+  const { config, logger } = deps;
+  try {
+    return await runDetailsStage({
+      snapshot,
+      candidates: candidates.list,
+      memory,
+      request: {
+        apiUrl: config.apiUrl,
+        apiKey,
+        userAgent: `unstructured-jobs-exporter/${VERSION}`,
+        requestTimeoutMs: config.requestTimeoutMs,
+        maxRetries: config.maxRetries,
+      },
+      deadlineMs: config.pullDeadlineMs,
+      concurrency: config.detailsConcurrency ?? DEFAULT_DETAILS_CONCURRENCY,
+      maxRequests: config.detailsMaxRequests ?? DEFAULT_DETAILS_MAX_REQUESTS,
+      logger,
+      ...(settled !== undefined && { settled }),
+      ...(deps.getDetails !== undefined && { get: deps.getDetails }),
+      hideDocuments: config.hideFailedDocuments === true,
+    });
+  } catch (error) {
+    // A bug of the stage, not of the pull: logged, and the collection goes on without details.
+    logger.error('job details stage failed', {
+      error: logger.scrub(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+    });
+    return undefined;
   }
 }
 

@@ -59,6 +59,14 @@ export interface Config {
   readonly scheduleGraceSeconds: number;
   /** IANA zone cron schedules are read in (SCHEDULE_TIMEZONE). */
   readonly scheduleTimezone: string;
+  /** Job details of finished jobs (JOB_DETAILS=on|off; lib/details/stage.ts). Absent: on. */
+  readonly jobDetails?: boolean;
+  /** Details requests in flight at once (DETAILS_CONCURRENCY). Absent: DEFAULT_DETAILS_CONCURRENCY. */
+  readonly detailsConcurrency?: number;
+  /** Details requests per collection (DETAILS_MAX_REQUESTS). Absent: DEFAULT_DETAILS_MAX_REQUESTS. */
+  readonly detailsMaxRequests?: number;
+  /** FAILED_DOCUMENTS=hide: the status page and CLI show counts only, no document names or errors. */
+  readonly hideFailedDocuments?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -290,6 +298,22 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
+/** JOB_DETAILS, DETAILS_CONCURRENCY, DETAILS_MAX_REQUESTS, FAILED_DOCUMENTS (issue 16; lib/details/). */
+function loadDetailsConfig(env: Env) {
+  const choice = (variable: string, values: readonly string[], fallback: string): string => {
+    const raw = optionalSetting(env, variable)?.toLowerCase() ?? fallback;
+    if (!values.includes(raw))
+      throw new ConfigError(variable, `expected ${values.join(' or ')}, got ${JSON.stringify(env[variable])}`);
+    return raw;
+  };
+  return {
+    jobDetails: choice('JOB_DETAILS', ['on', 'off'], 'on') === 'on',
+    detailsConcurrency: integer(env, 'DETAILS_CONCURRENCY', 4, 1, 64),
+    detailsMaxRequests: integer(env, 'DETAILS_MAX_REQUESTS', 200, 0, 100_000),
+    hideFailedDocuments: choice('FAILED_DOCUMENTS', ['show', 'hide'], 'show') === 'hide',
+  };
+}
+
 const UUIDISH = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -338,6 +362,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnections: integer(env, 'MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1, 100_000),
     sendTimeoutMs: positiveDuration(env, 'SEND_TIMEOUT', DEFAULT_SEND_TIMEOUT_MS / 1000) * 1000,
     ...scheduleSettings(env),
+    ...loadDetailsConfig(env),
   };
 }
 

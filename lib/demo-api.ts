@@ -10,8 +10,9 @@
  * SCHEDULED → IN_PROGRESS → COMPLETED / FAILED / STOPPED. The same seed and start time give the same jobs.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { demoDetails, demoFailedFiles } from './demo-details.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -423,6 +424,8 @@ export async function startDemoApi(options: DemoApiOptions = {}): Promise<DemoAp
       if (req.headers['unstructured-api-key'] !== apiKey) return sendJson(res, 401, { detail: 'API key is invalid.' });
       return sendJson(res, 200, undefined, workflowList);
     }
+    const detail = /^\/api\/v1\/jobs\/([^/]+)\/(details|failed-files)$/.exec(url.pathname);
+    if (detail !== null) return serveDetails(detail[1] as string, detail[2] as string, req.headers, res);
     if (url.pathname !== '/api/v1/jobs/' && url.pathname !== '/api/v1/jobs')
       return sendJson(res, 404, { detail: 'Not Found' });
     if (req.method !== 'GET') return sendJson(res, 405, { detail: 'Method Not Allowed' });
@@ -443,6 +446,23 @@ export async function startDemoApi(options: DemoApiOptions = {}): Promise<DemoAp
     }
     sendJson(res, 200, undefined, `[${parts.join(',')}]`);
   });
+
+  /** A job's details or failed files (lib/demo-details.ts); 404 for a job the demo does not know. */
+  function serveDetails(jobId: string, resource: string, headers: IncomingHttpHeaders, res: ServerResponse): void {
+    if (headers['unstructured-api-key'] !== apiKey) {
+      sendJson(res, 401, { detail: 'API key is invalid.' });
+      return;
+    }
+    const nowMs = now();
+    const job = state.jobsAt(nowMs).find((j) => j.id === decodeURIComponent(jobId));
+    if (job === undefined) {
+      sendJson(res, 404, { detail: 'Not Found' });
+      return;
+    }
+    const status = toRecord(job, nowMs).status as string;
+    const known = { id: job.id, status, failRate: job.workflow.failRate, destination: job.workflow.destination };
+    sendJson(res, 200, resource === 'details' ? demoDetails(known) : demoFailedFiles(known));
+  }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

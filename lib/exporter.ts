@@ -10,6 +10,7 @@ import { ExporterApp } from './outputs/http/app.js';
 import { Logger, logLevelFromEnv } from './log.js';
 import { SecretSource, type ParameterReader } from './secrets.js';
 import { VERSION } from './version.js';
+import { KnownDetails } from './details/known-details.js';
 
 export interface Exporter {
   readonly config: Config;
@@ -20,6 +21,8 @@ export interface Exporter {
   readonly app: ExporterApp;
   /** The API is the embedded demo. */
   readonly demo: boolean;
+  /** The details remembered across this process's collections (lib/details/known-details.ts). */
+  readonly details: KnownDetails;
   /** One collection now, bypassing the cache (`collect`, the scheduled Lambda). */
   collectNow(options?: CollectOptions): Promise<Collection>;
 }
@@ -55,7 +58,9 @@ export function createExporter(options: ExporterOptions = {}): Exporter {
     ...(read && { read }),
   });
   const now = options.now ?? Date.now;
-  const collectNow = (collectOptions?: CollectOptions) => collect({ config, apiKey, logger, now }, collectOptions);
+  const details = new KnownDetails();
+  const collectNow = (collectOptions?: CollectOptions) =>
+    collect({ config, apiKey, logger, now, details }, collectOptions);
   const cache = new SingleFlightCache(() => collectNow(), { ttlMs: config.cacheTtlMs, now });
   const app = new ExporterApp({
     version: VERSION,
@@ -78,5 +83,5 @@ export function createExporter(options: ExporterOptions = {}): Exporter {
     },
     ...(options.maxBodyBytes !== undefined && { maxBodyBytes: options.maxBodyBytes }),
   });
-  return { config, logger, apiKey, metricsToken, cache, app, collectNow, demo: options.demo === true };
+  return { config, logger, apiKey, metricsToken, cache, app, collectNow, details, demo: options.demo === true };
 }

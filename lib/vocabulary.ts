@@ -37,3 +37,18 @@ export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** The identifier used for workflows folded together by the MAX_WORKFLOWS cap. */
 export const OTHER_WORKFLOW_ID = 'other';
+
+/**
+ * Processing statuses of a job's details (`GET /api/v1/jobs/{id}/details`, shared/reference
+ * unstructured-jobs-api.md "Job details"). COMPLETED_WITH_ERRORS exists only there: the list shows such a job as
+ * COMPLETED. The terminal ones are exported for every workflow (0 where none).
+ */
+export const TERMINAL_PROCESSING_STATUSES = ['SUCCESS', 'COMPLETED_WITH_ERRORS', 'FAILED', 'STOPPED'] as const;
+export type TerminalProcessingStatus = (typeof TERMINAL_PROCESSING_STATUSES)[number];
+export const KNOWN_PROCESSING_STATUSES = ['SCHEDULED', 'IN_PROGRESS', ...TERMINAL_PROCESSING_STATUSES] as const;
+
+/** What a node did to a file, as exported (`outcome` label of unstructured_job_node_files). */
+export const NODE_FILE_OUTCOMES = ['success', 'failure'] as const;
+
+/** A node type or subtype that is absent or null in the details. */
+export const UNKNOWN_NODE_LABEL = 'unknown';

@@ -53,7 +53,7 @@ describe('alert rules', () => {
     }));
 
     // Assess
-    expect(alertNames).toHaveLength(9); // and the two schedule alerts of issue 17
+    expect(alertNames).toHaveLength(11); // with the two schedule alerts (issue 17) and the two outcome alerts (issue 16)
     for (const alert of alertNames) {
       expect(
         cases.some((c) => c.alert === alert && c.fires),

@@ -177,10 +177,11 @@ describe('estimateCost', () => {
   }
 
   it.each([1, 5, 20, 21, 50])(
-    'counts 32 + 10·W custom metrics by default for MAX_WORKFLOWS %d (W = kept workflows + Other)',
+    'counts 34 + 12·W custom metrics by default for MAX_WORKFLOWS %d (W = kept workflows + Other)',
     (maxWorkflows) => {
       // Prepare: 4 health + 5 Jobs + 2 OldestJobAge + 15 quantiles over all workflows; per Workflow value 2 Jobs +
-      // 2 OldestJobAge; events: JobsFinished and JobRuntime for 3 statuses, in total and per Workflow value.
+      // 2 OldestJobAge; events: JobsFinished and JobRuntime for 3 statuses, and FilesFailed and
+      // JobsCompletedWithErrors (issue 16), in total and per Workflow value.
       const w = maxWorkflows + 1;
 
       // Act
@@ -188,23 +189,24 @@ describe('estimateCost', () => {
 
       // Assess
       expect(e.workflows).toBe(w);
-      expect(e.customMetricsBySource).toEqual({ snapshot: 26 + 4 * w, events: 6 + 6 * w });
-      expect(e.customMetrics).toBe(32 + 10 * w);
+      expect(e.customMetricsBySource).toEqual({ snapshot: 26 + 4 * w, events: 8 + 8 * w });
+      expect(e.customMetrics).toBe(34 + 12 * w);
       expect(e.metrics).toHaveLength(e.customMetrics);
       expect(new Set(e.metrics).size).toBe(e.metrics.length);
     },
   );
 
-  it('stays within 250 custom metrics for 20 workflows, against 620 with every per-workflow metric on', () => {
+  it('stays within 300 custom metrics for 20 workflows, against 664 with every per-workflow metric on', () => {
     // Act
     const defaults = estimate(20);
     const everything = estimate(20, { workflowRuntimeQuantiles: true, workflowTerminalJobs: true });
 
-    // Assess: 4 + 22 + 21·22 = 488 snapshot metrics and 132 event metrics before this change
-    expect(defaults.customMetrics).toBe(242);
-    expect(defaults.customMetrics).toBeLessThanOrEqual(250);
-    expect(everything.customMetricsBySource).toEqual({ snapshot: 488, events: 132 });
-    expect(everything.customMetrics).toBe(620);
+    // Assess: 4 + 22 + 21·22 = 488 snapshot metrics and 176 event metrics. The budget was 250 (242) until the outcome
+    // events of issue 16 (FilesFailed, JobsCompletedWithErrors: 2 + 2 per Workflow value) made it 286.
+    expect(defaults.customMetrics).toBe(286);
+    expect(defaults.customMetrics).toBeLessThanOrEqual(300);
+    expect(everything.customMetricsBySource).toEqual({ snapshot: 488, events: 176 });
+    expect(everything.customMetrics).toBe(664);
   });
 
   it('leaves the event metrics out without the events', () => {
@@ -225,8 +227,10 @@ describe('estimateCost', () => {
     expect(e.metricNames).toEqual([
       'CollectionDuration',
       'CollectorUp',
+      'FilesFailed',
       'JobRuntime',
       'Jobs',
+      'JobsCompletedWithErrors',
       'JobsFetched',
       'JobsFinished',
       'OldestJobAge',
@@ -246,6 +250,8 @@ describe('estimateCost', () => {
         'RecentJobRuntimeP95{Status=STOPPED}',
         'JobsFinished{Status=FAILED,Workflow=Other}',
         'JobRuntime{Status=COMPLETED,Workflow=Workflow 1 (wf-1)}',
+        'FilesFailed{}',
+        'JobsCompletedWithErrors{Workflow=Other}',
       ]),
     );
     expect(e.metrics.filter((k) => k.startsWith('RecentJobRuntime') && k.includes('Workflow='))).toEqual([]);
@@ -298,8 +304,8 @@ describe('estimateCost', () => {
     expect(e.requestsPerRun).toBe(2);
     expect(e.runsPerMonth).toBe(MONTH_SECONDS / 300);
     expect(e.runsPerMonth).toBe(8_640);
-    expect(e.costBreakdownUsd).toEqual({ customMetrics: 72.6, requests: 0.17 });
-    expect(e.estimatedMonthlyCostUsd).toBe(72.77);
+    expect(e.costBreakdownUsd).toEqual({ customMetrics: 85.8, requests: 0.17 });
+    expect(e.estimatedMonthlyCostUsd).toBe(85.97);
   });
 });
 
@@ -343,7 +349,7 @@ describe('dryRun', () => {
     }));
   }
 
-  it('reports at most 250 custom metrics for the deployed defaults (20 workflows and Other)', async () => {
+  it('reports at most 300 custom metrics for the deployed defaults (20 workflows and Other)', async () => {
     // Act
     const summary = await dryRunFor({});
 
@@ -356,9 +362,10 @@ describe('dryRun', () => {
       workflowTerminalJobs: false,
     });
     expect(summary.workflows).toBe(21);
-    expect(summary.customMetrics).toBeLessThanOrEqual(250);
-    // 242 for the snapshot and the events, and the total ScheduleMissed (issue 17: the account lists no workflow).
-    expect(summary).toMatchObject({ customMetrics: 243, requestsPerRun: 2, estimatedMonthlyCostUsd: 73.07 });
+    expect(summary.customMetrics).toBeLessThanOrEqual(300);
+    // 242 for the snapshot and the events, the total ScheduleMissed (issue 17: the account lists no workflow), and
+    // FilesFailed and JobsCompletedWithErrors, total and per workflow (issue 16).
+    expect(summary).toMatchObject({ customMetrics: 287, requestsPerRun: 2, estimatedMonthlyCostUsd: 86.27 });
   });
 
   it('matches the figures docs/cloudwatch.md gives (default, each extra workflow, the prod stage)', async () => {
@@ -388,7 +395,7 @@ describe('dryRun', () => {
     };
 
     // Assess
-    expect(perWorkflow).toEqual({ metrics: 10, usd: '3.00' });
+    expect(perWorkflow).toEqual({ metrics: 12, usd: '3.60' });
     for (const file of ['README.md', 'docs/cloudwatch.md', 'docs/deploy.md']) {
       const text = readFileSync(join(ROOT, file), 'utf8').replace(/\s+/g, ' ');
       for (const phrase of [
@@ -452,9 +459,9 @@ describe('collect --sink cloudwatch --dry-run', () => {
       dryRun: true,
       namespace: 'Unstructured/Jobs',
       workflows: 21,
-      customMetrics: 243,
+      customMetrics: 287,
       requestsPerRun: 2,
-      estimatedMonthlyCostUsd: 73.07,
+      estimatedMonthlyCostUsd: 86.27,
     });
     expect(Object.keys(summary)).toEqual(
       expect.arrayContaining(['datums', 'customMetrics', 'metricNames', 'requestsPerRun', 'estimatedMonthlyCostUsd']),
@@ -493,9 +500,9 @@ describe('collect --sink cloudwatch --dry-run', () => {
     expect(code).toBe(0);
     const summary = JSON.parse(stdout) as Record<string, Json>;
     expect(summary.settings).toMatchObject({ maxWorkflows: 5, schedule: 'rate(1 minute)' });
-    expect(summary).toMatchObject({ workflows: 6, customMetrics: 33 + 10 * 6, runsPerMonth: 43_200 });
+    expect(summary).toMatchObject({ workflows: 6, customMetrics: 35 + 12 * 6, runsPerMonth: 43_200 });
     expect(summary.estimatedMonthlyCostUsd).toBe(
-      Math.round((93 * 0.3 + (summary.requestsPerRun * 43_200 * 0.01) / 1000) * 100) / 100,
+      Math.round((107 * 0.3 + (summary.requestsPerRun * 43_200 * 0.01) / 1000) * 100) / 100,
     );
     expect(awsRequests).toEqual([]);
   });
@@ -516,8 +523,8 @@ describe('collect --sink cloudwatch --dry-run', () => {
     const summary = JSON.parse(demo.stdout) as Record<string, Json>;
     expect(summary).toMatchObject({ dryRun: true, demo: true });
     // Issue 17: the total ScheduleMissed, and ScheduleMissed and SecondsSinceLastSuccess of the demo's two active
-    // scheduled workflows.
-    expect(summary.customMetrics).toBe(32 + 10 * summary.workflows + 1 + 2 * 2);
+    // scheduled workflows; issue 16: FilesFailed and JobsCompletedWithErrors, total and per workflow.
+    expect(summary.customMetrics).toBe(34 + 12 * summary.workflows + 1 + 2 * 2);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--demo: not with --sink cloudwatch (only with --dry-run)');
     expect(awsRequests).toEqual([]);

@@ -59,6 +59,7 @@ describe('prometheusEndpoint=false', () => {
         'CollectFunctionThrottlesAlarm',
         'CollectorUnhealthyAlarm',
         'FailedJobsAlarm',
+        'FilesFailedAlarm',
         'JobRunningTooLongAlarm',
         'JobScheduledTooLongAlarm',
         'RuntimeP95Alarm',

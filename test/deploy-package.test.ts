@@ -10,6 +10,7 @@
  * is the reference; and against the metric list of the dry run (`collect --sink cloudwatch --dry-run`).
  * The other param combinations (no Prometheus endpoint, KMS, e-mail): test/deploy-options.test.ts.
  */
+import { renderOutcomeUnits } from '../lib/events/outcome-datums.js';
 import { execFileSync } from 'node:child_process';
 import type { Metric } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +50,7 @@ const STATE_KEY = 'state/finished-jobs.json';
 const ALARMS = [
   'CollectorUnhealthyAlarm',
   'FailedJobsAlarm',
+  'FilesFailedAlarm',
   'JobScheduledTooLongAlarm',
   'JobRunningTooLongAlarm',
   'RuntimeP95Alarm',
@@ -473,7 +475,7 @@ describe('notifications and alarms', () => {
     expect(pkg.template.Outputs.AlarmTopicArn.Value).toEqual({ Ref: 'AlarmTopic' });
   });
 
-  it('has the ten alarms, each notifying the topic', () => {
+  it('has the eleven alarms, each notifying the topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm');
     expect(alarms.map(([id]) => id).sort()).toEqual([...ALARMS].sort());
     for (const [id, alarm] of alarms) {
@@ -806,6 +808,24 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
       expect(events.failed).toEqual([]);
       expect(events.invalid).toEqual([]);
       expect(events.published).toBeGreaterThan(0);
+      // Outcome events (FilesFailed, JobsCompletedWithErrors: job details), one job per workflow.
+      const outcomes = await publishDatums(
+        renderOutcomeUnits(
+          finished
+            .filter((e) => e.status === 'COMPLETED')
+            .map((e) => ({
+              id: e.id,
+              workflow: e.workflow,
+              finishedAtMs: e.finishedAtMs,
+              filesFailed: 2,
+              completedWithErrors: true,
+            })),
+          nowMs,
+        ).flatMap((u) => u.datums),
+        { namespace: config.cloudwatchNamespace, client, now: () => nowMs },
+      );
+      expect(outcomes.failed).toEqual([]);
+      expect(outcomes.published).toBeGreaterThan(0);
       emitted = await listMetrics(client, config.cloudwatchNamespace);
     } finally {
       client.destroy();
@@ -845,7 +865,7 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
 
   it('alarms', () => {
     const refs = alarmRefs(pkg.template).filter((r) => r.namespace !== 'AWS/Lambda');
-    expect(refs).toHaveLength(6); // and ScheduleMissed (issue 17)
+    expect(refs).toHaveLength(7); // and ScheduleMissed (issue 17) and FilesFailed (issue 16)
     check(refs);
     check(refs, dryRunMetrics);
   });
@@ -854,8 +874,9 @@ describe('every metric an alarm or the dashboard reads is one the collector publ
     const refs = dashboardRefs(dashboardBody()).filter((r) => r.namespace !== 'AWS/Lambda');
     // Jobs 5 statuses + 2 ages + JobsFinished 3 statuses + FAILED (total and SEARCH by workflow) + JobRuntime 3
     // percentiles + its SEARCH by workflow + 3 window quantiles + SEARCH of ages by workflow + 4 collector metrics
-    // + ScheduleMissed (total and SEARCH by workflow) + SEARCH of SecondsSinceLastSuccess by workflow (issue 17)
-    expect(refs).toHaveLength(27);
+    // + ScheduleMissed (total and SEARCH by workflow) + SEARCH of SecondsSinceLastSuccess by workflow (issue 17);
+    // outcomes: FilesFailed (total and SEARCH), JobsCompletedWithErrors (total and SEARCH), JobsFinished COMPLETED
+    expect(refs).toHaveLength(32);
     check(refs);
     check(refs, dryRunMetrics);
   });

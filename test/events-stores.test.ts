@@ -274,7 +274,7 @@ describe('state format', () => {
     expect(back.pending).toEqual(state.pending);
     expect(back.lease).toEqual(state.lease);
     expect(encodeState(back)).toBe(text); // deterministic
-    expect(JSON.parse(text)).toMatchObject({ format: STATE_FORMAT, version: 2 });
+    expect(JSON.parse(text)).toMatchObject({ format: STATE_FORMAT, version: 3 });
   });
 
   it('stores each id of an hour as 16 bytes in base64, UUIDs as the bytes their hex digits spell, in the order recorded (version 2)', () => {
@@ -330,7 +330,7 @@ describe('state format', () => {
   it.each([
     ['not JSON', '{"format":', 'not JSON'],
     ['another document', '{"hello":"world"}', '"format" is undefined'],
-    ['a newer version', JSON.stringify({ format: STATE_FORMAT, version: 3 }), 'written by a newer exporter'],
+    ['a newer version', JSON.stringify({ format: STATE_FORMAT, version: 4 }), 'written by a newer exporter'],
     [
       'a truncated id list',
       JSON.stringify({

@@ -24,6 +24,7 @@ import { buildMetrics } from './support/prom-client-oracle.js';
 import type { WorkflowInventory } from '../lib/aggregate/workflow-health.js';
 import { wellFormed } from '../lib/common/text.js';
 import { noWorkflowSkips } from '../lib/records/workflow.js';
+import type { JobDetailsReport } from '../lib/details/stage.js';
 import type { SkipReason } from '../lib/vocabulary.js';
 import { MAX_CLOCK_SKEW_MS } from '../lib/records/runtime-bound.js';
 
@@ -853,8 +854,15 @@ describe('renderPrometheus (direct writer)', () => {
           { maxLength: 6, selector: (w) => w.id },
         ),
       ),
+      // Job details (issue 16): hostile statuses and node labels, per workflow in turn.
+      details: fc.option(
+        fc.array(fc.record({ status: name, nodeType: name, nodeSubtype: name, success: fc.nat(), failure: fc.nat() }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+      ),
     })
-    .map(({ jobs, maxWorkflows, ok, kind, duration, inventory }): Collection => {
+    .map(({ jobs, maxWorkflows, ok, kind, duration, inventory, details }): Collection => {
       const now = Date.parse('2026-11-29T12:00:00Z');
       if (!ok) return { ok: false, errorKind: kind, errorMessage: 'x', durationSeconds: duration, finishedAtMs: now };
       const agg = new Aggregator({
@@ -899,7 +907,28 @@ describe('renderPrometheus (direct writer)', () => {
                 })),
               };
       const snapshot = { ...agg.snapshot(), workflowInventory };
-      return { ok: true, snapshot, durationSeconds: duration, finishedAtMs: now };
+      if (details === null) return { ok: true, snapshot, durationSeconds: duration, finishedAtMs: now };
+      const outcomes = snapshot.workflows.map((_, w) => {
+        const d = details[w % details.length] as (typeof details)[number];
+        return {
+          byStatus: { SUCCESS: d.success, COMPLETED_WITH_ERRORS: d.failure, FAILED: 0, STOPPED: 1, [d.status]: 2 },
+          nodes: [{ nodeType: d.nodeType, nodeSubtype: d.nodeSubtype, success: d.success, failure: d.failure }],
+        };
+      });
+      const report: JobDetailsReport = {
+        workflows: outcomes,
+        total: { byStatus: {}, nodes: [] },
+        known: 0,
+        pending: details.length,
+        unavailable: 0,
+        publishedEarlier: 0,
+        requests: 0,
+        errors: details[0]?.failure ?? 0,
+        failedDocuments: [],
+        failedDocumentsHidden: false,
+        jobs: [],
+      };
+      return { ok: true, snapshot, durationSeconds: duration, finishedAtMs: now, details: report };
     });
 
   it('writes byte for byte what prom-client wrote, Prometheus text and OpenMetrics', async () => {

@@ -269,6 +269,7 @@ describe('the push cycle with a toy output', () => {
       name: 'toy',
       prepare: async () => {
         trace.push('toy prepare');
+        return {};
       },
       onJob: (j) => trace.push(`toy saw ${j.id}`),
       publish: async () => {

@@ -230,7 +230,7 @@ describe('a state an impossible runtime cannot poison', () => {
           await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString(),
           key,
         );
-        expect(stored).toMatchObject({ version: 2, discarded: 0, pending: [] });
+        expect(stored).toMatchObject({ version: 3, discarded: 0, pending: [] });
         expect(stored.seen.has(uuid(5, 'cc'))).toBe(true);
         rows.push({ start, outcome, passed: true });
       } catch (error) {

@@ -30,7 +30,7 @@ import {
 } from '../outputs/cloudwatch/limits.js';
 import { envelopeBytes, estimateDatumBytes } from '../outputs/cloudwatch/publisher.js';
 import { TERMINAL_STATUSES, type TerminalStatus } from '../vocabulary.js';
-import type { FinishedEvent } from './state.js';
+import type { FinishedEvent, OutcomeEvent } from './state.js';
 import { compareCodeUnits } from '../common/text.js';
 
 export const EVENT_METRIC_NAMES = { jobsFinished: 'JobsFinished', jobRuntime: 'JobRuntime' } as const;
@@ -47,6 +47,8 @@ const MINUTE_MS = 60_000;
 export interface EventUnit {
   /** The events this unit publishes (empty for the zeros unit). */
   readonly events: readonly FinishedEvent[];
+  /** The outcome events this unit publishes (outcome-datums.ts), if any. */
+  readonly outcomes?: readonly OutcomeEvent[];
   readonly datums: MetricDatum[];
 }
 

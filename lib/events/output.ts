@@ -45,16 +45,22 @@ export function finishedJobsOutput(options: FinishedJobsOutputOptions): PushOutp
   return {
     name: 'finished-job events',
     onJob: finished.add,
-    async prepare(): Promise<void> {
+    async prepare() {
       read = readFinishedJobsState(options.store, finished.horizonMs);
+      let decoded: StateRead['decoded'];
       try {
-        const { decoded } = await read;
-        if (decoded !== undefined) finished.exclude(decoded.seen);
-        // No state yet: the jobs older than EVENTS_BACKFILL are recorded as the pull goes, not gathered.
-        else finished.recordBefore(finished.nowMs - options.config.backfillSeconds * 1000, new SeenIds());
+        ({ decoded } = await read);
       } catch {
-        // Told by publish (it awaits the same promise), after the snapshot.
+        return {}; // Told by publish (it awaits the same promise), after the snapshot.
       }
+      if (decoded !== undefined) finished.exclude(decoded.seen);
+      // No state yet: the jobs older than EVENTS_BACKFILL are recorded as the pull goes, not gathered.
+      else finished.recordBefore(finished.nowMs - options.config.backfillSeconds * 1000, new SeenIds());
+      const details = decoded?.details;
+      if (details === undefined) return {};
+      const pendingIds = new Set(details.pending.map((e) => e.id));
+      // Published, or claimed and retried from the state: their details are not requested again.
+      return { detailsSettled: (jobId: string) => details.seen.has(jobId) || pendingIds.has(jobId) };
     },
     async publish(collection): Promise<PushReport> {
       let report: FinishedJobsReport;

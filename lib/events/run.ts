@@ -32,8 +32,10 @@ import type { Logger } from '../log.js';
 import { packUnits, renderEventUnits, unitProblems, type EventUnit } from './datums.js';
 import { workflowFolding, type FinishedJobs } from './finished.js';
 import { MAX_CLOCK_SKEW_MS } from '../records/runtime-bound.js';
+import { renderOutcomeUnits } from './outcome-datums.js';
 import {
   decodeState,
+  emptyDetailsState,
   emptyState,
   encodeStateBytes,
   finishHour,
@@ -42,6 +44,7 @@ import {
   type DecodedState,
   type EventsState,
   type FinishedEvent,
+  type OutcomeEvent,
 } from './state.js';
 import { StateConflictError, type StateStore } from './store.js';
 
@@ -94,6 +97,8 @@ export interface FinishedJobsReport {
   readonly publish: PublishReport;
   /** Size of the last state written, bytes (undefined when nothing was written). */
   readonly stateBytes: number | undefined;
+  /** Outcome events (jobs whose details became known) in this run's batch, and how many CloudWatch accepted. */
+  readonly outcomes?: { readonly batch: number; readonly published: number; readonly released: number };
 }
 
 export interface PublishFinishedJobsOptions {
@@ -127,6 +132,8 @@ interface UnitsOutcome {
   readonly report: PublishReport;
   readonly published: FinishedEvent[];
   readonly failed: FinishedEvent[];
+  readonly publishedOutcomes: OutcomeEvent[];
+  readonly failedOutcomes: OutcomeEvent[];
 }
 
 /** Publishes whole units, one request per packed batch; says which events went out and which did not. */
@@ -137,6 +144,8 @@ async function publishUnits(
 ): Promise<UnitsOutcome> {
   const published: FinishedEvent[] = [];
   const failed: FinishedEvent[] = [];
+  const publishedOutcomes: OutcomeEvent[] = [];
+  const failedOutcomes: OutcomeEvent[] = [];
   const invalid: PublishReport['invalid'] = [];
   const valid: EventUnit[] = [];
   let total = 0;
@@ -151,6 +160,7 @@ async function publishUnits(
     for (const d of unit.datums)
       invalid.push({ metricName: d.MetricName ?? '', dimensions: dimensionRecord(d), reason: problems.join(' | ') });
     failed.push(...unit.events);
+    failedOutcomes.push(...(unit.outcomes ?? []));
   }
   // Each batch fits one request by construction; should the publisher's planner disagree, send unit by unit.
   const requests: EventUnit[][] = packUnits(valid, options.namespace).flatMap((batch) => {
@@ -171,7 +181,10 @@ async function publishUnits(
       });
       reports.push(report);
       const ok = report.failed.length === 0 && report.invalid.length === 0;
-      for (const unit of batch) (ok ? published : failed).push(...unit.events);
+      for (const unit of batch) {
+        (ok ? published : failed).push(...unit.events);
+        (ok ? publishedOutcomes : failedOutcomes).push(...(unit.outcomes ?? []));
+      }
     }
   };
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
@@ -184,7 +197,7 @@ async function publishUnits(
     failed: reports.flatMap((r) => r.failed),
     invalid: [...invalid, ...reports.flatMap((r) => r.invalid)],
   };
-  return { report, published, failed };
+  return { report, published, failed, publishedOutcomes, failedOutcomes };
 }
 
 /**
@@ -307,6 +320,39 @@ export async function publishFinishedJobs(
   // The pull's jobs are not needed any more: not held while the state is encoded and written.
   finished.release();
   const batch = [...pending, ...fresh];
+
+  // The outcome events (docs/events.md): jobs whose details are known in this collection and not published yet,
+  // under the same rules (horizon, first-run backfill) and the same claim, publish and commit as the jobs above.
+  const details = state.details ?? emptyDetailsState();
+  const detailsSeen = details.seen;
+  const outcomesPruned = detailsSeen.prune(horizonMs);
+  const outcomesPending: OutcomeEvent[] = [];
+  let outcomesDropped = 0;
+  for (const e of details.pending) {
+    if (e.finishedAtMs >= horizonMs && e.finishedAtMs <= latestMs) outcomesPending.push(e);
+    else outcomesDropped++;
+  }
+  const outcomesPendingIds = new Set(outcomesPending.map((e) => e.id));
+  const freshOutcomes: OutcomeEvent[] = [];
+  let outcomesRecorded = 0;
+  for (const job of collection.details?.jobs ?? []) {
+    if (job.finishedAtMs < horizonMs || job.finishedAtMs > latestMs) continue;
+    if (detailsSeen.has(job.id) || outcomesPendingIds.has(job.id)) continue;
+    if (firstRun && job.finishedAtMs < backfillStartMs) {
+      detailsSeen.add(job.id, job.finishedAtMs);
+      outcomesRecorded++;
+      continue;
+    }
+    freshOutcomes.push({
+      id: job.id,
+      workflow: fold(job.workflowId),
+      finishedAtMs: job.finishedAtMs,
+      filesFailed: job.filesFailed,
+      completedWithErrors: job.completedWithErrors,
+    });
+  }
+  const outcomeBatch = [...outcomesPending, ...freshOutcomes];
+  const outcomesChanged = outcomesPruned > 0 || outcomesDropped > 0 || outcomesRecorded > 0;
   const counts = {
     ...base,
     firstRun,
@@ -319,12 +365,18 @@ export async function publishFinishedJobs(
     discarded,
   };
 
-  if (batch.length === 0) {
+  if (batch.length === 0 && outcomeBatch.length === 0) {
     // Nothing to claim: publish the zeros, and save the state only when it changed (first run, pruning …).
     const { report } = await publishUnits(renderEventUnits([], { nowMs }), nowMs, options);
     let stateBytes: number | undefined;
-    if (firstRun || pruned > 0 || dropped.length > 0 || crashed || migrated || discarded > 0) {
-      const bytes = encodeStateBytes({ createdAtMs: state.createdAtMs, updatedAtMs: nowMs, seen, pending: [] });
+    if (firstRun || pruned > 0 || dropped.length > 0 || crashed || migrated || discarded > 0 || outcomesChanged) {
+      const bytes = encodeStateBytes({
+        createdAtMs: state.createdAtMs,
+        updatedAtMs: nowMs,
+        seen,
+        pending: [],
+        details: { seen: detailsSeen, pending: [] },
+      });
       try {
         await store.write(bytes, readVersion);
         stateBytes = bytes.length;
@@ -345,6 +397,7 @@ export async function publishFinishedJobs(
     updatedAtMs: nowMs,
     seen,
     pending: batch,
+    details: { seen: detailsSeen, pending: outcomeBatch },
     lease: { owner, expiresAtMs: nowMs + leaseMs },
   });
   let claimVersion: string;
@@ -375,13 +428,21 @@ export async function publishFinishedJobs(
   }
 
   // 4. Publish.
-  const { report, published, failed } = await publishUnits(renderEventUnits(batch, { nowMs }), nowMs, options);
+  const units = [...renderEventUnits(batch, { nowMs }), ...renderOutcomeUnits(outcomeBatch, nowMs)];
+  const { report, published, failed, publishedOutcomes, failedOutcomes } = await publishUnits(units, nowMs, options);
   await options.beforeCommit?.(published);
 
   // 5. Commit.
   for (const e of published) seen.add(e.id, e.finishedAtMs);
+  for (const e of publishedOutcomes) detailsSeen.add(e.id, e.finishedAtMs);
   const commitBytes = encodeStateBytes(
-    { createdAtMs: state.createdAtMs, updatedAtMs: nowMs, seen, pending: failed },
+    {
+      createdAtMs: state.createdAtMs,
+      updatedAtMs: nowMs,
+      seen,
+      pending: failed,
+      details: { seen: detailsSeen, pending: failedOutcomes },
+    },
     claimBytes,
   );
   try {
@@ -402,6 +463,7 @@ export async function publishFinishedJobs(
     seen: seen.size,
     publish: report,
     stateBytes: commitBytes.length,
+    outcomes: { batch: outcomeBatch.length, published: publishedOutcomes.length, released: failedOutcomes.length },
   };
 }
 
@@ -455,5 +517,9 @@ export function summarizeFinishedJobs(report: FinishedJobsReport): Record<string
     failed: report.publish.failed.length,
     invalid: report.publish.invalid.length,
     stateBytes: report.stateBytes,
+    ...(report.outcomes !== undefined && {
+      outcomesPublished: report.outcomes.published,
+      outcomesReleased: report.outcomes.released,
+    }),
   };
 }

@@ -2,15 +2,21 @@
  * The finished-jobs state: which jobs have been published (or deliberately left out), the batch a run has
  * claimed and not yet confirmed, and that run's lease. Bounded by the retention horizon, not the history.
  *
- * Stored form, version 2 (JSON, docs/events.md "State format"):
+ * Stored form, version 3 (JSON, docs/events.md "State format"):
  *
  *   {
- *     "format": "unstructured-jobs-exporter/finished-jobs", "version": 2,
+ *     "format": "unstructured-jobs-exporter/finished-jobs", "version": 3,
  *     "createdAtMs": …, "updatedAtMs": …,
  *     "seen": [ { "hour": <epoch hour of the jobs' finish>, "keys": "<base64, 16 bytes per id>" } ],
  *     "pending": [ { "id", "status", "workflow", "runtimeSeconds", "finishedAtMs" } ],
+ *     "details": {                                   (version 3: the jobs whose details events were published)
+ *       "seen": [ { "hour", "keys" } ],
+ *       "pending": [ { "id", "workflow", "finishedAtMs", "filesFailed", "completedWithErrors" } ]
+ *     },
  *     "lease": { "owner": "…", "expiresAtMs": … }                                       (only while a run publishes)
  *   }
+ *
+ * Version 2 is version 3 without `details` (read as none published yet: issue 16 added them).
  *
  * A seen id is its 128-bit key (seen-ids.ts: a UUID's own bits, any other id hashed). Version 1 stored UUIDs as
  * their 16 bytes (`uuids`) and other ids as strings (`ids`); it is still read, and written back as version 2.
@@ -29,8 +35,8 @@ import { splitSeen } from './state-bytes.js';
 export { finishHour, SeenIds } from './seen-ids.js';
 
 export const STATE_FORMAT = 'unstructured-jobs-exporter/finished-jobs';
-/** The version written. Read: this one and 1 (migrated: see decodeState). */
-export const STATE_VERSION = 2;
+/** The version written. Read: this one, 2 (no `details`) and 1 (migrated: see decodeState). */
+export const STATE_VERSION = 3;
 /** The latest time the state holds, epoch ms: the end of its last epoch hour (year 246,953; a safe integer). */
 export const MAX_STATE_TIME_MS = (MAX_EPOCH_HOUR + 1) * HOUR_MS - 1;
 
@@ -43,6 +49,28 @@ export interface FinishedEvent {
   readonly runtimeSeconds: number;
   /** created_at + runtime, epoch ms. */
   readonly finishedAtMs: number;
+}
+
+/**
+ * The outcome of one finished job, published once its details are known (lib/details/stage.ts): FilesFailed and
+ * JobsCompletedWithErrors (events/outcome-datums.ts).
+ */
+export interface OutcomeEvent {
+  readonly id: string;
+  /** Workflow dimension value, fixed when first claimed (as FinishedEvent's). */
+  readonly workflow: string;
+  /** created_at + runtime, epoch ms. */
+  readonly finishedAtMs: number;
+  /** Sum of the failure counts of the job's node_stats. */
+  readonly filesFailed: number;
+  /** processing_status was COMPLETED_WITH_ERRORS. */
+  readonly completedWithErrors: boolean;
+}
+
+/** The details events' part of the state: published ids (by finish hour) and the unconfirmed batch. */
+export interface DetailsEventsState {
+  readonly seen: SeenIds;
+  readonly pending: readonly OutcomeEvent[];
 }
 
 export interface Lease {
@@ -76,6 +104,17 @@ export function eventProblem(e: Readonly<Record<string, unknown>>): string | und
   return undefined;
 }
 
+/** What is wrong with a pending outcome event, as `<field> is not …`; undefined when the state can hold it. */
+export function outcomeEventProblem(e: Readonly<Record<string, unknown>>): string | undefined {
+  if (typeof e.id !== 'string' || e.id === '') return 'id is not an id';
+  if (typeof e.workflow !== 'string' || e.workflow === '') return 'workflow is not a dimension value';
+  if (!isStateTime(e.finishedAtMs)) return 'finishedAtMs is not a time in epoch milliseconds';
+  if (typeof e.filesFailed !== 'number' || !Number.isSafeInteger(e.filesFailed) || e.filesFailed < 0)
+    return 'filesFailed is not a count';
+  if (typeof e.completedWithErrors !== 'boolean') return 'completedWithErrors is not a boolean';
+  return undefined;
+}
+
 /** What is wrong with a lease; undefined when the state can hold it. */
 function leaseProblem(l: unknown): string | undefined {
   if (typeof l !== 'object' || l === null || typeof (l as Record<string, unknown>).owner !== 'string')
@@ -98,11 +137,17 @@ export interface EventsState {
   readonly updatedAtMs: number;
   readonly seen: SeenIds;
   readonly pending: readonly FinishedEvent[];
+  /** Absent: none published (a version 2 state, or a state built before any details were known). */
+  readonly details?: DetailsEventsState;
   readonly lease?: Lease;
 }
 
 export function emptyState(nowMs: number): EventsState {
   return { createdAtMs: nowMs, updatedAtMs: nowMs, seen: new SeenIds(), pending: [] };
+}
+
+export function emptyDetailsState(): DetailsEventsState {
+  return { seen: new SeenIds(), pending: [] };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -143,31 +188,61 @@ export function encodeStateBytes(state: EventsState, reuse?: Buffer): Buffer {
     if (problem !== undefined) throw new StateEncodeError(problem);
     lease = { owner: state.lease.owner, expiresAtMs: state.lease.expiresAtMs };
   }
-  // {"format":…,"version":…,"createdAtMs":…,"updatedAtMs":…,"seen":[{"hour":…,"keys":"…"},…],"pending":[…],"lease":{…}}
+  const details = state.details ?? emptyDetailsState();
+  const outcomes = details.pending.map((e, i): OutcomeEvent => {
+    const event = {
+      id: e.id,
+      workflow: e.workflow,
+      finishedAtMs: e.finishedAtMs,
+      filesFailed: e.filesFailed,
+      completedWithErrors: e.completedWithErrors,
+    };
+    const problem = outcomeEventProblem(event);
+    if (problem !== undefined)
+      throw new StateEncodeError(`details.pending[${i}].${problem} (${JSON.stringify(event)})`);
+    return event;
+  });
+  // {"format":…,"version":…,"createdAtMs":…,"updatedAtMs":…,"seen":[{"hour":…,"keys":"…"},…],"pending":[…],
+  //  "details":{"seen":[…],"pending":[…]},"lease":{…}}
   const head = Buffer.from(
     `${JSON.stringify({ format: STATE_FORMAT, version: STATE_VERSION, createdAtMs: state.createdAtMs, updatedAtMs: state.updatedAtMs }).slice(0, -1)},"seen":[`,
   );
+  const middle = Buffer.from(`],"pending":${JSON.stringify(pending)},"details":{"seen":[`, 'utf8');
   const tail = Buffer.from(
-    `],"pending":${JSON.stringify(pending)}${lease === undefined ? '' : `,"lease":${JSON.stringify(lease)}`}}`,
+    `],"pending":${JSON.stringify(outcomes)}}${lease === undefined ? '' : `,"lease":${JSON.stringify(lease)}`}}`,
     'utf8',
   );
-  // SeenIds holds only epoch hours (it throws SeenHourError for any other): every bucket reads back.
-  const sizes = state.seen.bucketSizes();
-  let seenBytes = Math.max(0, sizes.length - 1); // the commas
-  for (const { hour, ids } of sizes)
-    seenBytes += bucketPrefix(hour).length + 4 * Math.ceil((KEY_BYTES * ids) / 3) + BUCKET_SUFFIX.length;
-  const length = head.length + seenBytes + tail.length;
+  const length = head.length + seenBytes(state.seen) + middle.length + seenBytes(details.seen) + tail.length;
   const out = reuse !== undefined && reuse.length >= length ? reuse.subarray(0, length) : Buffer.allocUnsafe(length);
   let at = head.copy(out, 0);
-  state.seen.forEachBucket((hour, keys) => {
-    if (at > head.length) at += out.write(',', at, 'latin1');
+  at = writeSeen(out, at, state.seen);
+  at += middle.copy(out, at);
+  at = writeSeen(out, at, details.seen);
+  at += tail.copy(out, at);
+  if (at !== out.length) throw new Error(`encodeStateBytes: wrote ${at} of ${out.length} bytes`); // a bug in the sizes above
+  return out;
+}
+
+/** Bytes of a SeenIds' buckets as written by writeSeen. */
+function seenBytes(seen: SeenIds): number {
+  // SeenIds holds only epoch hours (it throws SeenHourError for any other): every bucket reads back.
+  const sizes = seen.bucketSizes();
+  let bytes = Math.max(0, sizes.length - 1); // the commas
+  for (const { hour, ids } of sizes)
+    bytes += bucketPrefix(hour).length + 4 * Math.ceil((KEY_BYTES * ids) / 3) + BUCKET_SUFFIX.length;
+  return bytes;
+}
+
+/** Writes the buckets `{"hour":…,"keys":"…"},…` at `start`; returns the offset after them. */
+function writeSeen(out: Buffer, start: number, seen: SeenIds): number {
+  let at = start;
+  seen.forEachBucket((hour, keys) => {
+    if (at > start) at += out.write(',', at, 'latin1');
     at += out.write(bucketPrefix(hour), at, 'latin1');
     at += out.write(keys.toString('base64'), at, 'latin1');
     at += out.write(BUCKET_SUFFIX, at, 'latin1');
   });
-  at += tail.copy(out, at);
-  if (at !== out.length) throw new Error(`encodeStateBytes: wrote ${at} of ${out.length} bytes`); // a bug in the sizes above
-  return out;
+  return at;
 }
 
 const bucketPrefix = (hour: number): string => `{"hour":${hour},"keys":"`;
@@ -277,8 +352,8 @@ function decodeParsed(raw: unknown, buckets: Buckets, description: string): Deco
   if (typeof o.version !== 'number') return fail('"version" is missing');
   const version = o.version;
   if (version > STATE_VERSION)
-    return fail(`"version" ${version} was written by a newer exporter (this one reads ${STATE_VERSION} and 1)`);
-  if (version !== STATE_VERSION && version !== 1) return fail(`"version" ${version} is not supported`);
+    return fail(`"version" ${version} was written by a newer exporter (this one reads ${STATE_VERSION}, 2 and 1)`);
+  if (version !== STATE_VERSION && version !== 2 && version !== 1) return fail(`"version" ${version} is not supported`);
   const legacy = version === 1;
   const time = (value: unknown, what: string): number =>
     isStateTime(value) ? value : fail(`${what} is not a time in epoch milliseconds`);
@@ -368,5 +443,64 @@ function decodeParsed(raw: unknown, buckets: Buckets, description: string): Deco
     const l = o.lease as Lease;
     lease = { owner: l.owner, expiresAtMs: l.expiresAtMs };
   }
-  return { createdAtMs, updatedAtMs, seen, pending, ...(lease !== undefined && { lease }), version, discarded };
+  // Version 3 always writes `details`; versions 1 and 2 had none (nothing published yet).
+  const details = version >= 3 || o.details !== undefined ? decodeDetails(o.details, fail) : emptyDetailsState();
+  return {
+    createdAtMs,
+    updatedAtMs,
+    seen,
+    pending,
+    details,
+    ...(lease !== undefined && { lease }),
+    version,
+    discarded,
+  };
+}
+
+/** The `details` of a version 3 state (the same judges as the encoder's). */
+function decodeDetails(raw: unknown, fail: (detail: string) => never): DetailsEventsState {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('"details" is not an object');
+  const d = raw as Record<string, unknown>;
+  if (!Array.isArray(d.seen)) return fail('details.seen is not an array');
+  const blobs: { hour: number; bytes: Buffer }[] = [];
+  let expected = 0;
+  d.seen.forEach((b: unknown, i) => {
+    const where = `details.seen[${i}]`;
+    if (typeof b !== 'object' || b === null) return fail(`${where} is not an object`);
+    const bucket = b as Record<string, unknown>;
+    if (!isEpochHour(bucket.hour)) return fail(`${where}.hour is not an epoch hour`);
+    if (typeof bucket.keys !== 'string' || !BASE64.test(bucket.keys)) return fail(`${where}.keys is not base64`);
+    const bytes = Buffer.from(bucket.keys, 'base64');
+    if (bytes.length % KEY_BYTES !== 0 || base64Bytes(bucket.keys) !== bytes.length)
+      return fail(`${where}.keys holds ${bytes.length} bytes, not a whole number of 16-byte ids`);
+    blobs.push({ hour: bucket.hour, bytes });
+    expected += bytes.length / KEY_BYTES;
+    return undefined;
+  });
+  const seen = new SeenIds(expected);
+  for (const { hour, bytes } of blobs) {
+    for (let at = 0; at < bytes.length; at += KEY_BYTES)
+      seen.addKey(
+        bytes.readInt32BE(at),
+        bytes.readInt32BE(at + 4),
+        bytes.readInt32BE(at + 8),
+        bytes.readInt32BE(at + 12),
+        hour,
+      );
+  }
+  if (!Array.isArray(d.pending)) return fail('details.pending is not an array');
+  const pending = d.pending.map((p: unknown, i): OutcomeEvent => {
+    if (typeof p !== 'object' || p === null) return fail(`details.pending[${i}] is not an object`);
+    const e = p as Record<string, unknown>;
+    const problem = outcomeEventProblem(e);
+    if (problem !== undefined) return fail(`details.pending[${i}].${problem}`);
+    return {
+      id: e.id as string,
+      workflow: e.workflow as string,
+      finishedAtMs: e.finishedAtMs as number,
+      filesFailed: e.filesFailed as number,
+      completedWithErrors: e.completedWithErrors as boolean,
+    };
+  });
+  return { seen, pending };
 }

@@ -22,10 +22,12 @@ export interface PushOutput {
   /** Sees every valid job of the pull, in response order, duplicates included (the collector's onJob). */
   readonly onJob?: (job: Job) => void;
   /**
-   * Called once before the pull (what the output reads first: the finished-job events read their state, so that
-   * onJob keeps only the jobs it has not seen). Never throws: a failure is the output's to report in `publish`.
+   * Called once before the pull: what the output reads first (the finished-job events read their state, so that
+   * onJob keeps only the jobs it has not seen, and the details they have published are not requested again:
+   * CollectOptions.detailsSettled). Returns what it adds to the collection's options ({} for nothing). Never throws: a failure is
+   * the output's to report in `publish`.
    */
-  readonly prepare?: () => Promise<void>;
+  readonly prepare?: () => Promise<Pick<CollectOptions, 'detailsSettled'>>;
   /**
    * Publishes one collection, a failed one too (each output decides what a failed pull means for it).
    * Whatever the destination refuses is a `problem` in the report, not an exception: the outputs after this
@@ -71,8 +73,10 @@ export interface PushRun {
 export async function runPushCycle(cycle: PushCycle): Promise<PushRun> {
   const hooks = cycle.outputs.flatMap((o) => (o.onJob === undefined ? [] : [o.onJob]));
   const onJob = hooks.length <= 1 ? hooks[0] : (job: Job) => hooks.forEach((hook) => hook(job));
-  for (const output of cycle.outputs) await output.prepare?.();
+  const prepared: Pick<CollectOptions, 'detailsSettled'>[] = [];
+  for (const output of cycle.outputs) if (output.prepare !== undefined) prepared.push(await output.prepare());
   const collection = await cycle.collect({
+    ...Object.assign({}, ...prepared),
     ...(cycle.nowMs !== undefined && { nowMs: cycle.nowMs }),
     ...(onJob !== undefined && { onJob }),
   });

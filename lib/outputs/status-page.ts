@@ -6,6 +6,7 @@
  * Every text that comes from the API (workflow names and ids, statuses, error messages) goes through
  * escapeHtml: a workflow named `</script><script>alert(1)</script>` is shown as text.
  */
+import { detailsSections } from './details-html.js';
 import type { Collection, CollectionFailure, CollectionSuccess } from '../collection.js';
 import type { Snapshot } from '../aggregate/snapshot.js';
 import { scheduleView, type ScheduleRow, type When } from './schedule-view.js';
@@ -214,7 +215,7 @@ ${fact('Version', version)}
 ${jobsSection(s, rows)}
 ${pendingSection(rows)}
 ${runtimeSection(s, rows)}
-${schedulesSection(s)}${recordsSection(s)}`;
+${schedulesSection(s)}${recordsSection(s)}${c.details === undefined ? '' : `\n${detailsSections(s, c.details)}`}`;
   return page(`UP · unstructured-jobs-exporter`, body);
 }
 

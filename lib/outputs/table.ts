@@ -3,6 +3,7 @@
  * columns, names cut to fit with an ellipsis, no colour. Text from the API is made inert: control and
  * format characters (newlines, ESC sequences, bidi overrides) never reach the terminal.
  */
+import { detailsTable } from './details-table.js';
 import type { Collection, CollectionFailure, CollectionSuccess } from '../collection.js';
 import type { Snapshot } from '../aggregate/snapshot.js';
 import { PENDING_STATUSES } from '../vocabulary.js';
@@ -103,7 +104,7 @@ function padStart(text: string, width: number): string {
 // ---------------------------------------------------------------------------------------------------------
 // Tables
 
-interface Column {
+export interface Column {
   readonly header: string;
   readonly align: 'left' | 'right';
   /** Fixed width; by default the widest of header and cells. */
@@ -111,7 +112,7 @@ interface Column {
 }
 
 /** Lays out rows under headers; a row of `null` is a separator line. */
-function layout(columns: readonly Column[], rows: ReadonlyArray<readonly string[] | null>): string[] {
+export function layout(columns: readonly Column[], rows: ReadonlyArray<readonly string[] | null>): string[] {
   const widths = columns.map(
     (c, i) =>
       c.width ?? Math.max(displayWidth(c.header), ...rows.map((r) => (r === null ? 0 : displayWidth(r[i] ?? '')))),
@@ -234,6 +235,7 @@ function upTable(c: CollectionSuccess, options: TableOptions): string {
     '',
     ...schedulesTable(s),
     `RECORDS  skipped ${totalSkipped(s)}${skipped.length ? ` (${skipped.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}, runtime unparsable ${s.runtimeUnparsable}, longer than age ${s.runtimeLongerThanAge}`,
+    ...(c.details === undefined ? [] : ['', ...detailsTable(s, c.details)]),
   ];
   return `${lines.join('\n')}\n`;
 }

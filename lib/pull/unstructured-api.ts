@@ -37,16 +37,16 @@ import { JsonArrayStream, JsonStreamError, type ObjectScanner } from './json-str
 import { oneLine } from '../common/text.js';
 import { classifyStatus, extractDetail, parseRetryAfter, PullError, redact, type PullErrorKind } from './pull-error.js';
 
-/** First backoff window; retry n waits random() × min(BACKOFF_CAP_MS, BACKOFF_BASE_MS × 2^n). */
-const BACKOFF_BASE_MS = 500;
+/** First backoff window (also the details requests', lib/pull/job-details.ts); retry n waits random() × min(BACKOFF_CAP_MS, BACKOFF_BASE_MS × 2^n). */
+export const BACKOFF_BASE_MS = 500;
 /** One wait stays short enough that a few retries still fit the default 25 s pull deadline. */
-const BACKOFF_CAP_MS = 8_000;
+export const BACKOFF_CAP_MS = 8_000;
 /** Error bodies are read only for their `detail`; a proxy's huge error page must not be buffered. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /** Output chunk of the gzip/deflate decoder. */
 const INFLATE_CHUNK_BYTES = 256 * 1024;
 /** Socket errors worth another attempt: the peer or the path was briefly unavailable. */
-const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
+export const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ECONNABORTED',
@@ -60,7 +60,7 @@ const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** What a pull needs from Node beyond the JavaScript: a transport per scheme, and the body decoders. */
-interface Net {
+export interface Net {
   readonly transports: Readonly<
     Record<'http:' | 'https:', { readonly request: typeof httpRequest; readonly agent: Agent }>
   >;
@@ -75,12 +75,13 @@ interface Net {
 let net: Promise<Net> | undefined;
 
 /**
+ * Exported for the details requests (lib/pull/job-details.ts), which share the keep-alive agents.
  * Loaded at the first pull, not at import: node:https brings TLS, the largest part of what importing the
  * /metrics handler would cost (bench: "importing the /metrics bundle"), and a cold /healthz, a refused token
  * or a scrape served from the cache needs none of it. Deployed, the first pull follows the SSM read, whose
  * SDK has loaded node:https already.
  */
-function loadNet(): Promise<Net> {
+export function loadNet(): Promise<Net> {
   net ??= Promise.all([
     import('node:http'),
     import('node:https'),

@@ -64,6 +64,12 @@ export interface RecordedRequest {
   readonly headers: IncomingHttpHeaders;
 }
 
+/**
+ * What `GET /api/v1/jobs/{id}/details` and `…/failed-files` answer (after the key check): a scenario (`status`
+ * with a JSON body for a normal answer), or undefined for 404. These paths never consume the scenario queue.
+ */
+export type DetailsHandler = (jobId: string, resource: 'details' | 'failed-files') => Scenario | undefined;
+
 export interface FakeApiOptions {
   readonly apiKey?: string;
   readonly jobs?: JobsSource;
@@ -74,6 +80,7 @@ export interface FakeApiOptions {
    * later pages empty), or `'ignore'` for a server that answers every page with the whole list.
    */
   readonly workflowsPageSize?: number | 'ignore';
+  readonly details?: DetailsHandler;
   /** Size of each body write when streaming the list. */
   readonly chunkBytes?: number;
 }
@@ -89,6 +96,7 @@ export interface FakeApi {
    */
   readonly workflowRequests: RecordedRequest[];
   setJobs(jobs: JobsSource): void;
+  setDetails(handler: DetailsHandler | undefined): void;
   /** Replaces the scenario queue. */
   setScenario(scenarios: Scenario | readonly Scenario[]): void;
   setWorkflows(workflows: WorkflowsSource): void;
@@ -140,6 +148,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   const apiKey = options.apiKey ?? FAKE_API_KEY;
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   let jobs: JobsSource = options.jobs ?? [];
+  let details: DetailsHandler | undefined = options.details;
   let queue: Scenario[] = [];
   const requests: RecordedRequest[] = [];
   let workflows: WorkflowsSource = options.workflows ?? [];
@@ -170,6 +179,15 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     }
     requests.push({ method: req.method ?? '', path: url.pathname, query, headers: req.headers });
     const filtered = () => filterJobs(jobs, query);
+
+    const detail = /^\/api\/v1\/jobs\/([^/]+)\/(details|failed-files)$/.exec(url.pathname);
+    if (detail !== null) {
+      const key = req.headers['unstructured-api-key'];
+      if (key !== apiKey) return sendJson(res, 401, { detail: INVALID_KEY_DETAIL });
+      const answer = details?.(decodeURIComponent(detail[1] as string), detail[2] as 'details' | 'failed-files');
+      if (answer === undefined) return sendJson(res, 404, { detail: 'Not Found' });
+      return play(answer, res, filtered);
+    }
 
     const scenario = queue.shift();
     if (scenario !== undefined) return play(scenario, res, filtered);
@@ -258,6 +276,9 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     },
     setWorkflowsScenario(scenarios) {
       workflowsQueue = Array.isArray(scenarios) ? [...(scenarios as readonly Scenario[])] : [scenarios as Scenario];
+    },
+    setDetails(handler) {
+      details = handler;
     },
     setScenario(scenarios) {
       queue = Array.isArray(scenarios) ? [...(scenarios as readonly Scenario[])] : [scenarios as Scenario];

@@ -8,6 +8,7 @@
  */
 import type { Collection } from '../../lib/collection.js';
 import type { Snapshot } from '../../lib/aggregate/snapshot.js';
+import type { JobDetailsReport } from '../../lib/details/stage.js';
 import { PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES } from '../../lib/vocabulary.js';
 import { workflowRunRows } from '../../lib/aggregate/workflow-health.js';
 import { WORKFLOW_HELP, WORKFLOW_METRICS } from '../../lib/outputs/prometheus/workflow-metrics.js';
@@ -76,7 +77,8 @@ export function buildMetrics(collection: Collection, version: string): FixedMetr
     // No job series at all: zeros here would read as "no failed jobs".
     return [...self, error];
   }
-  return [...self, ...snapshotMetrics(collection.snapshot)];
+  const details = collection.details === undefined ? [] : detailsMetrics(collection.snapshot, collection.details);
+  return [...self, ...snapshotMetrics(collection.snapshot), ...details];
 }
 
 function snapshotMetrics(s: Snapshot): FixedMetric[] {
@@ -205,4 +207,39 @@ function workflowHealthMetrics(s: Snapshot): FixedMetric[] {
     if (w.expectedRunMs !== undefined) expectedRun.add(labels, w.expectedRunMs / 1000);
   }
   return [lastRun, lastSuccess, up, skipped, invalid, info, missed, nextRun, expectedRun];
+}
+
+/** The job details families (issue 16), parallel to the snapshot's workflows. */
+function detailsMetrics(s: Snapshot, d: JobDetailsReport): FixedMetric[] {
+  const outcomes = new FixedMetric(
+    'unstructured_job_outcomes',
+    'Jobs finished inside the runtime window whose details are known, by processing_status (COMPLETED_WITH_ERRORS: listed as COMPLETED); the four terminal values present (0 where none).',
+    'gauge',
+  );
+  const files = new FixedMetric(
+    'unstructured_job_node_files',
+    'Files that succeeded or failed at each node type and subtype, summed over the details of the jobs finished inside the runtime window.',
+    'gauge',
+  );
+  s.workflows.forEach((wf, i) => {
+    const base = { workflow_id: wf.id, workflow_name: wf.name };
+    const o = d.workflows[i];
+    if (o === undefined) return;
+    for (const [status, n] of Object.entries(o.byStatus)) outcomes.add({ ...base, processing_status: status }, n);
+    for (const n of o.nodes) {
+      const labels = { ...base, node_type: n.nodeType, node_subtype: n.nodeSubtype };
+      files.add({ ...labels, outcome: 'success' }, n.success).add({ ...labels, outcome: 'failure' }, n.failure);
+    }
+  });
+  const pending = new FixedMetric(
+    'unstructured_job_details_pending',
+    'Jobs finished inside the runtime window whose details are not known yet (request budget, errors).',
+    'gauge',
+  ).add({}, d.pending);
+  const errors = new FixedMetric(
+    'unstructured_job_details_errors',
+    'Job details or failed-files requests that failed in this collection (job metrics are unaffected).',
+    'gauge',
+  ).add({}, d.errors);
+  return [outcomes, files, pending, errors];
 }

@@ -16,7 +16,8 @@ import type { CollectionSuccess } from '../../collection.js';
 import { ConfigError } from '../../config.js';
 import { packUnits, renderEventUnits } from '../../events/datums.js';
 import { workflowFolding, type FinishedJobs } from '../../events/finished.js';
-import type { FinishedEvent } from '../../events/state.js';
+import type { FinishedEvent, OutcomeEvent } from '../../events/state.js';
+import { renderOutcomeUnits } from '../../events/outcome-datums.js';
 import { TERMINAL_STATUSES } from '../../vocabulary.js';
 import {
   DIMENSION_NAMES,
@@ -194,6 +195,16 @@ export function estimateCost(
       })),
     );
     for (const unit of renderEventUnits(everyCombination, { nowMs }))
+      for (const d of unit.datums) eventKeys.add(datumKey(d));
+    // Outcome events (job details, issue 16): FilesFailed and JobsCompletedWithErrors, per Workflow value and in total.
+    const everyWorkflow: OutcomeEvent[] = workflowValues.map((workflow, i) => ({
+      id: `outcome-${i}`,
+      workflow,
+      finishedAtMs: nowMs,
+      filesFailed: 0,
+      completedWithErrors: false,
+    }));
+    for (const unit of renderOutcomeUnits(everyWorkflow, nowMs))
       for (const d of unit.datums) eventKeys.add(datumKey(d));
     // One run in steady state: the jobs that finished within the last schedule interval.
     const fold = workflowFolding(snapshot);

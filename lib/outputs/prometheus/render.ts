@@ -16,6 +16,7 @@ import { PENDING_STATUSES, SKIP_REASONS, TERMINAL_STATUSES } from '../../vocabul
 import { workflowRunRows } from '../../aggregate/workflow-health.js';
 import { WORKFLOW_SKIP_REASONS } from '../../records/workflow.js';
 import { WORKFLOW_HELP, WORKFLOW_METRICS } from './workflow-metrics.js';
+import type { JobDetailsReport } from '../../details/stage.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -390,6 +391,7 @@ function writeAll(out: Exposition, collection: Collection, version: string, demo
     return;
   }
   writeSnapshot(out, collection.snapshot);
+  if (collection.details !== undefined) writeJobDetails(out, collection.snapshot, collection.details);
 }
 
 function writeSnapshot(out: Exposition, s: Snapshot): void {
@@ -529,4 +531,37 @@ function writeWorkflowHealth(out: Exposition, s: Snapshot): void {
   out.family(name.expectedRun, HELP.expectedRun, 'gauge');
   for (const w of inventory.workflows)
     if (w.expectedRunMs !== undefined) out.sample(name.expectedRun, workflowLabels(w), w.expectedRunMs / 1000);
+}
+
+const DETAILS_HELP = {
+  outcomes:
+    'Jobs finished inside the runtime window whose details are known, by processing_status (COMPLETED_WITH_ERRORS: listed as COMPLETED); the four terminal values present (0 where none).',
+  nodeFiles:
+    'Files that succeeded or failed at each node type and subtype, summed over the details of the jobs finished inside the runtime window.',
+  pending: 'Jobs finished inside the runtime window whose details are not known yet (request budget, errors).',
+  errors: 'Job details or failed-files requests that failed in this collection (job metrics are unaffected).',
+} as const;
+
+/** The details families (lib/details/stage.ts), parallel to the snapshot's workflows. */
+function writeJobDetails(out: Exposition, s: Snapshot, d: JobDetailsReport): void {
+  const bases = s.workflows.map((wf) => `{workflow_id="${escapeLabel(wf.id)}",workflow_name="${escapeLabel(wf.name)}"`);
+  out.family('unstructured_job_outcomes', DETAILS_HELP.outcomes, 'gauge');
+  d.workflows.forEach((o, w) => {
+    for (const [status, n] of Object.entries(o.byStatus))
+      out.sample('unstructured_job_outcomes', `${bases[w]},processing_status="${escapeLabel(status)}"}`, n);
+  });
+  out.family('unstructured_job_node_files', DETAILS_HELP.nodeFiles, 'gauge');
+  d.workflows.forEach((o, w) => {
+    for (const n of o.nodes) {
+      const labels = `${bases[w]},node_type="${escapeLabel(n.nodeType)}",node_subtype="${escapeLabel(n.nodeSubtype)}"`;
+      out.sample('unstructured_job_node_files', `${labels},outcome="success"}`, n.success);
+      out.sample('unstructured_job_node_files', `${labels},outcome="failure"}`, n.failure);
+    }
+  });
+  out
+    .family('unstructured_job_details_pending', DETAILS_HELP.pending, 'gauge')
+    .sample('unstructured_job_details_pending', '', d.pending);
+  out
+    .family('unstructured_job_details_errors', DETAILS_HELP.errors, 'gauge')
+    .sample('unstructured_job_details_errors', '', d.errors);
 }
