@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../lib/aggregate/aggregator.js';
 import type { Collection } from '../lib/collection.js';
+import type { JobDetailsReport } from '../lib/details/stage.js';
 import { loadConfig } from '../lib/config.js';
 import { Logger } from '../lib/log.js';
 import { remoteWriteOutput } from '../lib/outputs/remote-write/output.js';
@@ -127,7 +128,25 @@ function collectionAt(finishedAtMs: number, n: number): Collection {
   });
   const snapshot = { ...aggregator.snapshot(), workflowInventory };
   aggregator.release();
-  return { ok: true, snapshot, durationSeconds: 0.4, finishedAtMs };
+  // Issue 16: the job details of the finished jobs (the dashboard's outcome panels), one more known at each run.
+  const outcomes = (w: number) => ({
+    byStatus: { SUCCESS: 2 + n, COMPLETED_WITH_ERRORS: w, FAILED: 0, STOPPED: 0 },
+    nodes: [{ nodeType: 'partition', nodeSubtype: 'unstructured_api', success: 10 * (n + 1), failure: w }],
+  });
+  const details: JobDetailsReport = {
+    workflows: snapshot.workflows.map((_, w) => outcomes(w)),
+    total: outcomes(1),
+    known: snapshot.workflows.length * (2 + n),
+    pending: 1,
+    unavailable: 0,
+    publishedEarlier: 0,
+    requests: 0,
+    errors: 0,
+    failedDocuments: [],
+    failedDocumentsHidden: false,
+    jobs: [],
+  };
+  return { ok: true, snapshot, durationSeconds: 0.4, finishedAtMs, details };
 }
 
 async function push(prometheus: RunningPrometheus, job: string, collections: readonly Collection[]): Promise<void> {
