@@ -9,6 +9,7 @@
  * PRNG when it is created; its status at any instant then follows from the clock alone:
  * SCHEDULED → IN_PROGRESS → COMPLETED / FAILED / STOPPED. The same seed and start time give the same jobs.
  */
+import { mulberry32 } from './common/mulberry32.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -215,18 +216,6 @@ interface SimJob {
   readonly outcome: Outcome;
   readonly jobType: string | undefined;
   readonly inputFiles: number;
-}
-
-/** Tiny seeded PRNG (mulberry32): uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** Formats seconds the way pydantic v2 serialises a timedelta: `PT2M30.456S`, `P1DT2H`, `PT0S`. */

@@ -8,6 +8,7 @@
  * COMPLETED_WITH_ERRORS with a few documents failing at the partitioner or the embedder (the list still says
  * COMPLETED); a FAILED job failed every document at one node; a STOPPED one left documents `ready`.
  */
+import { mulberry32 } from './common/mulberry32.js';
 
 /** What the demo knows of a job to make its details. */
 export interface DemoDetailsJob {
@@ -22,14 +23,7 @@ export interface DemoDetailsJob {
 function randomFor(id: string): () => number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  let a = h >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  return mulberry32(h);
 }
 
 const ERRORS = [

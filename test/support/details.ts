@@ -3,6 +3,7 @@
  * failed files (test/support/fake-api.ts DetailsHandler), and the expected figures computed independently of
  * lib/details/ — straight from the generated data, with plain loops.
  */
+import { mulberry32 } from '../../lib/common/mulberry32.js';
 import type { DetailsHandler, Scenario } from './fake-api.js';
 
 /** How a job's details endpoint behaves. */
@@ -32,16 +33,7 @@ const SUBTYPES = ['unstructured_api', 's3', 'by_title', null, undefined, 'Züric
 const PROCESSING = ['SUCCESS', 'COMPLETED_WITH_ERRORS', 'FAILED', 'STOPPED', 'weird_new_status'] as const;
 
 /** A deterministic pseudo-random source (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const random = mulberry32;
 
 const pick = <T>(rand: () => number, values: readonly T[]): T => values[Math.floor(rand() * values.length)] as T;
 
