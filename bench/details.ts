@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Aggregator } from '../lib/aggregate/aggregator.js';
 import { KnownDetails } from '../lib/details/known-details.js';
-import { runDetailsStage, type DetailsCandidate } from '../lib/details/stage.js';
+import { DetailsCandidates, runDetailsStage } from '../lib/details/stage.js';
 import { Logger } from '../lib/log.js';
 import { gc, median } from './micro.js';
 
@@ -106,7 +106,7 @@ export async function detailsBench(nowMs: number, jobs = 10_000): Promise<Detail
       histogramBuckets: [1, 10, 100],
       quantiles: [0.5],
     });
-    const candidates: DetailsCandidate[] = [];
+    const candidates = new DetailsCandidates(nowMs, 86_400);
     for (let i = 0; i < jobs; i++) {
       const workflowId = `wf-${i % 200}`;
       const finishedAtMs = nowMs - (i * 86_000_000) / jobs;
@@ -121,7 +121,7 @@ export async function detailsBench(nowMs: number, jobs = 10_000): Promise<Detail
         runtimeInvalid: false,
         runtimeLongerThanAge: false,
       });
-      candidates.push({ id: `j${i}`, workflowId, finishedAtMs });
+      candidates.addRecord(`j${i}`, workflowId, 'COMPLETED', finishedAtMs - 60_000, 60);
     }
     const snapshot = aggregator.snapshot();
     const logger = new Logger({ level: 'error', write: () => undefined });

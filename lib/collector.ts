@@ -16,7 +16,7 @@ import { pullJobs } from './pull/unstructured-api.js';
 import { VERSION } from './version.js';
 import { startWorkflowsRequest } from './collect-workflows.js';
 import type { pullWorkflows } from './pull/workflows.js';
-import type { KnownDetails } from './details/known-details.js';
+import { type KnownDetails, MAX_REMEMBERED_DETAILS } from './details/known-details.js';
 import {
   DEFAULT_DETAILS_CONCURRENCY,
   DEFAULT_DETAILS_MAX_REQUESTS,
@@ -83,18 +83,22 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
     // The workflow list is read beside the job list (collect-workflows.ts): its failure fails nothing else.
     const workflows = startWorkflowsRequest(deps, key, allow);
     const memory = config.jobDetails === false ? undefined : deps.details;
-    const candidates = memory === undefined ? undefined : new DetailsCandidates(now, config.runtimeWindowSeconds);
+    // Bounded by what the stage can remember (candidates.ts): older candidates are only counted.
+    const candidates =
+      memory === undefined
+        ? undefined
+        : new DetailsCandidates(now, config.runtimeWindowSeconds, Math.min(memory.max, MAX_REMEMBERED_DETAILS));
     // Fast path: most records are read straight from the response bytes, with the same rules as toJob
     // (records/to-job.ts); the rest come to onRecord below as JSON.parse made them. Both judge runtimes against
     // the aggregation's "now" (records/runtime-bound.ts).
     const scanner = new JobRecordScanner((job) => {
       if (job.reason !== undefined) aggregator.skip(job.reason);
       else if (allow === undefined || allow.has(job.workflowId)) {
-        aggregator.addScanned(job);
+        const fresh = aggregator.addScanned(job);
         onJob?.(job.toJob());
-        // Only the window's finished jobs are kept for the details, by their fields (no Job, no workflow name).
-        if (candidates?.wants(job.status, job.createdAtMs, job.runtime) === true)
-          candidates.addRecord(job.id, job.workflowId, job.status, job.createdAtMs, job.runtime);
+        // Only the window's finished jobs are kept for the details, by their fields (no Job, no workflow name, no
+        // id string); first sightings only, so a duplicate is counted once, as in the aggregation.
+        if (fresh && candidates?.wants(job.status, job.createdAtMs, job.runtime) === true) candidates.addScanned(job);
       }
     }, now);
     const stats = await workflows.during(() =>
@@ -105,9 +109,9 @@ export async function collect(deps: CollectorDeps, options: CollectOptions = {})
           if (typeof job === 'string') aggregator.skip(job);
           // The API filtered by workflow_id already; this guards against an upstream that ignores the filter.
           else if (allow === undefined || allow.has(job.workflowId)) {
-            aggregator.add(job);
+            const fresh = aggregator.add(job);
             onJob?.(job);
-            candidates?.add(job);
+            if (fresh) candidates?.add(job);
           }
         },
         // An element over the stream's element limit is passed over unread and counted (never the whole pull lost).
@@ -171,7 +175,7 @@ async function collectDetails(
   try {
     return await runDetailsStage({
       snapshot,
-      candidates: candidates.list,
+      candidates,
       memory,
       request: {
         apiUrl: config.apiUrl,

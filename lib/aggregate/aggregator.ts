@@ -232,11 +232,12 @@ export class Aggregator {
     this.#skipped[reason]++;
   }
 
-  add(job: Job): void {
+  /** Counts a valid job; false when its id was seen before (a duplicate, counted as skipped). */
+  add(job: Job): boolean {
     this.#fetched++;
     if (!this.#ids.addId(job.id)) {
       this.#skipped.duplicate_id++;
-      return;
+      return false;
     }
     this.#count(
       job,
@@ -248,13 +249,14 @@ export class Aggregator {
       job.runtimeInvalid,
       job.runtimeLongerThanAge,
     );
+    return true;
   }
 
   /**
    * add() for a record read by JobRecordScanner (the byte-level fast path): the same counting, without a
    * Job object. The caller has checked `job.reason` is undefined.
    */
-  addScanned(job: ScannedJob): void {
+  addScanned(job: ScannedJob): boolean {
     this.#fetched++;
     // An id the scanner decoded from escapes may still be a canonical UUID: addId files it with the others.
     const fresh =
@@ -263,7 +265,7 @@ export class Aggregator {
         : this.#ids.addId(job.idString);
     if (!fresh) {
       this.#skipped.duplicate_id++;
-      return;
+      return false;
     }
     this.#count(
       job,
@@ -275,6 +277,7 @@ export class Aggregator {
       job.runtimeInvalid,
       job.runtimeLongerThanAge,
     );
+    return true;
   }
 
   /**

@@ -64,9 +64,9 @@ export interface FailedDocument {
 
 export class KnownDetails {
   readonly max: number;
-  readonly #entries = new Map<string, RememberedDetails>();
+  #entries = new Map<string, RememberedDetails>();
   /** Jobs whose details answered 404: not requested again while remembered. */
-  readonly #gone = new Set<string>();
+  #gone = new Set<string>();
   readonly #labels = new Map<string, string>();
   readonly #shapes = new Map<string, NodeShape>();
   /** Newest first, at most MAX_FAILED_DOCUMENTS. */
@@ -143,11 +143,21 @@ export class KnownDetails {
     return this.#documents;
   }
 
-  /** Forgets every job not in `jobIds` (those that left the window). */
-  retainOnly(jobIds: ReadonlySet<string>): void {
-    for (const id of this.#entries.keys()) if (!jobIds.has(id)) this.#entries.delete(id);
-    for (const id of this.#gone) if (!jobIds.has(id)) this.#gone.delete(id);
-    this.#documents = this.#documents.filter((d) => jobIds.has(d.jobId));
+  /**
+   * Forgets every job not in `jobIds` (those that left the window, or past the bound). The ids are walked once
+   * (the stage makes them one by one from its candidates): what they name is moved into new tables.
+   */
+  retainOnly(jobIds: Iterable<string>): void {
+    const entries = new Map<string, RememberedDetails>();
+    const gone = new Set<string>();
+    for (const id of jobIds) {
+      const entry = this.#entries.get(id);
+      if (entry !== undefined) entries.set(id, entry);
+      else if (this.#gone.has(id)) gone.add(id);
+    }
+    this.#entries = entries;
+    this.#gone = gone;
+    this.#documents = this.#documents.filter((d) => entries.has(d.jobId));
   }
 
   #shape(nodes: readonly NodeFiles[]): NodeShape {

@@ -9,20 +9,13 @@
  * most `concurrency` at a time and at most `maxRequests` per collection, newest jobs first; what the budget
  * leaves is fetched by the next collections.
  */
-import { wellFormed } from '../common/text.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../aggregate/snapshot.js';
 import { loadYoungGenerationHold } from '../pull/gc-nudge.js';
 import { PullError } from '../pull/pull-error.js';
 import { getJobResource, type DetailsRequestOptions } from '../pull/job-details.js';
-import type { Job } from '../records/job.js';
-import { finishesByNow } from '../records/runtime-bound.js';
-import {
-  KNOWN_PROCESSING_STATUSES,
-  OTHER_WORKFLOW_ID,
-  TERMINAL_PROCESSING_STATUSES,
-  TERMINAL_STATUSES,
-} from '../vocabulary.js';
+import { KNOWN_PROCESSING_STATUSES, OTHER_WORKFLOW_ID, TERMINAL_PROCESSING_STATUSES } from '../vocabulary.js';
+import type { DetailsCandidate, DetailsCandidates } from './candidates.js';
 import { type FailedDocument, type KnownDetails, MAX_REMEMBERED_DETAILS, type NodeShape } from './known-details.js';
 import { DetailsBodyError, OTHER_LABEL, toFailedFiles, toJobDetails } from './records.js';
 
@@ -33,53 +26,7 @@ export const MAX_NODE_KINDS = 100;
 export const DEFAULT_DETAILS_CONCURRENCY = 4;
 export const DEFAULT_DETAILS_MAX_REQUESTS = 200;
 
-/** A terminal job that finished inside the window: what the details stage works on. */
-export interface DetailsCandidate {
-  readonly id: string;
-  /** As the aggregation keys it (wellFormed), so it matches `snapshot.workflows[].id`. */
-  readonly workflowId: string;
-  /** created_at + runtime, epoch ms. */
-  readonly finishedAtMs: number;
-}
-
-const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
-
-/**
- * Gathers the candidates from the collector's pass over the list (the first sighting of an id counts, as in the
- * aggregation). Pass `add` for every valid job; `wants` tells the fast path which records need a Job at all.
- */
-export class DetailsCandidates {
-  readonly #windowStartMs: number;
-  readonly #nowMs: number;
-  readonly #seen = new Set<string>();
-  readonly list: DetailsCandidate[] = [];
-
-  constructor(nowMs: number, runtimeWindowSeconds: number) {
-    this.#nowMs = nowMs;
-    this.#windowStartMs = nowMs - runtimeWindowSeconds * 1000;
-  }
-
-  /** Whether a record with these fields is a candidate (runtime NaN for none). */
-  wants(status: string, createdAtMs: number, runtime: number): boolean {
-    // The aggregation's rule (aggregator.ts #count): terminal, a valid runtime, finished at or after the window start.
-    return TERMINAL.has(status) && !Number.isNaN(runtime) && createdAtMs + runtime * 1000 >= this.#windowStartMs;
-  }
-
-  readonly add = (job: Job): void =>
-    this.addRecord(job.id, job.workflowId, job.status, job.createdAtMs, job.runtimeSeconds ?? Number.NaN);
-
-  /**
-   * add() from the fields alone: the scanner's fast path calls it without making a Job (whose workflow name, decoded
-   * for nothing, may be kilobytes a record).
-   */
-  addRecord(id: string, workflowId: string, status: string, createdAtMs: number, runtime: number): void {
-    if (!this.wants(status, createdAtMs, runtime)) return;
-    if (!finishesByNow(createdAtMs, runtime, this.#nowMs)) return;
-    if (this.#seen.has(id)) return;
-    this.#seen.add(id);
-    this.list.push({ id, workflowId: wellFormed(workflowId), finishedAtMs: Math.round(createdAtMs + runtime * 1000) });
-  }
-}
+export { DetailsCandidates, type DetailsCandidate } from './candidates.js';
 
 /** Outcomes of one group of jobs (a workflow, the folded rest, or the total). */
 export interface Outcomes {
@@ -125,7 +72,8 @@ export interface JobDetailsReport {
 
 export interface DetailsStageOptions {
   readonly snapshot: Snapshot;
-  readonly candidates: readonly DetailsCandidate[];
+  /** Sorted newest first by the stage (no more adds after it). */
+  readonly candidates: DetailsCandidates;
   readonly memory: KnownDetails;
   readonly request: Omit<DetailsRequestOptions, 'deadlineAt'>;
   /** The stage's deadline: no request starts past it (PULL_DEADLINE from the stage's start). */
@@ -142,29 +90,25 @@ export interface DetailsStageOptions {
 }
 
 export async function runDetailsStage(options: DetailsStageOptions): Promise<JobDetailsReport> {
-  const { memory, logger } = options;
+  const { memory, logger, candidates } = options;
   const get = options.get ?? getJobResource;
   const now = options.request.now ?? Date.now;
   const deadlineAt = now() + options.deadlineMs;
   const request: DetailsRequestOptions = { ...options.request, deadlineAt };
   // Newest first: the budget goes to the jobs people look at first, the rest follows in later collections.
-  const ordered = [...options.candidates].sort(
-    (a, b) => b.finishedAtMs - a.finishedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
-  const inMemory = ordered.slice(0, Math.min(memory.max, MAX_REMEMBERED_DETAILS));
-  const overBound = ordered.length - inMemory.length;
-  memory.retainOnly(new Set(inMemory.map((c) => c.id)));
+  // In place, and over the kept candidates only (candidates.ts): no copy of the list is made.
+  candidates.sortNewestFirst();
+  const inMemory = Math.min(candidates.size, memory.max, MAX_REMEMBERED_DETAILS);
+  const overBound = candidates.count - inMemory;
+  memory.retainOnly(candidates.ids(inMemory));
 
-  let publishedEarlier = 0;
-  const work: { candidate: DetailsCandidate; what: 'details' | 'failed-files' }[] = [];
-  for (const c of inMemory) {
-    if (memory.isGone(c.id)) continue;
-    const entry = memory.get(c.id);
-    if (entry === undefined) {
-      if (options.settled?.(c.id) === true) publishedEarlier++;
-      else work.push({ candidate: c, what: 'details' });
-    } else if (!entry.failedFilesKnown) work.push({ candidate: c, what: 'failed-files' });
-  }
+  /** What candidate i needs: a request of its details, of its failed files, or nothing. */
+  const needs = (id: string): 'details' | 'failed-files' | undefined => {
+    if (memory.isGone(id)) return undefined;
+    const entry = memory.get(id);
+    if (entry === undefined) return options.settled?.(id) === true ? undefined : 'details';
+    return entry.failedFilesKnown ? undefined : 'failed-files';
+  };
 
   let requests = 0;
   let errors = 0;
@@ -190,11 +134,17 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
       failed(error, c, 'failed-files');
     }
   };
+  // The work is found as the workers go (no list of it): only the first maxRequests of it are ever reached.
   let next = 0;
+  while (next < inMemory && needs(candidates.idAt(next)) === undefined) next++;
   const worker = async (): Promise<void> => {
-    for (let i = next++; i < work.length; i = next++) {
+    while (next < inMemory) {
       if (requests >= options.maxRequests || now() >= deadlineAt) return;
-      const { candidate: c, what } = work[i]!;
+      const i = next++;
+      const id = candidates.idAt(i);
+      const what = needs(id);
+      if (what === undefined) continue;
+      const c = candidates.at(i, id);
       if (what === 'failed-files') {
         await fetchFailedFiles(c);
         continue;
@@ -214,9 +164,9 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
   const concurrency = Math.max(1, options.concurrency);
   // The young generation is held for the requests as for the pull (lib/pull/gc-nudge.ts): without it, the transport
   // objects surviving scavenges made V8 double the new space, and RSS stayed ~40 MB up (test/reliability-serve.test.ts).
-  const release = work.length === 0 ? undefined : (await loadYoungGenerationHold())();
+  const release = next >= inMemory ? undefined : (await loadYoungGenerationHold())();
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, worker));
+    await Promise.all(Array.from({ length: concurrency }, worker));
   } finally {
     release?.();
   }
@@ -227,25 +177,31 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
       firstError,
     });
   }
-  return summarize(options.snapshot, inMemory, memory, {
+  return summarize(options.snapshot, candidates, memory, {
+    inMemory,
     overBound,
-    publishedEarlier,
     requests,
     errors,
+    ...(options.settled !== undefined && { settled: options.settled }),
     hideDocuments: options.hideDocuments === true,
   });
 }
 
-/** The sums of a collection, from what `memory` knows of `candidates`. Pure: the equality tests' subject. */
+/**
+ * The sums of a collection, from what `memory` knows of the first `counts.inMemory` candidates (sorted newest first).
+ * Pure: the equality tests' subject. `memory` holds only jobs of the window (retainOnly), so its failed documents are.
+ */
 export function summarize(
   snapshot: Snapshot,
-  candidates: readonly DetailsCandidate[],
+  candidates: DetailsCandidates,
   memory: KnownDetails,
   counts: {
+    inMemory: number;
     overBound: number;
-    publishedEarlier: number;
     requests: number;
     errors: number;
+    /** Jobs whose details the finished-job events published: counted apart when not known here. */
+    settled?: (jobId: string) => boolean;
     hideDocuments?: boolean;
   },
 ): JobDetailsReport {
@@ -290,27 +246,31 @@ export function summarize(
   };
   let known = 0;
   let unavailable = 0;
+  let publishedEarlier = 0;
   const jobs: KnownOutcome[] = [];
-  const inWindow = new Set<string>();
-  for (const c of candidates) {
-    inWindow.add(c.id);
-    if (memory.isGone(c.id)) {
+  for (let i = 0; i < counts.inMemory; i++) {
+    const id = candidates.idAt(i);
+    if (memory.isGone(id)) {
       unavailable++;
       continue;
     }
-    const entry = memory.get(c.id);
-    if (entry === undefined) continue;
+    const entry = memory.get(id);
+    if (entry === undefined) {
+      if (counts.settled?.(id) === true) publishedEarlier++;
+      continue;
+    }
     known++;
     const status = statusLabel(entry.processingStatus);
     let keys = shapeKeys.get(entry.shape);
     if (keys === undefined) shapeKeys.set(entry.shape, (keys = entry.shape.keys.map(kindKey)));
-    const g = groupOf(c.workflowId);
+    const workflowId = candidates.workflowIdAt(i);
+    const g = groupOf(workflowId);
     if (g !== undefined) count(groups[g]!, status, keys, entry.counts);
     count(total, status, keys, entry.counts);
     jobs.push({
-      id: c.id,
-      workflowId: c.workflowId,
-      finishedAtMs: c.finishedAtMs,
+      id,
+      workflowId,
+      finishedAtMs: candidates.finishedAtMsAt(i),
       filesFailed: entry.filesFailed,
       completedWithErrors: entry.processingStatus === 'COMPLETED_WITH_ERRORS',
     });
@@ -340,12 +300,13 @@ export function summarize(
     workflows: groups.map(finish),
     total: finish(total),
     known,
-    pending: candidates.length - known - unavailable - counts.publishedEarlier + counts.overBound,
+    pending: counts.inMemory - known - unavailable - publishedEarlier + counts.overBound,
     unavailable,
-    publishedEarlier: counts.publishedEarlier,
+    publishedEarlier,
     requests: counts.requests,
     errors: counts.errors,
-    failedDocuments: counts.hideDocuments === true ? [] : memory.documents().filter((d) => inWindow.has(d.jobId)),
+    failedDocuments:
+      counts.hideDocuments === true ? [] : memory.documents().filter((d) => memory.get(d.jobId) !== undefined),
     failedDocumentsHidden: counts.hideDocuments === true,
     jobs,
   };
