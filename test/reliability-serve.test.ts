@@ -279,7 +279,11 @@ describe('hostile workflow names: /metrics stays a small, valid exposition', () 
     expect(large.body).toMatch(/^unstructured_up 1$/m);
     expect(large.bytes).toBeGreaterThan(30 * MB); // a render far larger than the ordinary ones
     for (const o of ordinary) expect(o.status).toBe(200);
-    expect(afterOrdinary).toBeLessThan(before + 40); // the large arena was handed back (it was ~1.25 × the exposition)
+    // The large arena (~1.25 × the exposition) was handed back: RSS falls by more than the exposition's size. The
+    // baseline before the large render depends on what the file's earlier tests left in this process (57–177 MB
+    // seen), so the absolute bound is loose; the drop is the measure.
+    expect(afterLarge - afterOrdinary).toBeGreaterThan(large.bytes / MB);
+    expect(afterOrdinary).toBeLessThan(before + 80);
     (figures.largeRender as Record<string, unknown>).passed = true;
   });
 });
