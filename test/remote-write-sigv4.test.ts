@@ -148,6 +148,31 @@ describe('remote write with SigV4 (Amazon Managed Service for Prometheus)', () =
     expect(statuses).toEqual([204, 403, 403]);
   });
 
+  it("a receiver echoing the request's headers never gets the session token into the report or the log", async () => {
+    // Prepare: temporary credentials, as a Lambda's role gives them; the receiver quotes every header back
+    const sessionToken = 'IQoJb3JpZ2luX2VjEJr7Q8mZx4TbWv0pLk2N';
+    vi.stubEnv('AWS_SESSION_TOKEN', sessionToken);
+    receiver.check = (request) => ({ status: 400, body: JSON.stringify(request.headers) });
+    const settings = loadRemoteWriteSettings({
+      REMOTE_WRITE_URL: receiver.url,
+      REMOTE_WRITE_SIGV4_REGION: REGION,
+    }) as RemoteWriteSettings;
+    const lines: string[] = [];
+    const logger = new Logger({ write: (line) => lines.push(line) });
+    const output = remoteWriteOutput({ settings, logger, version: 'x' });
+
+    // Act
+    const report = await output.publish(collection());
+    logger.error('remote write incomplete', { message: report.problem?.message });
+
+    // Assess
+    expect(receiver.requests[0]?.headers['x-amz-security-token']).toBe(sessionToken);
+    expect(report.problem?.message).toContain('HTTP 400');
+    expect(report.problem?.message).toContain('"x-amz-security-token":"[REDACTED]"');
+    expect(report.problem?.message).not.toContain(sessionToken.slice(-10));
+    expect(lines.join('\n')).not.toContain(sessionToken.slice(-10));
+  });
+
   it('a request signed with other credentials is refused (403): reported with its message, not retried', async () => {
     // Prepare: the exporter's credentials are not the ones the receiver knows
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'another-secret-key-that-the-receiver-does-not-know');

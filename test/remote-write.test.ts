@@ -369,6 +369,36 @@ describe('remote write to a test receiver', () => {
     expect(message).toContain(`not delivered: ${named.join(' ')} and ${lost.length - 10} more`);
   });
 
+  it('a receiver echoing the token in its status line, with no body, is quoted scrubbed (report, thrown error, log)', async () => {
+    // Prepare
+    receiver.check = (request) => ({ status: 400, reason: `refused ${String(request.headers.authorization)}` });
+    const { logger, lines } = logLines();
+    const output = remoteWriteOutput({
+      settings: settingsFor(receiver.url, { REMOTE_WRITE_BEARER_TOKEN: TOKEN }),
+      logger,
+      version: VERSION,
+    });
+
+    // Act
+    const report = await output.publish(collectionOf(1, Date.now()));
+    let thrown: unknown;
+    try {
+      reportToLog({ collection: collectionOf(1, Date.now()), reports: [report] }, logger, {
+        message: 'cloudwatch publish',
+        fields: {},
+      });
+    } catch (error) {
+      thrown = error;
+    }
+
+    // Assess
+    expect(report.problem?.message).toContain('HTTP 400');
+    expect(report.problem?.message).toContain('refused Bearer [REDACTED]');
+    expect(thrown).toBeInstanceOf(RemoteWriteError);
+    for (const text of [report.problem?.message, (thrown as Error).message, lines.join('\n')])
+      expect(text).not.toContain(TOKEN.slice(-10));
+  });
+
   it('gives up at the deadline on a receiver that never answers, and on one that is not there', async () => {
     // Prepare
     receiver.check = () => ({ hang: true });

@@ -23,7 +23,13 @@ export interface ReceivedRequest {
 
 /** How the receiver answers one request: a status and body, or a hang-up (network error), or no answer at all. */
 export type Answer =
-  | { readonly status: number; readonly body?: string; readonly headers?: Readonly<Record<string, string>> }
+  | {
+      readonly status: number;
+      readonly body?: string;
+      readonly headers?: Readonly<Record<string, string>>;
+      /** The status line's reason phrase (default Node's). */
+      readonly reason?: string;
+    }
   | { readonly destroy: true }
   | { readonly hang: true };
 
@@ -113,7 +119,8 @@ export async function startReceiver(): Promise<Receiver> {
         hanging.add(res);
         return;
       }
-      res.writeHead(answer.status, answer.headers);
+      if (answer.reason !== undefined) res.writeHead(answer.status, answer.reason, answer.headers);
+      else res.writeHead(answer.status, answer.headers);
       res.end(answer.body ?? '');
     });
   });

@@ -52,8 +52,16 @@ export function authorizer(auth: RemoteWriteAuth, logger: Logger, read?: Paramet
         return { authorization: `Basic ${encoded}` };
       };
     }
-    case 'sigv4':
-      return sigv4Authorizer(auth.region);
+    case 'sigv4': {
+      const sign = sigv4Authorizer(auth.region);
+      return async (request) => {
+        const headers = await sign(request);
+        // Temporary credentials (a Lambda's role) travel as x-amz-security-token: a receiver may echo it back.
+        for (const [name, value] of Object.entries(headers))
+          if (name.toLowerCase() === 'x-amz-security-token') logger.addSecret(value);
+        return headers;
+      };
+    }
   }
 }
 

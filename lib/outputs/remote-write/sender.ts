@@ -212,7 +212,8 @@ async function receiverMessage(response: Response, logger: Logger): Promise<stri
     // The status alone still says what happened.
   }
   const line = logger.scrub(text.replace(/\s+/g, ' ').trim());
-  if (line === '') return response.statusText || '(no message)';
+  // The reason phrase is the receiver's text too: it may echo the Authorization as well as a body can.
+  if (line === '') return logger.scrub(response.statusText).slice(0, MAX_RECEIVER_MESSAGE_CHARS) || '(no message)';
   return line.length > MAX_RECEIVER_MESSAGE_CHARS ? `${line.slice(0, MAX_RECEIVER_MESSAGE_CHARS)}…` : line;
 }
 
