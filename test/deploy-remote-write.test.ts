@@ -119,6 +119,18 @@ describe('remote-write params', () => {
       { remoteWriteUrl: 'https://p.example.com/api/v1/write', schedule: 'rate(1 minute)', remoteWriteUsername: 'u' },
       'remoteWriteUsername and remoteWritePasswordParam go together',
     ],
+    [
+      { remoteWriteUrl: 'https://exporter:s3cret-pw@p.example.com/api/v1/write', schedule: 'rate(1 minute)' },
+      'remoteWriteUrl must be https://host[/path] without user:password',
+    ],
+    [
+      { remoteWriteUrl: 'https://p.example.com/api/v1/write?token=s3cret-tk', schedule: 'rate(1 minute)' },
+      'remoteWriteUrl must be https://host[/path] without user:password',
+    ],
+    [
+      { remoteWriteUrl: 'http://p.example.com/api/v1/write', schedule: 'rate(1 minute)' },
+      'remoteWriteUrl must be https://host[/path] without user:password',
+    ],
   ])(
     'refuses %j at package time, saying why',
     async (params, why) => {
