@@ -15,7 +15,11 @@ import { renderPrometheus } from '../lib/outputs/prometheus/render.js';
 import { pushOutputs } from '../lib/outputs/push-outputs.js';
 import { reportToLog, runPushCycle } from '../lib/outputs/push.js';
 import { RemoteWriteError, remoteWriteOutput } from '../lib/outputs/remote-write/output.js';
-import { MAX_RECEIVER_MESSAGE_CHARS, MAX_SERIES_PER_REQUEST } from '../lib/outputs/remote-write/sender.js';
+import {
+  MAX_RECEIVER_MESSAGE_CHARS,
+  MAX_SERIES_PER_REQUEST,
+  REQUEST_CONCURRENCY,
+} from '../lib/outputs/remote-write/sender.js';
 import { exposedSeries } from '../lib/outputs/remote-write/series.js';
 import { loadRemoteWriteSettings, type RemoteWriteSettings } from '../lib/outputs/remote-write/settings.js';
 import { parseExposition } from './support/exposition.js';
@@ -397,6 +401,35 @@ describe('remote write to a test receiver', () => {
     expect(thrown).toBeInstanceOf(RemoteWriteError);
     for (const text of [report.problem?.message, (thrown as Error).message, lines.join('\n')])
       expect(text).not.toContain(TOKEN.slice(-10));
+  });
+
+  it('never follows a redirect to another host with the token, and does not retry it: the push stops', async () => {
+    // Prepare: the receiver points elsewhere (another loopback port), where a request would be recorded
+    const elsewhere = await startReceiver();
+    receiver.check = () => ({ status: 307, headers: { location: elsewhere.url } });
+    const { logger } = logLines();
+    const collection = collectionOf(40, Date.now());
+    const output = remoteWriteOutput({
+      settings: settingsFor(receiver.url, { REMOTE_WRITE_BEARER_TOKEN: TOKEN }),
+      logger,
+      version: VERSION,
+    });
+
+    // Act
+    const report = await output.publish(collection).finally(() => elsewhere.close());
+
+    // Assess
+    expect(elsewhere.requests).toEqual([]);
+    const series = (report.summary.remoteWrite as { series: number }).series;
+    const batches = Math.ceil(series / MAX_SERIES_PER_REQUEST);
+    expect(batches).toBeGreaterThan(1);
+    // Each request at most once (no retry); those not yet in flight when the first answer came are not sent.
+    expect(receiver.requests.length).toBeLessThanOrEqual(Math.min(batches, REQUEST_CONCURRENCY));
+    expect(report.summary).toMatchObject({
+      remoteWrite: { delivered: 0, undelivered: series, retries: 0, requests: receiver.requests.length },
+    });
+    expect(report.problem?.message).toContain('HTTP 307');
+    expect(report.problem?.message).toContain('redirect not followed');
   });
 
   it('gives up at the deadline on a receiver that never answers, and on one that is not there', async () => {

@@ -1,8 +1,8 @@
 /**
  * Delivery of one collection's series to a remote-write receiver: requests of at most MAX_SERIES_PER_REQUEST
  * series, a few at a time, each retried with backoff on 5xx, 429 and network errors while the run's deadline
- * allows; a 4xx other than 429 is not retried (the receiver refuses the data itself), and 401, 403 and 404 stop
- * the run (every request would get the same answer). What was not delivered is counted exactly, by metric, with the
+ * allows; a 4xx other than 429 is not retried (the receiver refuses the data itself), and 401, 403, 404 and a
+ * redirect (never followed) stop the run (every request would get the same answer). What was not delivered is counted exactly, by metric, with the
  * first series named, and the receiver's message quoted bounded and with every secret scrubbed.
  */
 import type { Logger } from '../../log.js';
@@ -137,12 +137,21 @@ export async function deliver(series: Iterable<Series>, options: DeliveryOptions
           method: 'POST',
           headers,
           body,
-          redirect: 'error',
+          // Never followed: the Authorization would go to wherever the receiver points.
+          redirect: 'manual',
           signal: AbortSignal.timeout(Math.min(options.timeoutMs, left)),
         });
         if (response.ok) {
           await response.body?.cancel();
           return undefined;
+        }
+        if (response.status >= 300 && response.status < 400) {
+          // Every request would be redirected the same way: a wrong REMOTE_WRITE_URL, not worth a retry.
+          await response.body?.cancel();
+          return new RequestFailure(
+            `HTTP ${response.status} from ${url.host}: redirect not followed; set REMOTE_WRITE_URL to where it points`,
+            true,
+          );
         }
         const message = `HTTP ${response.status} from ${url.host}: ${await receiverMessage(response, options.logger)}`;
         if (response.status !== 429 && response.status < 500)
