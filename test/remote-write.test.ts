@@ -432,6 +432,34 @@ describe('remote write to a test receiver', () => {
     expect(report.problem?.message).toContain('redirect not followed');
   });
 
+  it('gives up at the deadline when the secret cannot be read in time (SSM never answers): nothing sent', async () => {
+    // Prepare
+    const { logger } = logLines();
+    const settings = { ...settingsFor(receiver.url, { REMOTE_WRITE_BEARER_TOKEN_PARAM: '/rw/slow' }), deadlineMs: 500 };
+    const output = remoteWriteOutput({
+      settings,
+      logger,
+      version: VERSION,
+      readParameter: () => new Promise<string>(() => undefined),
+    });
+
+    // Act: the push must end by itself; the bound here is far above its deadline, only so a hang fails the test
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    const report = await Promise.race([
+      output.publish(collectionOf(1, Date.now())),
+      new Promise<'hung'>((resolve) => (bound = setTimeout(() => resolve('hung'), 20 * settings.deadlineMs))),
+    ]);
+    clearTimeout(bound);
+
+    // Assess
+    expect(report).not.toBe('hung');
+    const { summary, problem } = report as Exclude<typeof report, 'hung'>;
+    expect(receiver.requests).toHaveLength(0);
+    const series = (summary.remoteWrite as { series: number }).series;
+    expect(summary).toMatchObject({ remoteWrite: { delivered: 0, undelivered: series, requests: 0 } });
+    expect(problem?.message).toContain('deadline reached');
+  });
+
   it('gives up at the deadline on a receiver that never answers, and on one that is not there', async () => {
     // Prepare
     receiver.check = () => ({ hang: true });

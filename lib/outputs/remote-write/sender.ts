@@ -124,7 +124,11 @@ export async function deliver(series: Iterable<Series>, options: DeliveryOptions
       let headers: Record<string, string>;
       try {
         headers = { ...REMOTE_WRITE_HEADERS };
-        Object.assign(headers, await options.authorize({ url, headers, body }));
+        // The secret's SSM read (or the SigV4 credentials) has no time limit of its own: the deadline is it.
+        const authorization = await beforeDeadline(options.authorize({ url, headers, body }), left);
+        if (authorization === undefined)
+          return new RequestFailure('deadline reached while reading the credentials', true);
+        Object.assign(headers, authorization);
       } catch (error) {
         return new RequestFailure(`no credentials: ${describe(error, options.logger)}`, true);
       }
@@ -193,6 +197,19 @@ export async function deliver(series: Iterable<Series>, options: DeliveryOptions
     bytes,
     ...(undelivered.series > 0 && { undelivered }),
   };
+}
+
+/** The promise's value, or undefined when it has not settled within `ms`. */
+async function beforeDeadline<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Retry-After in seconds (or an HTTP date), as milliseconds; undefined when absent or unreadable. */
