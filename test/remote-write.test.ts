@@ -488,6 +488,53 @@ describe('remote write to a test receiver', () => {
     expect(hung.summary).toMatchObject({ remoteWrite: { undelivered: series, delivered: 0 } });
   });
 
+  it('in the push cycle, CloudWatch throwing and remote write failing too, on a failed pull: both logged, the run throws', async () => {
+    // Prepare: the pull failed, CloudWatch cannot be called, the receiver is down (5xx until the deadline)
+    receiver.check = () => ({ status: 503, body: 'receiver down' });
+    const { logger, lines } = logLines();
+    const nowMs = Date.now();
+    const failed: Collection = {
+      ok: false,
+      errorKind: 'timeout',
+      errorMessage: 'the pull timed out',
+      durationSeconds: 40,
+      finishedAtMs: nowMs,
+    };
+    const outputs = pushOutputs({
+      config: loadConfig({}),
+      nowMs,
+      logger,
+      cloudWatchClient: async () => {
+        throw new Error('the CloudWatch client cannot be made');
+      },
+      remoteWrite: { settings: { ...settingsFor(receiver.url), deadlineMs: 800, timeoutMs: 300 }, version: VERSION },
+    });
+
+    // Act
+    const run = await runPushCycle({ collect: async () => failed, nowMs, outputs });
+    let thrown: unknown;
+    try {
+      reportToLog(run, logger, { message: 'cloudwatch publish', fields: {} });
+    } catch (error) {
+      thrown = error;
+    }
+
+    // Assess: what was tried was the failed pull's series alone (unstructured_up 0), and both failures are told
+    const pushed = receiver.requests.flatMap((r) => r.series as ReceivedSeries[]);
+    const up = pushed.filter((s) => s.labels.some(([n, v]) => n === '__name__' && v === 'unstructured_up'));
+    expect(up.length).toBeGreaterThan(0);
+    expect(up.every((s) => s.samples[0]?.value === 0)).toBe(true);
+    expect(pushed.some((s) => s.labels.some(([n, v]) => n === '__name__' && v === 'unstructured_jobs'))).toBe(false);
+    expect((thrown as Error).message).toBe('the CloudWatch client cannot be made');
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.map((l) => [l.level, l.message])).toEqual([
+      ['error', 'cloudwatch failed'],
+      ['error', 'remote write incomplete'],
+    ]);
+    expect(String(logged[1]?.firstError)).toMatch(/deadline reached after: HTTP 503 .*receiver down/);
+    expect(run.reports[1]?.afterFailedPull).toBe('pushed unstructured_up 0 by remote write');
+  });
+
   it('in the push cycle, a CloudWatch output that throws does not stop remote write; both are reported and the run throws', async () => {
     // Prepare
     const { logger, lines } = logLines();
