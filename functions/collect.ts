@@ -26,7 +26,7 @@
  * to that receiver, last, whatever CloudWatch did (a failure of either never stops the other); series that were not
  * delivered fail the invocation after everything else has run, and each output's problem has its own log line.
  */
-import type { ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { loadCloudWatchSettings, type CloudWatchMetricSettings } from '../lib/outputs/cloudwatch/settings.js';
 import { loadEventsConfig, type EventsConfig } from '../lib/events/config.js';
 import { S3StateStore } from '../lib/events/s3-store.js';
@@ -93,13 +93,23 @@ function eventsSetup(exp: Exporter): NonNullable<typeof events> {
 /** Remote-write settings, read once per container (a configuration error fails every invocation until fixed). */
 let remoteWrite: { readonly settings: RemoteWriteSettings | undefined } | undefined;
 
-export async function handler(event: ScheduledEvent): Promise<CollectSummary> {
+/**
+ * Left of the invocation's timeout for the run's own report (the summary line, the thrown error) after the last push:
+ * a push cut by the timeout would end with neither, and with part of its series sent.
+ */
+export const REPORT_MARGIN_MS = 3_000;
+
+export async function handler(
+  event: ScheduledEvent,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<CollectSummary> {
   exporter ??= createExporter();
   const { config, logger } = exporter;
   const { config: eventsConfig, store, metrics } = eventsSetup(exporter);
   remoteWrite ??= { settings: loadRemoteWriteSettings() };
   const remoteWriteSettings = remoteWrite.settings;
   const nowMs = Date.now();
+  const runEndsAtMs = context === undefined ? undefined : nowMs + context.getRemainingTimeInMillis() - REPORT_MARGIN_MS;
   const outputs = pushOutputs({
     config,
     nowMs,
@@ -107,7 +117,13 @@ export async function handler(event: ScheduledEvent): Promise<CollectSummary> {
     cloudWatchClient,
     cloudWatchMetrics: metrics,
     ...(store !== undefined && { events: { config: eventsConfig, store } }),
-    ...(remoteWriteSettings !== undefined && { remoteWrite: { settings: remoteWriteSettings, version: VERSION } }),
+    ...(remoteWriteSettings !== undefined && {
+      remoteWrite: {
+        settings: remoteWriteSettings,
+        version: VERSION,
+        ...(runEndsAtMs !== undefined && { runEndsAtMs }),
+      },
+    }),
   });
   const run = await runPushCycle({ collect: exporter.collectNow, nowMs, outputs });
   return reportToLog(run, logger, {

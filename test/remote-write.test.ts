@@ -460,6 +460,24 @@ describe('remote write to a test receiver', () => {
     expect(problem?.message).toContain('deadline reached');
   });
 
+  it("stops at the run's end (the Lambda's remaining time) before its own deadline, and says so", async () => {
+    // Prepare: a receiver that never answers, REMOTE_WRITE_DEADLINE 15 s, but the run must end in 0.8 s
+    receiver.check = () => ({ hang: true });
+    const { logger } = logLines();
+    const settings = { ...settingsFor(receiver.url), deadlineMs: 15_000, timeoutMs: 400 };
+    const started = Date.now();
+    const output = remoteWriteOutput({ settings, logger, version: VERSION, runEndsAtMs: started + 800 });
+
+    // Act
+    const report = await output.publish(collectionOf(1, started));
+
+    // Assess
+    expect(Date.now() - started).toBeLessThan(settings.deadlineMs / 3); // far from its own deadline
+    expect(report.problem?.message).toMatch(/deadline reached/);
+    const series = (report.summary.remoteWrite as { series: number }).series;
+    expect(report.summary).toMatchObject({ remoteWrite: { undelivered: series, delivered: 0 } });
+  });
+
   it('gives up at the deadline on a receiver that never answers, and on one that is not there', async () => {
     // Prepare
     receiver.check = () => ({ hang: true });

@@ -27,7 +27,13 @@ export interface PushSetup {
   /** Finished-job events: their settings and state store; undefined when they are off. */
   readonly events?: { readonly config: EventsConfig; readonly store: StateStore };
   /** Prometheus remote write (REMOTE_WRITE_URL); undefined when it is off. */
-  readonly remoteWrite?: { readonly settings: RemoteWriteSettings; readonly version: string; readonly demo?: boolean };
+  readonly remoteWrite?: {
+    readonly settings: RemoteWriteSettings;
+    readonly version: string;
+    readonly demo?: boolean;
+    /** The run's hard end (the Lambda's timeout less a margin): remote write's deadline never passes it. */
+    readonly runEndsAtMs?: number;
+  };
   /** Without CloudWatch (`collect --sink remote-write`). */
   readonly cloudWatch?: false;
 }

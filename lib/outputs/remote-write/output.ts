@@ -26,6 +26,11 @@ export interface RemoteWriteOutputOptions {
   readonly readParameter?: ParameterReader;
   /** Default from the settings' auth. */
   readonly authorize?: Authorizer;
+  /**
+   * When the run must be over (epoch ms), whatever REMOTE_WRITE_DEADLINE says: the scheduled Lambda's own timeout,
+   * less a margin for its report. What ran before the push (the pull, CloudWatch, the events) has used part of it.
+   */
+  readonly runEndsAtMs?: number;
 }
 
 /** Thrown by the scheduled run when series were not delivered (Lambda's Errors metric then fires). */
@@ -60,7 +65,7 @@ export function remoteWriteOutput(options: RemoteWriteOutputOptions): PushOutput
             ['instance', settings.instance],
           ],
           timestampMs: collection.finishedAtMs,
-          deadlineAtMs: startedMs + settings.deadlineMs,
+          deadlineAtMs: Math.min(startedMs + settings.deadlineMs, options.runEndsAtMs ?? Number.POSITIVE_INFINITY),
           timeoutMs: settings.timeoutMs,
           logger,
         });
