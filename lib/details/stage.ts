@@ -110,6 +110,8 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
     return entry.failedFilesKnown ? undefined : 'failed-files';
   };
 
+  // The bodies' texts leave the process by the outputs, not by the logger: scrubbed as they are kept.
+  const scrub = (text: string): string => logger.scrub(text);
   let requests = 0;
   let errors = 0;
   let firstError: string | undefined;
@@ -124,7 +126,7 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
   const fetchFailedFiles = async (c: DetailsCandidate): Promise<void> => {
     requests++;
     try {
-      const files = toFailedFiles(await get(c.id, 'failed-files', request));
+      const files = toFailedFiles(await get(c.id, 'failed-files', request), scrub);
       memory.addFailedFiles(c, files.files);
     } catch (error) {
       if (!(error instanceof PullError || error instanceof DetailsBodyError)) throw error;
@@ -152,7 +154,7 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
       requests++;
       let entry: ReturnType<KnownDetails['remember']>;
       try {
-        entry = memory.remember(c.id, toJobDetails(await get(c.id, 'details', request)));
+        entry = memory.remember(c.id, toJobDetails(await get(c.id, 'details', request), scrub));
       } catch (error) {
         if (!(error instanceof PullError || error instanceof DetailsBodyError)) throw error;
         failed(error, c, 'details');
