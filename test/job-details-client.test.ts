@@ -108,4 +108,23 @@ describe('job details requests', () => {
     // Assess
     expect(url.href).toBe('https://host/api/v1/jobs/..%2Fx%3Fy%3D1%23z/failed-files');
   });
+
+  it('sends no request for a job id that is a dot segment (the URL would leave /jobs/{id}/), and says not_found', async () => {
+    // Prepare: `.` and `..` stay as they are when path-encoded, and the URL parser resolves them.
+    const { fake, options } = await serving([ok]);
+
+    // Act
+    const errors = await Promise.all(
+      ['.', '..'].flatMap((id) =>
+        (['details', 'failed-files'] as const).map((r) => getJobResource(id, r, options).catch((e: unknown) => e)),
+      ),
+    );
+
+    // Assess
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(PullError);
+      expect((error as PullError).kind).toBe('not_found');
+    }
+    expect(fake.requests.map((r) => r.path)).toEqual([]);
+  });
 });

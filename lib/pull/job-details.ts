@@ -88,6 +88,14 @@ export async function getJobResource(
   resource: DetailsResource,
   options: DetailsRequestOptions,
 ): Promise<unknown> {
+  // `.` and `..` survive path-encoding and the URL parser resolves them (`/jobs/../details` is `/details`): such a
+  // job has no addressable details, like a 404 (never asked again), and no request leaves for another path.
+  if (jobId === '.' || jobId === '..')
+    throw new PullError(
+      'not_found',
+      `job id ${JSON.stringify(jobId)} is a path dot segment: no ${resource} request`,
+      0,
+    );
   const net = await loadNet();
   const agent = await detailsAgents();
   const now = options.now ?? Date.now;
