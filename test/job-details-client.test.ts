@@ -6,7 +6,7 @@ import {
   MAX_DETAILS_BODY_BYTES,
   type DetailsRequestOptions,
 } from '../lib/pull/job-details.js';
-import { FAKE_API_KEY, startFakeApi, type FakeApi, type Scenario } from './support/fake-api.js';
+import { FAKE_API_KEY, sampleJobs, startFakeApi, type FakeApi, type Scenario } from './support/fake-api.js';
 
 let api: FakeApi | undefined;
 afterEach(async () => {
@@ -101,11 +101,54 @@ describe('job details requests', () => {
     for (const e of errors) expect(e.message).not.toContain(FAKE_API_KEY);
   });
 
+  it('ends a body that trickles in under the idle timeout at the deadline, as a timeout', async () => {
+    // Prepare: a body of a few KB, 10 bytes every 100 ms (each gap under the 300 ms idle timeout): ~40 s to read.
+    api = await startFakeApi({
+      jobs: sampleJobs(),
+      details: () => ({ kind: 'trickle', intervalMs: 100, bytesPerTick: 10 }),
+    });
+    const options: DetailsRequestOptions = {
+      apiUrl: api.url,
+      apiKey: FAKE_API_KEY,
+      userAgent: 'test',
+      requestTimeoutMs: 300,
+      maxRetries: 2,
+      deadlineAt: Date.now() + 1000,
+    };
+
+    // Act
+    const error = await getJobResource('job-1', 'details', options).catch((e: unknown) => e);
+
+    // Assess: the deadline ends it (not the whole body), and a timeout is not retried past the deadline.
+    expect(error).toBeInstanceOf(PullError);
+    expect(error).toMatchObject({ kind: 'timeout', attempts: 1 });
+    expect((error as PullError).message).toContain('deadline');
+  }, 20_000);
+
   it('path-encodes a hostile job id', () => {
     // Act
     const url = detailsUrl('https://host/api/v1', '../x?y=1#z', 'failed-files');
 
     // Assess
     expect(url.href).toBe('https://host/api/v1/jobs/..%2Fx%3Fy%3D1%23z/failed-files');
+  });
+
+  it('sends no request for a job id that is a dot segment (the URL would leave /jobs/{id}/), and says not_found', async () => {
+    // Prepare: `.` and `..` stay as they are when path-encoded, and the URL parser resolves them.
+    const { fake, options } = await serving([ok]);
+
+    // Act
+    const errors = await Promise.all(
+      ['.', '..'].flatMap((id) =>
+        (['details', 'failed-files'] as const).map((r) => getJobResource(id, r, options).catch((e: unknown) => e)),
+      ),
+    );
+
+    // Assess
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(PullError);
+      expect((error as PullError).kind).toBe('not_found');
+    }
+    expect(fake.requests.map((r) => r.path)).toEqual([]);
   });
 });

@@ -65,26 +65,34 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const isCount = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
+/**
+ * Removes registered secrets from a text (Logger.scrub): an upstream may echo the API key in any text of a body,
+ * and these texts reach the exposition, the status page and the JSON, which the logger's scrubbing never sees.
+ */
+export type Scrub = (text: string) => string;
+const asIs: Scrub = (text) => text;
+
 /** A label value from the API: wellFormed, OTHER_LABEL past MAX_DETAIL_LABEL_CHARS, UNKNOWN_NODE_LABEL when absent/null/empty. */
-export function detailLabel(value: unknown): string {
+export function detailLabel(value: unknown, scrub: Scrub = asIs): string {
   if (typeof value !== 'string') return UNKNOWN_NODE_LABEL;
   if (value.length > MAX_DETAIL_LABEL_CHARS) return OTHER_LABEL;
   // NUL separates type and subtype in the aggregation's keys (stage.ts): never part of a label.
-  const shown = wellFormed(value).replace(/\u0000/g, '\uFFFD');
+  const shown = wellFormed(scrub(value)).replace(/\u0000/g, '\uFFFD');
   return shown === '' ? UNKNOWN_NODE_LABEL : shown;
 }
 
 /** Free text shown to people: one line, at most `max` code points, well-formed. */
-export function shownText(value: string, max: number): string {
-  // Cut first (bounded cost whatever the length), then one line, then cut again (oneLine only shortens).
-  return wellFormed(cutText(oneLine(cutText(value, max * 4)), max));
+export function shownText(value: string, max: number, scrub: Scrub = asIs): string {
+  // Cut first (bounded cost whatever the length), scrub before the last cut (a key cut short is still scrubbed,
+  // and [REDACTED] does not push the text past `max`), then one line, then cut again (oneLine only shortens).
+  return wellFormed(cutText(oneLine(scrub(cutText(value, max * 4))), max));
 }
 
 /**
  * JobDetails from a parsed body; throws DetailsBodyError when it is not one (not an object, no string
  * processing_status, node_stats not an array, a node whose `success` or `failure` is not a count).
  */
-export function toJobDetails(raw: unknown): JobDetails {
+export function toJobDetails(raw: unknown, scrub: Scrub = asIs): JobDetails {
   if (!isRecord(raw)) throw new DetailsBodyError('details body is not a JSON object');
   const status = raw.processing_status;
   if (typeof status !== 'string' || status === '')
@@ -99,8 +107,8 @@ export function toJobDetails(raw: unknown): JobDetails {
     const { success, failure } = node;
     if (!isCount(success) || !isCount(failure))
       throw new DetailsBodyError('a details node has no whole, non-negative success and failure counts');
-    let nodeType = detailLabel(node.node_type);
-    let nodeSubtype = detailLabel(node.node_subtype);
+    let nodeType = detailLabel(node.node_type, scrub);
+    let nodeSubtype = detailLabel(node.node_subtype, scrub);
     let key = `${nodeType}\u0000${nodeSubtype}`;
     if (!byPair.has(key) && byPair.size >= MAX_NODES_PER_JOB - 1) {
       nodeType = OTHER_LABEL;
@@ -117,7 +125,7 @@ export function toJobDetails(raw: unknown): JobDetails {
   if (!Number.isSafeInteger(filesFailed) || !Number.isSafeInteger(filesSucceeded))
     throw new DetailsBodyError('details file counts add up past 2^53');
   return {
-    processingStatus: status.length > MAX_DETAIL_LABEL_CHARS ? OTHER_LABEL : wellFormed(status),
+    processingStatus: status.length > MAX_DETAIL_LABEL_CHARS ? OTHER_LABEL : wellFormed(scrub(status)),
     nodes: [...byPair.values()],
     filesFailed,
     filesSucceeded,
@@ -125,15 +133,15 @@ export function toJobDetails(raw: unknown): JobDetails {
 }
 
 /** FailedFiles from a parsed body; throws DetailsBodyError when it is not `{failed_files: [{document, error}]}`. */
-export function toFailedFiles(raw: unknown): FailedFiles {
+export function toFailedFiles(raw: unknown, scrub: Scrub = asIs): FailedFiles {
   if (!isRecord(raw) || !Array.isArray(raw.failed_files))
     throw new DetailsBodyError('failed-files body has no failed_files array');
   const files: FailedFile[] = [];
   for (const entry of raw.failed_files) {
     if (files.length >= MAX_FAILED_DOCUMENTS_PER_JOB) break;
     if (!isRecord(entry)) continue;
-    const document = typeof entry.document === 'string' ? shownText(entry.document, MAX_DOCUMENT_CHARS) : '';
-    const error = typeof entry.error === 'string' ? shownText(entry.error, MAX_ERROR_CHARS) : '';
+    const document = typeof entry.document === 'string' ? shownText(entry.document, MAX_DOCUMENT_CHARS, scrub) : '';
+    const error = typeof entry.error === 'string' ? shownText(entry.error, MAX_ERROR_CHARS, scrub) : '';
     files.push({ document: document === '' ? '(unnamed)' : document, error });
   }
   return { files, total: raw.failed_files.length };

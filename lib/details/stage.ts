@@ -24,6 +24,10 @@ export const MAX_UNKNOWN_PROCESSING_STATUSES = 20;
 /** Distinct (node type, subtype) pairs exported per collection; past it, other/other. */
 export const MAX_NODE_KINDS = 100;
 export const DEFAULT_DETAILS_CONCURRENCY = 4;
+/** processing_status values of a job still running (KNOWN_PROCESSING_STATUSES that are not terminal). */
+const NOT_FINAL_PROCESSING_STATUSES: ReadonlySet<string> = new Set(
+  KNOWN_PROCESSING_STATUSES.filter((s) => !(TERMINAL_PROCESSING_STATUSES as readonly string[]).includes(s)),
+);
 export const DEFAULT_DETAILS_MAX_REQUESTS = 200;
 
 export { DetailsCandidates, type DetailsCandidate } from './candidates.js';
@@ -110,6 +114,8 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
     return entry.failedFilesKnown ? undefined : 'failed-files';
   };
 
+  // The bodies' texts leave the process by the outputs, not by the logger: scrubbed as they are kept.
+  const scrub = (text: string): string => logger.scrub(text);
   let requests = 0;
   let errors = 0;
   let firstError: string | undefined;
@@ -124,7 +130,7 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
   const fetchFailedFiles = async (c: DetailsCandidate): Promise<void> => {
     requests++;
     try {
-      const files = toFailedFiles(await get(c.id, 'failed-files', request));
+      const files = toFailedFiles(await get(c.id, 'failed-files', request), scrub);
       memory.addFailedFiles(c, files.files);
     } catch (error) {
       if (!(error instanceof PullError || error instanceof DetailsBodyError)) throw error;
@@ -152,7 +158,11 @@ export async function runDetailsStage(options: DetailsStageOptions): Promise<Job
       requests++;
       let entry: ReturnType<KnownDetails['remember']>;
       try {
-        entry = memory.remember(c.id, toJobDetails(await get(c.id, 'details', request)));
+        const details = toJobDetails(await get(c.id, 'details', request), scrub);
+        // Details not final yet (they catch up after the list) are not the job's outcome: remembered, they would
+        // stay for good and be published once. Left pending, asked again by the next collection.
+        if (NOT_FINAL_PROCESSING_STATUSES.has(details.processingStatus)) continue;
+        entry = memory.remember(c.id, details);
       } catch (error) {
         if (!(error instanceof PullError || error instanceof DetailsBodyError)) throw error;
         failed(error, c, 'details');

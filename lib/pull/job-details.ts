@@ -88,6 +88,14 @@ export async function getJobResource(
   resource: DetailsResource,
   options: DetailsRequestOptions,
 ): Promise<unknown> {
+  // `.` and `..` survive path-encoding and the URL parser resolves them (`/jobs/../details` is `/details`): such a
+  // job has no addressable details, like a 404 (never asked again), and no request leaves for another path.
+  if (jobId === '.' || jobId === '..')
+    throw new PullError(
+      'not_found',
+      `job id ${JSON.stringify(jobId)} is a path dot segment: no ${resource} request`,
+      0,
+    );
   const net = await loadNet();
   const agent = await detailsAgents();
   const now = options.now ?? Date.now;
@@ -100,7 +108,7 @@ export async function getJobResource(
     attempts++;
     let failure: AttemptFailure;
     try {
-      return await attempt(net, agent, url, options, Math.min(options.requestTimeoutMs, left), maxBytes, now);
+      return await attempt(net, agent, url, options, options.requestTimeoutMs, maxBytes, now);
     } catch (error) {
       if (!(error instanceof AttemptFailure)) throw error;
       failure = error;
@@ -160,12 +168,24 @@ function attempt(
         reject(error);
       } else resolve(value);
     };
+    // Each wait is the idle timeout or what is left of the deadline, whichever is shorter: a body trickling in
+    // under the idle timeout must not hold the request (and the collection) past the deadline.
     const arm = (what: string) => {
       clearTimeout(timer);
-      timer = setTimeout(
-        () => finish(new AttemptFailure('timeout', `${what} within ${timeoutMs} ms from GET ${url.href}`, true)),
-        timeoutMs,
-      );
+      const left = options.deadlineAt - now();
+      timer =
+        left < timeoutMs
+          ? setTimeout(
+              () =>
+                finish(
+                  new AttemptFailure('timeout', `details deadline passed while waiting on GET ${url.href}`, false),
+                ),
+              Math.max(0, left),
+            )
+          : setTimeout(
+              () => finish(new AttemptFailure('timeout', `${what} within ${timeoutMs} ms from GET ${url.href}`, true)),
+              timeoutMs,
+            );
     };
     arm('no response headers');
     req.on('error', (error) => {
