@@ -58,15 +58,20 @@ export function startWorkflowsRequest(
     async finish(aggregator, nowMs) {
       const outcome = await pending;
       if (!outcome.ok) {
+        // The names of the last success keep the job series where they were (aggregate/workflow-names.ts).
+        const last = deps.workflowNames?.last();
+        if (last !== undefined) aggregator.declareWorkflows(last.workflows);
         logger.warn('workflows request failed: schedule health not known, job metrics unaffected', {
           errorKind: outcome.errorKind,
           error: outcome.errorMessage,
+          namesFrom: last === undefined ? 'the job list' : new Date(last.atMs).toISOString(),
         });
         return { ok: false, errorKind: outcome.errorKind, errorMessage: outcome.errorMessage };
       }
       const listed =
         allow === undefined ? outcome.list.workflows : outcome.list.workflows.filter((w) => allow.has(w.id));
       aggregator.declareWorkflows(listed);
+      deps.workflowNames?.remember(listed, nowMs);
       const inventory = workflowInventory(listed, outcome.list.recordsSkipped, (id) => aggregator.runsOf(id), nowMs, {
         graceMs: config.scheduleGraceSeconds * 1000,
         timezone: config.scheduleTimezone,

@@ -2,6 +2,7 @@
  * One collection: pull → validate → aggregate → Collection. Never throws: every failure becomes a
  * CollectionFailure with a bounded `errorKind` and a one-line message free of secrets.
  */
+import type { WorkflowNames } from './aggregate/workflow-names.js';
 import { Aggregator, MAX_TRACKED_WORKFLOWS } from './aggregate/aggregator.js';
 import type { Snapshot } from './aggregate/snapshot.js';
 import type { Collection } from './collection.js';
@@ -38,6 +39,8 @@ export interface CollectorDeps {
    * made: a wiring test with its own pull never reaches the network.
    */
   readonly pullWorkflows?: typeof pullWorkflows;
+  /** The names of the last successful workflows request, for collections whose request fails (issue 17). */
+  readonly workflowNames?: WorkflowNames;
   /** The details remembered across collections; without it (or with JOB_DETAILS=off) no details are fetched. */
   readonly details?: KnownDetails;
   /** Replaces the details requests (tests of the wiring). */

@@ -11,6 +11,7 @@ import { Logger, logLevelFromEnv } from './log.js';
 import { SecretSource, type ParameterReader } from './secrets.js';
 import { VERSION } from './version.js';
 import { KnownDetails } from './details/known-details.js';
+import { WorkflowNames } from './aggregate/workflow-names.js';
 
 export interface Exporter {
   readonly config: Config;
@@ -59,8 +60,9 @@ export function createExporter(options: ExporterOptions = {}): Exporter {
   });
   const now = options.now ?? Date.now;
   const details = new KnownDetails();
+  const workflowNames = new WorkflowNames();
   const collectNow = (collectOptions?: CollectOptions) =>
-    collect({ config, apiKey, logger, now, details }, collectOptions);
+    collect({ config, apiKey, logger, now, details, workflowNames }, collectOptions);
   const cache = new SingleFlightCache(() => collectNow(), { ttlMs: config.cacheTtlMs, now });
   const app = new ExporterApp({
     version: VERSION,

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fireTimes } from '../lib/aggregate/schedule.js';
 import { MAX_DISTINCT_CRON_EXPRESSIONS, workflowInventory } from '../lib/aggregate/workflow-health.js';
+import { WorkflowNames } from '../lib/aggregate/workflow-names.js';
 import { collect } from '../lib/collector.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { startDemoApi } from '../lib/demo-api.js';
@@ -307,6 +308,49 @@ describe('the embedded demo', () => {
       expect(c.snapshot.workflowInventory.workflows).toHaveLength(8);
     } finally {
       await demo.close();
+    }
+  });
+});
+
+describe('workflow names when the workflows request fails', () => {
+  it.each([
+    { remembered: true, expected: ['new name', 'new name'] },
+    // The control: without the memory, the failed request flips the job series back to the list's copy.
+    { remembered: false, expected: ['new name', 'old name'] },
+  ])('keeps the name of the last success on the job series: memory $remembered', async ({ remembered, expected }) => {
+    // Prepare: the job list still carries the old name; the workflows API says the workflow was renamed
+    const jobs = [
+      {
+        id: 'job-1',
+        workflow_id: 'wf-1',
+        workflow_name: 'old name',
+        status: 'COMPLETED',
+        created_at: new Date(NOW_MS - 3_600_000).toISOString(),
+        runtime: 'PT30S',
+        job_type: 'ephemeral',
+      },
+    ];
+    const api = await startFakeApi({ jobs, workflows: [{ id: 'wf-1', name: 'new name', created_at: CREATED }] });
+    const deps = {
+      config: loadConfig({ UNSTRUCTURED_API_URL: api.url, UNSTRUCTURED_API_KEY: api.apiKey, JOB_DETAILS: 'off' }),
+      apiKey: new SecretSource({ variable: 'UNSTRUCTURED_API_KEY', direct: api.apiKey, param: undefined }),
+      logger: new Logger({ write: () => undefined }),
+      ...(remembered && { workflowNames: new WorkflowNames() }),
+    };
+    try {
+      // Act: one collection with the workflows request answered, one with it refused
+      const first = await collect(deps, { nowMs: NOW_MS });
+      api.setWorkflowsScenario(errorScenario(404));
+      const second = await collect(deps, { nowMs: NOW_MS });
+
+      // Assess
+      if (!first.ok || !second.ok) throw new Error('the job pull failed');
+      expect(second.snapshot.workflowInventory?.ok).toBe(false);
+      const names = [first, second].map((c) => (c.ok ? c.snapshot.workflows.find((w) => w.id === 'wf-1')?.name : ''));
+      expect(names).toEqual(expected);
+      expect(second.snapshot.jobsFetched).toBe(1);
+    } finally {
+      await api.close();
     }
   });
 });
