@@ -279,11 +279,12 @@ describe('hostile workflow names: /metrics stays a small, valid exposition', () 
     expect(large.body).toMatch(/^unstructured_up 1$/m);
     expect(large.bytes).toBeGreaterThan(30 * MB); // a render far larger than the ordinary ones
     for (const o of ordinary) expect(o.status).toBe(200);
-    // The large arena (~1.25 × the exposition) was handed back: RSS falls by more than the exposition's size. The
-    // baseline before the large render depends on what the file's earlier tests left in this process (57–177 MB
-    // seen), so the absolute bound is loose; the drop is the measure.
+    // The large arena (~1.25 × the exposition, ~114 MB here) was handed back: RSS falls by more than the exposition's
+    // size. What else the large pull leaves (V8's old space, glibc's arenas) is 50–80 MB above the baseline in our
+    // runs, and the baseline depends on the file's earlier tests (57–177 MB seen): the drop is the measure, and the
+    // absolute bound only catches a kept arena (it would add ~114 MB more).
     expect(afterLarge - afterOrdinary).toBeGreaterThan(large.bytes / MB);
-    expect(afterOrdinary).toBeLessThan(before + 80);
+    expect(afterOrdinary).toBeLessThan(before + 120);
     (figures.largeRender as Record<string, unknown>).passed = true;
   });
 });
