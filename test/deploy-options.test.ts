@@ -7,12 +7,8 @@
  * - `alarmTopicKmsKey=<key ARN>`: your key, no key created; an AWS-managed alias is refused at package time.
  * The default params: test/deploy-package.test.ts. cfn-lint on all of them: test/deploy-cfn-lint.test.ts.
  */
-import { spawn } from 'node:child_process';
-import { realpathSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
-import { ensurePackaged, PACKAGE_VARIANTS, ROOT, TEST_STAGE, type Packaged } from './support/package.js';
+import { ensurePackaged, PACKAGE_VARIANTS, packageOnce, TEST_STAGE, type Packaged } from './support/package.js';
 import { alarmRefs, dashboardBody, dashboardRefs, ofType, type Json } from './support/template.js';
 
 const { endpointOff: ENDPOINT_OFF, secured: SECURED, ownKey: OWN_KEY } = PACKAGE_VARIANTS;
@@ -140,42 +136,6 @@ describe('alarmTopicKmsKey=create, alarmEmail set', () => {
   });
 });
 
-/** `osls package` with these params into a throw-away directory: its exit code and output (for the refusals). */
-function packageOnce(params: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const bin = realpathSync(join(ROOT, 'node_modules', '.bin', 'osls'));
-  const out = join(ROOT, 'test', '.artifacts', `refused-${process.pid}`);
-  const args = [
-    'package',
-    '--stage',
-    TEST_STAGE,
-    '--package',
-    out,
-    ...Object.entries(params).map(([k, v]) => `--param=${k}=${v}`),
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        CI: '1',
-        HTTPS_PROXY: 'http://127.0.0.1:9',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      rmSync(out, { recursive: true, force: true });
-      resolve({ code, output });
-    });
-  });
-}
-
 describe('alarmTopicKmsKey with a key of your own', () => {
   it('uses the key ARN as given and creates no key', async () => {
     const pkg = await ensurePackaged(OWN_KEY);
@@ -186,7 +146,7 @@ describe('alarmTopicKmsKey with a key of your own', () => {
   it.each(['alias/aws/sns', 'arn:aws:kms:us-east-1:123456789012:alias/aws/sns'])(
     'refuses %s at package time, saying why',
     async (value) => {
-      const { code, output } = await packageOnce({ alarmTopicKmsKey: value });
+      const { code, output } = await packageOnce({ alarmTopicKmsKey: value }, 'options');
       expect(code).not.toBe(0);
       expect(output).toContain("alarmTopicKmsKey must be empty, 'create' or the ARN of a customer-managed KMS key");
     },
@@ -194,7 +154,7 @@ describe('alarmTopicKmsKey with a key of your own', () => {
   );
 
   it('refuses a prometheusEndpoint that is not a boolean', async () => {
-    const { code, output } = await packageOnce({ prometheusEndpoint: 'maybe' });
+    const { code, output } = await packageOnce({ prometheusEndpoint: 'maybe' }, 'options');
     expect(code).not.toBe(0);
     expect(output).toContain('strToBool');
   }, 120_000);

@@ -5,11 +5,8 @@
  * this is Prometheus without a public endpoint. Inconsistent params are refused at package time. cfn-lint on these
  * variants: test/deploy-cfn-lint.test.ts (PACKAGE_VARIANTS).
  */
-import { spawn } from 'node:child_process';
-import { realpathSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensurePackaged, PACKAGE_VARIANTS, ROOT, TEST_STAGE } from './support/package.js';
+import { ensurePackaged, PACKAGE_VARIANTS, packageOnce } from './support/package.js';
 import { ofType, type Json } from './support/template.js';
 
 const { remoteWriteAmp: AMP, remoteWriteBasic: BASIC } = PACKAGE_VARIANTS;
@@ -18,36 +15,6 @@ const collectEnv = (template: Json): Record<string, unknown> =>
   template.Resources.CollectLambdaFunction.Properties.Environment.Variables;
 const collectStatements = (template: Json): Json[] =>
   template.Resources.CollectRole.Properties.Policies[0].PolicyDocument.Statement;
-
-/** `osls package` with these params into a throw-away directory: its exit code and output (for the refusals). */
-function packageOnce(params: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const bin = realpathSync(join(ROOT, 'node_modules', '.bin', 'osls'));
-  const out = join(ROOT, 'test', '.artifacts', `refused-rw-${process.pid}`);
-  const args = ['package', '--stage', TEST_STAGE, '--package', out];
-  for (const [k, v] of Object.entries(params)) args.push(`--param=${k}=${v}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        CI: '1',
-        HTTPS_PROXY: 'http://127.0.0.1:9',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      rmSync(out, { recursive: true, force: true });
-      resolve({ code, output });
-    });
-  });
-}
 
 describe('remote-write params', () => {
   it('by default: no REMOTE_WRITE_* variable and no aps permission', async () => {
@@ -135,7 +102,7 @@ describe('remote-write params', () => {
     'refuses %j at package time, saying why',
     async (params, why) => {
       // Act
-      const { code, output } = await packageOnce(params);
+      const { code, output } = await packageOnce(params, 'remote-write');
 
       // Assess
       expect(code).not.toBe(0);

@@ -340,3 +340,42 @@ async function ensure(params: PackageParams): Promise<Packaged> {
     return packaged;
   });
 }
+
+/** `osls package` with these params into a throw-away directory: its exit code and output (for the refusals). */
+export function packageOnce(
+  params: Record<string, string>,
+  name: string,
+): Promise<{ code: number | null; output: string }> {
+  const bin = realpathSync(join(ROOT, 'node_modules', '.bin', 'osls'));
+  const out = join(ARTIFACTS, `refused-${name}-${process.pid}`); // one per test file: files run side by side
+  const args = [
+    'package',
+    '--stage',
+    TEST_STAGE,
+    '--package',
+    out,
+    ...Object.entries(params).map(([k, v]) => `--param=${k}=${v}`),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        CI: '1',
+        HTTPS_PROXY: 'http://127.0.0.1:9',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      rmSync(out, { recursive: true, force: true });
+      resolve({ code, output });
+    });
+  });
+}
